@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON writing helpers (see json.h). */
+#include "config.h"
+
+#include "json.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  /* Reject overlong forms, surrogates and values past U+10FFFF. */
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+      (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+enum vt_status vt_json_str(struct vt_buf *b, const char *s)
+{
+  if (!s)
+    return vt_buf_add(b, "null", 4);
+  enum vt_status st = vt_buf_add(b, "\"", 1);
+  const unsigned char *p = (const unsigned char *)s;
+  while (st == VT_OK && *p) {
+    unsigned char c = *p;
+    if (c == '"' || c == '\\') {
+      char esc[2] = {'\\', (char)c};
+      st = vt_buf_add(b, esc, 2);
+      p++;
+    } else if (c < 0x20 || c == 0x7F) {
+      st = vt_buf_addf(b, "\\u%04x", c);
+      p++;
+    } else {
+      size_t n = utf8_seq_len(p);
+      if (n == 0) {
+        st = vt_buf_add(b, "\\ufffd", 6);
+        p++;
+      } else {
+        st = vt_buf_add(b, p, n);
+        p += n;
+      }
+    }
+  }
+  if (st == VT_OK)
+    st = vt_buf_add(b, "\"", 1);
+  return st;
+}
+
+enum vt_status vt_json_num(struct vt_buf *b, double v, int decimals)
+{
+  if (!isfinite(v))
+    return vt_buf_add(b, "null", 4);
+  if (v == floor(v) && fabs(v) < 1e15)
+    return vt_buf_addf(b, "%.0f", v);
+  return vt_buf_addf(b, "%.*f", decimals, v);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Line-oriented logging to stderr (journald or a terminal picks it up). */
+#include "config.h"
+
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum vt_log_level vt_log_threshold = VT_LOG_INFO;
+static const char *log_ident = "vantage";
+static bool log_plain;
+
+static const struct {
+  enum vt_log_level level;
+  const char *name;
+} log_levels[] = {
+    {VT_LOG_ERR, "err"},       {VT_LOG_WARNING, "warning"},
+    {VT_LOG_NOTICE, "notice"}, {VT_LOG_INFO, "info"},
+    {VT_LOG_DEBUG, "debug"},
+};
+
+void vt_log_init(const char *ident, enum vt_log_level threshold)
+{
+  if (ident)
+    log_ident = ident;
+  vt_log_threshold = threshold;
+}
+
+void vt_log_set_plain(bool plain)
+{
+  log_plain = plain;
+}
+
+bool vt_log_level_parse(const char *name, enum vt_log_level *out)
+{
+  for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+    if (strcmp(name, log_levels[i].name) == 0) {
+      *out = log_levels[i].level;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char *vt_log_level_name(enum vt_log_level level)
+{
+  for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+    if (log_levels[i].level == level)
+      return log_levels[i].name;
+  return "?";
+}
+
+void vt_log_write(enum vt_log_level level, const char *fmt, ...)
+{
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  gmtime_r(&tv.tv_sec, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (log_plain) {
+    fprintf(stderr, "%s: %s: %s\n", log_ident, vt_log_level_name(level), msg);
+    return;
+  }
+  /* One fprintf per line so concurrent writers do not interleave mid-line. */
+  fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s\n", stamp, (long)(tv.tv_usec / 1000),
+          log_ident, (long)getpid(), vt_log_level_name(level), msg);
+}

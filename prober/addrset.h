@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The addresses a target's tcp/http checks fan out to: those in the latest
+ * DNS answer, those that left the answer less than keep_gone seconds ago
+ * (so old servers stay visible after a DNS switch), and static ones from the
+ * config. Pure bookkeeping with explicit times, no I/O. */
+#ifndef PROBE_ADDRSET_H
+#define PROBE_ADDRSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "result.h"
+
+#define ADDRSET_MAX 64
+
+struct addrset_entry {
+  char ip[VT_IP_STRLEN];
+  double first_seen; /* first time in an answer (or added statically) */
+  double last_seen;  /* last answer that held it */
+  double left_at;    /* first answer without it (valid when !in_answer) */
+  bool in_answer;    /* in the latest answer */
+  bool is_static;    /* from the config's ips list; never expires */
+};
+
+struct addrset {
+  struct addrset_entry e[ADDRSET_MAX];
+  size_t n;
+  double keep_gone_s;
+};
+
+/* Empties the set. */
+void addrset_init(struct addrset *as, double keep_gone_s);
+
+/* Adds a static address (normalized text). Returns false when full. */
+bool addrset_add_static(struct addrset *as, const char *ip, double now);
+
+/* Records a new answer (the union over resolvers) seen at now. Addresses in
+ * ips become in_answer; others leave the answer (last_seen kept). New
+ * addresses that do not fit are dropped and counted in the return value. */
+size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
+                      double now);
+
+/* Drops entries that left the answer more than keep_gone_s before now.
+ * Returns how many were dropped. */
+size_t addrset_expire(struct addrset *as, double now);
+
+/* True when the entry should still be checked at now. */
+bool addrset_entry_active(const struct addrset *as,
+                          const struct addrset_entry *e, double now);
+
+/* Index of ip in the set, or -1. */
+int addrset_find(const struct addrset *as, const char *ip);
+
+#endif

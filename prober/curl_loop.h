@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* libcurl's multi_socket interface on the libev loop: one CURLM, one
+ * ev_timer for curl's timeouts and one ev_io per socket. Used by the http
+ * and client checks and by the uploader. */
+#ifndef PROBE_CURL_LOOP_H
+#define PROBE_CURL_LOOP_H
+
+#include <curl/curl.h>
+
+#include "vt_status.h"
+
+struct ev_loop;
+struct curl_loop;
+
+/* Called once per finished transfer, from the loop, after the easy handle
+ * was removed from the multi handle (the callee may reuse or clean it up). */
+typedef void curl_loop_done_fn(CURL *easy, CURLcode rc, void *arg);
+
+/* Creates the multi handle and its watchers. NULL when out of memory. */
+struct curl_loop *curl_loop_create(struct ev_loop *loop);
+
+/* Removes every transfer (no callbacks) and frees. cl may be NULL. */
+void curl_loop_destroy(struct curl_loop *cl);
+
+/* Adds a configured easy handle; done runs when it finishes. The easy
+ * handle stays the caller's. Returns VT_ELIB when the multi refuses it. */
+enum vt_status curl_loop_add(struct curl_loop *cl, CURL *easy,
+                             curl_loop_done_fn *done, void *arg)
+    __attribute__((warn_unused_result));
+
+/* Removes a running transfer at once, without calling its done. */
+void curl_loop_remove(struct curl_loop *cl, CURL *easy);
+
+/* Transfers running now. */
+int curl_loop_running(const struct curl_loop *cl);
+
+#endif

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/* vantage-probe: checks every IP behind each configured hostname (DNS, TCP,
+ * HTTP(S) and client-view checks) on one libev loop, and spools the results
+ * for the collector. This file is wiring only: options, config, signals. */
+#include "config.h"
+
+#include <ares.h>
+#include <curl/curl.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "curl_loop.h"
+#include "dns.h"
+#include "log.h"
+#include "probe_config.h"
+#include "result.h"
+#include "scheduler.h"
+#include "spool.h"
+
+#define DEFAULT_CONFIG "/etc/vantage/probe.cfg"
+#define STATS_INTERVAL_S 300.0
+
+enum exit_code {
+  EXIT_OK = 0,
+  EXIT_RUNTIME = 1, /* could not start: spool, libraries, ... */
+  EXIT_USAGE = 2,   /* bad command line or configuration */
+};
+
+/* A scheduler replaced by a reload, draining its last runs. */
+struct retiring {
+  struct sched *sched;
+  struct probe_conf *conf;
+  struct probe *probe;
+  struct retiring *next;
+};
+
+struct probe {
+  struct ev_loop *loop;
+  const char *config_path;
+  bool once;
+  bool stopping;
+  struct probe_conf *conf;
+  struct probe_ctx ctx;
+  struct sched *sched;
+  struct spool *spool;
+  struct vt_buf line;
+  struct retiring *retiring;
+  ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+  ev_timer fsync_timer, stats_timer;
+  unsigned long long spooled, spool_errors;
+};
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: vantage-probe [OPTIONS]\n"
+          "Check every IP address behind each configured hostname (DNS, TCP,\n"
+          "HTTP(S) and client-view checks) and spool the results for the\n"
+          "vantage collector.\n"
+          "\n"
+          "Options:\n"
+          "  -c, --config FILE     configuration file (default %s)\n"
+          "      --check           validate the configuration and exit\n"
+          "      --once            run every check once against every address,\n"
+          "                        print one JSON object per result on stdout\n"
+          "                        and exit 0 whatever the targets did\n"
+          "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
+          "  -v, --verbose         same as --log-level debug\n"
+          "  -q, --quiet           same as --log-level warning\n"
+          "  -h, --help            show this help and exit\n"
+          "  -V, --version         show the version and exit\n"
+          "\n"
+          "Signals: SIGHUP reloads the configuration (a bad one is rejected and\n"
+          "the running one kept); SIGTERM and SIGINT let running checks finish\n"
+          "within their timeout, then exit 0 (a second one exits at once);\n"
+          "SIGUSR1 logs scheduling statistics.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime failure (spool, libraries),\n"
+          "2 usage or configuration error.\n",
+          DEFAULT_CONFIG);
+}
+
+static void emit_stdout(const struct vt_result *r, void *arg)
+{
+  struct probe *p = arg;
+  vt_buf_reset(&p->line);
+  if (vt_result_to_json(r, false, &p->line) != VT_OK) {
+    vt_err("probe: out of memory formatting a result");
+    return;
+  }
+  fputs(vt_buf_str(&p->line), stdout);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
+static void emit_spool(const struct vt_result *r, void *arg)
+{
+  struct probe *p = arg;
+  vt_buf_reset(&p->line);
+  enum vt_status st = vt_result_to_json(r, true, &p->line);
+  if (st == VT_OK)
+    st = spool_append(p->spool, vt_buf_str(&p->line), p->line.len);
+  if (st == VT_OK)
+    p->spooled++;
+  else
+    p->spool_errors++;
+}
+
+static void log_stats(struct probe *p, const char *why)
+{
+  struct sched_stats st;
+  sched_get_stats(p->sched, &st);
+  vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (still running "
+          "when due), %llu results, %d running; lateness avg %.1f ms, max "
+          "%.1f ms; %llu spooled, %llu spool errors",
+          why, (unsigned long long)st.rounds, (unsigned long long)st.runs,
+          (unsigned long long)st.skipped, (unsigned long long)st.results,
+          st.running, st.late_n ? 1000.0 * st.late_sum_s / st.late_n : 0.0,
+          1000.0 * st.late_max_s, p->spooled, p->spool_errors);
+}
+
+static void break_loop(void *arg)
+{
+  struct probe *p = arg;
+  ev_break(p->loop, EVBREAK_ALL);
+}
+
+static void retired_idle(void *arg)
+{
+  struct retiring *r = arg;
+  struct probe *p = r->probe;
+  for (struct retiring **pp = &p->retiring; *pp; pp = &(*pp)->next) {
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  }
+  sched_destroy(r->sched);
+  probe_conf_free(r->conf);
+  free(r);
+  vt_debug("probe: previous configuration drained");
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct probe *p = w->data;
+  if (p->stopping)
+    return;
+  vt_notice("probe: SIGHUP: reloading %s", p->config_path);
+  struct probe_conf *nc = NULL;
+  if (probe_conf_load(p->config_path, &nc) != VT_OK) {
+    vt_err("probe: reload of %s rejected; the running configuration stays",
+           p->config_path);
+    return;
+  }
+  if (strcmp(nc->spool_dir, p->conf->spool_dir) != 0)
+    vt_warn("probe: probe.spool_dir changed to %s; it takes effect at the "
+            "next restart (still spooling to %s)",
+            nc->spool_dir, p->conf->spool_dir);
+  struct sched *ns = sched_create(&p->ctx, nc, emit_spool, p);
+  struct retiring *r = calloc(1, sizeof(*r));
+  if (!ns || !r) {
+    vt_err("probe: reload: out of memory; the running configuration stays");
+    sched_destroy(ns);
+    probe_conf_free(nc);
+    free(r);
+    return;
+  }
+  sched_adopt(ns, p->sched);
+  *r = (struct retiring){.sched = p->sched, .conf = p->conf, .probe = p,
+                         .next = p->retiring};
+  p->retiring = r;
+  sched_stop(r->sched, retired_idle, r);
+  p->sched = ns;
+  p->conf = nc;
+  if (nc->log_level_set)
+    vt_log_threshold = nc->log_level;
+  sched_start(ns, false, NULL, NULL);
+  size_t checks = 0;
+  for (size_t i = 0; i < nc->n_targets; i++)
+    checks += nc->targets[i].n_checks;
+  vt_notice("probe: reloaded: %zu targets, %zu checks", nc->n_targets, checks);
+}
+
+static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct probe *p = w->data;
+  if (p->stopping) {
+    vt_notice("probe: signal %d again: exiting now", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+    return;
+  }
+  p->stopping = true;
+  struct sched_stats st;
+  sched_get_stats(p->sched, &st);
+  vt_notice("probe: signal %d: stopping; letting %d running checks finish",
+            w->signum, st.running);
+  for (struct retiring *r = p->retiring; r; r = r->next)
+    sched_stop(r->sched, NULL, NULL);
+  sched_stop(p->sched, break_loop, p);
+}
+
+static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  log_stats(w->data, "statistics");
+}
+
+static void on_fsync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct probe *p = w->data;
+  (void)spool_sync(p->spool);
+}
+
+static void on_stats(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  log_stats(w->data, "statistics");
+}
+
+static int run(struct probe *p)
+{
+  int rc = EXIT_OK;
+  p->loop = EV_DEFAULT;
+  p->ctx.loop = p->loop;
+  p->ctx.curl = curl_loop_create(p->loop);
+  p->ctx.dns = dns_pool_create(p->loop);
+  p->ctx.cache = p->ctx.dns ? dns_cache_create(p->ctx.dns) : NULL;
+  if (!p->ctx.curl || !p->ctx.dns || !p->ctx.cache) {
+    vt_err("probe: cannot set up libcurl or c-ares on the event loop");
+    rc = EXIT_RUNTIME;
+    goto out;
+  }
+  if (!p->once) {
+    enum vt_status st;
+    p->spool = spool_open(p->conf->spool_dir, p->conf->fsync, 0, &st);
+    if (!p->spool) {
+      rc = EXIT_RUNTIME;
+      goto out;
+    }
+  }
+  p->sched = sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool,
+                          p);
+  if (!p->sched) {
+    vt_err("probe: out of memory");
+    rc = EXIT_RUNTIME;
+    goto out;
+  }
+
+  ev_signal_init(&p->sig_term, on_term, SIGTERM);
+  ev_signal_init(&p->sig_int, on_term, SIGINT);
+  p->sig_term.data = p->sig_int.data = p;
+  ev_signal_start(p->loop, &p->sig_term);
+  ev_signal_start(p->loop, &p->sig_int);
+  ev_signal_init(&p->sig_usr1, on_usr1, SIGUSR1);
+  p->sig_usr1.data = p;
+  ev_signal_start(p->loop, &p->sig_usr1);
+
+  if (p->once) {
+    sched_start(p->sched, true, break_loop, p);
+  } else {
+    ev_signal_init(&p->sig_hup, on_hup, SIGHUP);
+    p->sig_hup.data = p;
+    ev_signal_start(p->loop, &p->sig_hup);
+    if (p->conf->fsync == PROBE_FSYNC_INTERVAL) {
+      ev_timer_init(&p->fsync_timer, on_fsync, p->conf->fsync_interval_s,
+                    p->conf->fsync_interval_s);
+      p->fsync_timer.data = p;
+      ev_timer_start(p->loop, &p->fsync_timer);
+    }
+    ev_timer_init(&p->stats_timer, on_stats, STATS_INTERVAL_S,
+                  STATS_INTERVAL_S);
+    p->stats_timer.data = p;
+    ev_timer_start(p->loop, &p->stats_timer);
+    size_t checks = 0;
+    for (size_t i = 0; i < p->conf->n_targets; i++)
+      checks += p->conf->targets[i].n_checks;
+    vt_notice("probe: %s started: %zu targets, %zu checks, spool %s",
+              p->conf->name, p->conf->n_targets, checks, p->conf->spool_dir);
+    sched_start(p->sched, false, NULL, NULL);
+  }
+  ev_run(p->loop, 0);
+  if (!p->once)
+    log_stats(p, "exiting");
+
+out:
+  while (p->retiring) {
+    struct retiring *r = p->retiring;
+    p->retiring = r->next;
+    sched_destroy(r->sched);
+    probe_conf_free(r->conf);
+    free(r);
+  }
+  sched_destroy(p->sched);
+  spool_close(p->spool);
+  dns_cache_destroy(p->ctx.cache);
+  dns_pool_destroy(p->ctx.dns);
+  curl_loop_destroy(p->ctx.curl);
+  if (p->loop) {
+    ev_signal_stop(p->loop, &p->sig_term);
+    ev_signal_stop(p->loop, &p->sig_int);
+    ev_signal_stop(p->loop, &p->sig_usr1);
+    ev_signal_stop(p->loop, &p->sig_hup);
+    ev_timer_stop(p->loop, &p->fsync_timer);
+    ev_timer_stop(p->loop, &p->stats_timer);
+  }
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"check", no_argument, NULL, 'k'},
+      {"once", no_argument, NULL, 'o'},
+      {"log-level", required_argument, NULL, 'l'},
+      {"verbose", no_argument, NULL, 'v'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
+  };
+  struct probe p = {.config_path = DEFAULT_CONFIG};
+  bool check_only = false, level_given = false;
+  enum vt_log_level level = VT_LOG_INFO;
+  int c;
+  while ((c = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': p.config_path = optarg; break;
+    case 'k': check_only = true; break;
+    case 'o': p.once = true; break;
+    case 'l':
+      if (!vt_log_level_parse(optarg, &level)) {
+        fprintf(stderr, "vantage-probe: --log-level: unknown level \"%s\" "
+                        "(err, warning, notice, info, debug)\n",
+                optarg);
+        return EXIT_USAGE;
+      }
+      level_given = true;
+      break;
+    case 'v': level = VT_LOG_DEBUG; level_given = true; break;
+    case 'q': level = VT_LOG_WARNING; level_given = true; break;
+    case 'h': usage(stdout); return EXIT_OK;
+    case 'V': printf("vantage-probe %s\n", PACKAGE_VERSION); return EXIT_OK;
+    default:
+      fprintf(stderr, "Try 'vantage-probe --help' for more information.\n");
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "vantage-probe: unexpected argument \"%s\"\n"
+                    "Try 'vantage-probe --help' for more information.\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (check_only && p.once) {
+    fprintf(stderr, "vantage-probe: --check and --once exclude each other\n");
+    return EXIT_USAGE;
+  }
+  vt_log_init("vantage-probe", level);
+  vt_log_set_plain(check_only || p.once);
+
+  enum vt_status st = probe_conf_load(p.config_path, &p.conf);
+  if (st != VT_OK)
+    return st == VT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+  if (p.conf->log_level_set && !level_given)
+    vt_log_threshold = p.conf->log_level;
+  if (check_only) {
+    size_t checks = 0;
+    for (size_t i = 0; i < p.conf->n_targets; i++)
+      checks += p.conf->targets[i].n_checks;
+    printf("%s: ok (probe %s, %zu targets, %zu checks)\n", p.config_path,
+           p.conf->name, p.conf->n_targets, checks);
+    probe_conf_free(p.conf);
+    return EXIT_OK;
+  }
+
+  /* A peer closing mid-write must be an error return, not a signal. */
+  signal(SIGPIPE, SIG_IGN);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+      ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+    vt_err("probe: cannot initialise libcurl or c-ares");
+    probe_conf_free(p.conf);
+    return EXIT_RUNTIME;
+  }
+  vt_buf_init(&p.line, 0);
+  int rc = run(&p);
+  vt_buf_cleanup(&p.line);
+  probe_conf_free(p.conf);
+  ares_library_cleanup();
+  curl_global_cleanup();
+  return rc;
+}

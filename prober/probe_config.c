@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: MIT */
+/* vantage-probe configuration: parse the libconfig file into struct
+ * probe_conf, then validate. Unknown keys are errors (a typo must not drop
+ * a check silently); every problem is reported with file and line before
+ * the load fails. The reference is README.md, "Probe configuration". */
+#include "config.h"
+
+#include "probe_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+
+/* Defaults (README "Probe configuration"). */
+#define DEF_INTERVAL_S 10.0
+#define DEF_TIMEOUT_S 5.0
+#define DEF_KEEP_GONE_S 600.0
+#define DEF_MAX_BODY 65536L
+#define DEF_SPOOL_DIR "/var/lib/vantage/probe/spool"
+#define DEF_FSYNC_INTERVAL_S 1.0
+
+#define MIN_INTERVAL_S 0.1
+#define MAX_INTERVAL_S 86400.0
+#define MIN_TIMEOUT_S 0.01
+#define MAX_TIMEOUT_S 600.0
+#define MAX_KEEP_GONE_S (30.0 * 86400)
+#define MAX_BODY_LIMIT (1L << 30)
+#define MAX_TARGETS 10000
+#define MAX_CHECKS 64
+
+/* Settings a target or check inherits from the level above. */
+struct inherit {
+  double interval_s, timeout_s, keep_gone_s;
+  char **resolvers;
+  size_t n_resolvers;
+};
+
+static const char *const top_keys[] = {"probe", "defaults", "targets", NULL};
+static const char *const probe_keys[] = {"name", "spool_dir", "fsync",
+                                         "fsync_interval", "log_level", NULL};
+static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
+                                            "keep_gone", NULL};
+static const char *const target_keys[] = {
+    "name",    "host",      "ips",    "interval",
+    "timeout", "resolvers", "keep_gone", "checks", NULL};
+static const char *const check_common_keys[] = {
+    "type", "name", "interval", "timeout", "resolvers", NULL};
+static const char *const dns_keys[] = {"expect", NULL};
+static const char *const tcp_keys[] = {"port", "tls", "verify", "ca_file",
+                                       NULL};
+static const char *const http_keys[] = {
+    "url",    "status",  "body",   "max_body", "follow_redirects",
+    "verify", "ca_file", NULL};
+
+bool probe_resolver_parse(const char *spec, char *addr, size_t addr_size,
+                          int *port)
+{
+  char host[64];
+  const char *port_s = NULL;
+  size_t len = strlen(spec);
+  if (len == 0 || len >= sizeof(host))
+    return false;
+  if (spec[0] == '[') {
+    const char *end = strchr(spec, ']');
+    if (!end || (end[1] != '\0' && end[1] != ':'))
+      return false;
+    size_t hl = (size_t)(end - spec - 1);
+    memcpy(host, spec + 1, hl);
+    host[hl] = '\0';
+    if (end[1] == ':')
+      port_s = end + 2;
+  } else {
+    const char *colon = strchr(spec, ':');
+    if (colon && strchr(colon + 1, ':')) {
+      /* Two colons: a bare IPv6 address without a port. */
+      snprintf(host, sizeof(host), "%s", spec);
+    } else if (colon) {
+      size_t hl = (size_t)(colon - spec);
+      memcpy(host, spec, hl);
+      host[hl] = '\0';
+      port_s = colon + 1;
+    } else {
+      snprintf(host, sizeof(host), "%s", spec);
+    }
+  }
+  unsigned char bin[16];
+  if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
+    return false;
+  long p = 53;
+  if (port_s) {
+    char *end;
+    if (!*port_s || !isdigit((unsigned char)*port_s))
+      return false;
+    p = strtol(port_s, &end, 10);
+    if (*end || p < 1 || p > 65535)
+      return false;
+  }
+  if (strlen(host) >= addr_size)
+    return false;
+  snprintf(addr, addr_size, "%s", host);
+  *port = (int)p;
+  return true;
+}
+
+/* Names end up in logs, record fields and (on the collector) file names,
+ * so keep them to a safe alphabet. */
+static bool valid_name(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-')
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-')
+      return false;
+  }
+  return true;
+}
+
+/* A DNS host name: LDH labels of 1..63, 253 bytes in all. */
+static bool valid_hostname(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 253)
+    return false;
+  size_t label = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch == '.') {
+      if (label == 0)
+        return false;
+      label = 0;
+      continue;
+    }
+    if (!isalnum(ch) && ch != '-' && ch != '_')
+      return false;
+    if (++label > 63)
+      return false;
+  }
+  return true;
+}
+
+/* Normalizes an IP literal into out; false when it is not one. */
+static bool normalize_ip(const char *s, char *out, size_t size)
+{
+  unsigned char bin[16];
+  if (inet_pton(AF_INET, s, bin) == 1)
+    return inet_ntop(AF_INET, bin, out, (socklen_t)size) != NULL;
+  if (inet_pton(AF_INET6, s, bin) == 1)
+    return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
+  return false;
+}
+
+static void check_free_fields(struct probe_check_conf *c)
+{
+  free(c->name);
+  vt_cfg_strv_free(c->resolvers, c->n_resolvers);
+  vt_cfg_strv_free(c->expect, c->n_expect);
+  free(c->url);
+  free(c->status);
+  free(c->body);
+  free(c->ca_file);
+}
+
+void probe_conf_free(struct probe_conf *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n_targets; i++) {
+    struct probe_target_conf *t = &c->targets[i];
+    free(t->name);
+    free(t->host);
+    vt_cfg_strv_free(t->ips, t->n_ips);
+    for (size_t k = 0; k < t->n_checks; k++)
+      check_free_fields(&t->checks[k]);
+    free(t->checks);
+    check_free_fields(&t->hidden_resolve);
+  }
+  free(c->targets);
+  free(c->path);
+  free(c->name);
+  free(c->spool_dir);
+  free(c);
+}
+
+/* Reads interval/timeout/resolvers (and keep_gone when asked) from g over
+ * the inherited values in *in. */
+static void read_inherit(struct vt_cfg *c, config_setting_t *g,
+                         const char *path, struct inherit *in,
+                         bool with_keep_gone)
+{
+  vt_cfg_get_number(c, g, path, "interval", MIN_INTERVAL_S, MAX_INTERVAL_S,
+                    &in->interval_s);
+  vt_cfg_get_number(c, g, path, "timeout", MIN_TIMEOUT_S, MAX_TIMEOUT_S,
+                    &in->timeout_s);
+  if (with_keep_gone)
+    vt_cfg_get_number(c, g, path, "keep_gone", 0, MAX_KEEP_GONE_S,
+                      &in->keep_gone_s);
+  char **res = NULL;
+  size_t n = 0;
+  if (!vt_cfg_get_strv(c, g, path, "resolvers", &res, &n))
+    return;
+  char p[256];
+  vt_cfg_path(p, sizeof(p), path, "resolvers", 0);
+  config_setting_t *s = config_setting_get_member(g, "resolvers");
+  bool ok = true;
+  if (n == 0) {
+    vt_cfg_error(c, s, p, "needs at least one resolver (or \"system\")");
+    ok = false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char addr[64];
+    int port;
+    if (strcmp(res[i], "system") != 0 &&
+        !probe_resolver_parse(res[i], addr, sizeof(addr), &port)) {
+      vt_cfg_error(c, s, p,
+                   "\"%s\" is not \"system\" or an IP address with an "
+                   "optional port (\"127.0.0.1:5353\", \"[::1]:53\")",
+                   res[i]);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    vt_cfg_strv_free(res, n);
+    return;
+  }
+  in->resolvers = res; /* owned by the caller's scope (freed there) */
+  in->n_resolvers = n;
+}
+
+static bool url_host_port(const char *url, char **scheme, char **host)
+{
+  CURLU *u = curl_url();
+  if (!u)
+    return false;
+  bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK;
+  curl_url_cleanup(u);
+  return ok;
+}
+
+static bool key_allowed(const char *name, const char *const *list)
+{
+  for (size_t i = 0; list && list[i]; i++)
+    if (strcmp(name, list[i]) == 0)
+      return true;
+  return false;
+}
+
+static void parse_check(struct vt_cfg *c, config_setting_t *g,
+                        const char *path, const struct inherit *tin,
+                        struct probe_check_conf *chk)
+{
+  *chk = (struct probe_check_conf){
+      .line = config_setting_source_line(g),
+      .verify = true,
+      .max_body = DEF_MAX_BODY,
+  };
+  if (!config_setting_is_group(g)) {
+    vt_cfg_error(c, g, path, "a check must be a group { type = ...; }");
+    return;
+  }
+  char *type = NULL;
+  if (!vt_cfg_get_string(c, g, path, "type", true, &type))
+    return;
+  if (!vt_check_type_parse(type, &chk->type)) {
+    char p[256];
+    vt_cfg_error(c, config_setting_get_member(g, "type"),
+                 vt_cfg_path(p, sizeof(p), path, "type", 0),
+                 "unknown check type \"%s\" (dns, tcp, http, client)", type);
+    free(type);
+    return;
+  }
+  free(type);
+
+  const char *const *specific = chk->type == VT_CHECK_DNS   ? dns_keys
+                                : chk->type == VT_CHECK_TCP ? tcp_keys
+                                                            : http_keys;
+  int n = config_setting_length(g);
+  for (int i = 0; i < n; i++) {
+    config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+    const char *name = config_setting_name(m);
+    if (!name || key_allowed(name, check_common_keys) ||
+        key_allowed(name, specific))
+      continue;
+    char p[256];
+    bool elsewhere = key_allowed(name, dns_keys) ||
+                     key_allowed(name, tcp_keys) ||
+                     key_allowed(name, http_keys);
+    if (elsewhere)
+      vt_cfg_error(c, m, vt_cfg_path(p, sizeof(p), path, name, 0),
+                   "not valid for a check of type %s",
+                   vt_check_type_name(chk->type));
+    else
+      vt_cfg_error(c, m, vt_cfg_path(p, sizeof(p), path, name, 0),
+                   "unknown setting");
+  }
+
+  if (!vt_cfg_get_string(c, g, path, "name", false, &chk->name))
+    chk->name = strdup(vt_check_type_name(chk->type));
+  else if (!valid_name(chk->name)) {
+    char p[256];
+    vt_cfg_error(c, config_setting_get_member(g, "name"),
+                 vt_cfg_path(p, sizeof(p), path, "name", 0),
+                 "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
+                 chk->name);
+  }
+  struct inherit in = *tin;
+  in.resolvers = NULL;
+  in.n_resolvers = 0;
+  read_inherit(c, g, path, &in, false);
+  chk->interval_s = in.interval_s;
+  chk->timeout_s = in.timeout_s;
+  bool dup_ok;
+  if (in.resolvers) {
+    chk->resolvers = in.resolvers;
+    chk->n_resolvers = in.n_resolvers;
+  } else {
+    chk->resolvers = vt_cfg_strv_dup(tin->resolvers, tin->n_resolvers, &dup_ok);
+    chk->n_resolvers = dup_ok ? tin->n_resolvers : 0;
+  }
+  if (chk->timeout_s > chk->interval_s)
+    vt_cfg_error(c, g, path,
+                 "timeout %gs is longer than interval %gs: runs would "
+                 "overlap",
+                 chk->timeout_s, chk->interval_s);
+
+  char p[256];
+  switch (chk->type) {
+  case VT_CHECK_DNS:
+    if (vt_cfg_get_strv(c, g, path, "expect", &chk->expect, &chk->n_expect)) {
+      for (size_t i = 0; i < chk->n_expect; i++) {
+        char norm[VT_IP_STRLEN];
+        if (!normalize_ip(chk->expect[i], norm, sizeof(norm)))
+          vt_cfg_error(c, config_setting_get_member(g, "expect"),
+                       vt_cfg_path(p, sizeof(p), path, "expect", 0),
+                       "\"%s\" is not an IP address", chk->expect[i]);
+      }
+    }
+    break;
+  case VT_CHECK_TCP: {
+    long long port;
+    if (vt_cfg_get_int(c, g, path, "port", 1, 65535, &port))
+      chk->port = (int)port;
+    else if (!config_setting_get_member(g, "port"))
+      vt_cfg_error(c, g, vt_cfg_path(p, sizeof(p), path, "port", 0),
+                   "missing (required for tcp checks)");
+    vt_cfg_get_bool(c, g, path, "tls", &chk->tls);
+    vt_cfg_get_bool(c, g, path, "verify", &chk->verify);
+    vt_cfg_get_string(c, g, path, "ca_file", false, &chk->ca_file);
+    break;
+  }
+  case VT_CHECK_HTTP:
+  case VT_CHECK_CLIENT: {
+    if (vt_cfg_get_string(c, g, path, "url", true, &chk->url)) {
+      char *scheme = NULL, *host = NULL;
+      if (!url_host_port(chk->url, &scheme, &host) ||
+          (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+        vt_cfg_error(c, config_setting_get_member(g, "url"),
+                     vt_cfg_path(p, sizeof(p), path, "url", 0),
+                     "\"%s\" is not an http:// or https:// URL with a host",
+                     chk->url);
+      curl_free(scheme);
+      curl_free(host);
+    }
+    if (!vt_cfg_get_intv(c, g, path, "status", 100, 599, &chk->status,
+                         &chk->n_status) ||
+        chk->n_status == 0) {
+      if (config_setting_get_member(g, "status") && chk->n_status == 0 &&
+          chk->status == NULL && c->errors == 0)
+        vt_cfg_error(c, config_setting_get_member(g, "status"),
+                     vt_cfg_path(p, sizeof(p), path, "status", 0),
+                     "needs at least one status code");
+      free(chk->status);
+      chk->status = malloc(sizeof(int));
+      if (chk->status) {
+        chk->status[0] = 200;
+        chk->n_status = 1;
+      }
+    }
+    vt_cfg_get_string(c, g, path, "body", false, &chk->body);
+    long long mb;
+    if (vt_cfg_get_int(c, g, path, "max_body", 1, MAX_BODY_LIMIT, &mb))
+      chk->max_body = (long)mb;
+    vt_cfg_get_bool(c, g, path, "follow_redirects", &chk->follow_redirects);
+    vt_cfg_get_bool(c, g, path, "verify", &chk->verify);
+    vt_cfg_get_string(c, g, path, "ca_file", false, &chk->ca_file);
+    break;
+  }
+  }
+  if (chk->ca_file && access(chk->ca_file, R_OK) != 0)
+    vt_cfg_error(c, config_setting_get_member(g, "ca_file"),
+                 vt_cfg_path(p, sizeof(p), path, "ca_file", 0),
+                 "cannot read \"%s\"", chk->ca_file);
+  if (chk->type == VT_CHECK_CLIENT && chk->n_resolvers > 1)
+    vt_info("config: %s: a client check resolves through its first "
+            "resolver (%s) only, as a stub resolver would",
+            path, chk->resolvers[0]);
+}
+
+static void parse_target(struct vt_cfg *c, config_setting_t *g,
+                         const char *path, const struct inherit *din,
+                         struct probe_target_conf *t)
+{
+  *t = (struct probe_target_conf){.line = config_setting_source_line(g)};
+  if (!config_setting_is_group(g)) {
+    vt_cfg_error(c, g, path, "a target must be a group { name = ...; }");
+    return;
+  }
+  vt_cfg_check_keys(c, g, path, target_keys);
+  char p[256];
+  if (vt_cfg_get_string(c, g, path, "name", true, &t->name) &&
+      !valid_name(t->name))
+    vt_cfg_error(c, config_setting_get_member(g, "name"),
+                 vt_cfg_path(p, sizeof(p), path, "name", 0),
+                 "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
+                 t->name);
+  if (vt_cfg_get_string(c, g, path, "host", true, &t->host) &&
+      !valid_hostname(t->host))
+    vt_cfg_error(c, config_setting_get_member(g, "host"),
+                 vt_cfg_path(p, sizeof(p), path, "host", 0),
+                 "\"%s\" is not a host name (put addresses in ips)",
+                 t->host);
+  if (vt_cfg_get_strv(c, g, path, "ips", &t->ips, &t->n_ips)) {
+    for (size_t i = 0; i < t->n_ips; i++) {
+      char norm[VT_IP_STRLEN];
+      if (!normalize_ip(t->ips[i], norm, sizeof(norm))) {
+        vt_cfg_error(c, config_setting_get_member(g, "ips"),
+                     vt_cfg_path(p, sizeof(p), path, "ips", 0),
+                     "\"%s\" is not an IP address", t->ips[i]);
+        continue;
+      }
+      char *n = strdup(norm);
+      if (n) {
+        free(t->ips[i]);
+        t->ips[i] = n;
+      }
+    }
+  }
+
+  struct inherit in = *din;
+  in.resolvers = NULL;
+  in.n_resolvers = 0;
+  read_inherit(c, g, path, &in, true);
+  bool own_resolvers = in.resolvers != NULL;
+  if (!own_resolvers) {
+    in.resolvers = din->resolvers;
+    in.n_resolvers = din->n_resolvers;
+  }
+  t->keep_gone_s = in.keep_gone_s;
+
+  config_setting_t *checks = config_setting_get_member(g, "checks");
+  vt_cfg_path(p, sizeof(p), path, "checks", 0);
+  int n = 0;
+  if (!checks)
+    vt_cfg_error(c, g, p, "missing (a target needs at least one check)");
+  else if (!config_setting_is_list(checks))
+    vt_cfg_error(c, checks, p, "expected a list ( { ... }, { ... } )");
+  else if ((n = config_setting_length(checks)) == 0)
+    vt_cfg_error(c, checks, p, "a target needs at least one check");
+  else if (n > MAX_CHECKS)
+    vt_cfg_error(c, checks, p, "at most %d checks per target", MAX_CHECKS);
+  if (n > 0 && n <= MAX_CHECKS) {
+    t->checks = calloc((size_t)n, sizeof(*t->checks));
+    if (!t->checks) {
+      vt_cfg_error(c, checks, p, "out of memory");
+      n = 0;
+    }
+    t->n_checks = (size_t)n;
+  }
+  int n_dns = 0;
+  for (int i = 0; i < (int)t->n_checks; i++) {
+    char pc[256];
+    vt_cfg_path(pc, sizeof(pc), p, NULL, i);
+    parse_check(c, config_setting_get_elem(checks, (unsigned)i), pc, &in,
+                &t->checks[i]);
+    if (t->checks[i].type == VT_CHECK_DNS && t->checks[i].name)
+      n_dns++;
+    for (int k = 0; k < i; k++) {
+      if (t->checks[i].name && t->checks[k].name &&
+          strcmp(t->checks[i].name, t->checks[k].name) == 0)
+        vt_cfg_error(c, config_setting_get_elem(checks, (unsigned)i), pc,
+                     "two checks named \"%s\" in target %s: give each a "
+                     "distinct name = \"...\"",
+                     t->checks[i].name, t->name ? t->name : "?");
+    }
+  }
+  if (n_dns > 1)
+    vt_cfg_error(c, checks, p,
+                 "at most one dns check per target (list several resolvers "
+                 "in it instead)");
+
+  /* The fan-out resolves through the dns check when there is one. */
+  t->resolve = NULL;
+  for (size_t i = 0; i < t->n_checks; i++)
+    if (t->checks[i].type == VT_CHECK_DNS)
+      t->resolve = &t->checks[i];
+  if (!t->resolve) {
+    bool ok;
+    t->hidden_resolve = (struct probe_check_conf){
+        .type = VT_CHECK_DNS,
+        .name = strdup("resolve"),
+        .line = t->line,
+        .interval_s = in.interval_s,
+        .timeout_s = in.timeout_s,
+        .resolvers = vt_cfg_strv_dup(in.resolvers, in.n_resolvers, &ok),
+        .n_resolvers = in.n_resolvers,
+    };
+    if (!ok || !t->hidden_resolve.name)
+      vt_cfg_error(c, g, path, "out of memory");
+    if (t->hidden_resolve.timeout_s > t->hidden_resolve.interval_s)
+      t->hidden_resolve.timeout_s = t->hidden_resolve.interval_s;
+    t->resolve = &t->hidden_resolve;
+  }
+  if (own_resolvers)
+    vt_cfg_strv_free(in.resolvers, in.n_resolvers);
+}
+
+static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
+{
+  config_setting_t *root = config_root_setting(&c->cfg);
+  vt_cfg_check_keys(c, root, "", top_keys);
+
+  config_setting_t *probe = config_setting_get_member(root, "probe");
+  if (!probe || !config_setting_is_group(probe)) {
+    vt_cfg_error(c, probe, "probe",
+                 probe ? "expected a group { name = \"...\"; }"
+                       : "missing (probe = { name = \"...\"; };)");
+  } else {
+    vt_cfg_check_keys(c, probe, "probe", probe_keys);
+    if (vt_cfg_get_string(c, probe, "probe", "name", true, &pc->name) &&
+        !valid_name(pc->name))
+      vt_cfg_error(c, config_setting_get_member(probe, "name"), "probe.name",
+                   "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
+                   pc->name);
+    vt_cfg_get_string(c, probe, "probe", "spool_dir", false, &pc->spool_dir);
+    char *fs = NULL;
+    if (vt_cfg_get_string(c, probe, "probe", "fsync", false, &fs)) {
+      if (strcmp(fs, "always") == 0)
+        pc->fsync = PROBE_FSYNC_ALWAYS;
+      else if (strcmp(fs, "interval") == 0)
+        pc->fsync = PROBE_FSYNC_INTERVAL;
+      else if (strcmp(fs, "never") == 0)
+        pc->fsync = PROBE_FSYNC_NEVER;
+      else
+        vt_cfg_error(c, config_setting_get_member(probe, "fsync"),
+                     "probe.fsync",
+                     "\"%s\" is not one of always, interval, never", fs);
+      free(fs);
+    }
+    vt_cfg_get_number(c, probe, "probe", "fsync_interval", 0.01, 3600,
+                      &pc->fsync_interval_s);
+    char *lvl = NULL;
+    if (vt_cfg_get_string(c, probe, "probe", "log_level", false, &lvl)) {
+      if (vt_log_level_parse(lvl, &pc->log_level))
+        pc->log_level_set = true;
+      else
+        vt_cfg_error(c, config_setting_get_member(probe, "log_level"),
+                     "probe.log_level",
+                     "\"%s\" is not one of err, warning, notice, info, debug",
+                     lvl);
+      free(lvl);
+    }
+  }
+  if (!pc->spool_dir)
+    pc->spool_dir = strdup(DEF_SPOOL_DIR);
+
+  struct inherit din = {.interval_s = DEF_INTERVAL_S,
+                        .timeout_s = DEF_TIMEOUT_S,
+                        .keep_gone_s = DEF_KEEP_GONE_S};
+  char *sys = "system";
+  config_setting_t *defs = config_setting_get_member(root, "defaults");
+  if (defs && !config_setting_is_group(defs)) {
+    vt_cfg_error(c, defs, "defaults", "expected a group { ... }");
+  } else if (defs) {
+    vt_cfg_check_keys(c, defs, "defaults", defaults_keys);
+    read_inherit(c, defs, "defaults", &din, true);
+  }
+  bool own_resolvers = din.resolvers != NULL;
+  if (!own_resolvers) {
+    din.resolvers = &sys;
+    din.n_resolvers = 1;
+  }
+  if (din.timeout_s > din.interval_s)
+    vt_cfg_error(c, defs, "defaults.timeout",
+                 "%gs is longer than the interval %gs", din.timeout_s,
+                 din.interval_s);
+
+  config_setting_t *targets = config_setting_get_member(root, "targets");
+  int n = 0;
+  if (!targets)
+    vt_cfg_error(c, NULL, "targets", "missing (targets = ( { ... } );)");
+  else if (!config_setting_is_list(targets))
+    vt_cfg_error(c, targets, "targets", "expected a list ( { ... }, ... )");
+  else if ((n = config_setting_length(targets)) == 0)
+    vt_cfg_error(c, targets, "targets", "needs at least one target");
+  else if (n > MAX_TARGETS)
+    vt_cfg_error(c, targets, "targets", "at most %d targets", MAX_TARGETS);
+  if (n > 0 && n <= MAX_TARGETS) {
+    pc->targets = calloc((size_t)n, sizeof(*pc->targets));
+    if (pc->targets)
+      pc->n_targets = (size_t)n;
+  }
+  for (size_t i = 0; i < pc->n_targets; i++) {
+    char p[64];
+    vt_cfg_path(p, sizeof(p), "targets", NULL, (int)i);
+    config_setting_t *tg = config_setting_get_elem(targets, (unsigned)i);
+    parse_target(c, tg, p, &din, &pc->targets[i]);
+    for (size_t k = 0; k < i; k++) {
+      if (pc->targets[i].name && pc->targets[k].name &&
+          strcmp(pc->targets[i].name, pc->targets[k].name) == 0)
+        vt_cfg_error(c, tg, p, "target name \"%s\" is already used",
+                     pc->targets[i].name);
+    }
+  }
+  if (own_resolvers)
+    vt_cfg_strv_free(din.resolvers, din.n_resolvers);
+  return c->errors ? VT_ECONFIG : VT_OK;
+}
+
+enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
+{
+  struct probe_conf *pc = calloc(1, sizeof(*pc));
+  if (!pc)
+    return VT_ENOMEM;
+  pc->fsync = PROBE_FSYNC_INTERVAL;
+  pc->fsync_interval_s = DEF_FSYNC_INTERVAL_S;
+  pc->log_level = VT_LOG_INFO;
+  pc->path = strdup(path);
+  struct vt_cfg c;
+  enum vt_status st = vt_cfg_open(&c, path);
+  if (st != VT_OK) {
+    probe_conf_free(pc);
+    return st;
+  }
+  st = parse(&c, pc);
+  if (st == VT_OK && (!pc->path || !pc->spool_dir))
+    st = VT_ENOMEM;
+  if (st != VT_OK && c.errors)
+    vt_err("%s: %d error%s; configuration rejected", path, c.errors,
+           c.errors == 1 ? "" : "s");
+  vt_cfg_close(&c);
+  if (st != VT_OK) {
+    probe_conf_free(pc);
+    return st;
+  }
+  *out = pc;
+  return VT_OK;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* vantage-probe configuration: parsed from a libconfig file into plain
+ * structs, then validated. Every string is a private copy (libconfig's die
+ * with its config_t). Inherited settings (interval, timeout, resolvers) are
+ * already resolved into each check. */
+#ifndef PROBE_CONFIG_H
+#define PROBE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+#include "result.h"
+#include "vt_status.h"
+
+enum probe_fsync {
+  PROBE_FSYNC_ALWAYS,   /* fsync after every record */
+  PROBE_FSYNC_INTERVAL, /* fsync at most every fsync_interval_s */
+  PROBE_FSYNC_NEVER,    /* leave it to the kernel */
+};
+
+struct probe_check_conf {
+  enum vt_check_type type;
+  char *name; /* unique within the target; defaults to the type name */
+  int line;   /* line in the config file, for log messages */
+  double interval_s;
+  double timeout_s;
+  char **resolvers; /* "system", "127.0.0.1", "127.0.0.1:5353", "[::1]:53" */
+  size_t n_resolvers;
+  /* dns */
+  char **expect; /* addresses the answer must equal (as a set); may be 0 */
+  size_t n_expect;
+  /* tcp */
+  int port;
+  bool tls;
+  /* http, client */
+  char *url;
+  int *status; /* accepted HTTP status codes; default { 200 } */
+  size_t n_status;
+  char *body;     /* substring the body must contain; NULL = any */
+  long max_body;  /* bytes; larger bodies fail with too_large */
+  bool follow_redirects;
+  /* tcp with tls, http, client */
+  bool verify;   /* verify the certificate chain and name */
+  char *ca_file; /* extra CA bundle (PEM); NULL = system store */
+};
+
+struct probe_target_conf {
+  char *name;
+  char *host;
+  int line;
+  char **ips; /* static extra addresses, normalized text form */
+  size_t n_ips;
+  double keep_gone_s;
+  struct probe_check_conf *checks;
+  size_t n_checks;
+  /* The resolution behind the fan-out: points at the target's dns check
+   * when it has one, otherwise at hidden_resolve, built from the target's
+   * settings, whose results are not reported. */
+  const struct probe_check_conf *resolve;
+  struct probe_check_conf hidden_resolve;
+};
+
+struct probe_conf {
+  char *path; /* the file this came from */
+  char *name; /* probe name, [A-Za-z0-9._-]{1,63} */
+  char *spool_dir;
+  enum probe_fsync fsync;
+  double fsync_interval_s;
+  enum vt_log_level log_level;
+  bool log_level_set; /* set in the file (the command line wins otherwise) */
+  struct probe_target_conf *targets;
+  size_t n_targets;
+};
+
+/* Reads and validates path. On success *out is a new config (free with
+ * probe_conf_free). On failure every problem has been logged as
+ * "FILE:LINE: SETTING: message" and VT_ECONFIG (or VT_ENOMEM) is returned. */
+enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
+    __attribute__((warn_unused_result));
+
+/* Frees a config; c may be NULL. */
+void probe_conf_free(struct probe_conf *c);
+
+/* Splits a resolver spec ("127.0.0.1:5353", "[::1]:53", "::1", "10.0.0.1")
+ * into a numeric address and port (53 when absent). Returns false when the
+ * spec is not an IPv4/IPv6 address with an optional port in 1..65535.
+ * "system" is handled by callers. */
+bool probe_resolver_parse(const char *spec, char *addr, size_t addr_size,
+                          int *port);
+
+#endif

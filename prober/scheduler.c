@@ -1,0 +1,732 @@
+/* SPDX-License-Identifier: MIT */
+/* The probe's scheduler (see scheduler.h).
+ *
+ * Objects: one sched_target per target, holding its address set and one
+ * sched_check per check; each sched_check has an ev_periodic for its rounds
+ * and a list of slots, one per key (address for tcp/http, resolver for dns,
+ * "" for client). A slot owns the module state and the result buffer, both
+ * reused run after run. The target's resolution is a sched_check too: its
+ * dns check, or a hidden one whose results only feed the address set. */
+#include "config.h"
+
+#include "scheduler.h"
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrset.h"
+#include "check.h"
+#include "log.h"
+#include "probe_config.h"
+#include "vt_time.h"
+
+#define container_of(ptr, type, member)                                        \
+  ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* A run that outlives its own timeout by this much is cancelled: a module
+ * bug must not wedge a slot forever. */
+#define BACKSTOP_GRACE_S 2.0
+
+struct sched_check;
+
+struct sched_slot {
+  struct sched_check *chk;
+  char key[64];
+  void *state;
+  bool running;
+  bool retire; /* the address expired: free once idle */
+  bool state_known, last_ok;
+  double down_since; /* ts of the first failed run of a failure streak */
+  struct vt_result res;
+  ev_timer backstop;
+  struct sched_slot *next;
+};
+
+struct sched_target;
+
+struct sched_check {
+  struct sched_target *t;
+  const struct probe_check_conf *conf;
+  const struct check_ops *ops;
+  bool is_resolve;
+  bool reportable;
+  char host[256]; /* the URL's host for http/client, else the target's */
+  int port;       /* tcp port, or the URL's port */
+  ev_periodic timer;
+  struct sched_slot *slots;
+};
+
+/* The latest definitive answer of one resolver of the resolution. */
+struct resolver_answer {
+  bool valid;
+  int n;
+  char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+};
+
+struct sched_target {
+  struct sched *s;
+  const struct probe_target_conf *conf;
+  struct addrset addrs;
+  bool attempted;     /* a resolution finished (checks may fan out) */
+  bool resolved_once; /* a resolver gave a definitive answer */
+  char last_dns_error[32];
+  struct resolver_answer *answers; /* one per resolver of resolve.conf */
+  struct sched_check resolve;
+  struct sched_check *checks; /* tcp, http, client checks */
+  size_t n_checks;
+  ev_timer kick; /* first resolution at start */
+};
+
+enum sched_phase {
+  SCHED_IDLE,
+  SCHED_ONCE_RESOLVE,
+  SCHED_ONCE_CHECKS,
+  SCHED_RUNNING,
+  SCHED_STOPPING,
+};
+
+struct sched {
+  struct probe_ctx *ctx;
+  struct ev_loop *loop;
+  const struct probe_conf *conf;
+  sched_emit_fn *emit;
+  void *emit_arg;
+  struct sched_target *targets;
+  size_t n_targets;
+  enum sched_phase phase;
+  sched_idle_fn *idle;
+  void *idle_arg;
+  ev_timer idle_timer; /* calls idle from the loop */
+  ev_idle reaper;      /* frees retired slots outside their callbacks */
+  struct sched_slot *graveyard;
+  bool destroying;
+  struct sched_stats stats;
+};
+
+static const char *sched_phase_name(enum sched_phase p)
+{
+  switch (p) {
+  case SCHED_IDLE: return "idle";
+  case SCHED_ONCE_RESOLVE: return "once-resolve";
+  case SCHED_ONCE_CHECKS: return "once-checks";
+  case SCHED_RUNNING: return "running";
+  case SCHED_STOPPING: return "stopping";
+  }
+  return "?";
+}
+
+static void sched_set_phase(struct sched *s, enum sched_phase p)
+{
+  vt_debug("sched: %s -> %s", sched_phase_name(s->phase), sched_phase_name(p));
+  s->phase = p;
+}
+
+static const struct check_ops *ops_for(enum vt_check_type t)
+{
+  switch (t) {
+  case VT_CHECK_DNS: return &dns_check_ops;
+  case VT_CHECK_TCP: return &tcp_check_ops;
+  case VT_CHECK_HTTP: return &http_check_ops;
+  case VT_CHECK_CLIENT: return &client_check_ops;
+  }
+  return NULL;
+}
+
+/* FNV-1a: a phase that is stable across restarts and probes, so rounds of
+ * one check line up at every vantage point. */
+static double phase_fraction(const char *a, const char *b)
+{
+  uint32_t h = 2166136261u;
+  for (const char *p = a; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  h = (h ^ '/') * 16777619u;
+  for (const char *p = b; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  return (double)(h % 10000u) / 10000.0;
+}
+
+/* Host and port of an http(s) URL (validated at config load). */
+static void url_host_port(const char *url, char *host, size_t size, int *port)
+{
+  CURLU *u = curl_url();
+  char *h = NULL, *p = NULL;
+  if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+    curl_url_get(u, CURLUPART_HOST, &h, 0);
+    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT);
+  }
+  snprintf(host, size, "%s", h ? h : "");
+  *port = p ? atoi(p) : 0;
+  curl_free(h);
+  curl_free(p);
+  curl_url_cleanup(u);
+}
+
+/* ---- slots --------------------------------------------------------------*/
+
+static void slot_free(struct sched_slot *sl)
+{
+  if (!sl)
+    return;
+  if (sl->chk->ops)
+    sl->chk->ops->destroy(sl->state);
+  free(sl);
+}
+
+static void slot_backstop_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static struct sched_slot *slot_get(struct sched_check *chk, const char *key)
+{
+  for (struct sched_slot *sl = chk->slots; sl; sl = sl->next)
+    if (strcmp(sl->key, key) == 0)
+      return sl;
+  struct sched_slot *sl = calloc(1, sizeof(*sl));
+  if (!sl)
+    return NULL;
+  sl->chk = chk;
+  snprintf(sl->key, sizeof(sl->key), "%s", key);
+  ev_timer_init(&sl->backstop, slot_backstop_cb, 0., 0.);
+  sl->state = chk->ops->create(chk->t->s->ctx, chk->t->conf, chk->conf, key);
+  if (!sl->state) {
+    free(sl);
+    return NULL;
+  }
+  sl->next = chk->slots;
+  chk->slots = sl;
+  return sl;
+}
+
+/* Identity fields of a result, as the scheduler knows them. */
+static void slot_fill_identity(struct sched_slot *sl, struct vt_result *r,
+                               double ts)
+{
+  struct sched_check *chk = sl->chk;
+  vt_result_init(r);
+  r->ts = ts;
+  snprintf(r->probe, sizeof(r->probe), "%s", chk->t->s->conf->name);
+  snprintf(r->target, sizeof(r->target), "%s", chk->t->conf->name);
+  r->check = chk->conf->type;
+  snprintf(r->name, sizeof(r->name), "%s", chk->conf->name);
+  snprintf(r->host, sizeof(r->host), "%s", chk->host);
+  if (chk->conf->type == VT_CHECK_TCP || chk->conf->type == VT_CHECK_HTTP)
+    snprintf(r->ip, sizeof(r->ip), "%s", sl->key);
+  if (chk->conf->type != VT_CHECK_DNS)
+    r->port = chk->port;
+}
+
+static void sched_emit(struct sched *s, const struct vt_result *r)
+{
+  s->stats.results++;
+  s->emit(r, s->emit_arg);
+}
+
+static void sched_maybe_idle(struct sched *s);
+static void target_update_answers(struct sched_target *t, int resolver,
+                                  const struct vt_result *r);
+static void once_start_checks(struct sched *s);
+
+/* Logs up/down transitions once, with what failed and for how long it was
+ * down when it recovers. */
+static void slot_log_state(struct sched_slot *sl, const struct vt_result *r)
+{
+  const char *what = vt_check_type_name(r->check);
+  char where[128];
+  if (r->ip[0])
+    snprintf(where, sizeof(where), "%s [%s]:%d", r->host, r->ip, r->port);
+  else if (r->resolver[0])
+    snprintf(where, sizeof(where), "%s @%s", r->host, r->resolver);
+  else
+    snprintf(where, sizeof(where), "%s", r->host);
+  if (!r->ok && (!sl->state_known || sl->last_ok)) {
+    sl->down_since = r->ts;
+    vt_warn("%s: %s/%s %s: failing: %s%s%s", what, r->target, r->name, where,
+            vt_err_name(r->error), r->detail[0] ? ": " : "", r->detail);
+  } else if (r->ok && sl->state_known && !sl->last_ok) {
+    char dur[32];
+    vt_notice("%s: %s/%s %s: recovered after %s", what, r->target, r->name,
+              where, vt_time_fmt_duration(r->ts - sl->down_since, dur,
+                                          sizeof(dur)));
+  } else {
+    vt_debug("%s: %s/%s %s: %s %.1f ms", what, r->target, r->name, where,
+             r->ok ? "ok" : vt_err_name(r->error), r->ms_total);
+  }
+  sl->state_known = true;
+  sl->last_ok = r->ok;
+}
+
+static void slot_done(struct vt_result *r, void *arg)
+{
+  struct sched_slot *sl = arg;
+  struct sched_check *chk = sl->chk;
+  struct sched *s = chk->t->s;
+  ev_timer_stop(s->loop, &sl->backstop);
+  sl->running = false;
+  s->stats.running--;
+
+  /* Runs cancelled by sched_destroy are not measurements: drop them. */
+  if (s->destroying)
+    return;
+  {
+    if (chk->is_resolve) {
+      int idx = 0;
+      for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+        if (strcmp(chk->conf->resolvers[i], sl->key) == 0)
+          idx = (int)i;
+      target_update_answers(chk->t, idx, r);
+    }
+    if (chk->reportable) {
+      slot_log_state(sl, r);
+      sched_emit(s, r);
+    }
+  }
+  if (sl->retire) {
+    /* Unlink now, free from the reaper: the module's callback is still on
+     * the stack. */
+    struct sched_slot **pp = &chk->slots;
+    while (*pp && *pp != sl)
+      pp = &(*pp)->next;
+    if (*pp)
+      *pp = sl->next;
+    sl->next = s->graveyard;
+    s->graveyard = sl;
+    ev_idle_start(s->loop, &s->reaper);
+  }
+  if (s->phase == SCHED_ONCE_RESOLVE && s->stats.running == 0)
+    once_start_checks(s);
+  else
+    sched_maybe_idle(s);
+}
+
+static void slot_backstop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct sched_slot *sl = container_of(w, struct sched_slot, backstop);
+  vt_err("sched: %s/%s [%s]: run overran its timeout by %.0fs; cancelling",
+         sl->chk->t->conf->name, sl->chk->conf->name, sl->key,
+         BACKSTOP_GRACE_S);
+  sl->chk->ops->cancel(sl->state);
+}
+
+/* Starts one run of chk against key at round time ts. */
+static void slot_run(struct sched_check *chk, const char *key, double ts)
+{
+  struct sched *s = chk->t->s;
+  struct sched_slot *sl = slot_get(chk, key);
+  if (!sl) {
+    vt_err("sched: %s/%s [%s]: out of memory; run skipped",
+           chk->t->conf->name, chk->conf->name, key);
+    return;
+  }
+  sl->retire = false;
+  if (sl->running) {
+    s->stats.skipped++;
+    vt_warn("sched: %s/%s [%s]: previous run still going; this round is "
+            "skipped (%llu skipped so far)",
+            chk->t->conf->name, chk->conf->name, key,
+            (unsigned long long)s->stats.skipped);
+    return;
+  }
+  slot_fill_identity(sl, &sl->res, ts);
+  enum vt_status st = chk->ops->start(sl->state, &sl->res, slot_done, sl);
+  if (st != VT_OK) {
+    vt_err("sched: %s/%s [%s]: cannot start: %s", chk->t->conf->name,
+           chk->conf->name, key, vt_strerror(st));
+    if (chk->reportable) {
+      vt_result_fail(&sl->res, VT_ERR_INTERNAL, "cannot start: %s",
+                     vt_strerror(st));
+      sched_emit(s, &sl->res);
+    }
+    return;
+  }
+  sl->running = true;
+  s->stats.running++;
+  s->stats.runs++;
+  ev_timer_set(&sl->backstop, chk->conf->timeout_s + BACKSTOP_GRACE_S, 0.);
+  ev_timer_start(s->loop, &sl->backstop);
+}
+
+/* ---- rounds -------------------------------------------------------------*/
+
+static void check_round(struct sched_check *chk, double ts)
+{
+  struct sched *s = chk->t->s;
+  struct sched_target *t = chk->t;
+  s->stats.rounds++;
+  if (chk->is_resolve) {
+    for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+      slot_run(chk, chk->conf->resolvers[i], ts);
+    return;
+  }
+  if (chk->conf->type == VT_CHECK_CLIENT) {
+    slot_run(chk, "", ts);
+    return;
+  }
+  if (!t->attempted && t->conf->n_ips == 0) {
+    vt_debug("sched: %s/%s: no DNS answer yet; round skipped", t->conf->name,
+             chk->conf->name);
+    return;
+  }
+  double now = ev_now(s->loop);
+  addrset_expire(&t->addrs, now);
+  size_t started = 0;
+  for (size_t i = 0; i < t->addrs.n; i++) {
+    if (!addrset_entry_active(&t->addrs, &t->addrs.e[i], now))
+      continue;
+    slot_run(chk, t->addrs.e[i].ip, ts);
+    started++;
+  }
+  /* Retire slots whose address is no longer in the set. */
+  for (struct sched_slot *sl = chk->slots, *next; sl; sl = next) {
+    next = sl->next;
+    if (addrset_find(&t->addrs, sl->key) >= 0)
+      continue;
+    if (sl->running) {
+      sl->retire = true;
+      continue;
+    }
+    struct sched_slot **pp = &chk->slots;
+    while (*pp != sl)
+      pp = &(*pp)->next;
+    *pp = sl->next;
+    vt_info("sched: %s/%s: no longer checking %s (left the DNS answer more "
+            "than %gs ago)",
+            t->conf->name, chk->conf->name, sl->key, t->conf->keep_gone_s);
+    slot_free(sl);
+  }
+  if (started == 0) {
+    /* Nothing to check is itself a result: the gap must be visible. */
+    struct vt_result r;
+    struct sched_slot tmp = {.chk = chk};
+    slot_fill_identity(&tmp, &r, ts);
+    r.ip[0] = '\0';
+    vt_result_fail(&r, VT_ERR_NO_ADDRESS, "%s has no address to check%s%s",
+                   t->conf->host, t->last_dns_error[0] ? "; dns: " : "",
+                   t->last_dns_error);
+    sched_emit(s, &r);
+  }
+}
+
+/* The round time is the periodic's scheduled time, not the wake-up time:
+ * results from every probe then share timestamps on the RRD step grid. */
+static void check_periodic_cb(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+  struct sched_check *chk = container_of(w, struct sched_check, timer);
+  struct sched *s = chk->t->s;
+  double ts = ev_periodic_at(w) - chk->conf->interval_s;
+  double late = ev_time() - ts;
+  if (late < 0)
+    late = 0;
+  s->stats.late_n++;
+  s->stats.late_sum_s += late;
+  if (late > s->stats.late_max_s)
+    s->stats.late_max_s = late;
+  if (late > 1.0)
+    vt_warn("sched: %s/%s: round started %.2fs late", chk->t->conf->name,
+            chk->conf->name, late);
+  check_round(chk, ts);
+}
+
+static void target_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct sched_target *t = container_of(w, struct sched_target, kick);
+  check_round(&t->resolve, ev_now(loop));
+}
+
+/* Keeps the per-resolver answers and rebuilds the address set from their
+ * union. Failures (timeout, SERVFAIL, REFUSED) say nothing about the
+ * addresses and keep the previous answer; NXDOMAIN and empty answers are
+ * answers, and empty the set (then keep_gone runs). */
+static void target_update_answers(struct sched_target *t, int resolver,
+                                  const struct vt_result *r)
+{
+  bool definitive = r->error == VT_ERR_NONE ||
+                    r->error == VT_ERR_DNS_UNEXPECTED ||
+                    r->error == VT_ERR_NXDOMAIN || r->error == VT_ERR_NO_ANSWER;
+  t->attempted = true;
+  snprintf(t->last_dns_error, sizeof(t->last_dns_error), "%s",
+           r->error == VT_ERR_NONE ? "" : vt_err_name(r->error));
+  if (!definitive)
+    return;
+  struct resolver_answer *ra = &t->answers[resolver];
+  ra->valid = true;
+  ra->n = r->n_answers;
+  for (int i = 0; i < r->n_answers; i++)
+    snprintf(ra->ips[i], sizeof(ra->ips[i]), "%s", r->answers[i]);
+
+  const char *uni[ADDRSET_MAX];
+  size_t n = 0;
+  for (size_t k = 0; k < t->resolve.conf->n_resolvers; k++) {
+    struct resolver_answer *a = &t->answers[k];
+    for (int i = 0; a->valid && i < a->n; i++) {
+      bool dup = false;
+      for (size_t j = 0; j < n; j++)
+        dup |= strcmp(uni[j], a->ips[i]) == 0;
+      if (!dup && n < ADDRSET_MAX)
+        uni[n++] = a->ips[i];
+    }
+  }
+  double now = ev_now(t->s->loop);
+  /* Log the change in the answer: operators want to see a DNS switch. */
+  char added[512] = "", removed[512] = "";
+  for (size_t j = 0; j < n; j++) {
+    int i = addrset_find(&t->addrs, uni[j]);
+    if (i < 0 || !t->addrs.e[i].in_answer)
+      snprintf(added + strlen(added), sizeof(added) - strlen(added), " +%s",
+               uni[j]);
+  }
+  for (size_t i = 0; i < t->addrs.n; i++) {
+    bool still = false;
+    for (size_t j = 0; j < n; j++)
+      still |= strcmp(uni[j], t->addrs.e[i].ip) == 0;
+    if (t->addrs.e[i].in_answer && !still)
+      snprintf(removed + strlen(removed), sizeof(removed) - strlen(removed),
+               " -%s", t->addrs.e[i].ip);
+  }
+  size_t dropped = addrset_update(&t->addrs, uni, n, now);
+  if (t->resolved_once && (added[0] || removed[0]))
+    vt_notice("dns: %s %s: answer changed:%s%s%s", t->conf->name,
+              t->conf->host, added, removed,
+              removed[0] ? " (left addresses stay checked for keep_gone)" : "");
+  else if (!t->resolved_once)
+    vt_info("dns: %s %s: answer:%s", t->conf->name, t->conf->host,
+            added[0] ? added : " (none)");
+  if (dropped)
+    vt_warn("dns: %s: %zu addresses beyond the limit of %d are not checked",
+            t->conf->name, dropped, ADDRSET_MAX);
+  t->resolved_once = true;
+}
+
+/* ---- once mode ----------------------------------------------------------*/
+
+static void once_start_checks(struct sched *s)
+{
+  sched_set_phase(s, SCHED_ONCE_CHECKS);
+  double ts = ev_now(s->loop);
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    t->attempted = true; /* one pass: use what we have */
+    for (size_t k = 0; k < t->n_checks; k++)
+      check_round(&t->checks[k], ts);
+  }
+  sched_maybe_idle(s);
+}
+
+/* ---- lifecycle ----------------------------------------------------------*/
+
+static void sched_idle_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct sched *s = container_of(w, struct sched, idle_timer);
+  sched_idle_fn *idle = s->idle;
+  s->idle = NULL;
+  if (idle)
+    idle(s->idle_arg);
+}
+
+static void sched_maybe_idle(struct sched *s)
+{
+  if (s->stats.running > 0 || !s->idle)
+    return;
+  if (s->phase != SCHED_ONCE_CHECKS && s->phase != SCHED_STOPPING)
+    return;
+  ev_timer_set(&s->idle_timer, 0., 0.);
+  ev_timer_start(s->loop, &s->idle_timer);
+}
+
+static void sched_reaper_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+  struct sched *s = container_of(w, struct sched, reaper);
+  ev_idle_stop(loop, w);
+  while (s->graveyard) {
+    struct sched_slot *sl = s->graveyard;
+    s->graveyard = sl->next;
+    vt_info("sched: %s/%s: no longer checking %s", sl->chk->t->conf->name,
+            sl->chk->conf->name, sl->key);
+    slot_free(sl);
+  }
+}
+
+static void check_init(struct sched_target *t, struct sched_check *chk,
+                       const struct probe_check_conf *cc, bool is_resolve)
+{
+  *chk = (struct sched_check){
+      .t = t,
+      .conf = cc,
+      .ops = ops_for(cc->type),
+      .is_resolve = is_resolve,
+      .reportable = !is_resolve || cc != &t->conf->hidden_resolve,
+  };
+  snprintf(chk->host, sizeof(chk->host), "%s", t->conf->host);
+  if (cc->type == VT_CHECK_HTTP || cc->type == VT_CHECK_CLIENT)
+    url_host_port(cc->url, chk->host, sizeof(chk->host), &chk->port);
+  else if (cc->type == VT_CHECK_TCP)
+    chk->port = cc->port;
+  double offset = phase_fraction(t->conf->name, cc->name) * cc->interval_s;
+  ev_periodic_init(&chk->timer, check_periodic_cb, offset, cc->interval_s, 0);
+}
+
+struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
+                           sched_emit_fn *emit, void *arg)
+{
+  struct sched *s = calloc(1, sizeof(*s));
+  if (!s)
+    return NULL;
+  *s = (struct sched){.ctx = ctx,
+                      .loop = ctx->loop,
+                      .conf = conf,
+                      .emit = emit,
+                      .emit_arg = arg};
+  ev_timer_init(&s->idle_timer, sched_idle_timer_cb, 0., 0.);
+  ev_idle_init(&s->reaper, sched_reaper_cb);
+  s->targets = calloc(conf->n_targets, sizeof(*s->targets));
+  if (!s->targets && conf->n_targets) {
+    free(s);
+    return NULL;
+  }
+  s->n_targets = conf->n_targets;
+  for (size_t i = 0; i < conf->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    const struct probe_target_conf *tc = &conf->targets[i];
+    t->s = s;
+    t->conf = tc;
+    addrset_init(&t->addrs, tc->keep_gone_s);
+    double now = ev_now(s->loop);
+    for (size_t k = 0; k < tc->n_ips; k++)
+      addrset_add_static(&t->addrs, tc->ips[k], now);
+    t->answers = calloc(tc->resolve->n_resolvers, sizeof(*t->answers));
+    t->checks = calloc(tc->n_checks, sizeof(*t->checks));
+    if (!t->answers || !t->checks) {
+      sched_destroy(s);
+      return NULL;
+    }
+    check_init(t, &t->resolve, tc->resolve, true);
+    for (size_t k = 0; k < tc->n_checks; k++)
+      if (tc->checks[k].type != VT_CHECK_DNS)
+        check_init(t, &t->checks[t->n_checks++], &tc->checks[k], false);
+    ev_timer_init(&t->kick, target_kick_cb, 0., 0.);
+  }
+  return s;
+}
+
+void sched_adopt(struct sched *s, const struct sched *old)
+{
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    for (size_t k = 0; k < old->n_targets; k++) {
+      const struct sched_target *o = &old->targets[k];
+      if (strcmp(o->conf->name, t->conf->name) != 0 ||
+          strcmp(o->conf->host, t->conf->host) != 0)
+        continue;
+      double now = ev_now(s->loop);
+      for (size_t j = 0; j < o->addrs.n; j++) {
+        const struct addrset_entry *e = &o->addrs.e[j];
+        if (e->is_static) /* statics come from the new config only */
+          continue;
+        int idx = addrset_find(&t->addrs, e->ip);
+        if (idx < 0 && t->addrs.n < ADDRSET_MAX) {
+          t->addrs.e[t->addrs.n] = *e;
+          t->addrs.e[t->addrs.n].is_static = false;
+          t->addrs.n++;
+        }
+      }
+      addrset_expire(&t->addrs, now);
+      t->resolved_once = o->resolved_once;
+      t->attempted = o->attempted;
+    }
+  }
+}
+
+void sched_start(struct sched *s, bool once, sched_idle_fn *idle, void *arg)
+{
+  s->idle = idle;
+  s->idle_arg = arg;
+  if (once) {
+    sched_set_phase(s, SCHED_ONCE_RESOLVE);
+    double ts = ev_now(s->loop);
+    for (size_t i = 0; i < s->n_targets; i++)
+      check_round(&s->targets[i].resolve, ts);
+    if (s->stats.running == 0)
+      once_start_checks(s);
+    return;
+  }
+  sched_set_phase(s, SCHED_RUNNING);
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    /* Resolve at once so the first rounds have addresses. */
+    ev_timer_start(s->loop, &t->kick);
+    ev_periodic_start(s->loop, &t->resolve.timer);
+    for (size_t k = 0; k < t->n_checks; k++)
+      ev_periodic_start(s->loop, &t->checks[k].timer);
+  }
+}
+
+static void sched_stop_timers(struct sched *s)
+{
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    ev_timer_stop(s->loop, &t->kick);
+    ev_periodic_stop(s->loop, &t->resolve.timer);
+    for (size_t k = 0; k < t->n_checks; k++)
+      ev_periodic_stop(s->loop, &t->checks[k].timer);
+  }
+}
+
+void sched_stop(struct sched *s, sched_idle_fn *idle, void *arg)
+{
+  sched_stop_timers(s);
+  sched_set_phase(s, SCHED_STOPPING);
+  s->idle = idle;
+  s->idle_arg = arg;
+  sched_maybe_idle(s);
+}
+
+void sched_get_stats(const struct sched *s, struct sched_stats *out)
+{
+  *out = s->stats;
+}
+
+static void check_free_slots(struct sched *s, struct sched_check *chk)
+{
+  /* Cancel first (done runs synchronously), then free. */
+  for (struct sched_slot *sl = chk->slots; sl; sl = sl->next) {
+    if (sl->running)
+      chk->ops->cancel(sl->state);
+    ev_timer_stop(s->loop, &sl->backstop);
+  }
+  while (chk->slots) {
+    struct sched_slot *sl = chk->slots;
+    chk->slots = sl->next;
+    slot_free(sl);
+  }
+}
+
+void sched_destroy(struct sched *s)
+{
+  if (!s)
+    return;
+  s->destroying = true;
+  sched_stop_timers(s);
+  ev_timer_stop(s->loop, &s->idle_timer);
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
+    if (t->checks) {
+      for (size_t k = 0; k < t->n_checks; k++)
+        check_free_slots(s, &t->checks[k]);
+    }
+    if (t->resolve.conf)
+      check_free_slots(s, &t->resolve);
+    free(t->checks);
+    free(t->answers);
+  }
+  /* Slots retired by the cancellations above land in the graveyard. */
+  ev_idle_stop(s->loop, &s->reaper);
+  while (s->graveyard) {
+    struct sched_slot *sl = s->graveyard;
+    s->graveyard = sl->next;
+    slot_free(sl);
+  }
+  free(s->targets);
+  free(s);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the fan-out address set: answers, keep_gone, statics. */
+#include "config.h"
+
+#include "addrset.h"
+#include "tap.h"
+
+int main(void)
+{
+  tap_plan(14);
+  struct addrset as;
+  addrset_init(&as, 60.0);
+  const char *a1[] = {"192.0.2.10", "192.0.2.11"};
+  tap_ok(addrset_update(&as, a1, 2, 1000.0) == 0, "first answer fits");
+  tap_ok(as.n == 2, "two addresses");
+  tap_ok(addrset_add_static(&as, "198.51.100.1", 1000.0), "static added");
+
+  /* The DNS switch: .10/.11 leave the answer, .20 arrives. */
+  const char *a2[] = {"192.0.2.20"};
+  addrset_update(&as, a2, 1, 1010.0);
+  int i10 = addrset_find(&as, "192.0.2.10");
+  tap_ok(i10 >= 0 && !as.e[i10].in_answer, "old address left the answer");
+  tap_ok(addrset_entry_active(&as, &as.e[i10], 1069.0),
+         "old address still checked before keep_gone");
+  tap_ok(!addrset_entry_active(&as, &as.e[i10], 1070.5),
+         "old address inactive after keep_gone");
+  tap_ok(addrset_expire(&as, 1069.0) == 0, "nothing expires early");
+  tap_ok(addrset_expire(&as, 1071.0) == 2, "both old addresses expire");
+  tap_ok(addrset_find(&as, "198.51.100.1") >= 0, "static never expires");
+  tap_ok(addrset_find(&as, "192.0.2.20") >= 0, "new address kept");
+
+  /* An address that comes back is active again with a fresh last_seen. */
+  const char *a3[] = {"192.0.2.20", "192.0.2.10"};
+  addrset_update(&as, a3, 2, 2000.0);
+  i10 = addrset_find(&as, "192.0.2.10");
+  tap_ok(i10 >= 0 && as.e[i10].in_answer && as.e[i10].first_seen == 2000.0,
+         "returning address re-enters");
+
+  /* An empty answer (NXDOMAIN) keeps everything for keep_gone. */
+  addrset_update(&as, NULL, 0, 3000.0);
+  tap_ok(addrset_expire(&as, 3059.0) == 0, "empty answer: kept for now");
+  tap_ok(addrset_expire(&as, 3061.0) == 2, "empty answer: gone after");
+
+  /* Capacity: extra addresses are dropped and counted. */
+  struct addrset big;
+  addrset_init(&big, 1.0);
+  char ips[ADDRSET_MAX + 3][32];
+  const char *ptr[ADDRSET_MAX + 3];
+  for (int k = 0; k < ADDRSET_MAX + 3; k++) {
+    snprintf(ips[k], sizeof(ips[k]), "10.0.%d.%d", k / 250, k % 250);
+    ptr[k] = ips[k];
+  }
+  tap_ok(addrset_update(&big, ptr, ADDRSET_MAX + 3, 1.0) == 3,
+         "overflow counted");
+  return tap_done();
+}

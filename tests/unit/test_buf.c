@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for struct vt_buf and the JSON string writer. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "json.h"
+#include "tap.h"
+#include "vt_time.h"
+
+int main(void)
+{
+  tap_plan(14);
+  struct vt_buf b;
+  vt_buf_init(&b, 0);
+  tap_is_str(vt_buf_str(&b), "", "empty buffer reads as \"\"");
+  tap_ok(vt_buf_addf(&b, "%d-%s", 42, "x") == VT_OK, "addf");
+  tap_is_str(vt_buf_str(&b), "42-x", "addf content");
+  for (int i = 0; i < 1000; i++)
+    if (vt_buf_adds(&b, "abcdefgh") != VT_OK)
+      break;
+  tap_ok(b.len == 4 + 8000, "grows past its first allocation");
+  vt_buf_cleanup(&b);
+
+  struct vt_buf capped;
+  vt_buf_init(&capped, 8);
+  tap_ok(vt_buf_adds(&capped, "12345678") == VT_OK, "fills to the cap");
+  tap_ok(vt_buf_adds(&capped, "9") == VT_EFULL, "one byte past the cap fails");
+  tap_ok(capped.len == 8, "nothing appended past the cap");
+  size_t len;
+  char *taken = vt_buf_take(&capped, &len);
+  tap_ok(taken && len == 8 && capped.len == 0, "take moves ownership");
+  free(taken);
+
+  struct vt_buf j;
+  vt_buf_init(&j, 0);
+  tap_ok(vt_json_str(&j, "a\"b\\c\n\x01") == VT_OK, "json escape");
+  tap_is_str(vt_buf_str(&j), "\"a\\\"b\\\\c\\u000a\\u0001\"",
+             "quotes, backslash, controls escaped");
+  vt_buf_reset(&j);
+  tap_ok(vt_json_str(&j, "caf\xc3\xa9 \xff\xfe") == VT_OK, "json utf-8");
+  tap_is_str(vt_buf_str(&j), "\"caf\xc3\xa9 \\ufffd\\ufffd\"",
+             "valid UTF-8 kept, invalid bytes replaced");
+  vt_buf_reset(&j);
+  tap_ok(vt_json_num(&j, NAN, 3) == VT_OK &&
+             vt_json_num(&j, 1.5, 3) == VT_OK,
+         "numbers");
+  tap_is_str(vt_buf_str(&j), "null1.500", "NaN is null");
+  vt_buf_cleanup(&j);
+  return tap_done();
+}
