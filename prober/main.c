@@ -141,6 +141,7 @@ static void retired_idle(void *arg)
       break;
     }
   }
+  sched_forget(p->sched, r->sched);
   sched_destroy(r->sched);
   probe_conf_free(r->conf);
   free(r);

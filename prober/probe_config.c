@@ -326,11 +326,12 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     chk->resolvers = vt_cfg_strv_dup(tin->resolvers, tin->n_resolvers, &dup_ok);
     chk->n_resolvers = dup_ok ? tin->n_resolvers : 0;
   }
+  /* Allowed, but a slow target then skips rounds (runs never stack). */
   if (chk->timeout_s > chk->interval_s)
-    vt_cfg_error(c, g, path,
-                 "timeout %gs is longer than interval %gs: runs would "
-                 "overlap",
-                 chk->timeout_s, chk->interval_s);
+    vt_warn("%s:%d: %s: timeout %gs is longer than interval %gs: a run "
+            "still going when the next is due skips that round",
+            c->path, config_setting_source_line(g), path, chk->timeout_s,
+            chk->interval_s);
 
   char p[256];
   switch (chk->type) {
@@ -588,10 +589,6 @@ static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
     din.resolvers = &sys;
     din.n_resolvers = 1;
   }
-  if (din.timeout_s > din.interval_s)
-    vt_cfg_error(c, defs, "defaults.timeout",
-                 "%gs is longer than the interval %gs", din.timeout_s,
-                 din.interval_s);
 
   config_setting_t *targets = config_setting_get_member(root, "targets");
   int n = 0;

@@ -105,6 +105,7 @@ struct sched {
   ev_idle reaper;      /* frees retired slots outside their callbacks */
   struct sched_slot *graveyard;
   bool destroying;
+  const struct sched *prev; /* replaced by this one, maybe still draining */
   struct sched_stats stats;
 };
 
@@ -310,6 +311,30 @@ static void slot_backstop_cb(struct ev_loop *loop, ev_timer *w, int revents)
   sl->chk->ops->cancel(sl->state);
 }
 
+/* True when a predecessor (after a reload) still runs this check against
+ * this key. */
+static bool sched_busy_elsewhere(const struct sched *prev,
+                                 const struct sched_check *chk,
+                                 const char *key)
+{
+  for (; prev; prev = prev->prev) {
+    for (size_t i = 0; i < prev->n_targets; i++) {
+      const struct sched_target *t = &prev->targets[i];
+      if (strcmp(t->conf->name, chk->t->conf->name) != 0)
+        continue;
+      for (size_t k = 0; k <= t->n_checks; k++) {
+        const struct sched_check *c = k == 0 ? &t->resolve : &t->checks[k - 1];
+        if (strcmp(c->conf->name, chk->conf->name) != 0)
+          continue;
+        for (const struct sched_slot *sl = c->slots; sl; sl = sl->next)
+          if (sl->running && strcmp(sl->key, key) == 0)
+            return true;
+      }
+    }
+  }
+  return false;
+}
+
 /* Starts one run of chk against key at round time ts. */
 static void slot_run(struct sched_check *chk, const char *key, double ts)
 {
@@ -321,7 +346,7 @@ static void slot_run(struct sched_check *chk, const char *key, double ts)
     return;
   }
   sl->retire = false;
-  if (sl->running) {
+  if (sl->running || sched_busy_elsewhere(s->prev, chk, key)) {
     s->stats.skipped++;
     vt_warn("sched: %s/%s [%s]: previous run still going; this round is "
             "skipped (%llu skipped so far)",
@@ -610,8 +635,19 @@ struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
   return s;
 }
 
+void sched_forget(struct sched *s, const struct sched *old)
+{
+  for (; s; s = (struct sched *)s->prev) {
+    if (s->prev == old) {
+      s->prev = old->prev;
+      return;
+    }
+  }
+}
+
 void sched_adopt(struct sched *s, const struct sched *old)
 {
+  s->prev = old;
   for (size_t i = 0; i < s->n_targets; i++) {
     struct sched_target *t = &s->targets[i];
     for (size_t k = 0; k < old->n_targets; k++) {

@@ -43,8 +43,14 @@ struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
                            sched_emit_fn *emit, void *arg);
 
 /* Takes over the address sets of old's targets with the same name and host
- * (so a reload keeps checking addresses that left the answer). */
+ * (so a reload keeps checking addresses that left the answer), and treats a
+ * run still going in old (or in old's own predecessors) as busy, so a
+ * reload never stacks two runs of one check against one address. old must
+ * stay alive until sched_forget(s, old). */
 void sched_adopt(struct sched *s, const struct sched *old);
+
+/* Drops every reference s holds to old (call before destroying old). */
+void sched_forget(struct sched *s, const struct sched *old);
 
 /* Starts running. With once, every target is resolved, then every check
  * runs once against every address, and idle(arg) is called when all are
