@@ -55,7 +55,9 @@ void dns_query_cancel(struct dns_query *q);
 /* A cache of answers kept as long as their TTL says, the way a stub
  * resolver in front of a browser would. */
 struct dns_cache *dns_cache_create(struct dns_pool *pool);
-void dns_cache_destroy(struct dns_cache *c); /* c may be NULL */
+/* Frees the cache; c may be NULL. Call it before dns_pool_destroy: the
+ * cache borrows the pool and cancels its pending queries there. */
+void dns_cache_destroy(struct dns_cache *c);
 
 /* Like dns_resolve, answering from the cache while the entry for (resolver,
  * host) is younger than its TTL (from_cache true, ms 0), else resolving and
