@@ -23,7 +23,9 @@ struct curl_loop *curl_loop_create(struct ev_loop *loop);
 void curl_loop_destroy(struct curl_loop *cl);
 
 /* Adds a configured easy handle; done runs when it finishes. The easy
- * handle stays the caller's. Returns VT_ELIB when the multi refuses it. */
+ * handle stays the caller's, but curl_loop takes over its CURLOPT_PRIVATE
+ * and CURLOPT_CLOSESOCKETFUNCTION/DATA until done runs. done must not call
+ * curl_loop_destroy. Returns VT_ELIB when the multi refuses it. */
 enum vt_status curl_loop_add(struct curl_loop *cl, CURL *easy,
                              curl_loop_done_fn *done, void *arg)
     __attribute__((warn_unused_result));

@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: MIT */
+/* HTTP(S) checks on curl_loop. An "http" check pins one address of the
+ * target (its slot key) with CURLOPT_CONNECT_TO, so Host and SNI stay the
+ * URL's host while every address is measured on its own. A "client" check
+ * behaves like a browser: it looks the host up through the TTL-respecting
+ * cache, takes the first address the server gave, and runs the same
+ * transfer pinned to it. Each slot reuses one easy handle and one body
+ * buffer run after run. */
+#include "config.h"
+
+#include "check.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "curl_loop.h"
+#include "dns.h"
+#include "log.h"
+#include "probe_config.h"
+#include "result.h"
+#include "vt_time.h"
+
+#define HTTP_CHECK_USER_AGENT "vantage-probe/" PACKAGE_VERSION
+#define HTTP_CHECK_MAX_REDIRS 5L
+
+enum http_check_state {
+  HTTP_CHECK_IDLE,
+  HTTP_CHECK_RESOLVING, /* client checks: waiting for the DNS answer */
+  HTTP_CHECK_TRANSFER,  /* the easy handle is in the multi handle */
+};
+
+struct http_check {
+  struct probe_ctx *ctx;
+  const struct probe_target_conf *t;
+  const struct probe_check_conf *c;
+  bool client;
+  enum http_check_state state;
+
+  /* From the URL, parsed once at create. url_host keeps the brackets of an
+   * IPv6 literal because that is how CONNECT_TO matches it. */
+  bool url_ok;
+  char *url_host;     /* curl_free */
+  char dns_host[256]; /* url_host without an IPv6 literal's brackets */
+  int url_port;       /* explicit, or 80/443 by scheme */
+
+  /* The pin. Built once for http checks; rebuilt for client checks only
+   * when the chosen address changes. Must outlive each transfer
+   * (CURLOPT_CONNECT_TO.md). */
+  char pin_ip[VT_IP_STRLEN];
+  struct curl_slist *pin;
+
+  CURL *easy;
+  struct vt_buf body; /* kept only when c->body is set; capped at max_body */
+  size_t body_bytes;  /* received in this run, kept or not */
+  bool too_large;     /* the write callback stopped the transfer */
+  bool body_nomem;
+  char errbuf[CURL_ERROR_SIZE];
+
+  /* The current run. */
+  struct vt_result *res;
+  check_done_fn *done;
+  void *done_arg;
+  double t_start; /* monotonic */
+  struct dns_query *query;
+};
+
+static const char *http_check_state_name(enum http_check_state s)
+{
+  switch (s) {
+  case HTTP_CHECK_IDLE:
+    return "idle";
+  case HTTP_CHECK_RESOLVING:
+    return "resolving";
+  case HTTP_CHECK_TRANSFER:
+    return "transfer";
+  }
+  return "?";
+}
+
+/* "http: www/health www.example.test [192.0.2.1]:443: " then the message. */
+#define HTTP_CHECK_LOG(level, h, fmt, ...)                                     \
+  VT_LOG(level, "%s: %s/%s %s [%s]:%d: " fmt, (h)->client ? "client" : "http", \
+         (h)->t->name, (h)->c->name, (h)->t->host,                             \
+         (h)->pin_ip[0] ? (h)->pin_ip : "-", (h)->url_port, __VA_ARGS__)
+
+static void http_check_set_state(struct http_check *h, enum http_check_state s)
+{
+  HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "%s -> %s", http_check_state_name(h->state),
+                 http_check_state_name(s));
+  h->state = s;
+}
+
+/* ---- URL and pin ------------------------------------------------------- */
+
+/* Takes host and port from the URL with curl's own parser, so they match
+ * what the transfer will use. */
+static enum vt_status http_check_parse_url(struct http_check *h)
+{
+  enum vt_status st = VT_EINVAL;
+  char *scheme = NULL, *port = NULL;
+  CURLU *u = curl_url();
+  if (!u)
+    return VT_ENOMEM;
+  CURLUcode uc = curl_url_set(u, CURLUPART_URL, h->c->url, 0);
+  if (uc == CURLUE_OK)
+    uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+  if (uc == CURLUE_OK)
+    uc = curl_url_get(u, CURLUPART_HOST, &h->url_host, 0);
+  if (uc == CURLUE_OK)
+    uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  if (uc == CURLUE_OUT_OF_MEMORY) {
+    st = VT_ENOMEM;
+    goto out;
+  }
+  if (uc != CURLUE_OK) {
+    vt_err("http: %s/%s: line %d: bad url \"%s\": %s", h->t->name, h->c->name,
+           h->c->line, h->c->url, curl_url_strerror(uc));
+    goto out;
+  }
+  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+    vt_err("http: %s/%s: line %d: url \"%s\" is not http or https", h->t->name,
+           h->c->name, h->c->line, h->c->url);
+    goto out;
+  }
+  char *end;
+  long p = strtol(port, &end, 10);
+  if (*end || p < 1 || p > 65535)
+    goto out;
+  h->url_port = (int)p;
+  const char *name = h->url_host;
+  size_t len = strlen(name);
+  if (len >= 2 && name[0] == '[' && name[len - 1] == ']') {
+    name++;
+    len -= 2;
+  }
+  if (len >= sizeof(h->dns_host))
+    goto out;
+  memcpy(h->dns_host, name, len);
+  h->dns_host[len] = '\0';
+  h->url_ok = true;
+  st = VT_OK;
+out:
+  curl_free(scheme);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return st;
+}
+
+/* Pins the transfer to ip. The first entry is the URL's own host and port.
+ * The second, with empty ports, keeps redirects to the same host on another
+ * port (http -> https) on the same address. Other hosts a redirect names are
+ * resolved by libcurl as usual. */
+static enum vt_status http_check_pin(struct http_check *h, const char *ip)
+{
+  if (h->pin && strcmp(h->pin_ip, ip) == 0)
+    return VT_OK;
+  curl_slist_free_all(h->pin);
+  h->pin = NULL;
+  h->pin_ip[0] = '\0';
+
+  bool v6 = strchr(ip, ':') != NULL;
+  const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+  char line[512];
+  int n = snprintf(line, sizeof(line), "%s:%d:%s%s%s:%d", h->url_host,
+                   h->url_port, lb, ip, rb, h->url_port);
+  if (n < 0 || (size_t)n >= sizeof(line))
+    return VT_EINVAL;
+  struct curl_slist *l = curl_slist_append(NULL, line);
+  if (!l)
+    return VT_ENOMEM;
+  snprintf(line, sizeof(line), "%s::%s%s%s:", h->url_host, lb, ip, rb);
+  struct curl_slist *l2 = curl_slist_append(l, line);
+  if (!l2) {
+    curl_slist_free_all(l);
+    return VT_ENOMEM;
+  }
+  h->pin = l2;
+  snprintf(h->pin_ip, sizeof(h->pin_ip), "%s", ip);
+  return VT_OK;
+}
+
+/* ---- transfer ---------------------------------------------------------- */
+
+/* CURLOPT_WRITEFUNCTION: counts the body and keeps it when it has to be
+ * searched. One byte past max_body aborts the transfer (returning less than
+ * given makes curl stop with CURLE_WRITE_ERROR), so a huge body is never
+ * downloaded. */
+static size_t http_check_write_cb(char *ptr, size_t size, size_t nmemb,
+                                  void *userdata)
+{
+  struct http_check *h = userdata;
+  size_t n = size * nmemb;
+  long max = h->c->max_body;
+  h->body_bytes += n;
+  if (max > 0 && h->body_bytes > (size_t)max) {
+    h->too_large = true;
+    return 0;
+  }
+  if (h->c->body && vt_buf_add(&h->body, ptr, n) != VT_OK) {
+    h->body_nomem = true;
+    return 0;
+  }
+  return n;
+}
+
+static void http_check_xfer_done(CURL *easy, CURLcode rc, void *arg);
+
+/* Sets every option anew on the reused handle (curl_easy_reset keeps the
+ * handle's caches and buffers, so this allocates little) and adds it to the
+ * multi handle. */
+static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
+{
+  const struct probe_check_conf *c = h->c;
+  CURL *e = h->easy;
+  curl_easy_reset(e);
+  vt_buf_reset(&h->body);
+  h->body_bytes = 0;
+  h->too_large = false;
+  h->body_nomem = false;
+  h->errbuf[0] = '\0';
+
+  long timeout_ms = lround(timeout_s * 1000.0);
+  if (timeout_ms < 1)
+    timeout_ms = 1;
+  bool bad = false;
+  bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->pin) != CURLE_OK;
+  /* An environment proxy would defeat the pin. */
+  bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
+         CURLE_OK;
+  /* A fresh connection and a full handshake every run: a reused connection
+   * or resumed TLS session would hide connect and TLS problems and leave
+   * CERTINFO empty. The session cache is per easy handle and survives
+   * curl_easy_reset. */
+  bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+                          c->follow_redirects ? 1L : 0L) != CURLE_OK;
+  bad |=
+      curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_CHECK_MAX_REDIRS) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L) !=
+         CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L) !=
+         CURLE_OK;
+  if (c->ca_file)
+    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
+  /* Also for http URLs: a redirect may lead to https. */
+  bad |= curl_easy_setopt(e, CURLOPT_CERTINFO, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+  bad |=
+      curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_CHECK_USER_AGENT) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_check_write_cb) !=
+         CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
+  if (bad) {
+    HTTP_CHECK_LOG(VT_LOG_ERR, h, "%s", "cannot set curl options");
+    return VT_ELIB;
+  }
+  return curl_loop_add(h->ctx->curl, e, http_check_xfer_done, h);
+}
+
+/* Parses OpenSSL's "Jan 30 12:00:00 2027 GMT" (ASN1_TIME_print; the day is
+ * space-padded). Month names by hand: strptime's %b follows LC_TIME. */
+static bool http_check_parse_cert_time(const char *s, time_t *out)
+{
+  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char mon[4];
+  int d, hh, mm, ss, y;
+  if (sscanf(s, " %3s %d %d:%d:%d %d", mon, &d, &hh, &mm, &ss, &y) != 6)
+    return false;
+  for (int i = 0; i < 12; i++) {
+    if (strcmp(mon, months[i]) == 0) {
+      struct tm tm = {.tm_year = y - 1900,
+                      .tm_mon = i,
+                      .tm_mday = d,
+                      .tm_hour = hh,
+                      .tm_min = mm,
+                      .tm_sec = ss};
+      *out = timegm(&tm);
+      return *out != (time_t)-1;
+    }
+  }
+  return false;
+}
+
+/* Days until the leaf certificate (the first one curl lists) expires;
+ * VT_NO_CERT_DAYS when there was no TLS. Works without verification. */
+static int http_check_cert_days(CURL *e)
+{
+  struct curl_certinfo *ci = NULL;
+  if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci ||
+      ci->num_of_certs < 1)
+    return VT_NO_CERT_DAYS;
+  static const char key[] = "Expire date:";
+  for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+    if (strncmp(l->data, key, sizeof(key) - 1) != 0)
+      continue;
+    time_t expiry;
+    if (!http_check_parse_cert_time(l->data + sizeof(key) - 1, &expiry))
+      return VT_NO_CERT_DAYS;
+    return (int)floor(difftime(expiry, time(NULL)) / 86400.0);
+  }
+  return VT_NO_CERT_DAYS;
+}
+
+/* curl's phase timestamps are offsets from the start of the transfer, in
+ * microseconds; 0 means the phase was not reached. */
+static curl_off_t http_check_time_us(CURL *e, CURLINFO info)
+{
+  curl_off_t v = 0;
+  if (curl_easy_getinfo(e, info, &v) != CURLE_OK)
+    return 0;
+  return v;
+}
+
+/* Whether the TCP handshake completed. libcurl 7.88 leaves CONNECT_TIME_T
+ * at 0 when the TLS handshake then stalls or fails, so a server that accepts
+ * but never answers the ClientHello would look like a lost SYN. The local
+ * port is known only once the socket connected (tested: 0 for a dropped
+ * SYN, set for a stalled handshake). */
+static bool http_check_tcp_connected(CURL *e)
+{
+  long local_port = 0;
+  if (http_check_time_us(e, CURLINFO_CONNECT_TIME_T) > 0)
+    return true;
+  return curl_easy_getinfo(e, CURLINFO_LOCAL_PORT, &local_port) == CURLE_OK &&
+         local_port > 0;
+}
+
+/* Phases: connect is the TCP handshake alone (CONNECT - NAMELOOKUP; the
+ * lookup is ~0 because the address is pinned), tls the TLS handshake
+ * (APPCONNECT - CONNECT), ttfb and total count from the start of the
+ * transfer. With redirects, curl reports the last request's phases and a
+ * total that spans all of them. */
+static void http_check_measure(struct http_check *h)
+{
+  CURL *e = h->easy;
+  struct vt_result *r = h->res;
+  curl_off_t lookup = http_check_time_us(e, CURLINFO_NAMELOOKUP_TIME_T);
+  curl_off_t conn = http_check_time_us(e, CURLINFO_CONNECT_TIME_T);
+  curl_off_t app = http_check_time_us(e, CURLINFO_APPCONNECT_TIME_T);
+  curl_off_t ttfb = http_check_time_us(e, CURLINFO_STARTTRANSFER_TIME_T);
+  curl_off_t total = http_check_time_us(e, CURLINFO_TOTAL_TIME_T);
+  if (conn > 0)
+    r->ms_connect = (double)(conn - lookup) / 1000.0;
+  if (app > 0 && conn > 0)
+    r->ms_tls = (double)(app - conn) / 1000.0;
+  if (ttfb > 0)
+    r->ms_ttfb = (double)ttfb / 1000.0;
+  if (total > 0)
+    r->ms_total = (double)total / 1000.0;
+  long code = 0;
+  if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+      code > 0)
+    r->http_status = (int)code;
+  r->cert_days_left = http_check_cert_days(e);
+}
+
+/* Maps a failed transfer to an error class (README, "Error classes"). */
+static void http_check_classify(struct http_check *h, CURLcode rc)
+{
+  struct vt_result *r = h->res;
+  const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+  long os_errno = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno);
+
+  switch (rc) {
+  case CURLE_WRITE_ERROR:
+    if (h->too_large)
+      vt_result_fail(r, VT_ERR_TOO_LARGE, "body larger than %ld bytes",
+                     h->c->max_body);
+    else
+      vt_result_fail(r, VT_ERR_INTERNAL, "%s",
+                     h->body_nomem ? "out of memory" : msg);
+    return;
+  case CURLE_COULDNT_CONNECT:
+    if (os_errno == ECONNREFUSED)
+      vt_result_fail(r, VT_ERR_CONNECT_REFUSED, "%s", msg);
+    else if (os_errno == ETIMEDOUT)
+      vt_result_fail(r, VT_ERR_CONNECT_TIMEOUT, "%s", msg);
+    else
+      vt_result_fail(r, VT_ERR_UNREACHABLE, "%s", msg);
+    return;
+  case CURLE_OPERATION_TIMEDOUT:
+    /* Connected or not tells "no answer to SYN" from "slow server". */
+    if (http_check_tcp_connected(h->easy))
+      vt_result_fail(r, VT_ERR_TIMEOUT, "%s", msg);
+    else
+      vt_result_fail(r, VT_ERR_CONNECT_TIMEOUT, "%s", msg);
+    return;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_CLIENTCERT:
+  case CURLE_USE_SSL_FAILED:
+  case CURLE_PEER_FAILED_VERIFICATION:
+    vt_result_fail(r, VT_ERR_TLS, "%s", msg);
+    return;
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+    vt_result_fail(r, VT_ERR_NETWORK, "%s", msg);
+    return;
+  case CURLE_TOO_MANY_REDIRECTS:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_BAD_CONTENT_ENCODING:
+  case CURLE_URL_MALFORMAT:
+    vt_result_fail(r, VT_ERR_HTTP, "%s", msg);
+    return;
+  case CURLE_COULDNT_RESOLVE_HOST: /* a redirect to another host */
+    vt_result_fail(r, VT_ERR_DNS_ERROR, "%s", msg);
+    return;
+  case CURLE_OUT_OF_MEMORY:
+  case CURLE_FAILED_INIT:
+  case CURLE_ABORTED_BY_CALLBACK:
+    vt_result_fail(r, VT_ERR_INTERNAL, "%s", msg);
+    return;
+  default:
+    vt_result_fail(r, VT_ERR_NETWORK, "%s", msg);
+    return;
+  }
+}
+
+/* Checks the status against the accepted list; when the list is empty,
+ * any 2xx passes. */
+static bool http_check_status_ok(const struct probe_check_conf *c, int code)
+{
+  if (c->n_status == 0)
+    return code >= 200 && code < 300;
+  for (size_t i = 0; i < c->n_status; i++)
+    if (c->status[i] == code)
+      return true;
+  return false;
+}
+
+static void http_check_status_fail(struct http_check *h, int code)
+{
+  const struct probe_check_conf *c = h->c;
+  char want[96] = "2xx";
+  size_t off = 0;
+  for (size_t i = 0; i < c->n_status && off < sizeof(want); i++) {
+    int n = snprintf(want + off, sizeof(want) - off, "%s%d", i ? ", " : "",
+                     c->status[i]);
+    if (n < 0)
+      break;
+    off += (size_t)n;
+  }
+  vt_result_fail(h->res, VT_ERR_HTTP_STATUS, "got %d, expected %s", code, want);
+}
+
+/* Records the run; the caller's res already carries its identity. */
+static void http_check_arm(struct http_check *h, struct vt_result *res,
+                           check_done_fn *done, void *arg)
+{
+  h->res = res;
+  h->done = done;
+  h->done_arg = arg;
+  h->t_start = vt_time_mono();
+  res->port = h->url_port;
+}
+
+/* Forgets a run that could not start (its done will never be called). */
+static void http_check_disarm(struct http_check *h)
+{
+  h->res = NULL;
+  h->done = NULL;
+  h->done_arg = NULL;
+  h->query = NULL;
+}
+
+/* Ends the run: back to idle, then done as the very last step, because
+ * done may destroy the state (the slot is removed, for instance). */
+static void http_check_finish(struct http_check *h)
+{
+  struct vt_result *r = h->res;
+  check_done_fn *done = h->done;
+  void *arg = h->done_arg;
+  if (r->error == VT_ERR_NONE) {
+    r->ok = true;
+    HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "ok, status %d in %.1f ms", r->http_status,
+                   r->ms_total);
+  } else {
+    HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "%s: %s", vt_err_name(r->error), r->detail);
+  }
+  http_check_disarm(h);
+  http_check_set_state(h, HTTP_CHECK_IDLE);
+  done(r, arg);
+}
+
+/* curl_loop_done_fn: the transfer ended and is out of the multi handle. */
+static void http_check_xfer_done(CURL *easy, CURLcode rc, void *arg)
+{
+  struct http_check *h = arg;
+  struct vt_result *r = h->res;
+  (void)easy;
+  http_check_measure(h);
+  if (h->client) {
+    /* The address that really served the (last) request. */
+    char *ip = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+        ip && *ip)
+      snprintf(r->ip, sizeof(r->ip), "%s", ip);
+    r->body_bytes = (long)h->body_bytes;
+  }
+  if (rc != CURLE_OK)
+    http_check_classify(h, rc);
+  else if (!http_check_status_ok(h->c, r->http_status))
+    http_check_status_fail(h, r->http_status);
+  else if (h->c->body && !memmem(h->body.data ? h->body.data : "", h->body.len,
+                                 h->c->body, strlen(h->c->body)))
+    vt_result_fail(r, VT_ERR_BODY_MISMATCH, "body does not contain \"%.64s\"",
+                   h->c->body);
+  http_check_finish(h);
+}
+
+/* ---- common ops -------------------------------------------------------- */
+
+static struct http_check *http_check_new(struct probe_ctx *ctx,
+                                         const struct probe_target_conf *t,
+                                         const struct probe_check_conf *c,
+                                         bool client)
+{
+  struct http_check *h = calloc(1, sizeof(*h));
+  if (!h)
+    return NULL;
+  *h = (struct http_check){.ctx = ctx, .t = t, .c = c, .client = client};
+  vt_buf_init(&h->body, c->max_body > 0 ? (size_t)c->max_body : 0);
+  /* A bad URL (which validation should have caught) leaves url_ok false:
+   * start then refuses with VT_EINVAL rather than run unpinned. */
+  if (http_check_parse_url(h) == VT_ENOMEM || !(h->easy = curl_easy_init())) {
+    curl_free(h->url_host);
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+static void http_check_destroy(void *state)
+{
+  struct http_check *h = state;
+  if (!h)
+    return;
+  /* The contract says idle; if not, drop the run without a callback rather
+   * than free a handle the multi still holds. */
+  if (h->state == HTTP_CHECK_RESOLVING)
+    dns_query_cancel(h->query);
+  else if (h->state == HTTP_CHECK_TRANSFER)
+    curl_loop_remove(h->ctx->curl, h->easy);
+  curl_easy_cleanup(h->easy);
+  curl_slist_free_all(h->pin);
+  curl_free(h->url_host);
+  vt_buf_cleanup(&h->body);
+  free(h);
+}
+
+static void http_check_cancel(void *state)
+{
+  struct http_check *h = state;
+  if (h->state == HTTP_CHECK_IDLE)
+    return;
+  if (h->state == HTTP_CHECK_RESOLVING)
+    dns_query_cancel(h->query);
+  else
+    curl_loop_remove(h->ctx->curl, h->easy);
+  vt_result_fail(h->res, VT_ERR_TIMEOUT, "cancelled");
+  http_check_finish(h);
+}
+
+/* ---- http: one slot per address ---------------------------------------- */
+
+static void *http_check_create(struct probe_ctx *ctx,
+                               const struct probe_target_conf *t,
+                               const struct probe_check_conf *c,
+                               const char *key)
+{
+  struct http_check *h = http_check_new(ctx, t, c, false);
+  if (!h)
+    return NULL;
+  if (h->url_ok && http_check_pin(h, key) != VT_OK) {
+    http_check_destroy(h);
+    return NULL;
+  }
+  return h;
+}
+
+static enum vt_status http_check_start(void *state, struct vt_result *res,
+                                       check_done_fn *done, void *arg)
+{
+  struct http_check *h = state;
+  if (h->state != HTTP_CHECK_IDLE)
+    return VT_EBUSY;
+  if (!h->url_ok || !h->pin)
+    return VT_EINVAL;
+  http_check_arm(h, res, done, arg);
+  enum vt_status st = http_check_begin(h, h->c->timeout_s);
+  if (st != VT_OK) {
+    http_check_disarm(h);
+    return st;
+  }
+  http_check_set_state(h, HTTP_CHECK_TRANSFER);
+  return VT_OK;
+}
+
+const struct check_ops http_check_ops = {
+    .type = VT_CHECK_HTTP,
+    .create = http_check_create,
+    .start = http_check_start,
+    .cancel = http_check_cancel,
+    .destroy = http_check_destroy,
+};
+
+/* ---- client: resolve like a browser, then the same transfer ------------ */
+
+static void *client_check_create(struct probe_ctx *ctx,
+                                 const struct probe_target_conf *t,
+                                 const struct probe_check_conf *c,
+                                 const char *key)
+{
+  (void)key; /* always "": one slot per check */
+  return http_check_new(ctx, t, c, true);
+}
+
+/* dns_cache_fn: the answer (or failure) for the URL's host. */
+static void client_check_resolved(void *arg, const struct dns_answer *ans,
+                                  bool from_cache)
+{
+  struct http_check *h = arg;
+  struct vt_result *r = h->res;
+  h->query = NULL;
+  r->ms_dns = from_cache ? 0.0 : ans->ms;
+  if (ans->error != VT_ERR_NONE) {
+    vt_result_fail(r, ans->error, "%s", ans->detail);
+    http_check_finish(h);
+    return;
+  }
+  if (ans->n < 1) {
+    vt_result_fail(r, VT_ERR_NO_ADDRESS, "no address for %s", h->url_host);
+    http_check_finish(h);
+    return;
+  }
+  /* The first address in the server's order: what a browser tries first,
+   * and what round robin rotates. */
+  snprintf(r->ip, sizeof(r->ip), "%s", ans->addrs[0]);
+  enum vt_status st = http_check_pin(h, ans->addrs[0]);
+  /* The timeout covers the whole run, lookup included. */
+  double left_s = h->c->timeout_s - (vt_time_mono() - h->t_start);
+  if (st == VT_OK)
+    st = http_check_begin(h, left_s);
+  if (st != VT_OK) {
+    vt_result_fail(r, VT_ERR_INTERNAL, "cannot start the transfer: %s",
+                   vt_strerror(st));
+    http_check_finish(h);
+    return;
+  }
+  http_check_set_state(h, HTTP_CHECK_TRANSFER);
+}
+
+static enum vt_status client_check_start(void *state, struct vt_result *res,
+                                         check_done_fn *done, void *arg)
+{
+  struct http_check *h = state;
+  if (h->state != HTTP_CHECK_IDLE)
+    return VT_EBUSY;
+  if (!h->url_ok)
+    return VT_EINVAL;
+  const struct probe_check_conf *c = h->c;
+  const char *resolver = c->n_resolvers > 0 ? c->resolvers[0] : "system";
+  http_check_arm(h, res, done, arg);
+  http_check_set_state(h, HTTP_CHECK_RESOLVING);
+  enum vt_status st =
+      dns_cache_lookup(h->ctx->cache, resolver, c->timeout_s, h->dns_host,
+                       client_check_resolved, h, &h->query);
+  if (st != VT_OK) {
+    HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "lookup not started: %s", vt_strerror(st));
+    http_check_set_state(h, HTTP_CHECK_IDLE);
+    http_check_disarm(h);
+    return st;
+  }
+  return VT_OK;
+}
+
+const struct check_ops client_check_ops = {
+    .type = VT_CHECK_CLIENT,
+    .create = client_check_create,
+    .start = client_check_start,
+    .cancel = http_check_cancel,
+    .destroy = http_check_destroy,
+};
