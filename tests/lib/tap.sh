@@ -11,7 +11,8 @@
 #   skip DESC REASON      "ok N - DESC # SKIP REASON"
 #   diag MSG...           "# MSG" on stdout (kept in the .log)
 #   bail MSG              "Bail out! MSG" and exit 1
-#   tap_done              trailing plan if needed; exit 1 if anything failed
+#   tap_done              trailing plan if needed; exit 0 (the driver counts
+#                         "not ok" lines; VT_TAP_STRICT=1 exits 1 on failure)
 #
 # Sourcing this file twice is harmless; counters are only reset by the first.
 # not_ok/check/is/like return 1 on failure so "check ... || bail ..." works,
