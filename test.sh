@@ -9,7 +9,10 @@
 # (PASS+XFAIL passed; FAIL+XPASS+ERROR failed; SKIP skipped).  Exit status is
 # non-zero when anything failed or the build broke ("0 passed, 1 failed").
 #
-#   ./test.sh               build + make check
+#   ./test.sh               build + make check, then the same suite again
+#                           in an ASan/UBSan build (_build-asan); the
+#                           summary line counts both passes
+#   ./test.sh --no-sanitize only the plain pass
 #   ./test.sh --distcheck   build + make distcheck (read-only source, VPATH)
 #   ./test.sh --build-only  install + build, no tests (used by demo.sh)
 #   ./test.sh --no-install  skip the package step
@@ -24,6 +27,7 @@ BUILD=$ROOT/_build
 LOGS=$BUILD/test-logs
 MODE=check
 INSTALL=1
+SANITIZE=1
 JOBS=${JOBS:-2}
 
 for arg in "$@"; do
@@ -31,6 +35,7 @@ for arg in "$@"; do
 	--distcheck) MODE=distcheck ;;
 	--build-only) MODE=build ;;
 	--no-install) INSTALL=0 ;;
+	--no-sanitize) SANITIZE=0 ;;
 	-h | --help)
 		sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
 		exit 0
@@ -180,23 +185,51 @@ if [ "$MODE" = distcheck ]; then
 		[ "$T_FAIL" -gt 0 ] || T_FAIL=1
 	fi
 else
+	# run_check DIR LOG: make check in DIR; adds its counts to the totals.
+	run_check() {
+		local dir=$1 log=$2 rc=0
+		rm -f "$dir/test-suite.log"
+		make -C "$dir" -k -j"$JOBS" check >"$log" 2>&1 || rc=$?
+		if ! parse_summary "$dir/test-suite.log"; then
+			T_PASS=0 T_FAIL=0 T_SKIP=0
+		fi
+		if [ "$T_FAIL" -gt 0 ] || [ "$rc" -ne 0 ]; then
+			show_failures "$dir"
+		fi
+		if [ "$rc" -ne 0 ] && [ "$T_FAIL" -eq 0 ]; then
+			# Something outside the TAP tests broke (a test program that
+			# did not build, check-local, no test-suite.log): count it once.
+			echo "---- make check failed outside the test results (last 30 lines of ${log#"$ROOT"/})"
+			grep -v '^\(PASS\|SKIP\|XFAIL\): ' "$log" | tail -n 30
+			T_FAIL=1
+		fi
+		ALL_PASS=$((ALL_PASS + T_PASS))
+		ALL_FAIL=$((ALL_FAIL + T_FAIL))
+		ALL_SKIP=$((ALL_SKIP + T_SKIP))
+	}
+	ALL_PASS=0 ALL_FAIL=0 ALL_SKIP=0
 	say "make -j$JOBS check"
-	rc=0
-	rm -f "$BUILD/test-suite.log"
-	make -C "$BUILD" -k -j"$JOBS" check >"$LOGS/check.log" 2>&1 || rc=$?
-	if ! parse_summary "$BUILD/test-suite.log"; then
-		T_PASS=0 T_FAIL=0 T_SKIP=0
+	run_check "$BUILD" "$LOGS/check.log"
+	say "plain pass: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	if [ "$SANITIZE" = 1 ]; then
+		# The same suite with AddressSanitizer and UBSan (errors abort, so
+		# the tests' exit-status checks catch them; leaks fail the probe's
+		# exit status through LeakSanitizer). valgrind cannot run ASan
+		# binaries, so it is off for this pass.
+		ASAN=$ROOT/_build-asan
+		mkdir -p "$ASAN"
+		say "configure --enable-sanitizers (out of tree: _build-asan)"
+		(cd "$ASAN" && "$ROOT/configure" --enable-sanitizers) \
+			>"$LOGS/configure-asan.log" 2>&1 ||
+			die_build "configure (sanitizers)" "$LOGS/configure-asan.log"
+		make -C "$ASAN" -j"$JOBS" >"$LOGS/make-asan.log" 2>&1 ||
+			die_build "make (sanitizers)" "$LOGS/make-asan.log"
+		say "make -j$JOBS check (ASan/UBSan)"
+		export VT_VALGRIND=0
+		run_check "$ASAN" "$LOGS/check-asan.log"
+		say "sanitizer pass: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	fi
-	if [ "$T_FAIL" -gt 0 ] || [ "$rc" -ne 0 ]; then
-		show_failures "$BUILD"
-	fi
-	if [ "$rc" -ne 0 ] && [ "$T_FAIL" -eq 0 ]; then
-		# Something outside the TAP tests broke (a test program that did
-		# not build, check-local, no test-suite.log): count it once.
-		echo "---- make check failed outside the test results (last 30 lines of ${LOGS#"$ROOT"/}/check.log)"
-		grep -v '^\(PASS\|SKIP\|XFAIL\): ' "$LOGS/check.log" | tail -n 30
-		T_FAIL=1
-	fi
+	T_PASS=$ALL_PASS T_FAIL=$ALL_FAIL T_SKIP=$ALL_SKIP
 fi
 summary "$T_PASS" "$T_FAIL" "$T_SKIP"
 [ "$T_FAIL" -eq 0 ]
