@@ -220,6 +220,9 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
     }
     if (!st)
       st = num_field(out, compact, "ttl", (double)r->ttl, r->ttl >= 0);
+    if (!st && (!compact || r->incomplete))
+      st = vt_buf_adds(out, r->incomplete ? ",\"incomplete\":true"
+                                          : ",\"incomplete\":false");
   }
   if (!st)
     st = num_field(out, compact, "cert_days_left", r->cert_days_left,

@@ -69,6 +69,8 @@ struct vt_result {
   int n_answers;
   char answers[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
   long ttl; /* smallest TTL among the answers; -1 = none */
+  bool incomplete; /* A or AAAA got no definitive answer though the other
+                      did: addresses of that family are unknown */
   /* TLS */
   int cert_days_left; /* VT_NO_CERT_DAYS = none */
   /* client checks: the number of bytes of the body received */

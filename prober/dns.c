@@ -24,6 +24,7 @@
   ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 enum {
+  DNS_RCODE_NXDOMAIN = 3,
   DNS_CLASS_IN = 1,
   DNS_TYPE_A = 1,
   DNS_TYPE_AAAA = 28,
@@ -481,17 +482,39 @@ static void dns_query_combine(struct dns_query *q)
     if (h->n > 0 && (a->ttl < 0 || h->ttl < a->ttl))
       a->ttl = h->ttl;
   }
-  /* Both failed: A speaks for the name, unless A got no packet at all (a
-   * timeout, say, or no reply yet) while AAAA got a definitive rcode, or A
-   * is still out while AAAA found the server unreachable. */
-  const struct dns_half *h = &q->half[0];
-  if ((h->rcode < 0 && q->half[1].rcode >= 0) || h->status < 0)
-    h = &q->half[1];
-  a->rcode = h->rcode;
-  if (a->n > 0)
+  /* Which half speaks for the name. NXDOMAIN is about the name, so either
+   * half's says it all. Otherwise a half without a definitive answer (no
+   * packet: a timeout, an unreachable server, or still out) wins over a
+   * NODATA of the other half, which only says "none of that type": an A
+   * timeout plus an AAAA NODATA is a timeout, not an empty answer. Then A
+   * before AAAA. */
+  const struct dns_half *h = &q->half[0], *o = &q->half[1];
+  if (o->rcode == DNS_RCODE_NXDOMAIN && h->rcode != DNS_RCODE_NXDOMAIN)
+    h = o;
+  else if (h->rcode != DNS_RCODE_NXDOMAIN && h->rcode >= 0 &&
+           h->status == ARES_ENODATA && o->rcode < 0)
+    h = o;
+  else if (h->status < 0 && o->status >= 0)
+    h = o;
+  a->rcode = h->rcode >= 0 ? h->rcode : o->rcode;
+  if (a->n > 0) {
+    /* One family answered; the other failed without a definitive answer,
+     * so its addresses are unknown, not gone. */
+    for (int k = 0; k < 2; k++) {
+      const struct dns_half *f = &q->half[k];
+      if (f->n == 0 && (f->rcode < 0 || f->status < 0)) {
+        a->incomplete = true;
+        snprintf(a->detail, sizeof(a->detail), "%s lookup: %s",
+                 f->type == DNS_TYPE_A ? "A" : "AAAA",
+                 f->status < 0 ? "no reply" : ares_strerror(f->status));
+      }
+    }
     return;
-  a->error = dns_err_from_ares(h->status);
-  snprintf(a->detail, sizeof(a->detail), "%s", ares_strerror(h->status));
+  }
+  a->rcode = h->rcode;
+  a->error = dns_err_from_ares(h->status < 0 ? ARES_ETIMEOUT : h->status);
+  snprintf(a->detail, sizeof(a->detail), "%s",
+           ares_strerror(h->status < 0 ? ARES_ETIMEOUT : h->status));
 }
 
 static void dns_cache_store(struct dns_query *q)

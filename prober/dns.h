@@ -24,6 +24,8 @@ struct dns_answer {
   int n;             /* addresses, A first then AAAA, in the server's order */
   char addrs[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
   long ttl;   /* smallest TTL of the addresses; -1 when n == 0 */
+  bool incomplete; /* one family answered, the other got no definitive
+                      answer (timeout, ...): addresses may be missing */
   double ms;  /* time from sending to the last answer, monotonic clock */
 };
 

@@ -158,6 +158,9 @@ static void dns_check_on_answer(void *arg, const struct dns_answer *ans)
   } else {
     res->ok = true;
     res->error = VT_ERR_NONE;
+    res->incomplete = ans->incomplete;
+    if (ans->incomplete)
+      snprintf(res->detail, sizeof(res->detail), "%s", ans->detail);
     if (dc->c->n_expect > 0)
       dns_check_compare(dc, res);
   }

@@ -476,10 +476,22 @@ static void target_update_answers(struct sched_target *t, int resolver,
   if (!definitive)
     return;
   struct resolver_answer *ra = &t->answers[resolver];
-  ra->valid = true;
-  ra->n = r->n_answers;
-  for (int i = 0; i < r->n_answers; i++)
-    snprintf(ra->ips[i], sizeof(ra->ips[i]), "%s", r->answers[i]);
+  if (!r->incomplete || !ra->valid) {
+    ra->valid = true;
+    ra->n = r->n_answers;
+    for (int i = 0; i < r->n_answers; i++)
+      snprintf(ra->ips[i], sizeof(ra->ips[i]), "%s", r->answers[i]);
+  } else {
+    /* One family got no definitive answer: its addresses are unknown, not
+     * gone, so keep what that resolver said before and add the new ones. */
+    for (int i = 0; i < r->n_answers; i++) {
+      bool have = false;
+      for (int k = 0; k < ra->n; k++)
+        have |= strcmp(ra->ips[k], r->answers[i]) == 0;
+      if (!have && ra->n < VT_RESULT_MAX_ANSWERS)
+        snprintf(ra->ips[ra->n++], sizeof(ra->ips[0]), "%s", r->answers[i]);
+    }
+  }
 
   const char *uni[ADDRSET_MAX];
   size_t n = 0;

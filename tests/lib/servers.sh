@@ -143,11 +143,13 @@ _vt_need_setup() {
 # True while PID exists and is not a zombie.
 _vt_alive() {
 	local k v
-	[ -r "/proc/$1/status" ] || { kill -0 "$1" 2>/dev/null; return; }
+	# "return $?", not a bare "return": inside an EXIT trap a bare return
+	# gives the status from before the trap, and dead processes look alive.
+	[ -r "/proc/$1/status" ] || { kill -0 "$1" 2>/dev/null; return $?; }
 	while read -r k v _; do
 		if [ "$k" = State: ]; then
 			[ "$v" != Z ] && [ "$v" != X ]
-			return
+			return $?
 		fi
 	done <"/proc/$1/status" 2>/dev/null
 	return 1
