@@ -41,9 +41,12 @@ static const char *const err_names[VT_ERR_COUNT] = {
     [VT_ERR_INTERNAL] = "internal",
 };
 
-static const char *const rcode_names[] = {
-    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+/* Every value of the 4-bit header rcode has a name, so any answer can be
+ * recorded and sent (RFC 6895 registry; 12-15 are unassigned). */
+static const char *const rcode_names[16] = {
+    "NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
+    "RCODE12", "RCODE13",  "RCODE14",  "RCODE15",
 };
 
 void vt_result_init(struct vt_result *r)
@@ -224,8 +227,13 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
       st = vt_buf_adds(out, r->incomplete ? ",\"incomplete\":true"
                                           : ",\"incomplete\":false");
   }
+  /* A certificate "valid until 9999-12-31" (RFC 5280's no-expiry date) is
+   * millions of days away; the wire format bounds the field. */
+  int days = r->cert_days_left;
+  if (days != VT_NO_CERT_DAYS)
+    days = days > 99999 ? 99999 : days < -99999 ? -99999 : days;
   if (!st)
-    st = num_field(out, compact, "cert_days_left", r->cert_days_left,
+    st = num_field(out, compact, "cert_days_left", days,
                    r->cert_days_left != VT_NO_CERT_DAYS);
   if (!st && r->body_bytes >= 0)
     st = num_field(out, compact, "body_bytes", (double)r->body_bytes, true);
