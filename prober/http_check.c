@@ -393,8 +393,13 @@ static void http_check_classify(struct http_check *h, CURLcode rc)
       vt_result_fail(r, VT_ERR_CONNECT_REFUSED, "%s", msg);
     else if (os_errno == ETIMEDOUT)
       vt_result_fail(r, VT_ERR_CONNECT_TIMEOUT, "%s", msg);
-    else
+    else if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH ||
+             os_errno == EHOSTDOWN || os_errno == ENETDOWN)
       vt_result_fail(r, VT_ERR_UNREACHABLE, "%s", msg);
+    else
+      /* EMFILE, ENOBUFS, EADDRNOTAVAIL...: the probe's own trouble, not
+       * the target's; never blame the address for it. */
+      vt_result_fail(r, VT_ERR_INTERNAL, "%s (errno %ld)", msg, os_errno);
     return;
   case CURLE_OPERATION_TIMEDOUT:
     /* Connected or not tells "no answer to SYN" from "slow server". */

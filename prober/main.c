@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "buf.h"
 #include "check.h"
@@ -22,6 +23,7 @@
 #include "result.h"
 #include "scheduler.h"
 #include "spool.h"
+#include "uploader.h"
 
 #define DEFAULT_CONFIG "/etc/vantage/probe.cfg"
 #define STATS_INTERVAL_S 300.0
@@ -49,12 +51,30 @@ struct probe {
   struct probe_ctx ctx;
   struct sched *sched;
   struct spool *spool;
+  char *spool_dir; /* the one open (a reload's new one waits for a restart) */
+  struct uploader *uploader; /* NULL without collectors */
+  size_t n_uploads;          /* collectors the uploader has */
   struct vt_buf line;
   struct retiring *retiring;
   ev_signal sig_hup, sig_term, sig_int, sig_usr1;
   ev_timer fsync_timer, stats_timer;
   unsigned long long spooled, spool_errors;
 };
+
+/* Every check in flight holds a socket (two for DNS over TCP): take the
+ * hard limit as the soft one, since systemd's soft default of 1024 fails a
+ * large --once pass with EMFILE. */
+static void raise_fd_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    vt_debug("probe: open files limit raised from %llu to %llu",
+             (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
 
 static void usage(FILE *out)
 {
@@ -106,10 +126,12 @@ static void emit_spool(const struct vt_result *r, void *arg)
   enum vt_status st = vt_result_to_json(r, true, &p->line);
   if (st == VT_OK)
     st = spool_append(p->spool, vt_buf_str(&p->line), p->line.len);
-  if (st == VT_OK)
+  if (st == VT_OK) {
     p->spooled++;
-  else
+    uploader_kick(p->uploader);
+  } else {
     p->spool_errors++;
+  }
 }
 
 static void log_stats(struct probe *p, const char *why)
@@ -123,12 +145,91 @@ static void log_stats(struct probe *p, const char *why)
           (unsigned long long)st.skipped, (unsigned long long)st.results,
           st.running, st.late_n ? 1000.0 * st.late_sum_s / st.late_n : 0.0,
           1000.0 * st.late_max_s, p->spooled, p->spool_errors);
+  for (size_t i = 0; p->uploader && i < p->n_uploads; i++) {
+    struct uploader_stats us;
+    uploader_get_stats(p->uploader, i, &us);
+    vt_info("probe: %s: collector %zu: at record %llu, %llu batches, %llu "
+            "records acknowledged, %llu failures, batches of %zu",
+            why, i, (unsigned long long)us.cursor,
+            (unsigned long long)us.batches, (unsigned long long)us.records,
+            (unsigned long long)us.failures, us.batch_max);
+  }
 }
 
 static void break_loop(void *arg)
 {
   struct probe *p = arg;
   ev_break(p->loop, EVBREAK_ALL);
+}
+
+/* SIGTERM, second step: the checks have finished and their results are in
+ * the spool; send what the collectors do not have yet, bounded by the
+ * longest upload timeout, then exit. */
+static void checks_stopped(void *arg)
+{
+  struct probe *p = arg;
+  if (!p->uploader) {
+    ev_break(p->loop, EVBREAK_ALL);
+    return;
+  }
+  double drain_s = 0;
+  for (size_t i = 0; i < p->conf->n_collectors; i++)
+    if (p->conf->collectors[i].timeout_s > drain_s)
+      drain_s = p->conf->collectors[i].timeout_s;
+  vt_notice("probe: checks finished; sending what the spool still holds "
+            "(at most %.0f s)",
+            drain_s);
+  uploader_drain(p->uploader, drain_s, break_loop, p);
+}
+
+static bool str_same(const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* True when a and b upload the same way (the probe name signs requests). */
+static bool collectors_same(const struct probe_conf *a,
+                            const struct probe_conf *b)
+{
+  if (a->n_collectors != b->n_collectors ||
+      (a->n_collectors && strcmp(a->name, b->name) != 0))
+    return false;
+  for (size_t i = 0; i < a->n_collectors; i++) {
+    const struct probe_collector_conf *x = &a->collectors[i],
+                                      *y = &b->collectors[i];
+    if (!str_same(x->url, y->url) || !str_same(x->ca_file, y->ca_file) ||
+        x->verify != y->verify || x->batch_max != y->batch_max ||
+        x->timeout_s != y->timeout_s || x->key.len != y->key.len ||
+        memcmp(x->key.bytes, y->key.bytes, x->key.len) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Replaces the uploader after a reload changed the collector settings. The
+ * new one resumes from the cursor files; a batch the old one had in flight
+ * is sent again (the collector drops what it already has). On failure the
+ * old one keeps going. */
+static void reload_uploader(struct probe *p, const struct probe_conf *nc)
+{
+  struct uploader *nu = NULL;
+  if (nc->n_collectors) {
+    enum vt_status st;
+    nu = uploader_create(p->loop, p->ctx.curl, p->spool_dir, nc->name,
+                         nc->collectors, nc->n_collectors, &st);
+    if (!nu) {
+      vt_err("probe: reload: cannot set up the new collector settings (%s); "
+             "uploading as before",
+             vt_strerror(st));
+      return;
+    }
+  }
+  uploader_destroy(p->uploader);
+  p->uploader = nu;
+  p->n_uploads = nc->n_collectors;
+  vt_notice("probe: collector settings changed: uploading to %zu "
+            "collector%s",
+            nc->n_collectors, nc->n_collectors == 1 ? "" : "s");
 }
 
 static void retired_idle(void *arg)
@@ -174,6 +275,8 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     return;
   }
   sched_adopt(ns, p->sched);
+  if (!collectors_same(p->conf, nc))
+    reload_uploader(p, nc);
   *r = (struct retiring){.sched = p->sched, .conf = p->conf, .probe = p,
                          .next = p->retiring};
   p->retiring = r;
@@ -204,7 +307,10 @@ static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
             w->signum, st.running);
   for (struct retiring *r = p->retiring; r; r = r->next)
     sched_stop(r->sched, NULL, NULL);
-  sched_stop(p->sched, break_loop, p);
+  /* First the running checks finish (each within its timeout), then the
+   * uploader drains (checks_stopped); what it cannot send stays in the
+   * spool for the next start. */
+  sched_stop(p->sched, checks_stopped, p);
 }
 
 static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
@@ -239,9 +345,19 @@ static int run(struct probe *p)
   if (!p->once) {
     enum vt_status st;
     p->spool = spool_open(p->conf->spool_dir, p->conf->fsync, 0, &st);
-    if (!p->spool) {
+    if (!p->spool || !(p->spool_dir = strdup(p->conf->spool_dir))) {
       rc = EXIT_RUNTIME;
       goto out;
+    }
+    if (p->conf->n_collectors) {
+      p->uploader =
+          uploader_create(p->loop, p->ctx.curl, p->spool_dir, p->conf->name,
+                          p->conf->collectors, p->conf->n_collectors, &st);
+      if (!p->uploader) {
+        rc = EXIT_RUNTIME;
+        goto out;
+      }
+      p->n_uploads = p->conf->n_collectors;
     }
   }
   p->sched = sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool,
@@ -280,8 +396,10 @@ static int run(struct probe *p)
     size_t checks = 0;
     for (size_t i = 0; i < p->conf->n_targets; i++)
       checks += p->conf->targets[i].n_checks;
-    vt_notice("probe: %s started: %zu targets, %zu checks, spool %s",
-              p->conf->name, p->conf->n_targets, checks, p->conf->spool_dir);
+    vt_notice("probe: %s started: %zu targets, %zu checks, spool %s, %zu "
+              "collector%s",
+              p->conf->name, p->conf->n_targets, checks, p->conf->spool_dir,
+              p->n_uploads, p->n_uploads == 1 ? "" : "s");
     sched_start(p->sched, false, NULL, NULL);
   }
   ev_run(p->loop, 0);
@@ -297,7 +415,10 @@ out:
     free(r);
   }
   sched_destroy(p->sched);
+  /* Before curl_loop_destroy: it removes its easy handles from the multi. */
+  uploader_destroy(p->uploader);
   spool_close(p->spool);
+  free(p->spool_dir);
   dns_cache_destroy(p->ctx.cache);
   dns_pool_destroy(p->ctx.dns);
   curl_loop_destroy(p->ctx.curl);
@@ -382,6 +503,7 @@ int main(int argc, char **argv)
 
   /* A peer closing mid-write must be an error return, not a signal. */
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
       ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
     vt_err("probe: cannot initialise libcurl or c-ares");

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@
 #define DEF_MAX_BODY 65536L
 #define DEF_SPOOL_DIR "/var/lib/vantage/probe/spool"
 #define DEF_FSYNC_INTERVAL_S 1.0
+#define DEF_BATCH_MAX 5000
+#define DEF_UPLOAD_TIMEOUT_S 10.0
 
 #define MIN_INTERVAL_S 0.1
 #define MAX_INTERVAL_S 86400.0
@@ -33,6 +37,10 @@
 #define MAX_BODY_LIMIT (1L << 30)
 #define MAX_TARGETS 10000
 #define MAX_CHECKS 64
+#define MAX_BATCH 100000
+#define MIN_UPLOAD_TIMEOUT_S 1.0
+#define MAX_UPLOAD_TIMEOUT_S 300.0
+#define MAX_COLLECTORS 16
 
 /* Settings a target or check inherits from the level above. */
 struct inherit {
@@ -41,7 +49,8 @@ struct inherit {
   size_t n_resolvers;
 };
 
-static const char *const top_keys[] = {"probe", "defaults", "targets", NULL};
+static const char *const top_keys[] = {"probe", "defaults", "targets",
+                                       "collector", NULL};
 static const char *const probe_keys[] = {"name", "spool_dir", "fsync",
                                          "fsync_interval", "log_level", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
@@ -49,6 +58,8 @@ static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
 static const char *const target_keys[] = {
     "name",    "host",      "ips",    "interval",
     "timeout", "resolvers", "keep_gone", "checks", NULL};
+static const char *const collector_keys[] = {
+    "url", "key_file", "ca_file", "verify", "batch_max", "timeout", NULL};
 static const char *const check_common_keys[] = {
     "type", "name", "interval", "timeout", "resolvers", NULL};
 static const char *const dns_keys[] = {"expect", NULL};
@@ -183,6 +194,14 @@ void probe_conf_free(struct probe_conf *c)
     check_free_fields(&t->hidden_resolve);
   }
   free(c->targets);
+  for (size_t i = 0; i < c->n_collectors; i++) {
+    struct probe_collector_conf *col = &c->collectors[i];
+    free(col->url);
+    free(col->key_file);
+    free(col->ca_file);
+    vt_wire_key_wipe(&col->key);
+  }
+  free(c->collectors);
   free(c->path);
   free(c->name);
   free(c->spool_dir);
@@ -362,11 +381,20 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
   case VT_CHECK_CLIENT: {
     if (vt_cfg_get_string(c, g, path, "url", true, &chk->url)) {
       char *scheme = NULL, *host = NULL;
+      bool ascii = true;
+      for (const char *q = chk->url; *q; q++)
+        ascii &= (unsigned char)*q < 0x80;
       if (!url_host_port(chk->url, &scheme, &host) ||
           (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
         vt_cfg_error(c, config_setting_get_member(g, "url"),
                      vt_cfg_path(p, sizeof(p), path, "url", 0),
                      "\"%s\" is not an http:// or https:// URL with a host",
+                     chk->url);
+      else if (!ascii)
+        vt_cfg_error(c, config_setting_get_member(g, "url"),
+                     vt_cfg_path(p, sizeof(p), path, "url", 0),
+                     "\"%s\" has non-ASCII characters: write the host in "
+                     "its xn-- (punycode) form and percent-encode the path",
                      chk->url);
       curl_free(scheme);
       curl_free(host);
@@ -524,6 +552,129 @@ static void parse_target(struct vt_cfg *c, config_setting_t *g,
     vt_cfg_strv_free(in.resolvers, in.n_resolvers);
 }
 
+/* Makes a relative path relative to the directory of the config file, as
+ * @include is, so a key next to the config is found whatever the daemon's
+ * working directory. Returns a new string, NULL when out of memory. */
+static char *path_near_config(const char *config_path, const char *file)
+{
+  if (file[0] == '/')
+    return strdup(file);
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", config_path);
+  const char *d = dirname(dir);
+  size_t n = strlen(d) + 1 + strlen(file) + 1;
+  char *out = malloc(n);
+  if (out)
+    snprintf(out, n, "%s/%s", d, file);
+  return out;
+}
+
+/* One collector group: url, key_file (loaded here, so a bad key is a config
+ * error and not a stream of 401s), ca_file, verify, batch_max, timeout. */
+static void parse_collector(struct vt_cfg *c, config_setting_t *g,
+                            const char *path, struct probe_collector_conf *col)
+{
+  *col = (struct probe_collector_conf){
+      .line = config_setting_source_line(g),
+      .verify = true,
+      .batch_max = DEF_BATCH_MAX,
+      .timeout_s = DEF_UPLOAD_TIMEOUT_S,
+  };
+  if (!config_setting_is_group(g)) {
+    vt_cfg_error(c, g, path,
+                 "a collector must be a group { url = ...; key_file = ...; }");
+    return;
+  }
+  vt_cfg_check_keys(c, g, path, collector_keys);
+  char p[256];
+  if (vt_cfg_get_string(c, g, path, "url", true, &col->url)) {
+    char *scheme = NULL, *host = NULL;
+    if (!url_host_port(col->url, &scheme, &host) ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+      vt_cfg_error(c, config_setting_get_member(g, "url"),
+                   vt_cfg_path(p, sizeof(p), path, "url", 0),
+                   "\"%s\" is not an http:// or https:// URL with a host",
+                   col->url);
+    else if (strpbrk(col->url, "?#"))
+      vt_cfg_error(c, config_setting_get_member(g, "url"),
+                   vt_cfg_path(p, sizeof(p), path, "url", 0),
+                   "\"%s\": a base URL takes no query or fragment "
+                   "(the probe appends /v1/results)",
+                   col->url);
+    curl_free(scheme);
+    curl_free(host);
+  }
+  char *key_file = NULL;
+  if (vt_cfg_get_string(c, g, path, "key_file", true, &key_file)) {
+    config_setting_t *s = config_setting_get_member(g, "key_file");
+    vt_cfg_path(p, sizeof(p), path, "key_file", 0);
+    col->key_file = path_near_config(c->path, key_file);
+    char why[256] = "";
+    if (!col->key_file)
+      vt_cfg_error(c, s, p, "out of memory");
+    else if (vt_wire_key_load(col->key_file, &col->key, why, sizeof(why)) !=
+             VT_OK)
+      vt_cfg_error(c, s, p, "unusable key: %s", why[0] ? why : col->key_file);
+    free(key_file);
+  }
+  vt_cfg_get_string(c, g, path, "ca_file", false, &col->ca_file);
+  if (col->ca_file && access(col->ca_file, R_OK) != 0)
+    vt_cfg_error(c, config_setting_get_member(g, "ca_file"),
+                 vt_cfg_path(p, sizeof(p), path, "ca_file", 0),
+                 "cannot read \"%s\"", col->ca_file);
+  vt_cfg_get_bool(c, g, path, "verify", &col->verify);
+  long long bm;
+  if (vt_cfg_get_int(c, g, path, "batch_max", 1, MAX_BATCH, &bm))
+    col->batch_max = (long)bm;
+  vt_cfg_get_number(c, g, path, "timeout", MIN_UPLOAD_TIMEOUT_S,
+                    MAX_UPLOAD_TIMEOUT_S, &col->timeout_s);
+}
+
+/* collector = { ... }; or collector = ( { ... }, { ... } ); every collector
+ * gets every record, each at its own pace. */
+static void parse_collectors(struct vt_cfg *c, config_setting_t *s,
+                             struct probe_conf *pc)
+{
+  bool list = config_setting_is_list(s);
+  int n = list ? config_setting_length(s) : 1;
+  if (!list && !config_setting_is_group(s)) {
+    vt_cfg_error(c, s, "collector",
+                 "expected a group { url = ...; key_file = ...; } or a list "
+                 "of them");
+    return;
+  }
+  if (n == 0) {
+    vt_cfg_error(c, s, "collector",
+                 "needs at least one collector (or leave the setting out)");
+    return;
+  }
+  if (n > MAX_COLLECTORS) {
+    vt_cfg_error(c, s, "collector", "at most %d collectors", MAX_COLLECTORS);
+    return;
+  }
+  pc->collectors = calloc((size_t)n, sizeof(*pc->collectors));
+  if (!pc->collectors) {
+    vt_cfg_error(c, s, "collector", "out of memory");
+    return;
+  }
+  pc->n_collectors = (size_t)n;
+  for (int i = 0; i < n; i++) {
+    char p[64] = "collector";
+    config_setting_t *g = s;
+    if (list) {
+      vt_cfg_path(p, sizeof(p), "collector", NULL, i);
+      g = config_setting_get_elem(s, (unsigned)i);
+    }
+    struct probe_collector_conf *col = &pc->collectors[i];
+    parse_collector(c, g, p, col);
+    /* The upload position is kept per URL (uploader.h): one URL twice
+     * would share it. */
+    for (int k = 0; k < i && col->url; k++)
+      if (pc->collectors[k].url && strcmp(pc->collectors[k].url, col->url) == 0)
+        vt_cfg_error(c, g, p, "collector \"%s\" is listed twice", col->url);
+  }
+}
+
 static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
 {
   config_setting_t *root = config_root_setting(&c->cfg);
@@ -619,6 +770,10 @@ static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
   }
   if (own_resolvers)
     vt_cfg_strv_free(din.resolvers, din.n_resolvers);
+
+  config_setting_t *coll = config_setting_get_member(root, "collector");
+  if (coll)
+    parse_collectors(c, coll, pc);
   return c->errors ? VT_ECONFIG : VT_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "result.h"
 #include "vt_status.h"
+#include "wire.h"
 
 enum probe_fsync {
   PROBE_FSYNC_ALWAYS,   /* fsync after every record */
@@ -61,6 +62,18 @@ struct probe_target_conf {
   struct probe_check_conf hidden_resolve;
 };
 
+/* One collector the spool is uploaded to (README "collector"). */
+struct probe_collector_conf {
+  char *url;              /* base URL; /v1/results is appended */
+  char *key_file;         /* resolved against the config file's directory */
+  struct vt_wire_key key; /* loaded and checked at load; wiped on free */
+  char *ca_file;          /* extra CA bundle (PEM); NULL = system store */
+  bool verify;            /* verify the certificate chain and name */
+  long batch_max;         /* records per request */
+  double timeout_s;       /* per request */
+  int line;               /* line in the config file, for log messages */
+};
+
 struct probe_conf {
   char *path; /* the file this came from */
   char *name; /* probe name, [A-Za-z0-9._-]{1,63} */
@@ -71,6 +84,8 @@ struct probe_conf {
   bool log_level_set; /* set in the file (the command line wins otherwise) */
   struct probe_target_conf *targets;
   size_t n_targets;
+  struct probe_collector_conf *collectors; /* none: results stay spooled */
+  size_t n_collectors;
 };
 
 /* Reads and validates path. On success *out is a new config (free with

@@ -454,10 +454,19 @@ static void check_periodic_cb(struct ev_loop *loop, ev_periodic *w, int revents)
   check_round(chk, ts);
 }
 
+/* The first resolution runs at once, stamped with the grid point of the
+ * round in progress, so it never shares an RRD step with a scheduled one. */
 static void target_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct sched_target *t = container_of(w, struct sched_target, kick);
-  check_round(&t->resolve, ev_now(loop));
+  const struct probe_check_conf *rc = t->resolve.conf;
+  double offset = t->resolve.timer.offset, now = ev_now(loop);
+  /* The first scheduled round comes before this one could finish: let it
+   * do the work, or the two would collide and that round be skipped. */
+  if (ev_periodic_at(&t->resolve.timer) - now < rc->timeout_s)
+    return;
+  double ts = offset + floor((now - offset) / rc->interval_s) * rc->interval_s;
+  check_round(&t->resolve, ts);
 }
 
 /* Keeps the per-resolver answers and rebuilds the address set from their
@@ -702,8 +711,10 @@ void sched_start(struct sched *s, bool once, sched_idle_fn *idle, void *arg)
   sched_set_phase(s, SCHED_RUNNING);
   for (size_t i = 0; i < s->n_targets; i++) {
     struct sched_target *t = &s->targets[i];
-    /* Resolve at once so the first rounds have addresses. */
-    ev_timer_start(s->loop, &t->kick);
+    /* Resolve at once so the first rounds have addresses (not after a
+     * reload: the address set was adopted). */
+    if (!t->attempted)
+      ev_timer_start(s->loop, &t->kick);
     ev_periodic_start(s->loop, &t->resolve.timer);
     for (size_t k = 0; k < t->n_checks; k++)
       ev_periodic_start(s->loop, &t->checks[k].timer);

@@ -1,0 +1,1068 @@
+/* SPDX-License-Identifier: MIT */
+/* Uploads the spool to the collectors (see uploader.h, docs/wire.md): per
+ * collector a small state machine on the libev loop that reads batches of
+ * consecutive records from the segment files, POSTs them signed through
+ * curl_loop, moves its cursor to the collector's "next", persists it, and
+ * deletes the segments every collector has acknowledged. */
+#include "config.h"
+
+#include "uploader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "curl_loop.h"
+#include "log.h"
+#include "probe_config.h"
+#include "wire.h"
+
+#define container_of(ptr, type, member)                                        \
+  ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* Bytes of records per request (docs/wire.md leaves the limit to the
+ * collector's max_body; a 413 makes batches smaller). */
+#define UPLOADER_MAX_BODY (4u << 20)
+/* Records that trickle in wait this long, so that a steady probe sends one
+ * request per second per collector rather than one per record: after a kick
+ * of an idle collector, and after a batch that was not full. A backlog goes
+ * out back to back. */
+#define UPLOADER_LINGER_S 1.0
+#define UPLOADER_BACKOFF_MIN_S 1.0
+#define UPLOADER_BACKOFF_MAX_S 60.0
+/* In a failure streak, log the first failure, then every tenth. */
+#define UPLOADER_LOG_EVERY 10
+#define UPLOADER_REPLY_MAX 1024
+#define UPLOADER_CHUNK (64u << 10)
+/* A record longer than this is not something the spool writes. */
+#define UPLOADER_LINE_MAX (16u << 20)
+#define UPLOADER_USER_AGENT "vantage-probe/" PACKAGE_VERSION
+
+/* Failure kinds other than an HTTP status, for "log on change". */
+#define UPLOADER_KIND_LOCAL (-1L) /* spool unreadable, out of memory */
+#define UPLOADER_KIND_REPLY (-2L) /* a 200 without a usable "next" */
+#define UPLOADER_KIND_CURL 10000L /* + CURLcode */
+
+enum uploader_state {
+  UPLOADER_IDLE,    /* caught up: waits for a kick */
+  UPLOADER_LINGER,  /* kicked: sends when the timer fires */
+  UPLOADER_SENDING, /* a request in flight */
+  UPLOADER_BACKOFF, /* failed: retries when the timer fires */
+  UPLOADER_STOPPED, /* stopped with nothing in flight */
+};
+
+/* Where record `record` starts: offset off in segment seg. Saves rescanning
+ * a segment from its start for every batch. */
+struct uploader_pos {
+  bool valid;
+  uint64_t seg; /* first record of the segment (its name) */
+  uint64_t record;
+  off_t off;
+};
+
+/* One collector. */
+struct uploader_coll {
+  struct uploader *up;
+  enum uploader_state state;
+  char *url;      /* as configured, for logs */
+  char *endpoint; /* url + /v1/results */
+  struct vt_wire_key key;
+  char cursor_name[32];      /* "cursor-<16 hex of SHA-256(url)>" */
+  uint64_t cursor;           /* next record to send */
+  uint64_t persisted;        /* the cursor as its file holds it */
+  bool save_failing;         /* cursor file: log once per failure streak */
+  size_t batch_max;          /* records per request; halved by 413 */
+  struct uploader_pos pos;   /* where cursor starts, when known */
+  struct uploader_pos after; /* where the batch in flight ends */
+  ev_timer timer;            /* linger and backoff */
+
+  /* The request. The body and headers stay ours until done runs. */
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len, body_alloc;
+  uint64_t seq, count; /* the batch: records [seq, seq + count) */
+  bool full;           /* the batch hit a limit: more records wait */
+  char reply[UPLOADER_REPLY_MAX];
+  size_t reply_len;
+  char errbuf[CURL_ERROR_SIZE];
+
+  /* Failure streak. */
+  unsigned fails;
+  long last_kind;
+  double fail_since;
+
+  struct uploader_stats stats;
+};
+
+struct uploader {
+  struct ev_loop *loop;
+  struct curl_loop *cl;
+  char *spool_dir;
+  int dir_fd;
+  char *probe;
+  struct uploader_coll *colls;
+  size_t n;
+  bool stopping;
+  double drain_until; /* uploader_drain: keep sending until then */
+  uploader_idle_fn *idle;
+  void *idle_arg;
+  ev_timer idle_timer;
+  uint64_t rng;  /* xorshift64 state for the backoff jitter */
+  char *scratch; /* segment read buffer, shared: one read at a time */
+  size_t scratch_alloc;
+};
+
+static const char *uploader_state_name(enum uploader_state s)
+{
+  switch (s) {
+  case UPLOADER_IDLE:
+    return "idle";
+  case UPLOADER_LINGER:
+    return "linger";
+  case UPLOADER_SENDING:
+    return "sending";
+  case UPLOADER_BACKOFF:
+    return "backoff";
+  case UPLOADER_STOPPED:
+    return "stopped";
+  }
+  return "?";
+}
+
+static void uploader_set_state(struct uploader_coll *c, enum uploader_state s)
+{
+  if (c->state == s)
+    return;
+  vt_debug("upload: %s: %s -> %s", c->url, uploader_state_name(c->state),
+           uploader_state_name(s));
+  c->state = s;
+}
+
+static void uploader_send(struct uploader_coll *c);
+static void uploader_linger(struct uploader_coll *c);
+
+/* ---- spool segments ---------------------------------------------------- */
+
+/* The spool's naming (spool.h): "seg-" + 20 digits + ".jsonl". */
+static bool uploader_segment_name(const char *name, uint64_t *first)
+{
+  static const char pre[] = "seg-", suf[] = ".jsonl";
+  if (strlen(name) != strlen(pre) + 20 + strlen(suf) ||
+      strncmp(name, pre, strlen(pre)) != 0 ||
+      strcmp(name + strlen(pre) + 20, suf) != 0)
+    return false;
+  uint64_t v = 0;
+  for (const char *p = name + strlen(pre); p < name + strlen(pre) + 20; p++) {
+    if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+      return false;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  *first = v;
+  return true;
+}
+
+static int uploader_cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Lists the segments, oldest first, into a new array (*segs, caller
+ * frees; NULL when there are none). Logs failures. */
+static enum vt_status uploader_list(struct uploader *up, uint64_t **segs,
+                                    size_t *n)
+{
+  *segs = NULL;
+  *n = 0;
+  DIR *d = opendir(up->spool_dir);
+  if (!d) {
+    vt_err("upload: %s: cannot list: %s", up->spool_dir, strerror(errno));
+    return VT_EIO;
+  }
+  enum vt_status st = VT_OK;
+  size_t alloc = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    uint64_t first;
+    if (!uploader_segment_name(de->d_name, &first))
+      continue;
+    if (*n == alloc) {
+      size_t na = alloc ? 2 * alloc : 16;
+      uint64_t *p = realloc(*segs, na * sizeof(*p));
+      if (!p) {
+        st = VT_ENOMEM;
+        goto out;
+      }
+      *segs = p;
+      alloc = na;
+    }
+    (*segs)[(*n)++] = first;
+  }
+  qsort(*segs, *n, sizeof(**segs), uploader_cmp_u64);
+out:
+  closedir(d);
+  if (st != VT_OK) {
+    free(*segs);
+    *segs = NULL;
+    *n = 0;
+  }
+  return st;
+}
+
+static enum vt_status uploader_body_reserve(struct uploader_coll *c,
+                                            size_t more)
+{
+  if (c->body_len + more <= c->body_alloc)
+    return VT_OK;
+  size_t na = c->body_alloc ? c->body_alloc : UPLOADER_CHUNK;
+  while (na < c->body_len + more)
+    na *= 2;
+  char *p = realloc(c->body, na);
+  if (!p)
+    return VT_ENOMEM;
+  c->body = p;
+  c->body_alloc = na;
+  return VT_OK;
+}
+
+/* Reads segment seg from *off (where record *rec starts), appending the
+ * records from c->seq on to the batch until it is full (*full). Stops at
+ * the end of the file; a last line without its newline is not a record yet
+ * (the spool counts only whole lines). Reading is plain blocking I/O: a
+ * batch is at most a few MiB, normally just written and still in the page
+ * cache, which costs milliseconds on the loop. */
+static enum vt_status uploader_read_segment(struct uploader_coll *c,
+                                            uint64_t seg, uint64_t *rec,
+                                            off_t *off, bool *full)
+{
+  struct uploader *up = c->up;
+  enum vt_status st = VT_OK;
+  char name[64];
+  snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", seg);
+  int fd = openat(up->dir_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return VT_OK; /* deleted since the listing: nothing to read */
+    vt_err("upload: %s/%s: cannot open: %s", up->spool_dir, name,
+           strerror(errno));
+    return VT_EIO;
+  }
+  for (;;) {
+    ssize_t got = pread(fd, up->scratch, up->scratch_alloc, *off);
+    if (got < 0) {
+      vt_err("upload: %s/%s: cannot read: %s", up->spool_dir, name,
+             strerror(errno));
+      st = VT_EIO;
+      goto out;
+    }
+    if (got == 0)
+      goto out;
+    size_t used = 0;
+    const char *nl;
+    while ((nl = memchr(up->scratch + used, '\n', (size_t)got - used))) {
+      size_t len = (size_t)(nl - (up->scratch + used)) + 1;
+      if (*rec >= c->seq) {
+        if (c->count >= c->batch_max ||
+            (c->count > 0 && c->body_len + len > UPLOADER_MAX_BODY)) {
+          *full = true;
+          goto out;
+        }
+        if ((st = uploader_body_reserve(c, len)) != VT_OK)
+          goto out;
+        memcpy(c->body + c->body_len, up->scratch + used, len);
+        c->body_len += len;
+        c->count++;
+      }
+      (*rec)++;
+      used += len;
+      *off += (off_t)len;
+    }
+    if (used > 0)
+      continue;
+    /* No whole line in this chunk. */
+    if ((size_t)got < up->scratch_alloc)
+      goto out; /* a line still being written (or torn): not a record yet */
+    if (up->scratch_alloc >= UPLOADER_LINE_MAX) {
+      vt_err("upload: %s/%s: a record at offset %lld is longer than %u "
+             "bytes; cannot send it",
+             up->spool_dir, name, (long long)*off, UPLOADER_LINE_MAX);
+      st = VT_EIO;
+      goto out;
+    }
+    char *p = realloc(up->scratch, 2 * up->scratch_alloc);
+    if (!p) {
+      st = VT_ENOMEM;
+      goto out;
+    }
+    up->scratch = p;
+    up->scratch_alloc *= 2;
+  }
+out:
+  close(fd);
+  return st;
+}
+
+/* Builds the next batch: up to batch_max consecutive records from the
+ * cursor, at most UPLOADER_MAX_BODY bytes (one record at least). Leaves
+ * c->count 0 when nothing waits. */
+static enum vt_status uploader_fill(struct uploader_coll *c)
+{
+  uint64_t *segs;
+  size_t n;
+  enum vt_status st = uploader_list(c->up, &segs, &n);
+  if (st != VT_OK)
+    return st;
+  c->body_len = 0;
+  c->count = 0;
+  c->full = false;
+  c->seq = c->cursor;
+  if (n == 0)
+    goto out;
+
+  /* The segment holding the cursor: the last one starting at or below. */
+  size_t k = n;
+  while (k > 0 && segs[k - 1] > c->cursor)
+    k--;
+  if (k == 0) {
+    vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
+            " are no longer in the spool; continuing with %" PRIu64,
+            c->url, c->cursor, segs[0] - 1, segs[0]);
+    c->cursor = c->seq = segs[0];
+    k = 1;
+  }
+  size_t first = k - 1;
+  uint64_t rec = segs[first];
+  off_t off = 0;
+  if (c->pos.valid && c->pos.seg == segs[first] && c->pos.record <= c->seq) {
+    rec = c->pos.record;
+    off = c->pos.off;
+  }
+  bool full = false;
+  uint64_t seg = segs[first]; /* the segment rec and off refer to */
+  for (size_t i = first; i < n && !full; i++) {
+    if (i > first) {
+      /* A batch is consecutive records: the next segment must continue
+       * the numbering, else the batch ends here. A cursor that fell into
+       * a hole between segments skips the hole. */
+      if (c->count == 0 && rec < segs[i]) {
+        vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
+                " are missing from the spool; continuing with %" PRIu64,
+                c->url, c->seq, segs[i] - 1, segs[i]);
+        c->cursor = c->seq = segs[i];
+      } else if (rec != segs[i]) {
+        break;
+      }
+      rec = seg = segs[i];
+      off = 0;
+    }
+    if ((st = uploader_read_segment(c, seg, &rec, &off, &full)) != VT_OK)
+      goto out;
+  }
+  c->after = (struct uploader_pos){
+      .valid = true, .seg = seg, .record = rec, .off = off};
+  c->full = full;
+out:
+  free(segs);
+  return st;
+}
+
+/* ---- cursor files ------------------------------------------------------ */
+
+static void uploader_load_cursor(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  c->cursor = c->persisted = 0;
+  int fd = openat(up->dir_fd, c->cursor_name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      vt_info("upload: %s: no cursor yet (%s/%s): starting with the oldest "
+              "record in the spool",
+              c->url, up->spool_dir, c->cursor_name);
+    else
+      vt_warn("upload: %s: %s/%s: cannot read: %s; starting with the "
+              "oldest record (the collector drops what it has)",
+              c->url, up->spool_dir, c->cursor_name, strerror(errno));
+    return;
+  }
+  char buf[32];
+  ssize_t got = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (got > 0 && buf[got - 1] == '\n')
+    got--;
+  uint64_t v;
+  buf[got > 0 ? got : 0] = '\0';
+  if (got <= 0 || !vt_wire_parse_u64(buf, &v)) {
+    vt_warn("upload: %s: %s/%s: not a record number; starting with the "
+            "oldest record (the collector drops what it has)",
+            c->url, up->spool_dir, c->cursor_name);
+    return;
+  }
+  c->cursor = c->persisted = v;
+  vt_info("upload: %s: resuming at record %" PRIu64, c->url, v);
+}
+
+/* Writes the cursor durably: temporary file, fsync, rename, fsync of the
+ * directory. Two fsyncs per acknowledged batch block the loop briefly; they
+ * keep a power cut from turning the file empty, and the segment deletion
+ * relies only on what is on disk. */
+static enum vt_status uploader_save_cursor(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  if (c->cursor == c->persisted)
+    return VT_OK;
+  char tmp[48], text[32];
+  snprintf(tmp, sizeof(tmp), "%s.tmp", c->cursor_name);
+  int len = snprintf(text, sizeof(text), "%" PRIu64 "\n", c->cursor);
+  const char *what = "open";
+  int fd =
+      openat(up->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0)
+    goto fail;
+  what = "write";
+  errno = 0; /* a short write sets none */
+  if (write(fd, text, (size_t)len) != len) {
+    if (errno == 0)
+      errno = ENOSPC;
+    goto fail_close;
+  }
+  what = "fsync";
+  if (fsync(fd) != 0)
+    goto fail_close;
+  close(fd);
+  what = "rename";
+  if (renameat(up->dir_fd, tmp, up->dir_fd, c->cursor_name) != 0)
+    goto fail;
+  what = "fsync of the directory";
+  if (fsync(up->dir_fd) != 0)
+    goto fail;
+  c->persisted = c->cursor;
+  if (c->save_failing)
+    vt_notice("upload: %s: %s/%s: written again", c->url, up->spool_dir,
+              c->cursor_name);
+  c->save_failing = false;
+  return VT_OK;
+
+fail_close:;
+  int saved = errno;
+  close(fd);
+  errno = saved;
+fail:
+  if (!c->save_failing)
+    vt_err("upload: %s: %s/%s: %s failed: %s (segments are kept until it "
+           "works)",
+           c->url, up->spool_dir, tmp, what, strerror(errno));
+  c->save_failing = true;
+  return VT_EIO;
+}
+
+/* Deletes every segment whose records all lie below the cursor every
+ * collector has on disk. The newest segment, which the spool appends to,
+ * always stays. */
+static void uploader_collect(struct uploader *up)
+{
+  uint64_t low = UINT64_MAX;
+  for (size_t i = 0; i < up->n; i++)
+    if (up->colls[i].persisted < low)
+      low = up->colls[i].persisted;
+  uint64_t *segs;
+  size_t n;
+  if (uploader_list(up, &segs, &n) != VT_OK)
+    return;
+  /* Segment i holds records [segs[i], segs[i + 1]). */
+  for (size_t i = 0; i + 1 < n && segs[i + 1] <= low; i++) {
+    char name[64];
+    snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", segs[i]);
+    if (unlinkat(up->dir_fd, name, 0) != 0 && errno != ENOENT) {
+      vt_err("upload: %s/%s: cannot delete: %s", up->spool_dir, name,
+             strerror(errno));
+      break;
+    }
+    vt_info("upload: %s/%s: deleted (records %" PRIu64 " to %" PRIu64
+            " acknowledged by every collector)",
+            up->spool_dir, name, segs[i], segs[i + 1] - 1);
+  }
+  free(segs);
+}
+
+/* ---- stopping ---------------------------------------------------------- */
+
+static void uploader_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct uploader *up = container_of(w, struct uploader, idle_timer);
+  uploader_idle_fn *idle = up->idle;
+  void *arg = up->idle_arg;
+  up->idle = NULL;
+  (void)loop;
+  (void)revents;
+  /* Last: idle may destroy the uploader. */
+  if (idle)
+    idle(arg);
+}
+
+/* When stopping and no collector has a request in flight, calls idle from
+ * a 0 s timer, so that it never runs inside uploader_stop or a curl
+ * callback of ours. */
+static void uploader_check_idle(struct uploader *up)
+{
+  if (!up->stopping)
+    return;
+  for (size_t i = 0; i < up->n; i++)
+    if (up->colls[i].state != UPLOADER_STOPPED)
+      return;
+  if (up->idle && !ev_is_active(&up->idle_timer)) {
+    ev_timer_set(&up->idle_timer, 0., 0.);
+    ev_timer_start(up->loop, &up->idle_timer);
+  }
+}
+
+/* ---- outcomes ---------------------------------------------------------- */
+
+static double uploader_jitter(struct uploader *up)
+{
+  /* xorshift64: plenty for spreading retries; no need for rand()'s global
+   * state. */
+  up->rng ^= up->rng << 13;
+  up->rng ^= up->rng >> 7;
+  up->rng ^= up->rng << 17;
+  return (double)(up->rng >> 11) / (double)(1ull << 53);
+}
+
+/* Counts a failure of the current batch, logs it (the first of a streak,
+ * every tenth, and whenever the kind changes) and schedules the retry:
+ * 1 s doubling to 60 s, ±25 % jitter so probes do not retry in step. A
+ * rejected request (slowest) is logged at err: an operator must fix a key
+ * or a clock, and the records wait in the spool meanwhile. */
+static void uploader_failed(struct uploader_coll *c, long kind, const char *why,
+                            bool slowest)
+{
+  struct uploader *up = c->up;
+  if (c->fails == 0)
+    c->fail_since = ev_now(up->loop);
+  c->fails++;
+  c->stats.failures++;
+  double delay = UPLOADER_BACKOFF_MAX_S;
+  if (!slowest && c->fails < 8)
+    delay = UPLOADER_BACKOFF_MIN_S * (double)(1u << (c->fails - 1));
+  delay *= 0.75 + 0.5 * uploader_jitter(up);
+  if (delay > UPLOADER_BACKOFF_MAX_S)
+    delay = UPLOADER_BACKOFF_MAX_S;
+  char next[64];
+  if (up->stopping)
+    snprintf(next, sizeof(next), "stopping: sent after the restart");
+  else
+    snprintf(next, sizeof(next), "retrying in %.1f s", delay);
+  if (c->fails == 1 || c->fails % UPLOADER_LOG_EVERY == 0 ||
+      kind != c->last_kind) {
+    if (slowest)
+      vt_err("upload: %s: records %" PRIu64 "+%" PRIu64 ": %s; %s (failure "
+             "%u)",
+             c->url, c->seq, c->count, why, next, c->fails);
+    else
+      vt_warn("upload: %s: records %" PRIu64 "+%" PRIu64 ": %s; %s (failure "
+              "%u; the spool keeps everything)",
+              c->url, c->seq, c->count, why, next, c->fails);
+  }
+  c->last_kind = kind;
+  if (up->stopping) {
+    uploader_set_state(c, UPLOADER_STOPPED);
+    uploader_check_idle(up);
+    return;
+  }
+  ev_timer_set(&c->timer, delay, 0.);
+  ev_timer_start(up->loop, &c->timer);
+  uploader_set_state(c, UPLOADER_BACKOFF);
+}
+
+/* The collector's reason from {"error":"..."}, else the reply's start,
+ * made printable, into out. */
+static void uploader_reason(struct uploader_coll *c, char *out, size_t size)
+{
+  json_t *root = json_loadb(c->reply, c->reply_len, 0, NULL);
+  const char *e = json_string_value(json_object_get(root, "error"));
+  const char *src = e ? e : c->reply;
+  size_t i = 0;
+  for (; src[i] && i + 1 < size && src[i] != '\n'; i++)
+    out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+  out[i] = '\0';
+  json_decref(root);
+}
+
+/* 200: the reply's "next" moves the cursor (never backwards). */
+static void uploader_acked(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  json_t *root = json_loadb(c->reply, c->reply_len, 0, NULL);
+  json_t *jn = json_object_get(root, "next");
+  bool ok = json_is_integer(jn) && json_integer_value(jn) >= 0;
+  uint64_t next = ok ? (uint64_t)json_integer_value(jn) : 0;
+  json_decref(root);
+  if (!ok) {
+    uploader_failed(c, UPLOADER_KIND_REPLY,
+                    "200 without a \"next\" record number in the reply", false);
+    return;
+  }
+  uint64_t end = c->seq + c->count;
+  if (next <= c->cursor) {
+    /* No progress: retrying at once would spin. */
+    uploader_failed(c, UPLOADER_KIND_REPLY,
+                    "the collector acknowledged nothing new", false);
+    return;
+  }
+  if (next < end)
+    vt_warn("upload: %s: records %" PRIu64 "+%" PRIu64
+            ": the collector stored only up to %" PRIu64,
+            c->url, c->seq, c->count, next);
+  else if (next > end)
+    vt_notice("upload: %s: the collector already has records up to %" PRIu64
+              "; skipping ahead",
+              c->url, next);
+  vt_debug("upload: %s: records %" PRIu64 "+%" PRIu64 " (%zu bytes) "
+           "acknowledged, next %" PRIu64,
+           c->url, c->seq, c->count, c->body_len, next);
+  if (c->fails > 0)
+    vt_notice("upload: %s: recovered after %u failures (%.0f s)", c->url,
+              c->fails, ev_now(up->loop) - c->fail_since);
+  c->fails = 0;
+  c->last_kind = 0;
+  c->stats.batches++;
+  c->stats.records += c->count;
+  c->pos = next == c->after.record ? c->after : (struct uploader_pos){0};
+  c->cursor = next;
+  if (uploader_save_cursor(c) == VT_OK)
+    uploader_collect(up);
+  if (up->stopping) {
+    if (ev_now(up->loop) < up->drain_until) {
+      uploader_send(c); /* draining: the rest, or STOPPED when caught up */
+      return;
+    }
+    uploader_set_state(c, UPLOADER_STOPPED);
+    uploader_check_idle(up);
+    return;
+  }
+  if (c->full) {
+    uploader_send(c); /* a backlog: the next batch at once */
+    return;
+  }
+  /* Caught up: what arrived meanwhile goes with the next linger. */
+  uploader_linger(c);
+}
+
+/* 413: the batch is larger than the collector takes. Halve it (from what
+ * was sent, which the byte limit may have cut below batch_max) and retry
+ * at once. */
+static void uploader_too_large(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  if (c->count <= 1) {
+    uploader_failed(c, 413,
+                    "413: a single record is larger than the collector's "
+                    "max_body",
+                    true);
+    return;
+  }
+  c->stats.failures++;
+  c->batch_max = (size_t)(c->count / 2);
+  vt_notice("upload: %s: 413 for %" PRIu64 " records (%zu bytes): batches "
+            "now at most %zu records",
+            c->url, c->count, c->body_len, c->batch_max);
+  c->stats.batch_max = c->batch_max;
+  if (up->stopping) {
+    uploader_set_state(c, UPLOADER_STOPPED);
+    uploader_check_idle(up);
+    return;
+  }
+  uploader_send(c);
+}
+
+/* curl_loop_done_fn: the request ended (the easy handle is back with us). */
+static void uploader_done(CURL *easy, CURLcode rc, void *arg)
+{
+  struct uploader_coll *c = arg;
+  long status = 0;
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  char why[CURL_ERROR_SIZE + 64], reason[160];
+  if (rc != CURLE_OK) {
+    snprintf(why, sizeof(why), "%s",
+             c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+    uploader_failed(c, UPLOADER_KIND_CURL + (long)rc, why, false);
+  } else if (status == 200) {
+    uploader_acked(c);
+  } else if (status == 413) {
+    uploader_too_large(c);
+  } else {
+    uploader_reason(c, reason, sizeof(reason));
+    snprintf(why, sizeof(why), "HTTP %ld%s%s", status, reason[0] ? ": " : "",
+             reason);
+    /* 5xx (and anything odd) is the collector's trouble: back off and
+     * retry. Other 4xx mean this probe is refused (key, clock, records):
+     * retry at the slowest pace and never drop the batch (docs/wire.md). */
+    uploader_failed(c, status, why, status >= 400 && status < 500);
+  }
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+/* Signs the batch and hands the request to curl_loop. */
+static enum vt_status uploader_start_request(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  int64_t now = (int64_t)time(NULL);
+  char sig[VT_WIRE_SIG_HEXLEN + 1];
+  enum vt_status st = vt_wire_sign(&c->key, VT_WIRE_RESULTS, up->probe, c->seq,
+                                   c->count, now, c->body, c->body_len, sig);
+  if (st != VT_OK) {
+    vt_err("upload: %s: cannot sign: %s", c->url, vt_strerror(st));
+    return st;
+  }
+  curl_slist_free_all(c->headers);
+  c->headers = NULL;
+  char h[6][160];
+  snprintf(h[0], sizeof(h[0]), "%s: %s", VT_WIRE_HDR_PROBE, up->probe);
+  snprintf(h[1], sizeof(h[1]), "%s: %" PRIu64, VT_WIRE_HDR_SEQ, c->seq);
+  snprintf(h[2], sizeof(h[2]), "%s: %" PRIu64, VT_WIRE_HDR_COUNT, c->count);
+  snprintf(h[3], sizeof(h[3]), "%s: %" PRId64, VT_WIRE_HDR_TIME, now);
+  snprintf(h[4], sizeof(h[4]), "%s: %s", VT_WIRE_HDR_SIG, sig);
+  /* No "Expect: 100-continue" round trip before large bodies. */
+  snprintf(h[5], sizeof(h[5]), "Expect:");
+  c->headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+  for (size_t i = 0; c->headers && i < 6; i++) {
+    struct curl_slist *l = curl_slist_append(c->headers, h[i]);
+    if (!l) {
+      curl_slist_free_all(c->headers);
+      c->headers = NULL;
+    } else {
+      c->headers = l;
+    }
+  }
+  if (!c->headers)
+    return VT_ENOMEM;
+  c->reply_len = 0;
+  c->reply[0] = '\0';
+  c->errbuf[0] = '\0';
+  bool bad = false;
+  bad |= curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
+  bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)c->body_len) != CURLE_OK;
+  /* Not COPYPOSTFIELDS: the body stays in c->body until done runs. */
+  bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body) != CURLE_OK;
+  if (bad) {
+    vt_err("upload: %s: cannot set up the request", c->url);
+    return VT_ELIB;
+  }
+  return curl_loop_add(up->cl, c->easy, uploader_done, c);
+}
+
+/* Builds the next batch and sends it; goes idle when nothing waits. */
+static void uploader_send(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  ev_timer_stop(up->loop, &c->timer);
+  enum vt_status st = uploader_fill(c);
+  if (st == VT_OK && c->count == 0) {
+    /* Caught up. Where the scan stopped is at or below the cursor, so the
+     * next batch starts reading there, not at the segment's start. */
+    c->pos = c->after;
+    /* A backlog grew the body to megabytes; a caught-up probe needs
+     * kilobytes. */
+    if (c->body_alloc > UPLOADER_CHUNK) {
+      free(c->body);
+      c->body = NULL;
+      c->body_alloc = 0;
+    }
+    if (up->stopping) {
+      uploader_set_state(c, UPLOADER_STOPPED);
+      uploader_check_idle(up);
+      return;
+    }
+    uploader_set_state(c, UPLOADER_IDLE);
+    return;
+  }
+  if (st == VT_OK)
+    st = uploader_start_request(c);
+  if (st != VT_OK) {
+    char why[96];
+    snprintf(why, sizeof(why), "cannot send: %s", vt_strerror(st));
+    uploader_failed(c, UPLOADER_KIND_LOCAL, why, false);
+    return;
+  }
+  vt_debug("upload: %s: sending records %" PRIu64 "+%" PRIu64 " (%zu bytes)",
+           c->url, c->seq, c->count, c->body_len);
+  uploader_set_state(c, UPLOADER_SENDING);
+}
+
+/* Sends after UPLOADER_LINGER_S. */
+static void uploader_linger(struct uploader_coll *c)
+{
+  ev_timer_stop(c->up->loop, &c->timer);
+  ev_timer_set(&c->timer, UPLOADER_LINGER_S, 0.);
+  ev_timer_start(c->up->loop, &c->timer);
+  uploader_set_state(c, UPLOADER_LINGER);
+}
+
+static void uploader_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct uploader_coll *c = container_of(w, struct uploader_coll, timer);
+  (void)loop;
+  (void)revents;
+  uploader_send(c);
+}
+
+static size_t uploader_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+  struct uploader_coll *c = arg;
+  size_t n = size * nmemb;
+  size_t room = sizeof(c->reply) - 1 - c->reply_len;
+  size_t take = n < room ? n : room;
+  memcpy(c->reply + c->reply_len, ptr, take);
+  c->reply_len += take;
+  c->reply[c->reply_len] = '\0';
+  /* A longer reply is cut, not failed: its first line is all we read. */
+  return n;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+/* url + "/v1/results", keeping a path prefix ("https://h/vantage"). */
+static char *uploader_endpoint(const char *url)
+{
+  char *out = NULL, *path = NULL, *full = NULL;
+  CURLU *u = curl_url();
+  if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+    goto out;
+  size_t len = strlen(path);
+  while (len > 0 && path[len - 1] == '/')
+    len--;
+  char np[2048];
+  if (snprintf(np, sizeof(np), "%.*s/v1/results", (int)len, path) >=
+      (int)sizeof(np))
+    goto out;
+  if (curl_url_set(u, CURLUPART_PATH, np, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+    goto out;
+  out = strdup(full);
+out:
+  curl_free(path);
+  curl_free(full);
+  curl_url_cleanup(u);
+  return out;
+}
+
+/* "cursor-" + the first 16 hex digits of SHA-256(url): a stable file name
+ * per collector that survives reordering the list. */
+static bool uploader_cursor_name(const char *url, char *out, size_t size)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(url, strlen(url), md, &md_len, EVP_sha256(), NULL) != 1 ||
+      md_len < 8)
+    return false;
+  int w = snprintf(out, size, "cursor-");
+  for (unsigned i = 0; i < 8; i++)
+    w += snprintf(out + w, size - (size_t)w, "%02x", md[i]);
+  return true;
+}
+
+static enum vt_status uploader_coll_init(struct uploader *up,
+                                         struct uploader_coll *c,
+                                         const struct probe_collector_conf *cf)
+{
+  *c = (struct uploader_coll){
+      .up = up,
+      .state = UPLOADER_IDLE,
+      .key = cf->key,
+      .batch_max = cf->batch_max > 0 ? (size_t)cf->batch_max : 1,
+  };
+  ev_timer_init(&c->timer, uploader_timer_cb, 0., 0.);
+  c->stats.batch_max = c->batch_max;
+  if (!(c->url = strdup(cf->url)) ||
+      !(c->endpoint = uploader_endpoint(cf->url)))
+    return VT_ENOMEM;
+  if (!uploader_cursor_name(cf->url, c->cursor_name, sizeof(c->cursor_name))) {
+    vt_err("upload: %s: SHA-256 failed", c->url);
+    return VT_ELIB;
+  }
+  if (!(c->easy = curl_easy_init()))
+    return VT_ENOMEM;
+  CURL *e = c->easy;
+  long timeout_ms = (long)(cf->timeout_s * 1000.0);
+  bool bad = false;
+  bad |= curl_easy_setopt(e, CURLOPT_URL, c->endpoint) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
+  /* Like the checks: no proxy from the environment. */
+  bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cf->verify ? 1L : 0L) !=
+         CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cf->verify ? 2L : 0L) !=
+         CURLE_OK;
+  if (cf->ca_file)
+    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, cf->ca_file) != CURLE_OK;
+  bad |=
+      curl_easy_setopt(e, CURLOPT_USERAGENT, UPLOADER_USER_AGENT) != CURLE_OK;
+  bad |=
+      curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, uploader_write_cb) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
+  if (bad) {
+    vt_err("upload: %s: cannot set up libcurl", c->url);
+    return VT_ELIB;
+  }
+  uploader_load_cursor(c);
+  c->stats.cursor = c->cursor;
+  return VT_OK;
+}
+
+static void uploader_coll_cleanup(struct uploader_coll *c)
+{
+  struct uploader *up = c->up;
+  if (!up)
+    return; /* never initialised */
+  if (c->easy) {
+    if (c->state == UPLOADER_SENDING)
+      curl_loop_remove(up->cl, c->easy);
+    curl_easy_cleanup(c->easy);
+  }
+  ev_timer_stop(up->loop, &c->timer);
+  curl_slist_free_all(c->headers);
+  free(c->body);
+  free(c->url);
+  free(c->endpoint);
+  vt_wire_key_wipe(&c->key);
+}
+
+struct uploader *uploader_create(struct ev_loop *loop, struct curl_loop *cl,
+                                 const char *spool_dir, const char *probe_name,
+                                 const struct probe_collector_conf *c, size_t n,
+                                 enum vt_status *st)
+{
+  *st = VT_ENOMEM;
+  struct uploader *up = calloc(1, sizeof(*up));
+  if (!up)
+    goto fail;
+  up->loop = loop;
+  up->cl = cl;
+  up->dir_fd = -1;
+  ev_timer_init(&up->idle_timer, uploader_idle_cb, 0., 0.);
+  up->rng = (uint64_t)(ev_time() * 1e6) ^ ((uint64_t)getpid() << 32) ^
+            (uint64_t)(uintptr_t)up;
+  if (up->rng == 0)
+    up->rng = 1;
+  if (!(up->spool_dir = strdup(spool_dir)) || !(up->probe = strdup(probe_name)))
+    goto fail;
+  if (!(up->scratch = malloc(UPLOADER_CHUNK)))
+    goto fail;
+  up->scratch_alloc = UPLOADER_CHUNK;
+  up->dir_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (up->dir_fd < 0) {
+    vt_err("upload: %s: cannot open: %s", spool_dir, strerror(errno));
+    *st = VT_EIO;
+    goto fail;
+  }
+  if (!(up->colls = calloc(n, sizeof(*up->colls))))
+    goto fail;
+  up->n = n;
+  for (size_t i = 0; i < n; i++)
+    if ((*st = uploader_coll_init(up, &up->colls[i], &c[i])) != VT_OK)
+      goto fail;
+  /* Segments a removed collector was still holding can go now. */
+  uploader_collect(up);
+  /* Whatever waits in the spool goes out once the loop runs. */
+  uploader_kick(up);
+  *st = VT_OK;
+  return up;
+
+fail:
+  if (*st == VT_ENOMEM)
+    vt_err("upload: out of memory");
+  uploader_destroy(up);
+  return NULL;
+}
+
+void uploader_kick(struct uploader *up)
+{
+  if (!up || up->stopping)
+    return;
+  for (size_t i = 0; i < up->n; i++)
+    if (up->colls[i].state == UPLOADER_IDLE)
+      uploader_linger(&up->colls[i]);
+}
+
+void uploader_stop(struct uploader *up, uploader_idle_fn *idle, void *arg)
+{
+  up->stopping = true;
+  up->idle = idle;
+  up->idle_arg = arg;
+  for (size_t i = 0; i < up->n; i++) {
+    struct uploader_coll *c = &up->colls[i];
+    if (c->state == UPLOADER_SENDING)
+      continue; /* bounded by its timeout; done() stops it */
+    ev_timer_stop(up->loop, &c->timer);
+    uploader_set_state(c, UPLOADER_STOPPED);
+  }
+  uploader_check_idle(up);
+}
+
+void uploader_drain(struct uploader *up, double seconds,
+                    uploader_idle_fn *idle, void *arg)
+{
+  up->stopping = true;
+  up->drain_until = ev_now(up->loop) + seconds;
+  up->idle = idle;
+  up->idle_arg = arg;
+  for (size_t i = 0; i < up->n; i++) {
+    struct uploader_coll *c = &up->colls[i];
+    if (c->state == UPLOADER_SENDING || c->state == UPLOADER_STOPPED)
+      continue; /* an ack continues the drain */
+    if (c->state == UPLOADER_BACKOFF) {
+      /* The collector was failing: do not wait for it on the way out. */
+      ev_timer_stop(up->loop, &c->timer);
+      uploader_set_state(c, UPLOADER_STOPPED);
+      continue;
+    }
+    uploader_send(c);
+  }
+  uploader_check_idle(up);
+}
+
+void uploader_get_stats(const struct uploader *up, size_t i,
+                        struct uploader_stats *out)
+{
+  const struct uploader_coll *c = &up->colls[i];
+  *out = c->stats;
+  out->cursor = c->cursor;
+  out->batch_max = c->batch_max;
+}
+
+void uploader_destroy(struct uploader *up)
+{
+  if (!up)
+    return;
+  for (size_t i = 0; i < up->n; i++)
+    uploader_coll_cleanup(&up->colls[i]);
+  free(up->colls);
+  ev_timer_stop(up->loop, &up->idle_timer);
+  if (up->dir_fd >= 0)
+    close(up->dir_fd);
+  free(up->scratch);
+  free(up->spool_dir);
+  free(up->probe);
+  free(up);
+}
