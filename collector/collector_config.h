@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* vantage-collector configuration: parsed from a libconfig file into plain
+ * structs and validated (file:line:setting on every problem, unknown keys
+ * are errors), with the probes' keys loaded. Reference: README.md,
+ * "Collector configuration", and docs/collector.md. */
+#ifndef COLLECTOR_CONFIG_H
+#define COLLECTOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+#include "vt_status.h"
+#include "wire.h"
+
+struct coll_probe_conf {
+  char *name;
+  char *key_file;
+  struct vt_wire_key key;
+};
+
+struct coll_maint_conf {
+  char *target;
+  double start, end; /* Unix seconds */
+  char *reason;
+};
+
+struct coll_conf {
+  char *path;
+  /* collector */
+  char *listen; /* "127.0.0.1:8740" */
+  char *tls_cert, *tls_key;
+  char *data_dir;
+  char *rrdcached; /* NULL = librrd direct */
+  long max_body;
+  double time_window_s;
+  enum vt_log_level log_level;
+  bool log_level_set;
+  char *targets_file; /* served at /v1/targets; NULL = none */
+  /* storage */
+  int step_s, heartbeat_s;
+  char **rra;
+  size_t n_rra;
+  /* quorum */
+  int quorum, confirm;
+  double silence_s;
+  struct coll_probe_conf *probes;
+  size_t n_probes;
+  struct coll_maint_conf *maint;
+  size_t n_maint;
+};
+
+/* Reads and validates path. On failure every problem has been logged as
+ * "FILE:LINE: SETTING: message" and VT_ECONFIG (or VT_ENOMEM) returned. */
+enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
+    __attribute__((warn_unused_result));
+
+/* Frees (wiping the keys); c may be NULL. */
+void coll_conf_free(struct coll_conf *c);
+
+/* The probe named name, or NULL. */
+const struct coll_probe_conf *coll_conf_probe(const struct coll_conf *c,
+                                              const char *name);
+
+/* Parses "YYYY-MM-DDTHH:MM:SSZ" (UTC) into Unix seconds; false if it is
+ * not exactly that form. */
+bool coll_parse_utc(const char *s, double *out);
+
+#endif

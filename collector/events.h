@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's events in SQLite (WAL): probes and their record
+ * numbering (exactly-once ingest), series counters, DNS answer changes,
+ * the quorum engine's outages and partial events, probe silences, and
+ * maintenance windows. Schema and rules: docs/collector.md. All writes of
+ * one batch happen between events_begin and events_commit. */
+#ifndef COLLECTOR_EVENTS_H
+#define COLLECTOR_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+#include "vt_status.h"
+
+struct events;
+
+struct events_conf {
+  const char *path; /* the SQLite file; its directory must exist */
+  int quorum;       /* probes needed to call an address down */
+  int confirm;      /* consecutive failures for a probe to see it down */
+  double silence_s; /* a probe silent this long gets a "silent" event */
+};
+
+struct events_maint {
+  const char *target;
+  double start, end;
+  const char *reason;
+};
+
+/* Opens (creating the schema if needed) and loads the open outages and the
+ * quorum state. Logs why on failure and returns NULL with *st set. */
+struct events *events_open(const struct events_conf *conf, enum vt_status *st);
+void events_close(struct events *ev); /* ev may be NULL */
+
+/* Replaces the quorum settings (reload). */
+void events_set_quorum(struct events *ev, int quorum, int confirm,
+                       double silence_s);
+
+/* Replaces the maintenance windows (config load and reload). */
+enum vt_status events_set_maintenance(struct events *ev,
+                                      const struct events_maint *m, size_t n)
+    __attribute__((warn_unused_result));
+
+/* Transaction of one batch. */
+enum vt_status events_begin(struct events *ev)
+    __attribute__((warn_unused_result));
+enum vt_status events_commit(struct events *ev)
+    __attribute__((warn_unused_result));
+void events_rollback(struct events *ev);
+
+/* Next record number expected from probe (0 for a new probe). */
+enum vt_status events_probe_next(struct events *ev, const char *probe,
+                                 uint64_t *next)
+    __attribute__((warn_unused_result));
+
+/* Records that probe's records below next are stored, and that it was seen
+ * at now (first_seen, last_seen, "back" after a silence). In the batch's
+ * transaction. */
+enum vt_status events_probe_seen(struct events *ev, const char *probe,
+                                 uint64_t next, double now)
+    __attribute__((warn_unused_result));
+
+/* Counts one stored result of the series (target, check name, key, probe)
+ * at file path (relative); creates the series row on first sight. */
+enum vt_status events_series_result(struct events *ev, const char *target,
+                                    enum vt_check_type type,
+                                    const char *check_name, const char *key,
+                                    const char *probe, const char *path,
+                                    double ts)
+    __attribute__((warn_unused_result));
+
+/* Addresses seen before in share series of (target, check name, probe), for
+ * writing share = 0 to those not in a new answer. Fills up to max entries of
+ * out and returns the count. */
+size_t events_known_addresses(struct events *ev, const char *target,
+                              const char *check_name, const char *probe,
+                              char (*out)[VT_IP_STRLEN], size_t max);
+
+/* Feeds one stored result to the DNS change tracker (dns results) and the
+ * quorum engine (tcp, http and client results). Results of one probe must
+ * come in ts order per (target, check, address). */
+enum vt_status events_result(struct events *ev, const struct vt_result *r)
+    __attribute__((warn_unused_result));
+
+/* Periodic work (silences); call every few seconds with the wall time. */
+enum vt_status events_tick(struct events *ev, double now)
+    __attribute__((warn_unused_result));
+
+/* Counts, for tests and /healthz. */
+struct events_stats {
+  uint64_t batches, results, outages_open, partial_open;
+};
+void events_get_stats(struct events *ev, struct events_stats *out);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/* The ingest path (see ingest.h). One batch is handled at a time on the
+ * loop: parse and check everything, then RRD updates (idempotent), then the
+ * events and the probe's record number in one SQLite transaction, then the
+ * acknowledgement. A crash anywhere before the commit makes the probe send
+ * the batch again; the RRD values it repeats are skipped by librrd, and the
+ * events and counters were never committed. */
+#include "config.h"
+
+#include "ingest.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector_config.h"
+#include "events.h"
+#include "http_api.h"
+#include "json.h"
+#include "log.h"
+#include "result.h"
+#include "rrd_store.h"
+#include "vt_time.h"
+#include "wire.h"
+
+#define MAX_KNOWN 64
+
+struct ingest {
+  const struct coll_conf *conf;
+  struct rrd_store *rrd;
+  struct events *ev;
+  /* Reused from batch to batch: no allocation per record in steady state. */
+  struct vt_result *recs;
+  size_t *order;
+  size_t cap;
+  struct ingest_stats stats;
+};
+
+struct ingest *ingest_create(const struct coll_conf *conf,
+                             struct rrd_store *rrd, struct events *ev)
+{
+  struct ingest *in = calloc(1, sizeof(*in));
+  if (!in)
+    return NULL;
+  *in = (struct ingest){.conf = conf, .rrd = rrd, .ev = ev};
+  return in;
+}
+
+void ingest_set_conf(struct ingest *in, const struct coll_conf *conf)
+{
+  in->conf = conf;
+}
+
+void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
+{
+  *out = in->stats;
+}
+
+void ingest_destroy(struct ingest *in)
+{
+  if (!in)
+    return;
+  free(in->recs);
+  free(in->order);
+  free(in);
+}
+
+static void reply_error(struct vt_buf *reply, int *status, int code,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void reply_error(struct vt_buf *reply, int *status, int code,
+                        const char *fmt, ...)
+{
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  vt_buf_reset(reply);
+  if (vt_buf_adds(reply, "{\"error\":") != VT_OK ||
+      vt_json_str(reply, msg) != VT_OK || vt_buf_adds(reply, "}") != VT_OK)
+    vt_buf_reset(reply);
+  *status = code;
+}
+
+static enum vt_status ingest_reserve(struct ingest *in, size_t n)
+{
+  if (n <= in->cap)
+    return VT_OK;
+  size_t cap = in->cap ? in->cap : 256;
+  while (cap < n)
+    cap *= 2;
+  struct vt_result *r = realloc(in->recs, cap * sizeof(*r));
+  if (!r)
+    return VT_ENOMEM;
+  in->recs = r;
+  size_t *o = realloc(in->order, cap * sizeof(*o));
+  if (!o)
+    return VT_ENOMEM;
+  in->order = o;
+  in->cap = cap;
+  return VT_OK;
+}
+
+/* The authenticated identity of a request. */
+struct ingest_auth {
+  const char *probe;
+  uint64_t seq, count;
+  int64_t time;
+};
+
+/* Checks headers, probe, signature and time. Returns 0, or the status to
+ * reply with (reply filled). */
+static int ingest_authenticate(struct ingest *in,
+                               const struct http_api_request *req,
+                               enum vt_wire_kind kind, struct ingest_auth *a,
+                               struct vt_buf *reply)
+{
+  int status = 0;
+  const char *probe = http_api_header(req, VT_WIRE_HDR_PROBE);
+  const char *seq = http_api_header(req, VT_WIRE_HDR_SEQ);
+  const char *count = http_api_header(req, VT_WIRE_HDR_COUNT);
+  const char *time = http_api_header(req, VT_WIRE_HDR_TIME);
+  const char *sig = http_api_header(req, VT_WIRE_HDR_SIG);
+  if (kind == VT_WIRE_TARGETS) {
+    seq = seq ? seq : "0";
+    count = count ? count : "0";
+  }
+  if (!probe || !seq || !count || !time || !sig) {
+    reply_error(reply, &status, 400, "missing %s header",
+                !probe ? VT_WIRE_HDR_PROBE
+                : !seq ? VT_WIRE_HDR_SEQ
+                : !count ? VT_WIRE_HDR_COUNT
+                : !time ? VT_WIRE_HDR_TIME
+                        : VT_WIRE_HDR_SIG);
+    return status;
+  }
+  if (!vt_wire_parse_u64(seq, &a->seq) ||
+      !vt_wire_parse_u64(count, &a->count) ||
+      !vt_wire_parse_i64(time, &a->time) ||
+      strlen(sig) != VT_WIRE_SIG_HEXLEN) {
+    reply_error(reply, &status, 400, "malformed %s header",
+                !vt_wire_parse_u64(seq, &a->seq)     ? VT_WIRE_HDR_SEQ
+                : !vt_wire_parse_u64(count, &a->count) ? VT_WIRE_HDR_COUNT
+                : !vt_wire_parse_i64(time, &a->time)   ? VT_WIRE_HDR_TIME
+                                                       : VT_WIRE_HDR_SIG);
+    return status;
+  }
+  const struct coll_probe_conf *p =
+      vt_wire_name_ok(probe) ? coll_conf_probe(in->conf, probe) : NULL;
+  if (!p) {
+    vt_warn("ingest: %s: unknown probe \"%.63s\"", req->client, probe);
+    reply_error(reply, &status, 401, "unknown probe");
+    return status;
+  }
+  if (!vt_wire_verify(&p->key, kind, probe, a->seq, a->count, a->time,
+                      req->body, req->body_len, sig)) {
+    vt_warn("ingest: %s: probe %s: bad signature", req->client, probe);
+    reply_error(reply, &status, 401, "bad signature");
+    return status;
+  }
+  double skew = vt_time_wall() - (double)a->time;
+  if (fabs(skew) > in->conf->time_window_s) {
+    vt_warn("ingest: %s: probe %s: stale time (%.0fs off, window %.0fs)",
+            req->client, probe, skew, in->conf->time_window_s);
+    reply_error(reply, &status, 401, "stale time");
+    return status;
+  }
+  a->probe = p->name;
+  return 0;
+}
+
+int ingest_verify_get(struct ingest *in, const struct http_api_request *req,
+                      struct vt_buf *reply)
+{
+  struct ingest_auth a;
+  return ingest_authenticate(in, req, VT_WIRE_TARGETS, &a, reply);
+}
+
+/* Splits and parses the body into in->recs; returns 0 or 400. */
+static int ingest_parse(struct ingest *in, const struct http_api_request *req,
+                        const struct ingest_auth *a, struct vt_buf *reply)
+{
+  int status = 0;
+  if (a->count == 0 || a->count > (uint64_t)req->body_len) {
+    reply_error(reply, &status, 400, "bad %s %" PRIu64 " for a %zu-byte body",
+                VT_WIRE_HDR_COUNT, a->count, req->body_len);
+    return status;
+  }
+  if (ingest_reserve(in, (size_t)a->count) != VT_OK) {
+    reply_error(reply, &status, 503, "out of memory");
+    return status;
+  }
+  const char *p = req->body, *end = req->body + req->body_len;
+  double now = vt_time_wall();
+  size_t n = 0;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) {
+      reply_error(reply, &status, 400, "line %zu: no newline at the end",
+                  n + 1);
+      return status;
+    }
+    if (n == a->count) {
+      reply_error(reply, &status, 400, "more than %" PRIu64 " lines",
+                  a->count);
+      return status;
+    }
+    char why[160];
+    struct vt_result *r = &in->recs[n];
+    if (vt_result_from_json(p, (size_t)(nl - p), r, why, sizeof(why)) !=
+        VT_OK) {
+      reply_error(reply, &status, 400, "line %zu: %s", n + 1, why);
+      return status;
+    }
+    if (strcmp(r->probe, a->probe) != 0) {
+      reply_error(reply, &status, 400,
+                  "line %zu: probe \"%s\" is not the signer \"%s\"", n + 1,
+                  r->probe, a->probe);
+      return status;
+    }
+    if (r->ts > now + in->conf->time_window_s) {
+      reply_error(reply, &status, 400, "line %zu: ts is in the future",
+                  n + 1);
+      return status;
+    }
+    in->order[n] = n;
+    n++;
+    p = nl + 1;
+  }
+  if (n != a->count) {
+    reply_error(reply, &status, 400, "%zu lines, %s says %" PRIu64, n,
+                VT_WIRE_HDR_COUNT, a->count);
+    return status;
+  }
+  return 0;
+}
+
+/* The file-name form of a key: IPv6 ':' become '-', resolver brackets go. */
+static void key_for_path(const char *key, char *out, size_t size)
+{
+  size_t j = 0;
+  for (size_t i = 0; key[i] && j + 1 < size; i++) {
+    char ch = key[i];
+    if (ch == '[' || ch == ']')
+      continue;
+    out[j++] = ch == ':' ? '-' : ch;
+  }
+  out[j] = '\0';
+}
+
+static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r,
+                                    const char *key, const struct rrd_values *v)
+{
+  char k[96], rel[320];
+  key_for_path(key, k, sizeof(k));
+  snprintf(rel, sizeof(rel), "%s/%s/%s/%s.rrd", r->target, r->name, k,
+           r->probe);
+  enum vt_status st = rrd_store_queue(in->rrd, rel, lround(r->ts), v);
+  if (st == VT_OK)
+    st = events_series_result(in->ev, r->target, r->check, r->name, key,
+                              r->probe, rel, r->ts);
+  return st;
+}
+
+static const struct rrd_values unknown_values = {
+    .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
+    .tls = NAN, .ttfb = NAN, .share = NAN};
+
+/* Share series of a dns or client result: each address in `share_of` gets
+ * its share, addresses seen before get 0 (the band shrinks to nothing
+ * instead of becoming unknown). */
+static enum vt_status ingest_shares(struct ingest *in, const struct vt_result *r,
+                                    char (*ips)[VT_IP_STRLEN], int n,
+                                    double each, bool zero_others)
+{
+  enum vt_status st = VT_OK;
+  for (int i = 0; st == VT_OK && i < n; i++) {
+    struct rrd_values v = unknown_values;
+    v.share = each;
+    st = ingest_series(in, r, ips[i], &v);
+  }
+  if (st != VT_OK || !zero_others)
+    return st;
+  char known[MAX_KNOWN][VT_IP_STRLEN];
+  size_t nk = events_known_addresses(in->ev, r->target, r->name, r->probe,
+                                     known, MAX_KNOWN);
+  for (size_t k = 0; st == VT_OK && k < nk; k++) {
+    bool present = false;
+    for (int i = 0; i < n; i++)
+      present |= strcmp(known[k], ips[i]) == 0;
+    if (present)
+      continue;
+    struct rrd_values v = unknown_values;
+    v.share = 0;
+    st = ingest_series(in, r, known[k], &v);
+  }
+  return st;
+}
+
+static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r)
+{
+  struct rrd_values v = unknown_values;
+  v.up = r->ok ? 1 : 0;
+  /* Latency of a failed check is unknown, not the time it took to fail:
+   * graphs break the line there. */
+  if (r->ok) {
+    v.total = r->ms_total;
+    v.dns = r->ms_dns;
+    v.connect = r->ms_connect;
+    v.tls = r->ms_tls;
+    v.ttfb = r->ms_ttfb;
+  }
+  enum vt_status st = VT_OK;
+  switch (r->check) {
+  case VT_CHECK_TCP:
+  case VT_CHECK_HTTP:
+    /* A target without any address is measured too: its own series. */
+    st = ingest_series(in, r, r->ip[0] ? r->ip : "no-address", &v);
+    break;
+  case VT_CHECK_DNS: {
+    char key[80];
+    snprintf(key, sizeof(key), "resolver-%s", r->resolver[0] ? r->resolver
+                                                              : "unknown");
+    for (char *c = key; *c; c++)
+      if (*c == ':')
+        *c = '_';
+    v.total = r->ok ? r->ms_dns : NAN;
+    v.dns = v.total;
+    st = ingest_series(in, r, key, &v);
+    bool definitive = r->ok || r->error == VT_ERR_NXDOMAIN ||
+                      r->error == VT_ERR_NO_ANSWER ||
+                      r->error == VT_ERR_DNS_UNEXPECTED;
+    if (st == VT_OK && definitive) {
+      char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+      memcpy(ips, r->answers, sizeof(ips[0]) * (size_t)r->n_answers);
+      st = ingest_shares(in, r, ips, r->n_answers,
+                         r->n_answers ? 1.0 / r->n_answers : 0,
+                         !r->incomplete);
+    }
+    break;
+  }
+  case VT_CHECK_CLIENT:
+    st = ingest_series(in, r, "client", &v);
+    if (st == VT_OK && r->ok && r->ip[0]) {
+      char ips[1][VT_IP_STRLEN];
+      memcpy(ips[0], r->ip, sizeof(ips[0]));
+      st = ingest_shares(in, r, ips, 1, 1.0, true);
+    }
+    break;
+  }
+  if (st == VT_OK)
+    st = events_result(in->ev, r);
+  return st;
+}
+
+/* Results in time order, so the quorum engine sees each series in order. */
+static const struct vt_result *sort_recs;
+static int by_ts(const void *a, const void *b)
+{
+  double ta = sort_recs[*(const size_t *)a].ts;
+  double tb = sort_recs[*(const size_t *)b].ts;
+  if (ta != tb)
+    return ta < tb ? -1 : 1;
+  return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+void ingest_results(struct ingest *in, const struct http_api_request *req,
+                    int *status, struct vt_buf *reply)
+{
+  struct ingest_auth a;
+  int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
+  if (!code)
+    code = ingest_parse(in, req, &a, reply);
+  if (code) {
+    in->stats.rejected++;
+    *status = code;
+    return;
+  }
+
+  uint64_t next = 0;
+  if (events_probe_next(in->ev, a.probe, &next) != VT_OK) {
+    reply_error(reply, status, 503, "storage unavailable");
+    return;
+  }
+  uint64_t end = a.seq + a.count;
+  if (end <= next) {
+    in->stats.duplicates++;
+    vt_info("ingest: probe %s: records %" PRIu64 "..%" PRIu64
+            " already stored; acknowledged again",
+            a.probe, a.seq, end - 1);
+    vt_buf_reset(reply);
+    if (vt_buf_addf(reply,
+                    "{\"stored\":0,\"duplicate\":true,\"next\":%" PRIu64 "}",
+                    next) != VT_OK)
+      vt_buf_reset(reply);
+    *status = 200;
+    return;
+  }
+  size_t skip = next > a.seq ? (size_t)(next - a.seq) : 0;
+  if (a.seq > next)
+    vt_warn("ingest: probe %s: records %" PRIu64 "..%" PRIu64
+            " never arrived (spool lost?); storing from %" PRIu64,
+            a.probe, next, a.seq - 1, a.seq);
+
+  size_t n = (size_t)a.count - skip;
+  size_t *order = in->order + skip;
+  sort_recs = in->recs;
+  qsort(order, n, sizeof(*order), by_ts);
+
+  enum vt_status st = events_begin(in->ev);
+  for (size_t i = 0; st == VT_OK && i < n; i++)
+    st = ingest_record(in, &in->recs[order[i]]);
+  if (st == VT_OK)
+    st = rrd_store_flush(in->rrd);
+  else
+    rrd_store_discard(in->rrd);
+  if (st == VT_OK)
+    st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
+  if (st == VT_OK)
+    st = events_commit(in->ev);
+  if (st != VT_OK) {
+    events_rollback(in->ev);
+    vt_err("ingest: probe %s: records %" PRIu64 "..%" PRIu64
+           " not stored (%s); the probe will send them again",
+           a.probe, a.seq, end - 1, vt_strerror(st));
+    reply_error(reply, status, 503, "could not store the batch");
+    return;
+  }
+  in->stats.batches++;
+  in->stats.results += n;
+  vt_debug("ingest: probe %s: stored records %" PRIu64 "..%" PRIu64, a.probe,
+           a.seq + skip, end - 1);
+  vt_buf_reset(reply);
+  if (vt_buf_addf(reply,
+                  "{\"stored\":%zu,\"duplicate\":false,\"next\":%" PRIu64 "}",
+                  n, end) != VT_OK)
+    vt_buf_reset(reply);
+  *status = 200;
+}

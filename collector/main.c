@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/* vantage-collector: authenticates probes, stores their results as RRD
+ * series and events, and decides outages by a quorum of vantage points.
+ * This file is wiring only: options, config, signals, request routing. */
+#include "config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "collector_config.h"
+#include "events.h"
+#include "http_api.h"
+#include "ingest.h"
+#include "json.h"
+#include "log.h"
+#include "rrd_store.h"
+#include "vt_time.h"
+
+#define DEFAULT_CONFIG "/etc/vantage/collector.cfg"
+#define TICK_INTERVAL_S 5.0
+
+enum exit_code {
+  EXIT_OK = 0,
+  EXIT_RUNTIME = 1,
+  EXIT_USAGE = 2,
+};
+
+struct collector {
+  struct ev_loop *loop;
+  const char *config_path;
+  struct coll_conf *conf;
+  struct rrd_store *rrd;
+  struct events *ev;
+  struct ingest *ingest;
+  struct http_api *api;
+  char *targets; /* contents of targets_file, served at /v1/targets */
+  size_t targets_len;
+  double started;
+  ev_signal sig_hup, sig_term, sig_int;
+  ev_timer tick;
+};
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: vantage-collector [OPTIONS]\n"
+          "Receive signed result batches from vantage probes, store them as\n"
+          "RRD series and SQLite events, and decide outages by quorum.\n"
+          "\n"
+          "Options:\n"
+          "  -c, --config FILE     configuration file (default %s)\n"
+          "      --check           validate the configuration and exit\n"
+          "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
+          "  -v, --verbose         same as --log-level debug\n"
+          "  -q, --quiet           same as --log-level warning\n"
+          "  -h, --help            show this help and exit\n"
+          "  -V, --version         show the version and exit\n"
+          "\n"
+          "HTTP API: POST /v1/results (signed batches), GET /v1/targets\n"
+          "(signed), GET /healthz.\n"
+          "\n"
+          "Signals: SIGHUP reloads probes, keys, quorum settings, targets and\n"
+          "maintenance windows (a bad configuration is rejected and the\n"
+          "running one kept); SIGTERM and SIGINT exit 0 after the request in\n"
+          "progress.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime failure (storage, listening\n"
+          "socket), 2 usage or configuration error.\n",
+          DEFAULT_CONFIG);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  struct vt_buf b;
+  vt_buf_init(&b, 16u << 20);
+  char chunk[8192];
+  size_t n;
+  bool ok = true;
+  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    ok = vt_buf_add(&b, chunk, n) == VT_OK;
+  ok = ok && !ferror(f);
+  fclose(f);
+  if (!ok) {
+    vt_buf_cleanup(&b);
+    return NULL;
+  }
+  char *s = vt_buf_take(&b, len);
+  return s ? s : strdup("");
+}
+
+static enum vt_status load_targets(struct collector *c, const struct coll_conf *conf)
+{
+  free(c->targets);
+  c->targets = NULL;
+  c->targets_len = 0;
+  if (!conf->targets_file)
+    return VT_OK;
+  c->targets = read_file(conf->targets_file, &c->targets_len);
+  if (!c->targets) {
+    vt_err("collector: %s: cannot read: %s", conf->targets_file,
+           strerror(errno));
+    return VT_EIO;
+  }
+  return VT_OK;
+}
+
+static enum vt_status apply_maintenance(struct collector *c,
+                                        const struct coll_conf *conf)
+{
+  struct events_maint m[conf->n_maint ? conf->n_maint : 1];
+  for (size_t i = 0; i < conf->n_maint; i++)
+    m[i] = (struct events_maint){.target = conf->maint[i].target,
+                                 .start = conf->maint[i].start,
+                                 .end = conf->maint[i].end,
+                                 .reason = conf->maint[i].reason};
+  return events_set_maintenance(c->ev, m, conf->n_maint);
+}
+
+/* A fixed JSON reply; 503 if even that cannot be built. */
+static void set_reply(struct vt_buf *body, int *status, int code,
+                      const char *json)
+{
+  vt_buf_reset(body);
+  *status = vt_buf_adds(body, json) == VT_OK ? code : 503;
+}
+
+static void handle(void *arg, const struct http_api_request *req, int *status,
+                   const char **ctype, struct vt_buf *body)
+{
+  struct collector *c = arg;
+  *ctype = "application/json";
+  if (strcmp(req->path, "/v1/results") == 0) {
+    if (strcmp(req->method, "POST") != 0) {
+      set_reply(body, status, 405, "{\"error\":\"use POST\"}");
+      return;
+    }
+    ingest_results(c->ingest, req, status, body);
+    return;
+  }
+  if (strcmp(req->path, "/v1/targets") == 0 &&
+      strcmp(req->method, "GET") == 0) {
+    int code = ingest_verify_get(c->ingest, req, body);
+    if (code) {
+      *status = code;
+      return;
+    }
+    if (!c->targets) {
+      set_reply(body, status, 404,
+                "{\"error\":\"no targets_file configured\"}");
+      return;
+    }
+    *ctype = "text/plain; charset=utf-8";
+    *status = vt_buf_add(body, c->targets, c->targets_len) == VT_OK ? 200 : 503;
+    return;
+  }
+  if (strcmp(req->path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
+    struct ingest_stats is;
+    struct events_stats es;
+    ingest_get_stats(c->ingest, &is);
+    events_get_stats(c->ev, &es);
+    *status = 200;
+    if (vt_buf_addf(body,
+                    "{\"status\":\"ok\",\"uptime_s\":%.0f,\"batches\":%llu,"
+                    "\"results\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
+                    "\"outages_open\":%llu,\"partial_open\":%llu}",
+                    vt_time_wall() - c->started, is.batches, is.results,
+                    is.duplicates, is.rejected,
+                    (unsigned long long)es.outages_open,
+                    (unsigned long long)es.partial_open) != VT_OK)
+      *status = 503;
+    return;
+  }
+  set_reply(body, status, 404, "{\"error\":\"not found\"}");
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct collector *c = w->data;
+  if (events_tick(c->ev, vt_time_wall()) != VT_OK)
+    vt_debug("collector: periodic event work failed; retried at the next "
+             "tick");
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct collector *c = w->data;
+  vt_notice("collector: SIGHUP: reloading %s", c->config_path);
+  struct coll_conf *nc = NULL;
+  if (coll_conf_load(c->config_path, &nc) != VT_OK) {
+    vt_err("collector: reload of %s rejected; the running configuration "
+           "stays",
+           c->config_path);
+    return;
+  }
+  const char *fixed[][3] = {
+      {"collector.listen", c->conf->listen, nc->listen},
+      {"collector.data_dir", c->conf->data_dir, nc->data_dir},
+      {"collector.rrdcached", c->conf->rrdcached, nc->rrdcached},
+      {"collector.tls_cert", c->conf->tls_cert, nc->tls_cert},
+  };
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+    const char *a = fixed[i][1], *b = fixed[i][2];
+    if ((a || b) && (!a || !b || strcmp(a, b) != 0))
+      vt_warn("collector: %s changed; it takes effect at the next restart",
+              fixed[i][0]);
+  }
+  if (nc->step_s != c->conf->step_s)
+    vt_warn("collector: storage.step changed; it applies to new RRD files "
+            "only after a restart");
+  if (load_targets(c, nc) != VT_OK || apply_maintenance(c, nc) != VT_OK) {
+    vt_err("collector: reload of %s failed; the running configuration stays",
+           c->config_path);
+    load_targets(c, c->conf);
+    coll_conf_free(nc);
+    return;
+  }
+  events_set_quorum(c->ev, nc->quorum, nc->confirm, nc->silence_s);
+  ingest_set_conf(c->ingest, nc);
+  coll_conf_free(c->conf);
+  c->conf = nc;
+  if (nc->log_level_set)
+    vt_log_threshold = nc->log_level;
+  vt_notice("collector: reloaded: %zu probes, %zu maintenance windows, "
+            "quorum %d of them, confirm %d",
+            nc->n_probes, nc->n_maint, nc->quorum, nc->confirm);
+}
+
+static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  vt_notice("collector: signal %d: stopping", w->signum);
+  ev_break(loop, EVBREAK_ALL);
+}
+
+static int mkdir_one(const char *path)
+{
+  if (mkdir(path, 0750) == 0 || errno == EEXIST)
+    return 0;
+  vt_err("collector: %s: cannot create: %s", path, strerror(errno));
+  return -1;
+}
+
+static int run(struct collector *c)
+{
+  int rc = EXIT_RUNTIME;
+  struct coll_conf *conf = c->conf;
+  char rrd_dir[4096], db[4096];
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", conf->data_dir);
+  snprintf(db, sizeof(db), "%s/events.sqlite", conf->data_dir);
+  if (mkdir_one(conf->data_dir) || mkdir_one(rrd_dir))
+    return EXIT_RUNTIME;
+
+  enum vt_status st;
+  struct rrd_store_conf rc_conf = {
+      .dir = rrd_dir,
+      .rrdcached = conf->rrdcached,
+      .step_s = conf->step_s,
+      .heartbeat_s = conf->heartbeat_s,
+      .rra = conf->rra,
+      .n_rra = conf->n_rra,
+      .io_timeout_s = 5.0,
+  };
+  c->rrd = rrd_store_open(&rc_conf, &st);
+  struct events_conf ec = {.path = db,
+                           .quorum = conf->quorum,
+                           .confirm = conf->confirm,
+                           .silence_s = conf->silence_s};
+  c->ev = c->rrd ? events_open(&ec, &st) : NULL;
+  if (!c->rrd || !c->ev || apply_maintenance(c, conf) != VT_OK ||
+      load_targets(c, conf) != VT_OK)
+    goto out;
+  c->ingest = ingest_create(conf, c->rrd, c->ev);
+  if (!c->ingest) {
+    vt_err("collector: out of memory");
+    goto out;
+  }
+  c->loop = EV_DEFAULT;
+  struct http_api_conf hc = {
+      .listen = conf->listen,
+      .tls_cert_file = conf->tls_cert,
+      .tls_key_file = conf->tls_key,
+      .max_body = (size_t)conf->max_body,
+      .conn_limit = 1024,
+      .conn_timeout_s = 30,
+  };
+  c->api = http_api_start(c->loop, &hc, handle, c, &st);
+  if (!c->api)
+    goto out;
+
+  ev_signal_init(&c->sig_hup, on_hup, SIGHUP);
+  ev_signal_init(&c->sig_term, on_term, SIGTERM);
+  ev_signal_init(&c->sig_int, on_term, SIGINT);
+  c->sig_hup.data = c;
+  ev_signal_start(c->loop, &c->sig_hup);
+  ev_signal_start(c->loop, &c->sig_term);
+  ev_signal_start(c->loop, &c->sig_int);
+  ev_timer_init(&c->tick, on_tick, TICK_INTERVAL_S, TICK_INTERVAL_S);
+  c->tick.data = c;
+  ev_timer_start(c->loop, &c->tick);
+  c->started = vt_time_wall();
+  vt_notice("collector: started: %zu probes, data in %s%s%s, quorum %d, "
+            "confirm %d",
+            conf->n_probes, conf->data_dir,
+            conf->rrdcached ? ", rrdcached " : "",
+            conf->rrdcached ? conf->rrdcached : "", conf->quorum,
+            conf->confirm);
+  ev_run(c->loop, 0);
+  rc = EXIT_OK;
+
+out:
+  if (c->loop) {
+    ev_signal_stop(c->loop, &c->sig_hup);
+    ev_signal_stop(c->loop, &c->sig_term);
+    ev_signal_stop(c->loop, &c->sig_int);
+    ev_timer_stop(c->loop, &c->tick);
+  }
+  http_api_stop(c->api);
+  ingest_destroy(c->ingest);
+  events_close(c->ev);
+  rrd_store_close(c->rrd);
+  free(c->targets);
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"check", no_argument, NULL, 'k'},
+      {"log-level", required_argument, NULL, 'l'},
+      {"verbose", no_argument, NULL, 'v'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
+  };
+  struct collector c = {.config_path = DEFAULT_CONFIG};
+  bool check_only = false, level_given = false;
+  enum vt_log_level level = VT_LOG_INFO;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
+    switch (opt) {
+    case 'c': c.config_path = optarg; break;
+    case 'k': check_only = true; break;
+    case 'l':
+      if (!vt_log_level_parse(optarg, &level)) {
+        fprintf(stderr,
+                "vantage-collector: --log-level: unknown level \"%s\" "
+                "(err, warning, notice, info, debug)\n",
+                optarg);
+        return EXIT_USAGE;
+      }
+      level_given = true;
+      break;
+    case 'v': level = VT_LOG_DEBUG; level_given = true; break;
+    case 'q': level = VT_LOG_WARNING; level_given = true; break;
+    case 'h': usage(stdout); return EXIT_OK;
+    case 'V': printf("vantage-collector %s\n", PACKAGE_VERSION); return EXIT_OK;
+    default:
+      fprintf(stderr, "Try 'vantage-collector --help' for more information.\n");
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr,
+            "vantage-collector: unexpected argument \"%s\"\n"
+            "Try 'vantage-collector --help' for more information.\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
+  vt_log_init("vantage-collector", level);
+  vt_log_set_plain(check_only);
+  if (coll_conf_load(c.config_path, &c.conf) != VT_OK)
+    return EXIT_USAGE;
+  if (c.conf->log_level_set && !level_given)
+    vt_log_threshold = c.conf->log_level;
+  if (check_only) {
+    printf("%s: ok (%zu probes, %zu maintenance windows)\n", c.config_path,
+           c.conf->n_probes, c.conf->n_maint);
+    coll_conf_free(c.conf);
+    return EXIT_OK;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int rc = run(&c);
+  coll_conf_free(c.conf);
+  return rc;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* All RRD writes of the collector: one file per series, created on first
+ * sight with the configured layout (docs/collector.md), updated through
+ * librrd directly or through rrdcached's text protocol. Updates are queued
+ * per batch and written by rrd_store_flush, grouped per file (one librrd
+ * call or one rrdcached BATCH), always with skip-past-updates semantics so
+ * a re-sent value is a no-op. */
+#ifndef COLLECTOR_RRD_STORE_H
+#define COLLECTOR_RRD_STORE_H
+
+#include <stddef.h>
+
+#include "vt_status.h"
+
+struct rrd_store;
+
+struct rrd_store_conf {
+  const char *dir;       /* root of the RRD tree; created if missing */
+  const char *rrdcached; /* NULL = librrd direct; "unix:/path" or "host:port" */
+  int step_s;            /* default 10 */
+  int heartbeat_s;       /* default 30 */
+  char *const *rra;      /* RRA definitions; NULL/0 = the default layout */
+  size_t n_rra;
+  double io_timeout_s;   /* rrdcached socket timeout; default 5 */
+};
+
+/* The data sources of every file, in this order. NAN = unknown. */
+struct rrd_values {
+  double up, total, dns, connect, tls, ttfb, share;
+};
+
+/* Opens the store (connects to rrdcached when configured). On failure logs
+ * why and returns NULL with *st set. */
+struct rrd_store *rrd_store_open(const struct rrd_store_conf *conf,
+                                 enum vt_status *st);
+
+/* Flushes nothing, disconnects, frees; s may be NULL. */
+void rrd_store_close(struct rrd_store *s);
+
+/* Queues one update of the file relpath (relative to dir; its components
+ * were validated by the caller, and are checked again here: no "..", no
+ * leading '/', only [A-Za-z0-9._-/]) at ts (whole seconds). The file is
+ * created (with its directories) at flush time if missing. Returns VT_EINVAL
+ * for a bad path, VT_ENOMEM. */
+enum vt_status rrd_store_queue(struct rrd_store *s, const char *relpath,
+                               long ts, const struct rrd_values *v)
+    __attribute__((warn_unused_result));
+
+/* Writes everything queued, per file in time order. Returns VT_OK, or
+ * VT_EIO when a write failed (logged once with the file and librrd's or
+ * rrdcached's message); the queue is emptied either way. A value at or
+ * before the file's last update is skipped silently (a re-send). */
+enum vt_status rrd_store_flush(struct rrd_store *s)
+    __attribute__((warn_unused_result));
+
+/* Drops the queue without writing (a rejected batch). */
+void rrd_store_discard(struct rrd_store *s);
+
+/* Asks rrdcached to write relpath to disk now (no-op without rrdcached);
+ * readers call this before fetching. */
+enum vt_status rrd_store_flush_file(struct rrd_store *s, const char *relpath);
+
+/* Absolute path of relpath into out; returns out. */
+char *rrd_store_path(const struct rrd_store *s, const char *relpath, char *out,
+                     size_t size);
+
+#endif
