@@ -14,7 +14,23 @@
 #
 # Environment read: top_srcdir, top_builddir, VANTAGE_PROBE (set by
 # AM_TESTS_ENVIRONMENT), VT_KEEP=1 (keep VT_TMP), VT_DNS_TTL (default 2),
-# VT_HTTP_PORT / VT_HTTPS_PORT (used if already set).
+# VT_HTTP_PORT / VT_HTTPS_PORT (used if already set), VT_NETNS and
+# VT_DNS_LISTEN (below).
+#
+# Network namespaces (tests/lib/netlab.sh makes them).  When VT_NETNS names
+# a network namespace, vt_nginx_start, vt_dns_start (every dnsmasq it
+# starts), vt_dns_silent_start, vt_collector_start and vt_probe_once run
+# their process in it (`ip netns exec "$VT_NETNS"`, which execs, so the
+# tracked PID is the server's own), and the readiness checks (TCP accept,
+# DNS answer, /healthz) as well as vt_dns_query and vt_http run in it too.
+# "127.0.0.1" then means that namespace's loopback.  vt_dns_set and
+# vt_nginx_restart_without use the namespace their server was started in
+# (VT_DNS_NETNS, VT_NGINX_NETNS).  Unset or empty: everything runs in the
+# test's own namespace, exactly as before.  Use it per call:
+#   VT_NETNS=$VT_LAB_NS_srv vt_nginx_start 10.77.3.11 10.77.3.12
+# VT_DNS_LISTEN: extra addresses (space-separated) the main dnsmasq
+# resolver also listens on, e.g. a lab address other namespaces can reach
+# ($VT_DNS_PORT there too); unset: 127.0.0.1 (and ::1) only, as before.
 #
 # Everything is written under VT_TMP=$PWD/vt-test.XXXXXX, which is the build
 # directory under `make check` and `make distcheck` (the source tree is
@@ -48,8 +64,8 @@
 # Exported variables
 #   VT_TMP VT_PYTHON VT_HAVE_V6 (1 when ::1 can be bound, else 0)
 #   VT_CERTS VT_CA            $VT_TMP/certs, $VT_CERTS/ca.pem
-#   VT_HTTP_PORT VT_HTTPS_PORT VT_NGINX_IPS VT_NGINX_PID
-#   VT_DNS_PORT VT_DNS_PID VT_DNS_HOSTS VT_DNS_TTL
+#   VT_HTTP_PORT VT_HTTPS_PORT VT_NGINX_IPS VT_NGINX_PID VT_NGINX_NETNS
+#   VT_DNS_PORT VT_DNS_PID VT_DNS_HOSTS VT_DNS_TTL VT_DNS_NETNS
 #   VT_DNS_NXDOMAIN_HOST VT_DNS_NODATA_HOST
 #   VT_DNS_SERVFAIL_HOST VT_DNS_SERVFAIL_PORT
 #   VT_DNS_REFUSED_HOST VT_DNS_REFUSED_PORT
@@ -192,6 +208,19 @@ _vt_stop_pids() {
 
 vt_at_exit() {
 	_VT_EXIT_HOOKS+=("$1")
+}
+
+# _vt_ns CMD...: run CMD in the namespace $VT_NETNS, or as is when VT_NETNS
+# is unset or empty.  For a server started in the background, where $! must
+# be the server itself, write the prefix inline instead (a backgrounded
+# function would be a subshell):
+#   ${VT_NETNS:+ip netns exec "$VT_NETNS"} server ARGS... &
+_vt_ns() {
+	if [ -n "${VT_NETNS:-}" ]; then
+		ip netns exec "$VT_NETNS" "$@"
+	else
+		"$@"
+	fi
 }
 
 _vt_dump_logs() {
@@ -410,8 +439,15 @@ _vt_hostport() {
 	esac
 }
 
-# True when something accepts TCP connections on IP PORT.
+# True when something accepts TCP connections on IP PORT (in $VT_NETNS when
+# set; bounded there, since a lab may drop packets).
 _vt_tcp_open() {
+	if [ -n "${VT_NETNS:-}" ]; then
+		# shellcheck disable=SC2016 # expanded by the inner bash
+		timeout -k 1 2 ip netns exec "$VT_NETNS" \
+			bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+		return $?
+	fi
 	(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
@@ -500,7 +536,8 @@ vt_nginx_start() {
 	local d=$VT_TMP/nginx m attempt pick_http=0 pick_https=0
 	[ "$#" -gt 0 ] || set -- 127.0.0.1
 	VT_NGINX_IPS="$*"
-	export VT_NGINX_IPS
+	VT_NGINX_NETNS=${VT_NETNS:-}
+	export VT_NGINX_IPS VT_NGINX_NETNS
 	vt_certs
 	mkdir -p "$d/logs" "$d/html"
 	for m in client_body proxy fastcgi uwsgi scgi; do
@@ -539,7 +576,8 @@ _vt_nginx_try() {
 	local d=$VT_TMP/nginx ip
 	rm -f "$d/nginx.pid"
 	: >"$d/logs/error.log"
-	nginx -e "$d/logs/error.log" -p "$d/" -c "$d/nginx.conf" \
+	${VT_NETNS:+ip netns exec "$VT_NETNS"} \
+		nginx -e "$d/logs/error.log" -p "$d/" -c "$d/nginx.conf" \
 		-g 'daemon off; master_process off;' \
 		</dev/null >>"$d/logs/stderr.log" 2>&1 &
 	VT_NGINX_PID=$!
@@ -588,6 +626,7 @@ vt_nginx_restart_without() {
 		[ "$ip" = "$drop" ] || keep+=("$ip")
 	done
 	[ "${#keep[@]}" -gt 0 ] || bail "vt_nginx_restart_without: no IP left"
+	local VT_NETNS=${VT_NGINX_NETNS-${VT_NETNS:-}}
 	vt_nginx_stop
 	vt_nginx_start "${keep[@]}"
 }
@@ -667,7 +706,7 @@ print(r or "TIMEOUT")
 
 vt_dns_query() {
 	local name=$1 type=${2:-A} port=${3:-${VT_DNS_PORT:-53}} server=${4:-127.0.0.1}
-	"${VT_PYTHON:-python3}" -c "$_VT_DNSQ_PY" "$name" "$type" "$port" "$server" 2
+	_vt_ns "${VT_PYTHON:-python3}" -c "$_VT_DNSQ_PY" "$name" "$type" "$port" "$server" 2
 }
 
 # _vt_dnsmasq NAME PORT ARG...: start one dnsmasq in the foreground (-k),
@@ -675,7 +714,8 @@ vt_dns_query() {
 _vt_dnsmasq() {
 	local name=$1 port=$2 d=$VT_TMP/dns pid r
 	shift 2
-	dnsmasq -k --conf-file=/dev/null --port="$port" \
+	${VT_NETNS:+ip netns exec "$VT_NETNS"} \
+		dnsmasq -k --conf-file=/dev/null --port="$port" \
 		--listen-address=127.0.0.1 --bind-interfaces \
 		--no-resolv --no-hosts --no-poll \
 		--user="$(id -un)" --group="$(id -gn)" \
@@ -683,7 +723,7 @@ _vt_dnsmasq() {
 		"$@" </dev/null >>"$d/$name.stderr" 2>&1 &
 	pid=$!
 	vt_track "$pid"
-	r=$("$VT_PYTHON" -c "$_VT_DNSQ_PY" ready.invalid A "$port" 127.0.0.1 0.2 10)
+	r=$(_vt_ns "$VT_PYTHON" -c "$_VT_DNSQ_PY" ready.invalid A "$port" 127.0.0.1 0.2 10)
 	if [ "$r" = TIMEOUT ] || ! _vt_alive "$pid"; then
 		diag "dnsmasq $name (pid $pid, port $port) did not answer"
 		diag "$(tail -n 20 "$d/$name.log" "$d/$name.stderr" 2>&1)"
@@ -694,8 +734,10 @@ _vt_dnsmasq() {
 
 vt_dns_start() {
 	_vt_need_setup
-	local d=$VT_TMP/dns up_port v6=() r
+	local d=$VT_TMP/dns up_port v6=() r a
 	mkdir -p "$d"
+	VT_DNS_NETNS=${VT_NETNS:-}
+	export VT_DNS_NETNS
 	VT_DNS_HOSTS=$d/hosts
 	export VT_DNS_HOSTS
 	[ -f "$VT_DNS_HOSTS" ] || : >"$VT_DNS_HOSTS"
@@ -715,6 +757,9 @@ vt_dns_start() {
 	_vt_dnsmasq refused "$VT_DNS_REFUSED_PORT"
 	# The main resolver.
 	[ "$VT_HAVE_V6" = 1 ] && v6=(--listen-address=::1)
+	for a in ${VT_DNS_LISTEN:-}; do
+		v6+=(--listen-address="$a")
+	done
 	_vt_dnsmasq main "$VT_DNS_PORT" "${v6[@]}" \
 		--addn-hosts="$VT_DNS_HOSTS" --local=/example.test/ \
 		--local-ttl="$VT_DNS_TTL" --no-negcache \
@@ -738,6 +783,7 @@ vt_dns_set() {
 	_vt_need_setup
 	[ -n "${VT_DNS_PID:-}" ] || bail "vt_dns_set: call vt_dns_start first"
 	local host=$1 ip v4=() v6=() want4 want6 got4 got6
+	local VT_NETNS=${VT_DNS_NETNS-${VT_NETNS:-}}
 	shift
 	for ip in "$@"; do
 		case $ip in
@@ -776,7 +822,8 @@ vt_dns_silent_start() {
 	_vt_need_setup
 	local f=$VT_TMP/silent_dns.port pid
 	rm -f "$f"
-	"$VT_PYTHON" "$_VT_LIB_DIR/silent_dns.py" --port-file "$f" --lifetime 300 \
+	${VT_NETNS:+ip netns exec "$VT_NETNS"} \
+		"$VT_PYTHON" "$_VT_LIB_DIR/silent_dns.py" --port-file "$f" --lifetime 300 \
 		</dev/null >"$VT_TMP/silent_dns.log" 2>&1 &
 	pid=$!
 	vt_track "$pid"
@@ -798,10 +845,83 @@ vt_probe_once() {
 	_vt_need_setup
 	local cfg=$1
 	shift
-	timeout -k 5 60 "$VANTAGE_PROBE" -c "$cfg" --once "$@" \
+	timeout -k 5 60 ${VT_NETNS:+ip netns exec "$VT_NETNS"} \
+		"$VANTAGE_PROBE" -c "$cfg" --once "$@" \
 		</dev/null >"$VT_OUT" 2>"$VT_ERR"
 }
 
 vt_jq() {
 	jq -c "$@" "$VT_OUT"
+}
+
+# ---- the collector -----------------------------------------------------------
+#   vt_key NAME                 make $VT_TMP/keys/NAME.key (32 random bytes,
+#                               base64) and print its path
+#   vt_collector_start CFG PORT [HOST]
+#                               start $VANTAGE_COLLECTOR -c CFG (tracked,
+#                               stderr to $VT_TMP/collector.log), wait until
+#                               GET /healthz on HOST:PORT (default
+#                               127.0.0.1) answers; exports VT_COLLECTOR_PID
+#   vt_collector_stop           SIGTERM it and wait
+#   vt_http GET|POST URL        print "STATUS BODY" (python3, no curl needed)
+#   vt_sql DB QUERY             print the rows, one per line, "|"-separated
+
+vt_key() {
+	_vt_need_setup
+	mkdir -p "$VT_TMP/keys"
+	local f="$VT_TMP/keys/$1.key"
+	[ -f "$f" ] || head -c 32 /dev/urandom | base64 >"$f"
+	echo "$f"
+}
+
+vt_http() {
+	_vt_ns "$VT_PYTHON" - "$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[2], method=sys.argv[1])
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode().strip())
+except Exception as e:
+    print('000', type(e).__name__)
+PY
+}
+
+vt_collector_start() {
+	_vt_need_setup
+	local cfg=$1 port=$2 host=${3:-127.0.0.1} i
+	${VT_NETNS:+ip netns exec "$VT_NETNS"} \
+		"$VANTAGE_COLLECTOR" -c "$cfg" </dev/null >>"$VT_TMP/collector.log" 2>&1 &
+	VT_COLLECTOR_PID=$!
+	export VT_COLLECTOR_PID
+	vt_track "$VT_COLLECTOR_PID"
+	for i in $(seq 1 100); do
+		case $(vt_http GET "http://$(_vt_hostport "$host" "$port")/healthz") in
+		200*) return 0 ;;
+		esac
+		_vt_alive "$VT_COLLECTOR_PID" || break
+		sleep 0.1
+	done
+	diag "collector did not start:"
+	diag "$(tail -n 20 "$VT_TMP/collector.log")"
+	return 1
+}
+
+vt_collector_stop() {
+	[ -n "${VT_COLLECTOR_PID:-}" ] || return 0
+	kill -TERM "$VT_COLLECTOR_PID" 2>/dev/null
+	wait "$VT_COLLECTOR_PID" 2>/dev/null
+	local rc=$?
+	VT_COLLECTOR_PID=
+	return $rc
+}
+
+vt_sql() {
+	"$VT_PYTHON" - "$1" "$2" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True, timeout=10)
+for row in con.execute(sys.argv[2]):
+    print('|'.join('' if v is None else str(v) for v in row))
+PY
 }
