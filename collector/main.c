@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "collector_config.h"
 #include "events.h"
+#include "fsutil.h"
 #include "http_api.h"
 #include "ingest.h"
 #include "json.h"
@@ -243,7 +244,7 @@ static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
 
 static int mkdir_one(const char *path)
 {
-  if (mkdir(path, 0750) == 0 || errno == EEXIST)
+  if (vt_mkdir_p(path, 0750) == 0)
     return 0;
   vt_err("collector: %s: cannot create: %s", path, strerror(errno));
   return -1;

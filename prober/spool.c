@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 struct spool {
@@ -41,27 +42,6 @@ static bool parse_segment_name(const char *name, uint64_t *first)
     return false;
   *first = v;
   return true;
-}
-
-/* mkdir -p with mode 0750 for the missing parts. */
-static int mkdir_p(const char *path)
-{
-  char buf[4096];
-  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-    return -1;
-  return 0;
 }
 
 /* Opens segment first for appending; cuts a torn last line and counts the
@@ -128,7 +108,7 @@ struct spool *spool_open(const char *dir, enum probe_fsync policy,
   sp->policy = policy;
   sp->seg_max = segment_bytes ? segment_bytes : SPOOL_SEGMENT_BYTES;
 
-  if (mkdir_p(dir) != 0) {
+  if (vt_mkdir_p(dir, 0750) != 0) {
     vt_err("spool: %s: cannot create: %s", dir, strerror(errno));
     goto fail;
   }

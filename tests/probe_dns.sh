@@ -36,19 +36,9 @@ dns_target() {
 
 # write_cfg FILE TIMEOUT TARGET...: the probe config around the targets.
 write_cfg() {
-	local f=$1 timeout=$2 sep='' t
+	local f=$1 timeout=$2
 	shift 2
-	{
-		echo 'probe = { name = "t1"; };'
-		echo "defaults = { interval = 10.0; timeout = $timeout;"
-		echo "  resolvers = [ \"$MAIN\" ]; keep_gone = 600.0; };"
-		echo "targets = ("
-		for t in "$@"; do
-			printf '%s%s\n' "$sep" "$t"
-			sep=', '
-		done
-		echo ");"
-	} >"$f"
+	vt_probe_cfg "$f" "$timeout" "$MAIN" "$@"
 }
 
 # r TARGET JQ [RESOLVER]: JQ applied to the target's result(s), one line each.

@@ -90,19 +90,9 @@ tcp_target() {
 
 # write_cfg FILE TARGET...: the probe config around the given targets.
 write_cfg() {
-	local f=$1 sep='' t
+	local f=$1
 	shift
-	{
-		echo 'probe = { name = "t1"; };'
-		echo "defaults = { interval = 10.0; timeout = 2.0;"
-		echo "  resolvers = [ \"127.0.0.1:$VT_DNS_PORT\" ]; keep_gone = 600.0; };"
-		echo "targets = ("
-		for t in "$@"; do
-			printf '%s%s\n' "$sep" "$t"
-			sep=', '
-		done
-		echo ");"
-	} >"$f"
+	vt_probe_cfg "$f" 2.0 "127.0.0.1:$VT_DNS_PORT" "$@"
 }
 
 TLS="type = \"tcp\"; port = $VT_HTTPS_PORT; tls = true"

@@ -850,6 +850,24 @@ vt_probe_once() {
 		</dev/null >"$VT_OUT" 2>"$VT_ERR"
 }
 
+# vt_probe_cfg FILE TIMEOUT RESOLVER TARGET...: a --once probe config
+# (probe t1, interval 10 s) around the given target groups' bodies.
+vt_probe_cfg() {
+	local f=$1 timeout=$2 resolver=$3 sep='' t
+	shift 3
+	{
+		echo 'probe = { name = "t1"; };'
+		echo "defaults = { interval = 10.0; timeout = $timeout;"
+		echo "  resolvers = [ \"$resolver\" ]; keep_gone = 600.0; };"
+		echo "targets = ("
+		for t in "$@"; do
+			printf '%s%s\n' "$sep" "$t"
+			sep=', '
+		done
+		echo ");"
+	} >"$f"
+}
+
 vt_jq() {
 	jq -c "$@" "$VT_OUT"
 }
