@@ -24,8 +24,11 @@
 #define DEF_CONFIRM 2
 #define DEF_SILENCE_S 60.0
 
-static const char *const top_keys[] = {"collector", "storage", "quorum",
-                                       "probes", "maintenance", NULL};
+static const char *const top_keys[] = {"collector",   "storage", "quorum",
+                                       "probes",      "maintenance", "status",
+                                       NULL};
+static const char *const status_keys[] = {"output_dir", "interval", "title",
+                                          "announcements_file", NULL};
 static const char *const collector_keys[] = {
     "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
     "max_body",  "time_window", "log_level", "targets_file", NULL};
@@ -108,6 +111,9 @@ void coll_conf_free(struct coll_conf *c)
   free(c->data_dir);
   free(c->rrdcached);
   free(c->targets_file);
+  free(c->status_dir);
+  free(c->status_title);
+  free(c->announcements_file);
   free(c);
 }
 
@@ -372,6 +378,24 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
   g = config_setting_get_member(root, "maintenance");
   if (g)
     parse_maintenance(c, g, cc);
+
+  g = config_setting_get_member(root, "status");
+  if (g && !config_setting_is_group(g)) {
+    vt_cfg_error(c, g, "status", "expected a group { output_dir = ...; }");
+  } else if (g) {
+    vt_cfg_check_keys(c, g, "status", status_keys);
+    if (vt_cfg_get_string(c, g, "status", "output_dir", true,
+                          &cc->status_dir))
+      resolve_path(c, &cc->status_dir);
+    vt_cfg_get_number(c, g, "status", "interval", 0, 86400,
+                      &cc->status_interval_s);
+    vt_cfg_get_string(c, g, "status", "title", false, &cc->status_title);
+    if (vt_cfg_get_string(c, g, "status", "announcements_file", false,
+                          &cc->announcements_file)) {
+      resolve_path(c, &cc->announcements_file);
+      readable(c, g, "status", "announcements_file", cc->announcements_file);
+    }
+  }
   return c->errors ? VT_ECONFIG : VT_OK;
 }
 

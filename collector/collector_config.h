@@ -48,6 +48,11 @@ struct coll_conf {
   size_t n_probes;
   struct coll_maint_conf *maint;
   size_t n_maint;
+  /* status page */
+  char *status_dir;         /* NULL = no status page */
+  double status_interval_s; /* the collector rebuilds it this often; 0 = never */
+  char *status_title;
+  char *announcements_file; /* NULL = none */
 };
 
 /* Reads and validates path. On failure every problem has been logged as
