@@ -8,15 +8,23 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static bool fail(char *err, unsigned long size, const char *fmt, const char *s)
+static bool fail(char *err, unsigned long size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *err, unsigned long size, const char *fmt, ...)
 {
-  if (err && size)
-    snprintf(err, size, fmt, s);
+  if (err && size) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+  }
   return false;
 }
 
@@ -60,7 +68,7 @@ bool ts_parse(const char *s, double now, double *out, char *err,
               unsigned long errsize)
 {
   if (!s || !*s)
-    return fail(err, errsize, "empty time%s", "");
+    return fail(err, errsize, "empty time");
   if (strcmp(s, "now") == 0) {
     *out = now;
     return true;

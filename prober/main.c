@@ -8,11 +8,13 @@
 #include <curl/curl.h>
 #include <ev.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check.h"
@@ -23,6 +25,7 @@
 #include "result.h"
 #include "scheduler.h"
 #include "spool.h"
+#include "targets_fetch.h"
 #include "uploader.h"
 
 #define DEFAULT_CONFIG "/etc/vantage/probe.cfg"
@@ -54,6 +57,8 @@ struct probe {
   char *spool_dir; /* the one open (a reload's new one waits for a restart) */
   struct uploader *uploader; /* NULL without collectors */
   size_t n_uploads;          /* collectors the uploader has */
+  /* While the targets come from the collector (targets_fetched). */
+  struct targets_fetch *fetch;
   struct vt_buf line;
   struct retiring *retiring;
   ev_signal sig_hup, sig_term, sig_int, sig_usr1;
@@ -98,7 +103,8 @@ static void usage(FILE *out)
           "\n"
           "Signals: SIGHUP reloads the configuration (a bad one is rejected and\n"
           "the running one kept); SIGTERM and SIGINT let running checks finish\n"
-          "within their timeout, then exit 0 (a second one exits at once);\n"
+          "within their timeout, upload what the spool holds (bounded by the\n"
+          "upload timeout), then exit 0 (a second one exits at once);\n"
           "SIGUSR1 logs scheduling statistics.\n"
           "\n"
           "Exit status: 0 success, 1 runtime failure (spool, libraries),\n"
@@ -249,16 +255,54 @@ static void retired_idle(void *arg)
   vt_debug("probe: previous configuration drained");
 }
 
-static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+/* Loads the configuration file. When it has no targets of its own, they
+ * come from the text last fetched from the collector (TARGETS_FETCH_FILE in
+ * spool_dir, or in the file's own spool directory when NULL), if there is
+ * one. A saved text that is rejected fails the load, or, with fallback,
+ * leaves the probe without targets until the collector sends new ones. */
+static enum vt_status load_conf(const char *path, const char *spool_dir,
+                                bool fallback, struct probe_conf **out)
 {
-  struct probe *p = w->data;
-  if (p->stopping)
-    return;
-  vt_notice("probe: SIGHUP: reloading %s", p->config_path);
-  struct probe_conf *nc = NULL;
-  if (probe_conf_load(p->config_path, &nc) != VT_OK) {
-    vt_err("probe: reload of %s rejected; the running configuration stays",
-           p->config_path);
+  struct probe_conf *nc = NULL, *full = NULL;
+  enum vt_status st = probe_conf_load(path, &nc);
+  if (st != VT_OK || !nc->targets_fetched)
+    goto out;
+  char saved[PATH_MAX];
+  snprintf(saved, sizeof(saved), "%s/%s", spool_dir ? spool_dir : nc->spool_dir,
+           TARGETS_FETCH_FILE);
+  if (access(saved, F_OK) != 0)
+    goto out; /* nothing fetched yet */
+  st = probe_conf_load_fetched(path, saved, &full);
+  if (st == VT_OK) {
+    probe_conf_free(nc);
+    nc = full;
+  } else if (fallback && st == VT_ECONFIG) {
+    vt_warn("probe: the targets saved in %s are rejected (see above); "
+            "waiting for targets from %s",
+            saved, nc->collectors[0].url);
+    st = VT_OK;
+  }
+out:
+  if (st != VT_OK) {
+    probe_conf_free(nc);
+    return st;
+  }
+  *out = nc;
+  return VT_OK;
+}
+
+static void sync_fetch(struct probe *p);
+
+/* Puts nc (loaded and valid; ownership moves here) in place of the running
+ * configuration: a new scheduler takes over the address sets and running
+ * checks of the old one, which drains; the uploader and the targets
+ * fetcher are made anew when their settings changed. SIGHUP and new
+ * fetched targets both come through here. On failure the running
+ * configuration stays. */
+static void apply_conf(struct probe *p, struct probe_conf *nc)
+{
+  if (p->stopping) {
+    probe_conf_free(nc);
     return;
   }
   if (strcmp(nc->spool_dir, p->conf->spool_dir) != 0)
@@ -290,6 +334,63 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   for (size_t i = 0; i < nc->n_targets; i++)
     checks += nc->targets[i].n_checks;
   vt_notice("probe: reloaded: %zu targets, %zu checks", nc->n_targets, checks);
+  sync_fetch(p);
+}
+
+/* targets_fetch_fn, daemon: the collector sent new, valid targets. */
+static void on_targets(struct probe_conf *nc, void *arg)
+{
+  if (nc)
+    apply_conf(arg, nc);
+}
+
+/* Keeps the targets fetcher in line with the running configuration: one
+ * while the targets come from the collector, made anew when the settings
+ * it uses changed. Runs from the fetcher's own callback too, which allows
+ * destroying it. */
+static void sync_fetch(struct probe *p)
+{
+  const struct probe_conf *c = p->conf;
+  if (!c->targets_fetched) {
+    if (p->fetch)
+      vt_notice("probe: the configuration has targets of its own: no "
+                "longer fetching them");
+    targets_fetch_destroy(p->fetch);
+    p->fetch = NULL;
+    return;
+  }
+  if (p->fetch && targets_fetch_same(p->fetch, c))
+    return;
+  enum vt_status st;
+  struct targets_fetch *nf =
+      targets_fetch_create(p->loop, p->ctx.curl, p->config_path, p->spool_dir,
+                           c, c->n_targets > 0, on_targets, p, &st);
+  if (!nf) {
+    vt_err("probe: cannot set up fetching the targets (%s)%s", vt_strerror(st),
+           p->fetch ? "; fetching as before" : "");
+    return;
+  }
+  targets_fetch_destroy(p->fetch);
+  p->fetch = nf;
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct probe *p = w->data;
+  if (p->stopping)
+    return;
+  vt_notice("probe: SIGHUP: reloading %s", p->config_path);
+  struct probe_conf *nc = NULL;
+  if (load_conf(p->config_path, p->spool_dir, false, &nc) != VT_OK) {
+    vt_err("probe: reload of %s rejected; the running configuration stays",
+           p->config_path);
+    return;
+  }
+  apply_conf(p, nc);
+  /* A text rejected before may fit the file now, and whoever reloads
+   * wants the collector's latest targets. */
+  if (p->fetch)
+    targets_fetch_poke(p->fetch);
 }
 
 static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
@@ -307,6 +408,9 @@ static void on_term(struct ev_loop *loop, ev_signal *w, int revents)
             w->signum, st.running);
   for (struct retiring *r = p->retiring; r; r = r->next)
     sched_stop(r->sched, NULL, NULL);
+  /* No new targets while stopping. */
+  targets_fetch_destroy(p->fetch);
+  p->fetch = NULL;
   /* First the running checks finish (each within its timeout), then the
    * uploader drains (checks_stopped); what it cannot send stays in the
    * spool for the next start. */
@@ -327,6 +431,37 @@ static void on_fsync(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_stats(struct ev_loop *loop, ev_timer *w, int revents)
 {
   log_stats(w->data, "statistics");
+}
+
+/* targets_fetch_fn, --once: the collector's targets, or NULL. */
+static void on_once_targets(struct probe_conf *nc, void *arg)
+{
+  struct probe *p = arg;
+  if (nc) {
+    probe_conf_free(p->conf);
+    p->conf = nc;
+  }
+  ev_break(p->loop, EVBREAK_ALL);
+}
+
+/* --once without targets in the file: asks the collector once, bounded by
+ * its timeout, before anything runs. False when no targets came. */
+static bool fetch_once(struct probe *p)
+{
+  enum vt_status st;
+  p->fetch = targets_fetch_create(p->loop, p->ctx.curl, p->config_path, NULL,
+                                  p->conf, false, on_once_targets, p, &st);
+  if (p->fetch) {
+    ev_run(p->loop, 0);
+    targets_fetch_destroy(p->fetch);
+    p->fetch = NULL;
+  }
+  if (p->conf->n_targets > 0)
+    return true;
+  vt_err("probe: --once: %s has no targets and none could be fetched from "
+         "%s",
+         p->config_path, p->conf->collectors[0].url);
+  return false;
 }
 
 static int run(struct probe *p)
@@ -359,6 +494,9 @@ static int run(struct probe *p)
       }
       p->n_uploads = p->conf->n_collectors;
     }
+  } else if (p->conf->targets_fetched && !fetch_once(p)) {
+    rc = EXIT_RUNTIME;
+    goto out;
   }
   p->sched = sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool,
                           p);
@@ -400,6 +538,14 @@ static int run(struct probe *p)
               "collector%s",
               p->conf->name, p->conf->n_targets, checks, p->conf->spool_dir,
               p->n_uploads, p->n_uploads == 1 ? "" : "s");
+    if (p->conf->targets_fetched && p->conf->n_targets == 0)
+      vt_notice("probe: waiting for targets from %s",
+                p->conf->collectors[0].url);
+    else if (p->conf->targets_fetched)
+      vt_notice("probe: checking the targets last fetched from %s (%s/%s) "
+                "while asking for new ones",
+                p->conf->collectors[0].url, p->spool_dir, TARGETS_FETCH_FILE);
+    sync_fetch(p);
     sched_start(p->sched, false, NULL, NULL);
   }
   ev_run(p->loop, 0);
@@ -415,7 +561,9 @@ out:
     free(r);
   }
   sched_destroy(p->sched);
-  /* Before curl_loop_destroy: it removes its easy handles from the multi. */
+  /* Before curl_loop_destroy: they remove their easy handles from the
+   * multi. */
+  targets_fetch_destroy(p->fetch);
   uploader_destroy(p->uploader);
   spool_close(p->spool);
   free(p->spool_dir);
@@ -486,11 +634,21 @@ int main(int argc, char **argv)
   vt_log_init("vantage-probe", level);
   vt_log_set_plain(check_only || p.once);
 
-  enum vt_status st = probe_conf_load(p.config_path, &p.conf);
+  /* The daemon starts with the targets last fetched, if its file has none. */
+  enum vt_status st = check_only || p.once
+                          ? probe_conf_load(p.config_path, &p.conf)
+                          : load_conf(p.config_path, NULL, true, &p.conf);
   if (st != VT_OK)
     return st == VT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
   if (p.conf->log_level_set && !level_given)
     vt_log_threshold = p.conf->log_level;
+  if (check_only && p.conf->targets_fetched) {
+    printf("%s: ok (probe %s; no targets of its own: they are fetched from "
+           "%s)\n",
+           p.config_path, p.conf->name, p.conf->collectors[0].url);
+    probe_conf_free(p.conf);
+    return EXIT_OK;
+  }
   if (check_only) {
     size_t checks = 0;
     for (size_t i = 0; i < p.conf->n_targets; i++)

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cfg.h"
 
 /* Defaults (README "Probe configuration"). */
@@ -28,6 +30,7 @@
 #define DEF_FSYNC_INTERVAL_S 1.0
 #define DEF_BATCH_MAX 5000
 #define DEF_UPLOAD_TIMEOUT_S 10.0
+#define DEF_TARGETS_INTERVAL_S 60.0
 
 #define MIN_INTERVAL_S 0.1
 #define MAX_INTERVAL_S 86400.0
@@ -41,6 +44,8 @@
 #define MIN_UPLOAD_TIMEOUT_S 1.0
 #define MAX_UPLOAD_TIMEOUT_S 300.0
 #define MAX_COLLECTORS 16
+#define MIN_TARGETS_INTERVAL_S 1.0
+#define MAX_TARGETS_INTERVAL_S 86400.0
 
 /* Settings a target or check inherits from the level above. */
 struct inherit {
@@ -51,6 +56,8 @@ struct inherit {
 
 static const char *const top_keys[] = {"probe", "defaults", "targets",
                                        "collector", NULL};
+/* What a targets text fetched from a collector may hold. */
+static const char *const fetched_keys[] = {"defaults", "targets", NULL};
 static const char *const probe_keys[] = {"name", "spool_dir", "fsync",
                                          "fsync_interval", "log_level", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
@@ -59,7 +66,8 @@ static const char *const target_keys[] = {
     "name",    "host",      "ips",    "interval",
     "timeout", "resolvers", "keep_gone", "checks", NULL};
 static const char *const collector_keys[] = {
-    "url", "key_file", "ca_file", "verify", "batch_max", "timeout", NULL};
+    "url",       "key_file", "ca_file",          "verify",
+    "batch_max", "timeout",  "targets_interval", NULL};
 static const char *const check_common_keys[] = {
     "type", "name", "interval", "timeout", "resolvers", NULL};
 static const char *const dns_keys[] = {"expect", NULL};
@@ -579,6 +587,7 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
       .verify = true,
       .batch_max = DEF_BATCH_MAX,
       .timeout_s = DEF_UPLOAD_TIMEOUT_S,
+      .targets_interval_s = DEF_TARGETS_INTERVAL_S,
   };
   if (!config_setting_is_group(g)) {
     vt_cfg_error(c, g, path,
@@ -628,6 +637,8 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
     col->batch_max = (long)bm;
   vt_cfg_get_number(c, g, path, "timeout", MIN_UPLOAD_TIMEOUT_S,
                     MAX_UPLOAD_TIMEOUT_S, &col->timeout_s);
+  vt_cfg_get_number(c, g, path, "targets_interval", MIN_TARGETS_INTERVAL_S,
+                    MAX_TARGETS_INTERVAL_S, &col->targets_interval_s);
 }
 
 /* collector = { ... }; or collector = ( { ... }, { ... } ); every collector
@@ -667,6 +678,12 @@ static void parse_collectors(struct vt_cfg *c, config_setting_t *s,
     }
     struct probe_collector_conf *col = &pc->collectors[i];
     parse_collector(c, g, p, col);
+    config_setting_t *ti = config_setting_get_member(g, "targets_interval");
+    if (i > 0 && ti) {
+      char pt[96];
+      vt_cfg_error(c, ti, vt_cfg_path(pt, sizeof(pt), p, "targets_interval", 0),
+                   "targets are fetched from the first collector only");
+    }
     /* The upload position is kept per URL (uploader.h): one URL twice
      * would share it. */
     for (int k = 0; k < i && col->url; k++)
@@ -675,7 +692,31 @@ static void parse_collectors(struct vt_cfg *c, config_setting_t *s,
   }
 }
 
-static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
+/* Reports what a fetched text may not hold: "probe" and "collector" (the
+ * collector must not redirect the probe to another spool, name or
+ * collector) and anything unknown. */
+static void check_fetched_keys(struct vt_cfg *f, const config_setting_t *root)
+{
+  int n = config_setting_length(root);
+  for (int i = 0; i < n; i++) {
+    config_setting_t *m = config_setting_get_elem(root, (unsigned)i);
+    const char *name = config_setting_name(m);
+    if (name && key_allowed(name, fetched_keys))
+      continue;
+    if (name && key_allowed(name, top_keys))
+      vt_cfg_error(f, m, name,
+                   "not allowed in targets fetched from the collector (only "
+                   "defaults and targets): the collector must not redirect "
+                   "the probe");
+    else
+      vt_cfg_error(f, m, name ? name : "", "unknown setting");
+  }
+}
+
+/* Parses the file in c into pc; f, when not NULL, is the targets text
+ * fetched from the collector, used when c has no targets. */
+static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
+                            struct probe_conf *pc)
 {
   config_setting_t *root = config_root_setting(&c->cfg);
   vt_cfg_check_keys(c, root, "", top_keys);
@@ -724,16 +765,36 @@ static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
   if (!pc->spool_dir)
     pc->spool_dir = strdup(DEF_SPOOL_DIR);
 
+  /* Without targets of its own the probe fetches them from its first
+   * collector; then defaults and targets come from the fetched text f (the
+   * file's own defaults when f has none). dc and tc own what is parsed, so
+   * that errors name the right file. */
+  config_setting_t *coll = config_setting_get_member(root, "collector");
+  config_setting_t *targets = config_setting_get_member(root, "targets");
+  config_setting_t *defs = config_setting_get_member(root, "defaults");
+  struct vt_cfg *dc = c, *tc = c;
+  pc->targets_fetched = !targets && coll;
+  if (pc->targets_fetched && f) {
+    config_setting_t *froot = config_root_setting(&f->cfg);
+    check_fetched_keys(f, froot);
+    tc = f;
+    targets = config_setting_get_member(froot, "targets");
+    config_setting_t *fdefs = config_setting_get_member(froot, "defaults");
+    if (fdefs) {
+      defs = fdefs;
+      dc = f;
+    }
+  }
+
   struct inherit din = {.interval_s = DEF_INTERVAL_S,
                         .timeout_s = DEF_TIMEOUT_S,
                         .keep_gone_s = DEF_KEEP_GONE_S};
   char *sys = "system";
-  config_setting_t *defs = config_setting_get_member(root, "defaults");
   if (defs && !config_setting_is_group(defs)) {
-    vt_cfg_error(c, defs, "defaults", "expected a group { ... }");
+    vt_cfg_error(dc, defs, "defaults", "expected a group { ... }");
   } else if (defs) {
-    vt_cfg_check_keys(c, defs, "defaults", defaults_keys);
-    read_inherit(c, defs, "defaults", &din, true);
+    vt_cfg_check_keys(dc, defs, "defaults", defaults_keys);
+    read_inherit(dc, defs, "defaults", &din, true);
   }
   bool own_resolvers = din.resolvers != NULL;
   if (!own_resolvers) {
@@ -741,16 +802,21 @@ static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
     din.n_resolvers = 1;
   }
 
-  config_setting_t *targets = config_setting_get_member(root, "targets");
   int n = 0;
-  if (!targets)
-    vt_cfg_error(c, NULL, "targets", "missing (targets = ( { ... } );)");
-  else if (!config_setting_is_list(targets))
-    vt_cfg_error(c, targets, "targets", "expected a list ( { ... }, ... )");
-  else if ((n = config_setting_length(targets)) == 0)
-    vt_cfg_error(c, targets, "targets", "needs at least one target");
+  if (!targets && tc == f)
+    vt_cfg_error(tc, NULL, "targets",
+                 "missing: the collector's targets_file needs targets = "
+                 "( { ... } );");
+  else if (!targets && !pc->targets_fetched)
+    vt_cfg_error(tc, NULL, "targets",
+                 "missing (targets = ( { ... } );, or a collector to fetch "
+                 "them from)");
+  else if (targets && !config_setting_is_list(targets))
+    vt_cfg_error(tc, targets, "targets", "expected a list ( { ... }, ... )");
+  else if (targets && (n = config_setting_length(targets)) == 0)
+    vt_cfg_error(tc, targets, "targets", "needs at least one target");
   else if (n > MAX_TARGETS)
-    vt_cfg_error(c, targets, "targets", "at most %d targets", MAX_TARGETS);
+    vt_cfg_error(tc, targets, "targets", "at most %d targets", MAX_TARGETS);
   if (n > 0 && n <= MAX_TARGETS) {
     pc->targets = calloc((size_t)n, sizeof(*pc->targets));
     if (pc->targets)
@@ -760,49 +826,155 @@ static enum vt_status parse(struct vt_cfg *c, struct probe_conf *pc)
     char p[64];
     vt_cfg_path(p, sizeof(p), "targets", NULL, (int)i);
     config_setting_t *tg = config_setting_get_elem(targets, (unsigned)i);
-    parse_target(c, tg, p, &din, &pc->targets[i]);
+    parse_target(tc, tg, p, &din, &pc->targets[i]);
     for (size_t k = 0; k < i; k++) {
       if (pc->targets[i].name && pc->targets[k].name &&
           strcmp(pc->targets[i].name, pc->targets[k].name) == 0)
-        vt_cfg_error(c, tg, p, "target name \"%s\" is already used",
+        vt_cfg_error(tc, tg, p, "target name \"%s\" is already used",
                      pc->targets[i].name);
     }
   }
   if (own_resolvers)
     vt_cfg_strv_free(din.resolvers, din.n_resolvers);
 
-  config_setting_t *coll = config_setting_get_member(root, "collector");
   if (coll)
     parse_collectors(c, coll, pc);
-  return c->errors ? VT_ECONFIG : VT_OK;
+  return c->errors || (f && f->errors) ? VT_ECONFIG : VT_OK;
 }
 
-enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
+/* Opens a fetched targets text (len bytes) as f, named name in messages.
+ * @include is refused before libconfig sees it: the collector must not make
+ * the probe read its own files. A NUL byte would end libconfig's parse
+ * early, silently dropping the rest, so it is refused too. */
+static enum vt_status fetched_open(struct vt_cfg *f, const char *name,
+                                   const char *text, size_t len)
 {
-  struct probe_conf *pc = calloc(1, sizeof(*pc));
-  if (!pc)
+  *f = (struct vt_cfg){.path = name};
+  enum vt_status st = VT_OK;
+  if (memchr(text, '\0', len)) {
+    vt_err("%s: holds a NUL byte: not a configuration text", name);
+    return VT_ECONFIG;
+  }
+  int line = 1;
+  for (size_t i = 0; i < len; line++) {
+    const char *nl = memchr(text + i, '\n', len - i);
+    size_t end = nl ? (size_t)(nl - text) : len;
+    size_t k = i;
+    while (k < end && (text[k] == ' ' || text[k] == '\t'))
+      k++;
+    if (end - k >= 8 && memcmp(text + k, "@include", 8) == 0) {
+      vt_err("%s:%d: @include is not allowed in targets fetched from the "
+             "collector",
+             name, line);
+      st = VT_ECONFIG;
+    }
+    i = end + 1;
+  }
+  if (st != VT_OK)
+    return st;
+  char *copy = malloc(len + 1);
+  if (!copy)
     return VT_ENOMEM;
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  config_init(&f->cfg);
+  if (config_read_string(&f->cfg, copy) != CONFIG_TRUE) {
+    vt_err("%s:%d: %s", name, config_error_line(&f->cfg),
+           config_error_text(&f->cfg));
+    config_destroy(&f->cfg);
+    st = VT_ECONFIG;
+  }
+  free(copy);
+  return st;
+}
+
+/* Loads path, with the fetched text (name, text, len) when text is not
+ * NULL; see probe_conf_load_fetched. */
+static enum vt_status load(const char *path, const char *name, const char *text,
+                           size_t len, struct probe_conf **out)
+{
+  struct vt_cfg c, f;
+  bool c_open = false, f_open = false;
+  struct probe_conf *pc = calloc(1, sizeof(*pc));
+  enum vt_status st = VT_ENOMEM;
+  if (!pc)
+    goto out;
   pc->fsync = PROBE_FSYNC_INTERVAL;
   pc->fsync_interval_s = DEF_FSYNC_INTERVAL_S;
   pc->log_level = VT_LOG_INFO;
-  pc->path = strdup(path);
-  struct vt_cfg c;
-  enum vt_status st = vt_cfg_open(&c, path);
-  if (st != VT_OK) {
-    probe_conf_free(pc);
-    return st;
+  if (!(pc->path = strdup(path)))
+    goto out;
+  if ((st = vt_cfg_open(&c, path)) != VT_OK)
+    goto out;
+  c_open = true;
+  /* A file with targets of its own does not use fetched ones. */
+  if (text &&
+      !config_setting_get_member(config_root_setting(&c.cfg), "targets")) {
+    if ((st = fetched_open(&f, name, text, len)) != VT_OK)
+      goto out;
+    f_open = true;
   }
-  st = parse(&c, pc);
-  if (st == VT_OK && (!pc->path || !pc->spool_dir))
+  st = parse(&c, f_open ? &f : NULL, pc);
+  if (st == VT_OK && !pc->spool_dir)
     st = VT_ENOMEM;
-  if (st != VT_OK && c.errors)
+  if (c.errors)
     vt_err("%s: %d error%s; configuration rejected", path, c.errors,
            c.errors == 1 ? "" : "s");
-  vt_cfg_close(&c);
+  if (f_open && f.errors)
+    vt_err("%s: %d error%s; targets rejected", name, f.errors,
+           f.errors == 1 ? "" : "s");
+
+out:
+  if (f_open)
+    vt_cfg_close(&f);
+  if (c_open)
+    vt_cfg_close(&c);
   if (st != VT_OK) {
     probe_conf_free(pc);
     return st;
   }
   *out = pc;
   return VT_OK;
+}
+
+enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
+{
+  return load(path, NULL, NULL, 0, out);
+}
+
+enum vt_status probe_conf_load_fetched_text(const char *path, const char *name,
+                                            const char *text, size_t len,
+                                            struct probe_conf **out)
+{
+  return load(path, name, text, len, out);
+}
+
+enum vt_status probe_conf_load_fetched(const char *path,
+                                       const char *targets_path,
+                                       struct probe_conf **out)
+{
+  FILE *fp = fopen(targets_path, "rb");
+  if (!fp) {
+    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
+    return VT_ECONFIG;
+  }
+  struct vt_buf b;
+  vt_buf_init(&b, PROBE_FETCHED_MAX);
+  enum vt_status st = VT_OK;
+  char chunk[8192];
+  size_t n;
+  while (st == VT_OK && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+    st = vt_buf_add(&b, chunk, n);
+  if (st == VT_OK && ferror(fp)) {
+    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
+    st = VT_ECONFIG;
+  } else if (st == VT_EFULL) {
+    vt_err("%s: larger than %u bytes", targets_path, PROBE_FETCHED_MAX);
+    st = VT_ECONFIG;
+  }
+  fclose(fp);
+  if (st == VT_OK)
+    st = load(path, targets_path, vt_buf_str(&b), b.len, out);
+  vt_buf_cleanup(&b);
+  return st;
 }

@@ -14,6 +14,9 @@
 #include "vt_status.h"
 #include "wire.h"
 
+/* The largest targets text fetched from a collector that is accepted. */
+#define PROBE_FETCHED_MAX (16u << 20)
+
 enum probe_fsync {
   PROBE_FSYNC_ALWAYS,   /* fsync after every record */
   PROBE_FSYNC_INTERVAL, /* fsync at most every fsync_interval_s */
@@ -72,6 +75,8 @@ struct probe_collector_conf {
   long batch_max;         /* records per request */
   double timeout_s;       /* per request */
   int line;               /* line in the config file, for log messages */
+  /* GET /v1/targets this often (only the first collector is asked). */
+  double targets_interval_s;
 };
 
 struct probe_conf {
@@ -86,12 +91,36 @@ struct probe_conf {
   size_t n_targets;
   struct probe_collector_conf *collectors; /* none: results stay spooled */
   size_t n_collectors;
+  /* The file has no targets of its own: they are fetched from the first
+   * collector (targets_fetch.h). n_targets is 0 until a fetched text has
+   * been loaded with probe_conf_load_fetched*. */
+  bool targets_fetched;
 };
 
 /* Reads and validates path. On success *out is a new config (free with
  * probe_conf_free). On failure every problem has been logged as
  * "FILE:LINE: SETTING: message" and VT_ECONFIG (or VT_ENOMEM) is returned. */
 enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
+    __attribute__((warn_unused_result));
+
+/* Like probe_conf_load, plus the targets fetched from the collector: when
+ * path has no targets (so targets_fetched), "defaults" and "targets" come
+ * from the file targets_path (at most 16 MiB), where "probe" and
+ * "collector" are errors (the collector must not redirect the probe), as is
+ * @include; path's own defaults apply when targets_path has none. When path
+ * has targets, targets_path is ignored. Problems in targets_path are
+ * logged as "TARGETS_PATH:LINE: SETTING: message". Returns as
+ * probe_conf_load. */
+enum vt_status probe_conf_load_fetched(const char *path,
+                                       const char *targets_path,
+                                       struct probe_conf **out)
+    __attribute__((warn_unused_result));
+
+/* The same with the fetched text in memory (len bytes, no NUL needed), for
+ * --once; name stands for its file in messages (e.g. the URL). */
+enum vt_status probe_conf_load_fetched_text(const char *path, const char *name,
+                                            const char *text, size_t len,
+                                            struct probe_conf **out)
     __attribute__((warn_unused_result));
 
 /* Frees a config; c may be NULL. */
