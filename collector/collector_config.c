@@ -175,7 +175,8 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
                  "tls_cert and tls_key go together (both or neither)");
   readable(c, g, "collector", "tls_cert", cc->tls_cert);
   readable(c, g, "collector", "tls_key", cc->tls_key);
-  vt_cfg_get_string(c, g, "collector", "data_dir", false, &cc->data_dir);
+  if (vt_cfg_get_string(c, g, "collector", "data_dir", false, &cc->data_dir))
+    resolve_path(c, &cc->data_dir);
   if (vt_cfg_get_string(c, g, "collector", "rrdcached", false,
                         &cc->rrdcached) &&
       !(strncmp(cc->rrdcached, "unix:/", 6) == 0 || cc->rrdcached[0] == '/' ||
