@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The collector's events in SQLite and the quorum engine that turns failed
- * tcp/http/client results into outage, partial and host rows (events.h;
- * rules in docs/collector.md, "Events" and "Quorum").
+/* The collector's events in SQLite (events.h; rules in docs/collector.md,
+ * "Events"). The quorum engine (quorum.c) decides on outage, partial and
+ * host rows; this file loads its state and stores what it decides.
  *
  * Decisions where the documents are silent:
  * - Durability: WAL with synchronous=FULL. NORMAL survives a kill -9 but a
@@ -11,18 +11,9 @@
  * - series.key holds the real address ("2001:db8::1"); only file names use
  *   '-' for ':'. events_known_addresses returns the keys that parse as IP
  *   literals, so callers must pass the address text, not the file name.
- * - Host rows are kind 'outage', scope 'host', ip NULL, with the state
- *   ('degraded' or 'down') in a `state` column; each state period is its
- *   own row (degraded -> down closes one row and opens the next).
  * - Outages overlapping a maintenance window of their target are stored
  *   like any other, with maintenance = 1; reports leave them out.
- * - One address, several checks (tcp:443 and http): a probe sees the
- *   address down while any of its checks on it has `confirm` failures in a
- *   row, since the earliest start among those streaks.
- * - A client check is its own quorum entity per (target, check name); it
- *   has no row of its own and sets the host down while `quorum` probes see
- *   it fail.
- * - Quorum state lives in memory (hash tables) and in the `streaks` table,
+ * - Quorum state lives in the engine's memory and in the `streaks` table,
  *   written at commit for the streaks a batch changed; a rollback reloads
  *   the whole engine from the database (rare, and obviously correct). */
 #include "config.h"
@@ -34,20 +25,16 @@
 #include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "log.h"
+#include "quorum.h"
 #include "vt_time.h"
 
 #define EVENTS_SCHEMA_VERSION 1
-#define EVENTS_NAME_LEN 64 /* names of probes, targets, checks; addresses */
-
-#define events_container_of(p, type, member)                                   \
-  ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 static const char events_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(version INTEGER NOT NULL);"
@@ -244,99 +231,18 @@ static const struct {
                                "flag outages in maintenance"},
 };
 
-/* A sorted set of names (probes, addresses), each shorter than
- * EVENTS_NAME_LEN. */
-struct events_names {
-  char (*v)[EVENTS_NAME_LEN];
-  size_t n, cap;
-};
-
-/* Intrusive chained hash table; items embed a node. */
-struct events_hnode {
-  struct events_hnode *next;
-  uint64_t hash;
-};
-
-struct events_htab {
-  struct events_hnode **b;
-  size_t cap, n; /* cap is 0 or a power of two */
-};
-
-/* Failures in a row of one check of one probe on one address. */
-struct events_streak {
-  struct events_ent *ent;
-  char probe[EVENTS_NAME_LEN];
-  char check[EVENTS_NAME_LEN];
-  double start;   /* ts of the first failure of the streak; 0 when ok */
-  double last_ts; /* ts of the last result applied */
-  int count;      /* consecutive failures; 0 = the last result was ok */
-  bool dirty;     /* changed in this transaction, not yet written */
-};
-
-/* An open row of the outages table, as the engine sees it. */
-struct events_row {
-  int64_t id; /* 0 = none open */
-  double start;
-  int seen_by, of_probes;
-  struct events_names probes; /* every probe that saw it down so far */
-};
-
-enum events_host {
-  EVENTS_HOST_UP,
-  EVENTS_HOST_DEGRADED,
-  EVENTS_HOST_DOWN,
-};
-
-struct events_target {
-  struct events_hnode node;
-  char name[EVENTS_NAME_LEN];
-  struct events_ent **ents; /* its addresses and client views */
-  size_t n_ents, cap_ents;
-  enum events_host host;
-  struct events_row host_row;
-};
-
-/* A quorum entity: an address of a target, or a client view. */
-struct events_ent {
-  struct events_hnode node;
-  struct events_target *tgt;
-  char key[EVENTS_NAME_LEN]; /* the address, or the client check's name */
-  bool client;
-  bool down;      /* in outage (address) or failing from a quorum (client) */
-  double last_ts; /* latest result from any probe */
-  struct events_streak **st;
-  size_t n_st, cap_st;
-  struct events_row outage, partial; /* addresses only */
-};
-
 struct events {
   sqlite3 *db;
   char *path;
-  int quorum, confirm;
   double silence_s;
   sqlite3_stmt *stmt[EVENTS_SQL_COUNT];
-  struct events_htab targets, ents;
-  struct events_streak **dirty; /* to write at commit */
-  size_t n_dirty, cap_dirty;
-  bool in_txn;      /* a transaction of ours is open */
-  bool batch;       /* ... and it was opened by events_begin */
-  bool engine_ok;   /* memory matches the database */
-  uint64_t pending; /* results of the open transaction */
-  uint64_t batches, results, outages_open, partial_open;
+  struct quorum *quorum; /* decides; this module stores what it decides */
+  bool in_txn;           /* a transaction of ours is open */
+  bool batch;            /* ... and it was opened by events_begin */
+  bool engine_ok;        /* the quorum engine matches the database */
+  uint64_t pending;      /* results of the open transaction */
+  uint64_t batches, results;
 };
-
-static const char *events_host_name(enum events_host h)
-{
-  switch (h) {
-  case EVENTS_HOST_UP:
-    return "up";
-  case EVENTS_HOST_DEGRADED:
-    return "degraded";
-  case EVENTS_HOST_DOWN:
-    return "down";
-  }
-  return "?";
-}
 
 static enum vt_status events_oom(void)
 {
@@ -344,151 +250,10 @@ static enum vt_status events_oom(void)
   return VT_ENOMEM;
 }
 
-/* Returns the array p (elements of size) grown so that at least need fit,
- * or NULL (logged; p is left alone). */
-static void *events_grow(void *p, size_t *cap, size_t need, size_t size)
-{
-  if (need <= *cap)
-    return p;
-  size_t n = *cap ? *cap * 2 : 4;
-  while (n < need)
-    n *= 2;
-  void *q = realloc(p, n * size);
-  if (!q) {
-    events_oom();
-    return NULL;
-  }
-  *cap = n;
-  return q;
-}
-
-static bool events_copy_name(char dst[EVENTS_NAME_LEN], const char *src)
-{
-  size_t len = strlen(src);
-  if (len >= EVENTS_NAME_LEN)
-    return false;
-  memcpy(dst, src, len + 1);
-  return true;
-}
-
 static bool events_is_ip(const char *s)
 {
   unsigned char addr[sizeof(struct in6_addr)];
   return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
-}
-
-/* ---- name sets ---------------------------------------------------------- */
-
-static void events_names_free(struct events_names *s)
-{
-  free(s->v);
-  *s = (struct events_names){0};
-}
-
-/* Adds name unless present; keeps the set sorted. */
-static enum vt_status events_names_add(struct events_names *s, const char *name)
-{
-  size_t lo = 0, hi = s->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->v[mid], name);
-    if (c == 0)
-      return VT_OK;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  if (strlen(name) >= EVENTS_NAME_LEN)
-    return VT_EINVAL;
-  void *v = events_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
-  if (!v)
-    return VT_ENOMEM;
-  s->v = v;
-  memmove(s->v + lo + 1, s->v + lo, (s->n - lo) * sizeof(*s->v));
-  events_copy_name(s->v[lo], name);
-  s->n++;
-  return VT_OK;
-}
-
-/* Adds the comma-separated names of text ("" adds nothing). */
-static enum vt_status events_names_parse(struct events_names *s,
-                                         const char *text)
-{
-  while (*text) {
-    size_t len = strcspn(text, ",");
-    char name[EVENTS_NAME_LEN];
-    if (len >= sizeof(name))
-      return VT_EINVAL;
-    memcpy(name, text, len);
-    name[len] = '\0';
-    if (len) {
-      enum vt_status st = events_names_add(s, name);
-      if (st != VT_OK)
-        return st;
-    }
-    text += len + (text[len] == ',');
-  }
-  return VT_OK;
-}
-
-/* The names joined by commas into out (reset first). */
-static enum vt_status events_names_join(const struct events_names *s,
-                                        struct vt_buf *out)
-{
-  vt_buf_reset(out);
-  for (size_t i = 0; i < s->n; i++) {
-    enum vt_status st = vt_buf_addf(out, "%s%s", i ? "," : "", s->v[i]);
-    if (st != VT_OK)
-      return events_oom();
-  }
-  return VT_OK;
-}
-
-/* ---- hash tables -------------------------------------------------------- */
-
-#define EVENTS_FNV_BASIS UINT64_C(14695981039346656037)
-#define EVENTS_FNV_PRIME UINT64_C(1099511628211)
-
-/* FNV-1a over s and a separator, so ("ab", "c") and ("a", "bc") differ. */
-static uint64_t events_hash(uint64_t h, const char *s)
-{
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * EVENTS_FNV_PRIME;
-  return (h ^ 0xff) * EVENTS_FNV_PRIME;
-}
-
-static enum vt_status events_htab_insert(struct events_htab *t,
-                                         struct events_hnode *nd)
-{
-  if (t->n >= t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    struct events_hnode **b = calloc(cap, sizeof(*b));
-    if (!b)
-      return events_oom();
-    for (size_t i = 0; i < t->cap; i++) {
-      struct events_hnode *p = t->b[i];
-      while (p) {
-        struct events_hnode *next = p->next;
-        p->next = b[p->hash & (cap - 1)];
-        b[p->hash & (cap - 1)] = p;
-        p = next;
-      }
-    }
-    free(t->b);
-    t->b = b;
-    t->cap = cap;
-  }
-  nd->next = t->b[nd->hash & (t->cap - 1)];
-  t->b[nd->hash & (t->cap - 1)] = nd;
-  t->n++;
-  return VT_OK;
-}
-
-static struct events_hnode *events_htab_chain(const struct events_htab *t,
-                                              uint64_t hash)
-{
-  return t->cap ? t->b[hash & (t->cap - 1)] : NULL;
 }
 
 /* ---- SQLite helpers ----------------------------------------------------- */
@@ -540,580 +305,83 @@ static int events_bind_text(sqlite3_stmt *s, int i, const char *text)
   return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
 
-/* ---- the engine's memory ------------------------------------------------ */
+/* ---- storage of the quorum engine's rows and streaks -------------------- */
 
-static struct events_target *events_target_find(struct events *ev,
-                                                const char *name, bool create,
-                                                enum vt_status *st)
+/* struct quorum_ops row_open: inserts row as an open row. */
+static enum vt_status events_row_open(void *arg, const struct quorum_row *row,
+                                      double now, int64_t *id)
 {
-  *st = VT_OK;
-  uint64_t h = events_hash(EVENTS_FNV_BASIS, name);
-  for (struct events_hnode *nd = events_htab_chain(&ev->targets, h); nd;
-       nd = nd->next) {
-    struct events_target *t =
-        events_container_of(nd, struct events_target, node);
-    if (nd->hash == h && strcmp(t->name, name) == 0)
-      return t;
-  }
-  if (!create)
-    return NULL;
-  struct events_target *t = calloc(1, sizeof(*t));
-  if (!t) {
-    *st = events_oom();
-    return NULL;
-  }
-  t->node.hash = h;
-  if (!events_copy_name(t->name, name)) {
-    *st = VT_EINVAL;
-    free(t);
-    return NULL;
-  }
-  *st = events_htab_insert(&ev->targets, &t->node);
-  if (*st != VT_OK) {
-    free(t);
-    return NULL;
-  }
-  return t;
-}
-
-static uint64_t events_ent_hash(const char *target, const char *key,
-                                bool client)
-{
-  uint64_t h = events_hash(EVENTS_FNV_BASIS, target);
-  return events_hash(events_hash(h, client ? "c" : "a"), key);
-}
-
-static struct events_ent *events_ent_find(struct events *ev,
-                                          struct events_target *tgt,
-                                          const char *key, bool client,
-                                          enum vt_status *st)
-{
-  *st = VT_OK;
-  uint64_t h = events_ent_hash(tgt->name, key, client);
-  for (struct events_hnode *nd = events_htab_chain(&ev->ents, h); nd;
-       nd = nd->next) {
-    struct events_ent *e = events_container_of(nd, struct events_ent, node);
-    if (nd->hash == h && e->tgt == tgt && e->client == client &&
-        strcmp(e->key, key) == 0)
-      return e;
-  }
-  void *v = events_grow(tgt->ents, &tgt->cap_ents, tgt->n_ents + 1,
-                        sizeof(*tgt->ents));
-  if (!v) {
-    *st = VT_ENOMEM;
-    return NULL;
-  }
-  tgt->ents = v;
-  struct events_ent *e = calloc(1, sizeof(*e));
-  if (!e) {
-    *st = events_oom();
-    return NULL;
-  }
-  *e = (struct events_ent){
-      .node.hash = h, .tgt = tgt, .client = client, .last_ts = -INFINITY};
-  if (!events_copy_name(e->key, key)) {
-    *st = VT_EINVAL;
-    free(e);
-    return NULL;
-  }
-  *st = events_htab_insert(&ev->ents, &e->node);
-  if (*st != VT_OK) {
-    free(e);
-    return NULL;
-  }
-  tgt->ents[tgt->n_ents++] = e;
-  return e;
-}
-
-/* The streak of (probe, check) on ent; linear, since an entity has one per
- * probe and check on it (a handful). */
-static struct events_streak *events_streak_find(struct events_ent *ent,
-                                                const char *probe,
-                                                const char *check,
-                                                enum vt_status *st)
-{
-  for (size_t i = 0; i < ent->n_st; i++) {
-    struct events_streak *s = ent->st[i];
-    if (strcmp(s->probe, probe) == 0 && strcmp(s->check, check) == 0)
-      return s;
-  }
-  void *v = events_grow(ent->st, &ent->cap_st, ent->n_st + 1, sizeof(*ent->st));
-  if (!v) {
-    *st = VT_ENOMEM;
-    return NULL;
-  }
-  ent->st = v;
-  struct events_streak *s = calloc(1, sizeof(*s));
-  if (!s) {
-    *st = events_oom();
-    return NULL;
-  }
-  *s = (struct events_streak){.ent = ent, .last_ts = -INFINITY};
-  if (!events_copy_name(s->probe, probe) ||
-      !events_copy_name(s->check, check)) {
-    *st = VT_EINVAL;
-    free(s);
-    return NULL;
-  }
-  ent->st[ent->n_st++] = s;
-  return s;
-}
-
-static void events_row_clear(struct events_row *row)
-{
-  events_names_free(&row->probes);
-  *row = (struct events_row){0};
-}
-
-static void events_engine_free(struct events *ev)
-{
-  for (size_t i = 0; i < ev->targets.cap; i++) {
-    struct events_hnode *nd = ev->targets.b[i];
-    while (nd) {
-      struct events_hnode *next = nd->next;
-      struct events_target *t =
-          events_container_of(nd, struct events_target, node);
-      for (size_t j = 0; j < t->n_ents; j++) {
-        struct events_ent *e = t->ents[j];
-        for (size_t k = 0; k < e->n_st; k++)
-          free(e->st[k]);
-        free(e->st);
-        events_row_clear(&e->outage);
-        events_row_clear(&e->partial);
-        free(e);
-      }
-      free(t->ents);
-      events_row_clear(&t->host_row);
-      free(t);
-      nd = next;
-    }
-  }
-  free(ev->targets.b);
-  free(ev->ents.b);
-  ev->targets = ev->ents = (struct events_htab){0};
-  ev->n_dirty = 0;
-  ev->outages_open = ev->partial_open = 0;
-}
-
-static enum vt_status events_streak_touch(struct events *ev,
-                                          struct events_streak *s)
-{
-  if (s->dirty)
-    return VT_OK;
-  void *v = events_grow(ev->dirty, &ev->cap_dirty, ev->n_dirty + 1,
-                        sizeof(*ev->dirty));
-  if (!v)
-    return VT_ENOMEM;
-  ev->dirty = v;
-  ev->dirty[ev->n_dirty++] = s;
-  s->dirty = true;
-  return VT_OK;
-}
-
-/* A probe that sees an entity down, since when. */
-struct events_seen {
-  const char *probe;
-  double since;
-};
-
-static int events_seen_cmp(const void *a, const void *b)
-{
-  const struct events_seen *x = a, *y = b;
-  if (x->since != y->since)
-    return x->since < y->since ? -1 : 1;
-  return strcmp(x->probe, y->probe);
-}
-
-/* The probes that see ent down now (a confirmed streak on any of their
- * checks, since the earliest start among those), sorted by that start, into
- * *out (caller frees); and in *of_probes the probes that reported on ent
- * within silence_s before ts, at least as many as see it down. Linear in
- * the entity's streaks, and only run when a probe's view changes. */
-static enum vt_status events_seen_down(const struct events *ev,
-                                       const struct events_ent *ent, double ts,
-                                       struct events_seen **out, size_t *n,
-                                       int *of_probes)
-{
-  *out = NULL;
-  *n = 0;
-  *of_probes = 0;
-  if (!ent->n_st)
-    return VT_OK;
-  struct events_seen *d = calloc(ent->n_st, sizeof(*d));
-  const char **fresh = calloc(ent->n_st, sizeof(*fresh));
-  if (!d || !fresh) {
-    free(d);
-    free(fresh);
-    return events_oom();
-  }
-  size_t nd = 0, nf = 0;
-  for (size_t i = 0; i < ent->n_st; i++) {
-    const struct events_streak *s = ent->st[i];
-    if (s->last_ts >= ts - ev->silence_s) {
-      size_t j = 0;
-      while (j < nf && strcmp(fresh[j], s->probe) != 0)
-        j++;
-      if (j == nf)
-        fresh[nf++] = s->probe;
-    }
-    if (s->count < ev->confirm)
-      continue;
-    size_t j = 0;
-    while (j < nd && strcmp(d[j].probe, s->probe) != 0)
-      j++;
-    if (j == nd)
-      d[nd++] = (struct events_seen){.probe = s->probe, .since = s->start};
-    else if (s->start < d[j].since)
-      d[j].since = s->start;
-  }
-  free(fresh);
-  qsort(d, nd, sizeof(*d), events_seen_cmp);
-  *out = d;
-  *n = nd;
-  *of_probes = (int)(nf > nd ? nf : nd);
-  return VT_OK;
-}
-
-/* ---- outage rows -------------------------------------------------------- */
-
-/* Inserts row (its start, probes and counts set) as an open row. ip is NULL
- * for a host row, state NULL for an address row. now bounds the
- * maintenance overlap while the row is open. */
-static enum vt_status events_row_insert(struct events *ev,
-                                        struct events_row *row,
-                                        const char *target, const char *ip,
-                                        const char *kind, const char *state,
-                                        double now)
-{
-  struct vt_buf probes;
-  vt_buf_init(&probes, 0);
-  enum vt_status st = events_names_join(&row->probes, &probes);
-  if (st != VT_OK)
-    goto cleanup;
+  struct events *ev = arg;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_NEW];
-  int rc = events_bind_text(s, 1, ip ? "address" : "host");
-  rc |= events_bind_text(s, 2, target);
-  rc |= ip ? events_bind_text(s, 3, ip) : sqlite3_bind_null(s, 3);
+  int rc = events_bind_text(s, 1, row->ip ? "address" : "host");
+  rc |= events_bind_text(s, 2, row->target);
+  rc |= row->ip ? events_bind_text(s, 3, row->ip) : sqlite3_bind_null(s, 3);
   rc |= sqlite3_bind_double(s, 4, row->start);
-  rc |= events_bind_text(s, 5, vt_buf_str(&probes));
-  rc |= events_bind_text(s, 6, kind);
+  rc |= events_bind_text(s, 5, row->probes);
+  rc |= events_bind_text(s, 6, row->kind);
   rc |= sqlite3_bind_int(s, 7, row->seen_by);
   rc |= sqlite3_bind_int(s, 8, row->of_probes);
-  rc |= state ? events_bind_text(s, 9, state) : sqlite3_bind_null(s, 9);
+  rc |=
+      row->state ? events_bind_text(s, 9, row->state) : sqlite3_bind_null(s, 9);
   rc |= sqlite3_bind_double(s, 10, now > row->start ? now : row->start);
-  st = events_bound(ev, EVENTS_SQL_ROW_NEW, rc);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_NEW, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_NEW);
   if (st == VT_OK)
-    row->id = sqlite3_last_insert_rowid(ev->db);
-cleanup:
-  vt_buf_cleanup(&probes);
+    *id = sqlite3_last_insert_rowid(ev->db);
   return st;
 }
 
-/* Writes row's probes and counts, and its end unless end is NaN (still
- * open; then now bounds the maintenance overlap). */
-static enum vt_status events_row_update(struct events *ev,
-                                        const struct events_row *row,
+/* struct quorum_ops row_update: probes, counts, and end unless NaN. */
+static enum vt_status events_row_update(void *arg, const struct quorum_row *row,
                                         double end, double now)
 {
-  struct vt_buf probes;
-  vt_buf_init(&probes, 0);
-  enum vt_status st = events_names_join(&row->probes, &probes);
-  if (st != VT_OK)
-    goto cleanup;
+  struct events *ev = arg;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_SET];
   int rc =
       isnan(end) ? sqlite3_bind_null(s, 1) : sqlite3_bind_double(s, 1, end);
-  rc |= events_bind_text(s, 2, vt_buf_str(&probes));
+  rc |= events_bind_text(s, 2, row->probes);
   rc |= sqlite3_bind_int(s, 3, row->seen_by);
   rc |= sqlite3_bind_int(s, 4, row->of_probes);
   rc |= sqlite3_bind_double(s, 5, now);
   rc |= sqlite3_bind_int64(s, 6, row->id);
-  st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
-  if (st == VT_OK)
-    st = events_run(ev, EVENTS_SQL_ROW_SET);
-cleanup:
-  vt_buf_cleanup(&probes);
-  return st;
+  enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
+  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_SET) : st;
 }
 
-/* Merges the probes of d into row and raises its counts; *changed tells
- * whether the row needs writing. */
-static enum vt_status events_row_grow(struct events_row *row,
-                                      const struct events_seen *d, size_t n,
-                                      int of_probes, bool *changed)
+/* struct quorum_ops row_drop. */
+static enum vt_status events_row_drop(void *arg, int64_t id)
 {
-  size_t before = row->probes.n;
-  for (size_t i = 0; i < n; i++) {
-    enum vt_status st = events_names_add(&row->probes, d[i].probe);
-    if (st != VT_OK)
-      return st;
-  }
-  *changed = row->probes.n != before;
-  if ((int)n > row->seen_by) {
-    row->seen_by = (int)n;
-    *changed = true;
-  }
-  if (of_probes > row->of_probes) {
-    row->of_probes = of_probes;
-    *changed = true;
-  }
-  return VT_OK;
+  struct events *ev = arg;
+  enum vt_status st =
+      events_bound(ev, EVENTS_SQL_ROW_DEL,
+                   sqlite3_bind_int64(ev->stmt[EVENTS_SQL_ROW_DEL], 1, id));
+  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_DEL) : st;
 }
 
-/* Opens an address row (outage or partial) of ent from start. */
-static enum vt_status events_addr_open(struct events *ev,
-                                       struct events_ent *ent,
-                                       struct events_row *row, const char *kind,
-                                       double start, double now,
-                                       const struct events_seen *d, size_t n,
-                                       int of_probes)
+/* struct quorum_ops streak_put: called at commit for each changed streak. */
+static enum vt_status events_streak_put(void *arg,
+                                        const struct quorum_streak *k)
 {
-  events_row_clear(row);
-  row->start = start;
-  bool changed;
-  enum vt_status st = events_row_grow(row, d, n, of_probes, &changed);
-  if (st == VT_OK)
-    st = events_row_insert(ev, row, ent->tgt->name, ent->key, kind, NULL, now);
-  if (st != VT_OK)
-    return st;
-  if (row == &ent->outage)
-    ev->outages_open++;
-  else
-    ev->partial_open++;
-  vt_notice("events: %s %s: %s from %.3f, seen by %d of %d", ent->tgt->name,
-            ent->key, kind, start, row->seen_by, row->of_probes);
-  return VT_OK;
+  struct events *ev = arg;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_STREAK_PUT];
+  int rc = events_bind_text(s, 1, k->target);
+  rc |= events_bind_text(s, 2, k->check);
+  rc |= events_bind_text(s, 3, k->ip);
+  rc |= events_bind_text(s, 4, k->probe);
+  rc |= sqlite3_bind_double(s, 5, k->start);
+  rc |= sqlite3_bind_int(s, 6, k->count);
+  rc |= sqlite3_bind_double(s, 7, k->last_ts);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_STREAK_PUT, rc);
+  return st == VT_OK ? events_run(ev, EVENTS_SQL_STREAK_PUT) : st;
 }
 
-/* Closes an open address row of ent at end (never before its start). A
- * partial event that ends where it began is dropped: probes share round
- * times, so one round often brings the first probe's confirmation and the
- * quorum, or the outage's end and the last probes' recovery, and a row of
- * no duration would only be noise. */
-static enum vt_status events_addr_close(struct events *ev,
-                                        struct events_ent *ent,
-                                        struct events_row *row,
-                                        const char *kind, double end)
-{
-  enum vt_status st;
-  if (end <= row->start && row == &ent->partial) {
-    st = events_bound(
-        ev, EVENTS_SQL_ROW_DEL,
-        sqlite3_bind_int64(ev->stmt[EVENTS_SQL_ROW_DEL], 1, row->id));
-    if (st == VT_OK)
-      st = events_run(ev, EVENTS_SQL_ROW_DEL);
-    if (st != VT_OK)
-      return st;
-    vt_debug("events: %s %s: partial event of no duration dropped",
-             ent->tgt->name, ent->key);
-    ev->partial_open--;
-    events_row_clear(row);
-    return VT_OK;
-  }
-  if (end < row->start)
-    end = row->start;
-  st = events_row_update(ev, row, end, end);
-  if (st != VT_OK)
-    return st;
-  char dur[32];
-  vt_notice("events: %s %s: %s ended at %.3f after %s", ent->tgt->name,
-            ent->key, kind, end,
-            vt_time_fmt_duration(end - row->start, dur, sizeof(dur)));
-  if (row == &ent->outage)
-    ev->outages_open--;
-  else
-    ev->partial_open--;
-  events_row_clear(row);
-  return VT_OK;
-}
-
-/* ---- host state --------------------------------------------------------- */
-
-/* Recomputes the host state of tgt after one of its entities changed at
- * `at` (measurement time); ts is the result being applied. An address
- * counts while some probe reported on it within silence_s before ts, so an
- * address dropped from DNS stops holding the host down. A new host row
- * never starts before the one it replaces. */
-static enum vt_status events_host_update(struct events *ev,
-                                         struct events_target *tgt, double at,
-                                         double ts)
-{
-  size_t known = 0, out = 0;
-  bool client_down = false;
-  for (size_t i = 0; i < tgt->n_ents; i++) {
-    const struct events_ent *e = tgt->ents[i];
-    if (e->client) {
-      client_down |= e->down;
-    } else if (e->last_ts >= ts - ev->silence_s) {
-      known++;
-      out += e->down;
-    }
-  }
-  enum events_host state = EVENTS_HOST_UP;
-  if (client_down || (known && out == known))
-    state = EVENTS_HOST_DOWN;
-  else if (out)
-    state = EVENTS_HOST_DEGRADED;
-  if (state == tgt->host)
-    return VT_OK;
-
-  enum vt_status st = VT_OK;
-  struct events_row *row = &tgt->host_row;
-  if (row->id && at < row->start)
-    at = row->start;
-  if (row->id) {
-    st = events_row_update(ev, row, at, at);
-    if (st != VT_OK)
-      return st;
-    events_row_clear(row);
-  }
-  vt_notice("events: %s: host %s -> %s at %.3f", tgt->name,
-            events_host_name(tgt->host), events_host_name(state), at);
-  tgt->host = state;
-  if (state == EVENTS_HOST_UP)
-    return VT_OK;
-
-  /* probes: every probe that sees one of the down entities down; of_probes:
-   * every probe that reported on the target lately. */
-  struct events_names fresh = {0};
-  row->start = at;
-  for (size_t i = 0; i < tgt->n_ents && st == VT_OK; i++) {
-    const struct events_ent *e = tgt->ents[i];
-    for (size_t k = 0; k < e->n_st && st == VT_OK; k++)
-      if (e->st[k]->last_ts >= ts - ev->silence_s)
-        st = events_names_add(&fresh, e->st[k]->probe);
-    if (!e->down || st != VT_OK)
-      continue;
-    struct events_seen *d;
-    size_t n;
-    int of;
-    st = events_seen_down(ev, e, ts, &d, &n, &of);
-    for (size_t k = 0; k < n && st == VT_OK; k++)
-      st = events_names_add(&row->probes, d[k].probe);
-    free(d);
-  }
-  if (st == VT_OK) {
-    row->seen_by = (int)row->probes.n;
-    row->of_probes = (int)(fresh.n > row->probes.n ? fresh.n : row->probes.n);
-    st = events_row_insert(ev, row, tgt->name, NULL, "outage",
-                           events_host_name(state), ts);
-  }
-  events_names_free(&fresh);
-  return st;
-}
-
-/* ---- quorum ------------------------------------------------------------- */
-
-/* Re-evaluates ent after a probe's view of it changed (docs/collector.md,
- * "Quorum"). ts is the result that changed it. */
-static enum vt_status events_evaluate(struct events *ev, struct events_ent *ent,
-                                      double ts)
-{
-  struct events_seen *d;
-  size_t n;
-  int of;
-  enum vt_status st = events_seen_down(ev, ent, ts, &d, &n, &of);
-  if (st != VT_OK)
-    return st;
-  size_t q = (size_t)ev->quorum;
-
-  if (ent->client) {
-    bool down = n >= q;
-    if (down != ent->down) {
-      ent->down = down;
-      vt_notice("events: %s client view %s: %s", ent->tgt->name, ent->key,
-                down ? "failing from a quorum of probes" : "recovered");
-      st = events_host_update(ev, ent->tgt, down ? d[q - 1].since : ts, ts);
-    }
-  } else if (!ent->down && n >= q) {
-    /* The condition first held when the quorum-th probe's streak began. */
-    double start = d[q - 1].since;
-    if (ent->partial.id)
-      st = events_addr_close(ev, ent, &ent->partial, "partial", start);
-    if (st == VT_OK)
-      st = events_addr_open(ev, ent, &ent->outage, "outage", start, ts, d, n,
-                            of);
-    if (st == VT_OK) {
-      ent->down = true;
-      st = events_host_update(ev, ent->tgt, start, ts);
-    }
-  } else if (ent->down && n < q) {
-    st = events_addr_close(ev, ent, &ent->outage, "outage", ts);
-    if (st == VT_OK && n > 0)
-      st =
-          events_addr_open(ev, ent, &ent->partial, "partial", ts, ts, d, n, of);
-    if (st == VT_OK) {
-      ent->down = false;
-      st = events_host_update(ev, ent->tgt, ts, ts);
-    }
-  } else if (ent->down) {
-    /* Still in outage: more probes may have joined. */
-    bool changed;
-    st = events_row_grow(&ent->outage, d, n, of, &changed);
-    if (st == VT_OK && changed)
-      st = events_row_update(ev, &ent->outage, NAN, ts);
-  } else if (!ent->partial.id && n > 0) {
-    st = events_addr_open(ev, ent, &ent->partial, "partial", d[0].since, ts, d,
-                          n, of);
-  } else if (ent->partial.id && n == 0) {
-    st = events_addr_close(ev, ent, &ent->partial, "partial", ts);
-  } else if (ent->partial.id) {
-    bool changed;
-    st = events_row_grow(&ent->partial, d, n, of, &changed);
-    if (st == VT_OK && changed)
-      st = events_row_update(ev, &ent->partial, NAN, ts);
-  }
-  free(d);
-  return st;
-}
-
-static enum vt_status events_quorum_result(struct events *ev,
-                                           const struct vt_result *r)
-{
-  bool client = r->check == VT_CHECK_CLIENT;
-  /* A tcp/http result without an address (the name did not resolve) is
-   * the dns check's and the client view's business. */
-  if (!client && !r->ip[0])
-    return VT_OK;
-  enum vt_status st;
-  struct events_target *tgt = events_target_find(ev, r->target, true, &st);
-  if (!tgt)
-    return st;
-  struct events_ent *ent =
-      events_ent_find(ev, tgt, client ? r->name : r->ip, client, &st);
-  if (!ent)
-    return st;
-  struct events_streak *s = events_streak_find(ent, r->probe, r->name, &st);
-  if (!s)
-    return st;
-  if (r->ts <= s->last_ts) {
-    vt_debug("events: %s %s %s from %s: result at %.3f not after %.3f, "
-             "ignored by the quorum",
-             r->target, r->name, ent->key, r->probe, r->ts, s->last_ts);
-    return VT_OK;
-  }
-  st = events_streak_touch(ev, s);
-  if (st != VT_OK)
-    return st;
-  bool was = s->count >= ev->confirm;
-  if (r->ok) {
-    s->count = 0;
-    s->start = 0;
-  } else {
-    if (s->count == 0)
-      s->start = r->ts;
-    if (s->count < INT_MAX)
-      s->count++;
-  }
-  s->last_ts = r->ts;
-  if (r->ts > ent->last_ts)
-    ent->last_ts = r->ts;
-  if (was == (s->count >= ev->confirm))
-    return VT_OK;
-  return events_evaluate(ev, ent, r->ts);
-}
+static const struct quorum_ops events_quorum_ops = {
+    .row_open = events_row_open,
+    .row_update = events_row_update,
+    .row_drop = events_row_drop,
+    .streak_put = events_streak_put,
+};
 
 /* ---- DNS changes -------------------------------------------------------- */
 
@@ -1122,18 +390,18 @@ static enum vt_status events_quorum_result(struct events *ev,
 static enum vt_status events_dns_answers(const struct vt_result *r,
                                          const char *old, struct vt_buf *out)
 {
-  struct events_names set = {0};
+  struct quorum_names set = {0};
   enum vt_status st = VT_OK;
   bool empty = r->error == VT_ERR_NXDOMAIN || r->error == VT_ERR_NO_ANSWER;
   int n = r->n_answers < VT_RESULT_MAX_ANSWERS ? r->n_answers
                                                : VT_RESULT_MAX_ANSWERS;
   for (int i = 0; i < n && !empty && st == VT_OK; i++)
-    st = events_names_add(&set, r->answers[i]);
+    st = quorum_names_add(&set, r->answers[i]);
   if (st == VT_OK && old && r->incomplete)
-    st = events_names_parse(&set, old);
+    st = quorum_names_parse(&set, old);
   if (st == VT_OK)
-    st = events_names_join(&set, out);
-  events_names_free(&set);
+    st = quorum_names_join(&set, out);
+  quorum_names_cleanup(&set);
   return st;
 }
 
@@ -1229,30 +497,24 @@ static enum vt_status events_load_streaks(struct events *ev)
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_STREAK_LOAD];
   int rc;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const char *target = events_col_text(s, 0);
-    const char *check = events_col_text(s, 1);
-    const char *ip = events_col_text(s, 2);
-    const char *probe = events_col_text(s, 3);
-    bool client = !ip[0]; /* client views are stored with ip '' */
-    struct events_target *tgt = events_target_find(ev, target, true, &st);
-    struct events_ent *ent =
-        tgt ? events_ent_find(ev, tgt, client ? check : ip, client, &st) : NULL;
-    struct events_streak *k =
-        ent ? events_streak_find(ent, probe, check, &st) : NULL;
+    int64_t count = sqlite3_column_int64(s, 5);
+    const struct quorum_streak k = {
+        .target = events_col_text(s, 0),
+        .check = events_col_text(s, 1),
+        .ip = events_col_text(s, 2),
+        .probe = events_col_text(s, 3),
+        .start = sqlite3_column_double(s, 4),
+        .count = count < 0         ? 0
+                 : count > INT_MAX ? INT_MAX
+                                   : (int)count,
+        .last_ts = sqlite3_column_double(s, 6),
+    };
+    st = quorum_load_streak(ev->quorum, &k);
     if (st == VT_EINVAL) {
       vt_warn("events: %s: streak of %s %s %s %s: name too long, dropped",
-              ev->path, target, check, ip, probe);
+              ev->path, k.target, k.check, k.ip, k.probe);
       st = VT_OK;
-      continue;
     }
-    if (!k)
-      break;
-    k->start = sqlite3_column_double(s, 4);
-    int64_t count = sqlite3_column_int64(s, 5);
-    k->count = count < 0 ? 0 : count > INT_MAX ? INT_MAX : (int)count;
-    k->last_ts = sqlite3_column_double(s, 6);
-    if (k->last_ts > ent->last_ts)
-      ent->last_ts = k->last_ts;
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_STREAK_LOAD);
@@ -1263,50 +525,27 @@ static enum vt_status events_load_streaks(struct events *ev)
 /* Loads one open row of the outages table into the engine. */
 static enum vt_status events_load_row(struct events *ev, sqlite3_stmt *s)
 {
-  int64_t id = sqlite3_column_int64(s, 0);
-  const char *scope = events_col_text(s, 1);
-  const char *target = events_col_text(s, 2);
   const char *ip = events_col_text(s, 3);
-  const char *kind = events_col_text(s, 6);
-  const char *state = events_col_text(s, 9);
-  enum vt_status st;
-  struct events_target *tgt = events_target_find(ev, target, true, &st);
-  if (!tgt)
-    goto cleanup;
-  struct events_row *row;
-  struct events_ent *ent = NULL;
-  if (strcmp(scope, "host") == 0) {
-    row = &tgt->host_row;
-  } else {
-    if (!(ent = events_ent_find(ev, tgt, ip, false, &st)))
-      goto cleanup;
-    row = strcmp(kind, "outage") == 0 ? &ent->outage : &ent->partial;
-  }
-  if (row->id) {
-    /* Left by a version with a bug, or edited by hand: keep the newer. */
+  const struct quorum_row row = {
+      .id = sqlite3_column_int64(s, 0),
+      .target = events_col_text(s, 2),
+      .ip = strcmp(events_col_text(s, 1), "host") == 0 ? NULL : ip,
+      .kind = events_col_text(s, 6),
+      .state = events_col_text(s, 9),
+      .start = sqlite3_column_double(s, 4),
+      .probes = events_col_text(s, 5),
+      .seen_by = sqlite3_column_int(s, 7),
+      .of_probes = sqlite3_column_int(s, 8),
+  };
+  int64_t dup;
+  enum vt_status st = quorum_load_row(ev->quorum, &row, &dup);
+  if (dup)
     vt_warn("events: %s: outage rows %" PRId64 " and %" PRId64
             " both open for %s %s %s",
-            ev->path, row->id, id, target, ip, kind);
-    if (row->id > id)
-      return VT_OK;
-    events_row_clear(row);
-  }
-  row->id = id;
-  row->start = sqlite3_column_double(s, 4);
-  row->seen_by = sqlite3_column_int(s, 7);
-  row->of_probes = sqlite3_column_int(s, 8);
-  st = events_names_parse(&row->probes, events_col_text(s, 5));
-  if (st != VT_OK)
-    goto cleanup;
-  if (!ent)
-    tgt->host =
-        strcmp(state, "down") == 0 ? EVENTS_HOST_DOWN : EVENTS_HOST_DEGRADED;
-  else if (row == &ent->outage)
-    ent->down = true;
-cleanup:
+            ev->path, dup, row.id, row.target, ip, row.kind);
   if (st == VT_EINVAL) {
     vt_warn("events: %s: outage row %" PRId64 ": bad names, ignored", ev->path,
-            id);
+            row.id);
     return VT_OK;
   }
   return st;
@@ -1315,7 +554,7 @@ cleanup:
 /* Builds the engine's memory from the streaks and the open rows. */
 static enum vt_status events_engine_load(struct events *ev)
 {
-  events_engine_free(ev);
+  quorum_clear(ev->quorum);
   ev->engine_ok = false;
   enum vt_status st = events_load_streaks(ev);
   if (st != VT_OK)
@@ -1327,59 +566,11 @@ static enum vt_status events_engine_load(struct events *ev)
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_OPEN_LOAD);
   events_sql_reset(ev, EVENTS_SQL_OPEN_LOAD);
-  if (st != VT_OK)
-    return st;
-
-  /* Counts, and client views (they have no rows: their state is what the
-   * streaks say). */
-  for (size_t i = 0; i < ev->targets.cap; i++) {
-    for (struct events_hnode *nd = ev->targets.b[i]; nd; nd = nd->next) {
-      struct events_target *t =
-          events_container_of(nd, struct events_target, node);
-      for (size_t j = 0; j < t->n_ents && st == VT_OK; j++) {
-        struct events_ent *e = t->ents[j];
-        ev->outages_open += e->outage.id != 0;
-        ev->partial_open += e->partial.id != 0;
-        if (!e->client)
-          continue;
-        struct events_seen *d;
-        size_t n;
-        int of;
-        st = events_seen_down(ev, e, e->last_ts, &d, &n, &of);
-        e->down = n >= (size_t)ev->quorum;
-        free(d);
-      }
-    }
-  }
+  if (st == VT_OK)
+    st = quorum_load_done(ev->quorum);
   if (st == VT_OK)
     ev->engine_ok = true;
   return st;
-}
-
-/* Writes the streaks this transaction changed. */
-static enum vt_status events_flush_streaks(struct events *ev)
-{
-  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_STREAK_PUT];
-  for (size_t i = 0; i < ev->n_dirty; i++) {
-    struct events_streak *k = ev->dirty[i];
-    const struct events_ent *e = k->ent;
-    int rc = events_bind_text(s, 1, e->tgt->name);
-    rc |= events_bind_text(s, 2, k->check);
-    rc |= events_bind_text(s, 3, e->client ? "" : e->key);
-    rc |= events_bind_text(s, 4, k->probe);
-    rc |= sqlite3_bind_double(s, 5, k->start);
-    rc |= sqlite3_bind_int(s, 6, k->count);
-    rc |= sqlite3_bind_double(s, 7, k->last_ts);
-    enum vt_status st = events_bound(ev, EVENTS_SQL_STREAK_PUT, rc);
-    if (st == VT_OK)
-      st = events_run(ev, EVENTS_SQL_STREAK_PUT);
-    if (st != VT_OK)
-      return st;
-  }
-  for (size_t i = 0; i < ev->n_dirty; i++)
-    ev->dirty[i]->dirty = false;
-  ev->n_dirty = 0;
-  return VT_OK;
 }
 
 static enum vt_status events_txn_begin(struct events *ev, bool batch)
@@ -1410,9 +601,6 @@ static void events_txn_rollback(struct events *ev)
     (void)events_run(ev, EVENTS_SQL_ROLLBACK);
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
-  for (size_t i = 0; i < ev->n_dirty; i++)
-    ev->dirty[i]->dirty = false;
-  ev->n_dirty = 0;
   if (events_engine_load(ev) != VT_OK)
     vt_err("events: %s: cannot reload the quorum state after a rollback; "
            "retrying at the next transaction",
@@ -1426,7 +614,7 @@ static enum vt_status events_txn_commit(struct events *ev)
     vt_err("events: %s: commit without a transaction", ev->path);
     return VT_EINVAL;
   }
-  enum vt_status st = events_flush_streaks(ev);
+  enum vt_status st = quorum_flush(ev->quorum);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_COMMIT);
   if (st != VT_OK) {
@@ -1537,9 +725,14 @@ struct events *events_open(const struct events_conf *conf, enum vt_status *st)
     *st = events_oom();
     return NULL;
   }
-  ev->quorum = conf->quorum;
-  ev->confirm = conf->confirm;
   ev->silence_s = conf->silence_s;
+  ev->quorum = quorum_create(conf->quorum, conf->confirm, conf->silence_s,
+                             &events_quorum_ops, ev);
+  if (!ev->quorum) {
+    events_close(ev);
+    *st = VT_ENOMEM;
+    return NULL;
+  }
 
   /* NOMUTEX: the collector uses the connection from its loop thread only. */
   int rc = sqlite3_open_v2(
@@ -1574,9 +767,11 @@ struct events *events_open(const struct events_conf *conf, enum vt_status *st)
     *st = events_engine_load(ev);
   if (*st != VT_OK)
     goto fail;
+  uint64_t outages, partial;
+  quorum_counts(ev->quorum, &outages, &partial);
   vt_info("events: %s: open, %" PRIu64 " outages and %" PRIu64
           " partial events open",
-          conf->path, ev->outages_open, ev->partial_open);
+          conf->path, outages, partial);
   return ev;
 fail:
   events_close(ev);
@@ -1596,8 +791,7 @@ void events_close(struct events *ev)
     sqlite3_finalize(ev->stmt[i]);
   if (ev->db && sqlite3_close(ev->db) != SQLITE_OK)
     vt_err("events: %s: cannot close: %s", ev->path, sqlite3_errmsg(ev->db));
-  events_engine_free(ev);
-  free(ev->dirty);
+  quorum_destroy(ev->quorum);
   free(ev->path);
   free(ev);
 }
@@ -1607,8 +801,7 @@ void events_close(struct events *ev)
 void events_set_quorum(struct events *ev, int quorum, int confirm,
                        double silence_s)
 {
-  ev->quorum = quorum < 1 ? 1 : quorum;
-  ev->confirm = confirm < 1 ? 1 : confirm;
+  quorum_set(ev->quorum, quorum, confirm, silence_s);
   if (silence_s > 0)
     ev->silence_s = silence_s;
 }
@@ -1799,7 +992,7 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
   case VT_CHECK_CLIENT:
-    st = events_quorum_result(ev, r);
+    st = quorum_result(ev->quorum, r);
     break;
   }
   if (st == VT_OK)
@@ -1828,14 +1021,14 @@ enum vt_status events_tick(struct events *ev, double now)
   if (st != VT_OK)
     return st;
   /* Collect first: the events are inserted once the UPDATE is finished. */
-  struct events_names silent = {0};
+  struct quorum_names silent = {0};
   s = ev->stmt[EVENTS_SQL_SILENT_SET];
   rc = sqlite3_bind_double(s, 1, now);
   rc |= sqlite3_bind_double(s, 2, before);
   st = events_bound(ev, EVENTS_SQL_SILENT_SET, rc);
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     const char *name = events_col_text(s, 0);
-    st = events_names_add(&silent, name);
+    st = quorum_names_add(&silent, name);
     if (st == VT_EINVAL) { /* ingest checks names; this one came by hand */
       vt_warn("events: probe %s silent; name too long to log", name);
       st = VT_OK;
@@ -1850,7 +1043,7 @@ enum vt_status events_tick(struct events *ev, double now)
               vt_time_fmt_duration(ev->silence_s, dur, sizeof(dur)));
     st = events_probe_event(ev, silent.v[i], "silent", now);
   }
-  events_names_free(&silent);
+  quorum_names_cleanup(&silent);
   return events_auto_end(ev, own, st);
 }
 
@@ -1858,10 +1051,6 @@ enum vt_status events_tick(struct events *ev, double now)
  * them. batches and results count committed work since open. */
 void events_get_stats(struct events *ev, struct events_stats *out)
 {
-  *out = (struct events_stats){
-      .batches = ev->batches,
-      .results = ev->results,
-      .outages_open = ev->outages_open,
-      .partial_open = ev->partial_open,
-  };
+  *out = (struct events_stats){.batches = ev->batches, .results = ev->results};
+  quorum_counts(ev->quorum, &out->outages_open, &out->partial_open);
 }

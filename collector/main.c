@@ -6,12 +6,17 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "collector_config.h"
@@ -26,6 +31,13 @@
 
 #define DEFAULT_CONFIG "/etc/vantage/collector.cfg"
 #define TICK_INTERVAL_S 5.0
+#define GRAPH_PROGRAM "vantage-graph"
+/* A rebuild running this many intervals (and at least this long) is
+ * considered hung. */
+#define STATUS_STUCK_FACTOR 10.0
+#define STATUS_STUCK_MIN_S 600.0
+
+extern char **environ;
 
 enum exit_code {
   EXIT_OK = 0,
@@ -46,6 +58,15 @@ struct collector {
   double started;
   ev_signal sig_hup, sig_term, sig_int;
   ev_timer tick;
+  /* status page: vantage-graph runs as a child every status_interval_s */
+  char graph_exe[PATH_MAX]; /* "" = search PATH */
+  ev_timer status_timer;
+  ev_child status_child;
+  pid_t status_pid; /* 0 = no rebuild running */
+  double status_started;
+  unsigned status_failures; /* failed rebuilds in a row */
+  unsigned status_skipped;  /* ticks skipped while the current one runs */
+  bool status_slow;         /* rebuilds outlast the interval (logged) */
 };
 
 static void usage(FILE *out)
@@ -184,6 +205,186 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
   set_reply(body, status, 404, "{\"error\":\"not found\"}");
 }
 
+/* vantage-graph next to our own executable (an installed pair, or the
+ * build tree), else the one on PATH. Resolved once: after a package
+ * upgrade /proc/self/exe names a deleted file. */
+static void status_find_graph(struct collector *c)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  c->graph_exe[0] = '\0';
+  if (n <= 0)
+    return;
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (!slash)
+    return;
+  slash[1] = '\0';
+  char path[PATH_MAX];
+  if ((size_t)snprintf(path, sizeof(path), "%s%s", self, GRAPH_PROGRAM) <
+          sizeof(path) &&
+      access(path, X_OK) == 0)
+    snprintf(c->graph_exe, sizeof(c->graph_exe), "%s", path);
+}
+
+static void on_status_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+  struct collector *c = w->data;
+  ev_child_stop(loop, w);
+  c->status_pid = 0;
+  int ws = w->rstatus;
+  double took = vt_time_mono() - c->status_started;
+  if (c->status_skipped) {
+    vt_debug("collector: status page: %u tick%s skipped while that rebuild "
+             "ran (%.1fs)",
+             c->status_skipped, c->status_skipped == 1 ? "" : "s", took);
+    c->status_skipped = 0;
+  } else if (c->status_slow) {
+    vt_notice("collector: status page: rebuilds keep up with the interval "
+              "again (%.1fs)",
+              took);
+    c->status_slow = false;
+  }
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+    if (c->status_failures)
+      vt_notice("collector: status page: rebuilt again after %u failed "
+                "attempt%s",
+                c->status_failures, c->status_failures == 1 ? "" : "s");
+    c->status_failures = 0;
+    vt_debug("collector: status page: rebuilt in %.2fs", took);
+    return;
+  }
+  /* Once per streak: a broken page stays broken every interval, and the
+   * child has logged its reason already (its stderr is ours). */
+  if (c->status_failures++ == 0) {
+    if (WIFEXITED(ws))
+      vt_err("collector: status page: %s exited with status %d; the "
+             "previous page stays; retrying every %gs (logged again on "
+             "recovery)",
+             GRAPH_PROGRAM, WEXITSTATUS(ws), c->status_timer.repeat);
+    else
+      vt_err("collector: status page: %s killed by signal %d; the previous "
+             "page stays; retrying every %gs (logged again on recovery)",
+             GRAPH_PROGRAM, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
+             c->status_timer.repeat);
+  }
+}
+
+/* Starts `vantage-graph -c CONFIG status-page -o DIR` as a child. Graphs
+ * and reports block on librrd and SQLite for seconds, so they never run
+ * inside this loop; ev_child tells us when the child is done. */
+static void status_rebuild(struct collector *c)
+{
+  const struct coll_conf *conf = c->conf;
+  if (c->status_pid) {
+    double running = vt_time_mono() - c->status_started;
+    /* Once until rebuilds keep up again: a page that always takes longer
+     * than the interval would otherwise warn at every tick. */
+    if (c->status_skipped++ == 0 && !c->status_slow) {
+      vt_warn("collector: status page: the rebuild started %.0fs ago (pid "
+              "%ld) is still running; skipping ticks until it ends "
+              "(consider a longer status.interval)",
+              running, (long)c->status_pid);
+      c->status_slow = true;
+    }
+    /* A child stuck for good (a hung rrdcached, a dead NFS mount) would
+     * freeze the page silently; end it and let the next tick retry. */
+    if (running > STATUS_STUCK_FACTOR * c->status_timer.repeat &&
+        running > STATUS_STUCK_MIN_S && kill(c->status_pid, SIGKILL) == 0)
+      vt_err("collector: status page: rebuild (pid %ld) stuck for %.0fs; "
+             "killed it",
+             (long)c->status_pid, running);
+    return;
+  }
+  char *argv[] = {GRAPH_PROGRAM,          "-q",          "-c",
+                  (char *)c->config_path, "status-page", "-o",
+                  conf->status_dir,       NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, dfl;
+  sigemptyset(&none);
+  /* libev may block the signals it watches and we ignore SIGPIPE; a
+   * child must start with the default dispositions and an empty mask. */
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  sigaddset(&dfl, SIGHUP);
+  sigaddset(&dfl, SIGTERM);
+  sigaddset(&dfl, SIGINT);
+  sigaddset(&dfl, SIGCHLD);
+  int err = posix_spawn_file_actions_init(&fa);
+  if (err)
+    goto fail;
+  err = posix_spawnattr_init(&attr);
+  if (err) {
+    posix_spawn_file_actions_destroy(&fa);
+    goto fail;
+  }
+  /* During a failure streak the child's own error lines would repeat
+   * every interval; the first ones said why, so later ones go nowhere. */
+  if (!(err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+                                               O_RDONLY, 0)) &&
+      (!c->status_failures ||
+       !(err = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
+                                                "/dev/null", O_WRONLY, 0))) &&
+      !(err = posix_spawnattr_setsigmask(&attr, &none)) &&
+      !(err = posix_spawnattr_setsigdefault(&attr, &dfl)) &&
+      !(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                                  POSIX_SPAWN_SETSIGDEF))) {
+    pid_t pid;
+    err = c->graph_exe[0]
+              ? posix_spawn(&pid, c->graph_exe, &fa, &attr, argv, environ)
+              : posix_spawnp(&pid, GRAPH_PROGRAM, &fa, &attr, argv, environ);
+    if (!err) {
+      c->status_pid = pid;
+      c->status_started = vt_time_mono();
+      ev_child_set(&c->status_child, pid, 0);
+      ev_child_start(c->loop, &c->status_child);
+      vt_debug("collector: status page: rebuilding %s (pid %ld)",
+               conf->status_dir, (long)pid);
+    }
+  }
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  if (!err)
+    return;
+fail:
+  if (c->status_failures++ == 0)
+    vt_err("collector: status page: cannot start %s: %s; retrying every "
+           "%gs (logged again on recovery)",
+           c->graph_exe[0] ? c->graph_exe : GRAPH_PROGRAM, strerror(err),
+           c->status_timer.repeat);
+}
+
+static void on_status_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  status_rebuild(w->data);
+}
+
+/* (Re)arms the rebuild timer from the configuration: at start, and after
+ * a reload that changed status.interval (the folder and the rest are read
+ * at each rebuild). The first rebuild comes at once, so a restart
+ * refreshes the page. */
+static void status_configure(struct collector *c)
+{
+  const struct coll_conf *conf = c->conf;
+  bool on = conf->status_dir && conf->status_interval_s > 0;
+  if (!on) {
+    if (ev_is_active(&c->status_timer))
+      vt_notice("collector: status page: periodic rebuilds off");
+    ev_timer_stop(c->loop, &c->status_timer);
+    return;
+  }
+  if (ev_is_active(&c->status_timer) &&
+      c->status_timer.repeat == conf->status_interval_s)
+    return;
+  ev_timer_stop(c->loop, &c->status_timer);
+  ev_timer_set(&c->status_timer, 0., conf->status_interval_s);
+  ev_timer_start(c->loop, &c->status_timer);
+  vt_info("collector: status page: rebuilding %s every %gs with %s",
+          conf->status_dir, conf->status_interval_s,
+          c->graph_exe[0] ? c->graph_exe : GRAPH_PROGRAM " (from PATH)");
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct collector *c = w->data;
@@ -231,6 +432,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   c->conf = nc;
   if (nc->log_level_set)
     vt_log_threshold = nc->log_level;
+  status_configure(c);
   vt_notice("collector: reloaded: %zu probes, %zu maintenance windows, "
             "quorum %d of them, confirm %d",
             nc->n_probes, nc->n_maint, nc->quorum, nc->confirm);
@@ -307,6 +509,12 @@ static int run(struct collector *c)
   ev_timer_init(&c->tick, on_tick, TICK_INTERVAL_S, TICK_INTERVAL_S);
   c->tick.data = c;
   ev_timer_start(c->loop, &c->tick);
+  status_find_graph(c);
+  ev_timer_init(&c->status_timer, on_status_timer, 0., 0.);
+  c->status_timer.data = c;
+  ev_child_init(&c->status_child, on_status_child, 0, 0);
+  c->status_child.data = c;
+  status_configure(c);
   c->started = vt_time_wall();
   vt_notice("collector: started: %zu probes, data in %s%s%s, quorum %d, "
             "confirm %d",
@@ -323,7 +531,15 @@ out:
     ev_signal_stop(c->loop, &c->sig_term);
     ev_signal_stop(c->loop, &c->sig_int);
     ev_timer_stop(c->loop, &c->tick);
+    ev_timer_stop(c->loop, &c->status_timer);
+    ev_child_stop(c->loop, &c->status_child);
   }
+  /* A rebuild still running would outlive us; the next build removes
+   * what it leaves. */
+  if (c->status_pid && kill(c->status_pid, SIGTERM) == 0)
+    vt_info("collector: status page: stopped the rebuild in progress "
+            "(pid %ld)",
+            (long)c->status_pid);
   http_api_stop(c->api);
   ingest_destroy(c->ingest);
   events_close(c->ev);

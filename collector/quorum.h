@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* The quorum engine: turns failed tcp/http/client results into outage,
+ * partial and host rows (docs/collector.md, "Quorum"). It keeps the failure
+ * streaks and the open rows in memory and leaves storage to its owner
+ * (events.c): every row it opens, updates or drops and every streak it
+ * changed goes out through struct quorum_ops, and the saved state comes back
+ * in through quorum_load_*. Internal to the collector. */
+#ifndef COLLECTOR_QUORUM_H
+#define COLLECTOR_QUORUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vt_status.h"
+
+struct quorum;
+struct vt_buf;
+struct vt_result;
+
+#define QUORUM_NAME_LEN 64 /* names of probes, targets, checks; addresses */
+
+/* A sorted set of names (probes, addresses), each shorter than
+ * QUORUM_NAME_LEN. Embedded by value; all zero is the empty set. */
+struct quorum_names {
+  char (*v)[QUORUM_NAME_LEN];
+  size_t n, cap;
+};
+
+/* Frees the names of s (not NULL) and leaves it empty. */
+void quorum_names_cleanup(struct quorum_names *s);
+
+/* Adds a copy of name unless present, keeping s sorted. Returns VT_EINVAL
+ * when name does not fit QUORUM_NAME_LEN, VT_ENOMEM (logged). */
+enum vt_status quorum_names_add(struct quorum_names *s, const char *name)
+    __attribute__((warn_unused_result));
+
+/* Adds the comma-separated names of text ("" adds nothing); fails as
+ * quorum_names_add, possibly after adding some. */
+enum vt_status quorum_names_parse(struct quorum_names *s, const char *text)
+    __attribute__((warn_unused_result));
+
+/* Resets out, then writes the names of s joined by commas into it. Returns
+ * VT_ENOMEM (logged). */
+enum vt_status quorum_names_join(const struct quorum_names *s,
+                                 struct vt_buf *out)
+    __attribute__((warn_unused_result));
+
+/* A row of the outages table, as the engine hands it to quorum_ops and
+ * takes it back from quorum_load_row. The strings are borrowed for the
+ * call. */
+struct quorum_row {
+  int64_t id; /* 0 for a row not stored yet */
+  const char *target;
+  const char *ip;    /* the address; NULL for a host row */
+  const char *kind;  /* "outage" or "partial"; host rows are "outage" */
+  const char *state; /* host rows: "degraded" or "down"; else NULL */
+  double start;
+  const char *probes; /* the probes that saw it down, comma-separated */
+  int seen_by, of_probes;
+};
+
+/* Failures in a row of one check of one probe on one address, or on a
+ * client view (ip ""), as stored. The strings are borrowed for the call. */
+struct quorum_streak {
+  const char *target, *check, *ip, *probe;
+  double start;   /* ts of the first failure of the streak; 0 when ok */
+  int count;      /* consecutive failures; 0 = the last result was ok */
+  double last_ts; /* ts of the last result applied */
+};
+
+/* Storage of the engine's decisions, called from quorum_result and
+ * quorum_flush with the arg given to quorum_create. Each returns VT_OK or a
+ * status it has logged; the engine passes that up unchanged. */
+struct quorum_ops {
+  /* Stores row (id 0) as an open row and sets *id. now bounds the row's
+   * maintenance overlap while it is open. */
+  enum vt_status (*row_open)(void *arg, const struct quorum_row *row,
+                             double now, int64_t *id);
+  /* Writes the probes and counts of row (by id), and its end unless end is
+   * NaN (still open; then now bounds the maintenance overlap). */
+  enum vt_status (*row_update)(void *arg, const struct quorum_row *row,
+                               double end, double now);
+  /* Deletes row id (a partial event of no duration). */
+  enum vt_status (*row_drop)(void *arg, int64_t id);
+  /* Stores one streak changed since the last quorum_flush. */
+  enum vt_status (*streak_put)(void *arg, const struct quorum_streak *s);
+};
+
+/* Creates an empty engine that stores through ops (copied) with arg; the
+ * settings are as for quorum_set. Returns NULL when out of memory (logged);
+ * free with quorum_destroy. */
+struct quorum *quorum_create(int quorum, int confirm, double silence_s,
+                             const struct quorum_ops *ops, void *arg);
+
+/* Frees q and all its state; q may be NULL. */
+void quorum_destroy(struct quorum *q);
+
+/* Replaces the settings: quorum probes to call an address down, confirm
+ * consecutive failures for a probe to see it down (both at least 1), and
+ * silence_s after which a probe's last result no longer counts (kept when
+ * not above 0). Rows already open stay as they are until a probe's view of
+ * their address changes. */
+void quorum_set(struct quorum *q, int quorum, int confirm, double silence_s);
+
+/* Applies one tcp, http or client result r, opening, updating and closing
+ * rows through the ops. Results of one probe must come in ts order per
+ * (target, check, address); an older one is ignored. A tcp/http result
+ * without an address is ignored. Returns VT_OK, VT_EINVAL for a name longer
+ * than QUORUM_NAME_LEN allows, VT_ENOMEM, or a status of the ops; after a
+ * failure, the caller reloads the engine (quorum_clear, quorum_load_*). */
+enum vt_status quorum_result(struct quorum *q, const struct vt_result *r)
+    __attribute__((warn_unused_result));
+
+/* Hands every streak changed since the last flush to ops->streak_put, then
+ * forgets that they changed. On a failure they stay marked, and the status
+ * of streak_put is returned. */
+enum vt_status quorum_flush(struct quorum *q)
+    __attribute__((warn_unused_result));
+
+/* Forgets all state (streaks, open rows, host states, counts), before a
+ * reload. The settings and the ops stay. */
+void quorum_clear(struct quorum *q);
+
+/* Loads one saved streak s (ip "" for a client view). Returns VT_EINVAL
+ * when a name is too long (the streak is not kept), VT_ENOMEM. */
+enum vt_status quorum_load_streak(struct quorum *q,
+                                  const struct quorum_streak *s)
+    __attribute__((warn_unused_result));
+
+/* Loads one open row (ip NULL for a host row, whose state must be set). If
+ * a row was already open in its place, *dup gets that row's id (else 0)
+ * and the newer row (higher id) is kept. Returns VT_EINVAL for a name too
+ * long or bad probes (the row may be half loaded: a reload's business),
+ * VT_ENOMEM. */
+enum vt_status quorum_load_row(struct quorum *q, const struct quorum_row *row,
+                               int64_t *dup)
+    __attribute__((warn_unused_result));
+
+/* Ends a load: counts the open rows and sets the client views' state from
+ * their streaks (they have no rows). Returns VT_OK or VT_ENOMEM. */
+enum vt_status quorum_load_done(struct quorum *q)
+    __attribute__((warn_unused_result));
+
+/* Open address rows: outages into *outages_open, partial events into
+ * *partial_open (neither NULL). */
+void quorum_counts(const struct quorum *q, uint64_t *outages_open,
+                   uint64_t *partial_open);
+
+#endif
