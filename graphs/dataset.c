@@ -1,0 +1,786 @@
+/* SPDX-License-Identifier: MIT */
+/* Read-only access to the collector's data for vantage-graph (dataset.h):
+ * its configuration, events.sqlite opened read-only while the collector may
+ * be writing, and RRD fetches flushed through rrdcached first.
+ *
+ * Decisions where the documents are silent:
+ * - Maintenance windows come from the collector's configuration, which the
+ *   header names as their source; the collector mirrors the same list into
+ *   events.sqlite at start and on SIGHUP, so both agree once it reloaded,
+ *   and a window just added to the file already counts in a report.
+ * - data_dir is used as the collector uses it (collector/main.c), so both
+ *   look at the same directory.
+ * - rrdcached FLUSH speaks the text protocol on its own socket with a 2 s
+ *   deadline per exchange instead of librrd's rrdc_flush, whose global
+ *   connection has no timeout (LIBS.md 3.2). A daemon that cannot be
+ *   reached is not an error for a reader: the files hold everything but
+ *   the daemon's last few minutes, so the fetch goes ahead (logged at
+ *   debug level, once). */
+#include "config.h"
+
+#include "dataset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <rrd.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "collector_config.h"
+#include "log.h"
+
+#define GR_SCHEMA_VERSION 1
+#define GR_BUSY_TIMEOUT_MS 5000
+#define GR_RRDC_TIMEOUT_MS 2000
+#define GR_RRDC_PORT "42217"
+
+struct gr_ctx {
+  struct coll_conf *conf;
+  sqlite3 *db;       /* opened on first use (gr_db_open) */
+  enum vt_status db_status; /* VT_OK until an open failed */
+  char *db_path;
+  char *rrd_dir;     /* data_dir/rrd */
+  int rrdc_fd;       /* -1 = not connected */
+  bool rrdc_off;     /* connecting failed: fetch without flushing */
+  char *rrdc_prefix; /* unix socket: the escaped real RRD dir + "/" */
+  char rbuf[1024];   /* rrdcached reply bytes not consumed yet */
+  size_t rlen;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void *gr_grow(void *v, size_t *cap, size_t need, size_t size)
+{
+  if (need <= *cap)
+    return v;
+  size_t n = *cap ? *cap * 2 : 16;
+  while (n < need)
+    n *= 2;
+  if (n > SIZE_MAX / size)
+    return NULL;
+  void *p = realloc(v, n * size);
+  if (p)
+    *cap = n;
+  return p;
+}
+
+/* Bounded copy of a column that may be NULL (then ""). */
+static void gr_copy(char *dst, size_t size, const unsigned char *src)
+{
+  snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static char *gr_join(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  char *p = malloc(la + lb + 2);
+  if (p) {
+    memcpy(p, a, la);
+    p[la] = '/';
+    memcpy(p + la + 1, b, lb + 1);
+  }
+  return p;
+}
+
+/* ---- SQLite -------------------------------------------------------------- */
+
+static enum vt_status gr_sql_fail(const struct gr_ctx *g, const char *what)
+{
+  int rc = sqlite3_errcode(g->db);
+  vt_err("graph: %s: %s: %s", g->db_path, what, sqlite3_errmsg(g->db));
+  return rc == SQLITE_NOMEM ? VT_ENOMEM : VT_EIO;
+}
+
+static enum vt_status gr_db_open(struct gr_ctx *g);
+
+static enum vt_status gr_prepare(struct gr_ctx *g, const char *sql,
+                                 const char *what, sqlite3_stmt **out)
+{
+  enum vt_status st = gr_db_open(g);
+  if (st != VT_OK)
+    return st;
+  if (sqlite3_prepare_v2(g->db, sql, -1, out, NULL) != SQLITE_OK)
+    return gr_sql_fail(g, what);
+  return VT_OK;
+}
+
+/* Binds target (NULL = every target, matched by "?1 IS NULL"). */
+static int gr_bind_target(sqlite3_stmt *s, int i, const char *target)
+{
+  return target ? sqlite3_bind_text(s, i, target, -1, SQLITE_TRANSIENT)
+                : sqlite3_bind_null(s, i);
+}
+
+static double gr_col_time(sqlite3_stmt *s, int i)
+{
+  return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN
+                                                  : sqlite3_column_double(s, i);
+}
+
+/* Reads the schema version: the first statement also tells a corrupt file
+ * or something that is not the collector's database. */
+static enum vt_status gr_check_schema(struct gr_ctx *g)
+{
+  sqlite3_stmt *s = NULL;
+  enum vt_status st = gr_prepare(g, "SELECT max(version) FROM meta",
+                                 "read the schema version", &s);
+  if (st != VT_OK)
+    goto cleanup;
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    st = gr_sql_fail(g, "read the schema version");
+    goto cleanup;
+  }
+  int version = sqlite3_column_int(s, 0);
+  if (version > GR_SCHEMA_VERSION) {
+    vt_err("graph: %s: schema version %d is newer than this vantage-graph "
+           "reads (%d)",
+           g->db_path, version, GR_SCHEMA_VERSION);
+    st = VT_EIO;
+  }
+cleanup:
+  sqlite3_finalize(s);
+  return st;
+}
+
+enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
+{
+  *out = NULL;
+  struct gr_ctx *g = calloc(1, sizeof(*g));
+  if (!g)
+    return VT_ENOMEM;
+  g->rrdc_fd = -1;
+  enum vt_status st = coll_conf_load(collector_cfg, &g->conf);
+  if (st != VT_OK)
+    goto fail;
+  st = VT_ENOMEM;
+  g->db_path = gr_join(g->conf->data_dir, "events.sqlite");
+  g->rrd_dir = gr_join(g->conf->data_dir, "rrd");
+  if (!g->db_path || !g->rrd_dir)
+    goto fail;
+  /* The database opens on first use, so a subcommand checks its own
+   * options (usage errors exit 2) before "no data yet" (exit 1). */
+  *out = g;
+  return VT_OK;
+
+fail:
+  gr_close(g);
+  return st;
+}
+
+/* Opens events.sqlite read-only once; remembers a failure so it is logged
+ * once. */
+static enum vt_status gr_db_open(struct gr_ctx *g)
+{
+  if (g->db || g->db_status != VT_OK)
+    return g->db_status;
+  enum vt_status st;
+  /* A read-only open of a missing file fails with "unable to open", which
+   * would not tell a fresh installation from a wrong path. */
+  struct stat sb;
+  if (stat(g->db_path, &sb) != 0) {
+    if (errno == ENOENT) {
+      vt_err("%s: no data yet (the collector has stored nothing)", g->db_path);
+      st = VT_ENOTFOUND;
+    } else {
+      vt_err("graph: %s: %s", g->db_path, strerror(errno));
+      st = VT_EIO;
+    }
+    goto fail;
+  }
+  if (sqlite3_open_v2(g->db_path, &g->db, SQLITE_OPEN_READONLY, NULL) !=
+      SQLITE_OK) {
+    st = gr_sql_fail(g, "open");
+    goto fail;
+  }
+  sqlite3_busy_timeout(g->db, GR_BUSY_TIMEOUT_MS);
+  if ((st = gr_check_schema(g)) != VT_OK)
+    goto fail;
+  return VT_OK;
+
+fail:
+  sqlite3_close(g->db);
+  g->db = NULL;
+  g->db_status = st;
+  return st;
+}
+
+void gr_close(struct gr_ctx *g)
+{
+  if (!g)
+    return;
+  if (g->rrdc_fd >= 0)
+    close(g->rrdc_fd);
+  sqlite3_close(g->db);
+  coll_conf_free(g->conf);
+  free(g->db_path);
+  free(g->rrd_dir);
+  free(g->rrdc_prefix);
+  free(g);
+}
+
+const struct coll_conf *gr_conf(const struct gr_ctx *g)
+{
+  return g->conf;
+}
+
+char *gr_rrd_path(const struct gr_ctx *g, const char *relpath, char *out,
+                  size_t size)
+{
+  int n = snprintf(out, size, "%s/%s", g->rrd_dir, relpath);
+  /* A cut name would be another file: give "" instead. */
+  if (size && (n < 0 || (size_t)n >= size))
+    out[0] = '\0';
+  return out;
+}
+
+void gr_free_strv(char **v, size_t n)
+{
+  if (!v)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  char **v = NULL;
+  size_t nv = 0, cap = 0;
+  sqlite3_stmt *s = NULL;
+  enum vt_status st =
+      gr_prepare(g, "SELECT DISTINCT target FROM series ORDER BY target",
+                 "list the targets", &s);
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    char **p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    if (!p) {
+      st = VT_ENOMEM;
+      break;
+    }
+    v = p;
+    if (!(v[nv] = strdup((const char *)sqlite3_column_text(s, 0)))) {
+      st = VT_ENOMEM;
+      break;
+    }
+    nv++;
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = gr_sql_fail(g, "list the targets");
+  sqlite3_finalize(s);
+  if (st != VT_OK) {
+    gr_free_strv(v, nv);
+    return st;
+  }
+  *out = v;
+  *n = nv;
+  return VT_OK;
+}
+
+enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
+                              struct gr_series **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  struct gr_series *v = NULL;
+  size_t nv = 0, cap = 0;
+  sqlite3_stmt *s = NULL;
+  const char *what = "list the series";
+  enum vt_status st = gr_prepare(
+      g,
+      "SELECT target, check_type, check_name, key, probe, path, first_ts,"
+      " last_ts, results FROM series WHERE ?1 IS NULL OR target = ?1"
+      " ORDER BY target, check_name, key, probe",
+      what, &s);
+  if (st == VT_OK && gr_bind_target(s, 1, target) != SQLITE_OK)
+    st = gr_sql_fail(g, what);
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct gr_series *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    if (!p) {
+      st = VT_ENOMEM;
+      break;
+    }
+    v = p;
+    struct gr_series *e = &v[nv++];
+    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
+    gr_copy(e->check_type, sizeof(e->check_type), sqlite3_column_text(s, 1));
+    gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
+    gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
+    gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));
+    gr_copy(e->path, sizeof(e->path), sqlite3_column_text(s, 5));
+    e->first_ts = sqlite3_column_double(s, 6);
+    e->last_ts = sqlite3_column_double(s, 7);
+    e->results = (long)sqlite3_column_int64(s, 8);
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = gr_sql_fail(g, what);
+  sqlite3_finalize(s);
+  if (st != VT_OK) {
+    free(v);
+    return st;
+  }
+  *out = v;
+  *n = nv;
+  return VT_OK;
+}
+
+enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
+                          double to, struct gr_outage **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  struct gr_outage *v = NULL;
+  size_t nv = 0, cap = 0;
+  sqlite3_stmt *s = NULL;
+  const char *what = "list the outages";
+  /* An open row (end NULL) lasts until now, so it overlaps anything after
+   * its start. */
+  enum vt_status st = gr_prepare(
+      g,
+      "SELECT id, scope, kind, state, target, ip, start, \"end\", probes,"
+      " seen_by, of_probes, maintenance FROM outages"
+      " WHERE (?1 IS NULL OR target = ?1) AND start <= ?3"
+      " AND (\"end\" IS NULL OR \"end\" >= ?2) ORDER BY start, id",
+      what, &s);
+  if (st == VT_OK && (gr_bind_target(s, 1, target) != SQLITE_OK ||
+                      sqlite3_bind_double(s, 2, from) != SQLITE_OK ||
+                      sqlite3_bind_double(s, 3, to) != SQLITE_OK))
+    st = gr_sql_fail(g, what);
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct gr_outage *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    if (!p) {
+      st = VT_ENOMEM;
+      break;
+    }
+    v = p;
+    struct gr_outage *e = &v[nv++];
+    e->id = (long)sqlite3_column_int64(s, 0);
+    gr_copy(e->scope, sizeof(e->scope), sqlite3_column_text(s, 1));
+    gr_copy(e->kind, sizeof(e->kind), sqlite3_column_text(s, 2));
+    gr_copy(e->state, sizeof(e->state), sqlite3_column_text(s, 3));
+    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 4));
+    gr_copy(e->ip, sizeof(e->ip), sqlite3_column_text(s, 5));
+    e->start = sqlite3_column_double(s, 6);
+    e->end = gr_col_time(s, 7);
+    gr_copy(e->probes, sizeof(e->probes), sqlite3_column_text(s, 8));
+    e->seen_by = sqlite3_column_int(s, 9);
+    e->of_probes = sqlite3_column_int(s, 10);
+    e->maintenance = sqlite3_column_int(s, 11) != 0;
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = gr_sql_fail(g, what);
+  sqlite3_finalize(s);
+  if (st != VT_OK) {
+    free(v);
+    return st;
+  }
+  *out = v;
+  *n = nv;
+  return VT_OK;
+}
+
+static int gr_maint_cmp(const void *a, const void *b)
+{
+  const struct gr_maint *x = a, *y = b;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  if (x->end != y->end)
+    return x->end < y->end ? -1 : 1;
+  return strcmp(x->target, y->target);
+}
+
+enum vt_status gr_maintenance(struct gr_ctx *g, const char *target, double from,
+                              double to, struct gr_maint **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  const struct coll_conf *c = g->conf;
+  if (!c->n_maint)
+    return VT_OK;
+  struct gr_maint *v = calloc(c->n_maint, sizeof(*v));
+  if (!v)
+    return VT_ENOMEM;
+  size_t nv = 0;
+  for (size_t i = 0; i < c->n_maint; i++) {
+    const struct coll_maint_conf *m = &c->maint[i];
+    if ((target && strcmp(m->target, target) != 0) || m->start > to ||
+        m->end < from)
+      continue;
+    struct gr_maint *e = &v[nv++];
+    snprintf(e->target, sizeof(e->target), "%s", m->target);
+    snprintf(e->reason, sizeof(e->reason), "%s", m->reason ? m->reason : "");
+    e->start = m->start;
+    e->end = m->end;
+  }
+  qsort(v, nv, sizeof(*v), gr_maint_cmp);
+  if (!nv) {
+    free(v);
+    v = NULL;
+  }
+  *out = v;
+  *n = nv;
+  return VT_OK;
+}
+
+enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
+                              double to, struct gr_dns_change **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  struct gr_dns_change *v = NULL;
+  size_t nv = 0, cap = 0;
+  sqlite3_stmt *s = NULL;
+  const char *what = "list the DNS changes";
+  enum vt_status st =
+      gr_prepare(g,
+                 "SELECT ts, target, probe, resolver, old_answers,"
+                 " new_answers FROM dns_changes"
+                 " WHERE (?1 IS NULL OR target = ?1) AND ts >= ?2"
+                 " AND ts <= ?3 ORDER BY ts, id",
+                 what, &s);
+  if (st == VT_OK && (gr_bind_target(s, 1, target) != SQLITE_OK ||
+                      sqlite3_bind_double(s, 2, from) != SQLITE_OK ||
+                      sqlite3_bind_double(s, 3, to) != SQLITE_OK))
+    st = gr_sql_fail(g, what);
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct gr_dns_change *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    if (!p) {
+      st = VT_ENOMEM;
+      break;
+    }
+    v = p;
+    struct gr_dns_change *e = &v[nv++];
+    e->ts = sqlite3_column_double(s, 0);
+    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 1));
+    gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 2));
+    gr_copy(e->resolver, sizeof(e->resolver), sqlite3_column_text(s, 3));
+    gr_copy(e->old_answers, sizeof(e->old_answers), sqlite3_column_text(s, 4));
+    gr_copy(e->new_answers, sizeof(e->new_answers), sqlite3_column_text(s, 5));
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = gr_sql_fail(g, what);
+  sqlite3_finalize(s);
+  if (st != VT_OK) {
+    free(v);
+    return st;
+  }
+  *out = v;
+  *n = nv;
+  return VT_OK;
+}
+
+/* ---- rrdcached FLUSH ----------------------------------------------------- */
+
+/* Waits until fd is ready for events; false on timeout or error (errno). */
+static bool gr_rrdc_wait(int fd, short events)
+{
+  struct pollfd p = {.fd = fd, .events = events};
+  int rc = SQLITE_DONE;
+  do {
+    rc = poll(&p, 1, GR_RRDC_TIMEOUT_MS);
+  } while (rc < 0 && errno == EINTR);
+  if (rc == 0)
+    errno = ETIMEDOUT;
+  return rc > 0;
+}
+
+/* Connects fd (non-blocking) to sa within the timeout. */
+static bool gr_rrdc_connect_to(int fd, const struct sockaddr *sa, socklen_t len)
+{
+  if (connect(fd, sa, len) == 0)
+    return true;
+  if (errno != EINPROGRESS || !gr_rrdc_wait(fd, POLLOUT))
+    return false;
+  int err = 0;
+  socklen_t el = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+    return false;
+  errno = err;
+  return err == 0;
+}
+
+/* "unix:/path" or "/path": a unix socket, and names go absolute; else
+ * "host:port", "host" or "[v6]:port" over TCP with names relative to the
+ * daemon's -b directory, as the collector sends them (rrd_store.c). */
+static int gr_rrdc_open(struct gr_ctx *g, const char *daemon)
+{
+  const char *path = strncmp(daemon, "unix:", 5) == 0 ? daemon + 5
+                     : daemon[0] == '/'               ? daemon
+                                                      : NULL;
+  if (path) {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    char *real = realpath(g->rrd_dir, NULL);
+    if (!real)
+      return -1;
+    struct vt_buf b;
+    vt_buf_init(&b, 0);
+    enum vt_status st = VT_OK;
+    for (const char *p = real; *p && st == VT_OK; p++) {
+      if (*p == ' ' || *p == '\\')
+        st = vt_buf_add(&b, "\\", 1);
+      if (st == VT_OK)
+        st = vt_buf_add(&b, p, 1);
+    }
+    if (st == VT_OK)
+      st = vt_buf_add(&b, "/", 1);
+    free(real);
+    if (st != VT_OK) {
+      vt_buf_cleanup(&b);
+      errno = ENOMEM;
+      return -1;
+    }
+    free(g->rrdc_prefix);
+    g->rrdc_prefix = vt_buf_take(&b, NULL);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 &&
+        !gr_rrdc_connect_to(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    return fd;
+  }
+
+  char host[256], *port = NULL;
+  snprintf(host, sizeof(host), "%s", daemon);
+  char *h = host;
+  if (h[0] == '[') {
+    char *end = strchr(++h, ']');
+    if (!end) {
+      errno = EINVAL;
+      return -1;
+    }
+    *end = '\0';
+    if (end[1] == ':')
+      port = end + 2;
+  } else if ((port = strrchr(h, ':')) != NULL) {
+    *port++ = '\0';
+  }
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+  int rc = getaddrinfo(h, port && *port ? port : GR_RRDC_PORT, &hints, &ai);
+  if (rc != 0) {
+    errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+    return -1;
+  }
+  int fd = -1;
+  for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && !gr_rrdc_connect_to(fd, a->ai_addr, a->ai_addrlen)) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      fd = -1;
+    }
+  }
+  freeaddrinfo(ai);
+  return fd;
+}
+
+static void gr_rrdc_drop(struct gr_ctx *g)
+{
+  if (g->rrdc_fd >= 0)
+    close(g->rrdc_fd);
+  g->rrdc_fd = -1;
+  g->rlen = 0;
+}
+
+/* Reads one reply line (without "\n") into line. */
+static bool gr_rrdc_line(struct gr_ctx *g, char *line, size_t size)
+{
+  for (;;) {
+    char *nl = memchr(g->rbuf, '\n', g->rlen);
+    if (nl) {
+      size_t len = (size_t)(nl - g->rbuf);
+      snprintf(line, size, "%.*s", (int)len, g->rbuf);
+      g->rlen -= len + 1;
+      memmove(g->rbuf, nl + 1, g->rlen);
+      return true;
+    }
+    if (g->rlen == sizeof(g->rbuf)) {
+      errno = EMSGSIZE;
+      return false;
+    }
+    if (!gr_rrdc_wait(g->rrdc_fd, POLLIN))
+      return false;
+    ssize_t r = read(g->rrdc_fd, g->rbuf + g->rlen, sizeof(g->rbuf) - g->rlen);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (r <= 0) {
+      if (r == 0)
+        errno = ECONNRESET;
+      return false;
+    }
+    g->rlen += (size_t)r;
+  }
+}
+
+static bool gr_rrdc_send(struct gr_ctx *g, const char *text, size_t len)
+{
+  while (len) {
+    ssize_t w = send(g->rrdc_fd, text, len, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && errno == EAGAIN) {
+      if (!gr_rrdc_wait(g->rrdc_fd, POLLOUT))
+        return false;
+      continue;
+    }
+    if (w < 0)
+      return false;
+    text += w;
+    len -= (size_t)w;
+  }
+  return true;
+}
+
+/* Asks rrdcached (when configured) to write relpath's pending values, so
+ * the fetch sees them (LIBS.md 3.2: rrd_fetch_r reads the file only). */
+static void gr_rrdc_flush(struct gr_ctx *g, const char *relpath)
+{
+  const char *daemon = g->conf->rrdcached;
+  if (!daemon || g->rrdc_off)
+    return;
+  if (g->rrdc_fd < 0 && (g->rrdc_fd = gr_rrdc_open(g, daemon)) < 0) {
+    vt_debug("graph: rrdcached %s: %s; fetching without flushing", daemon,
+             strerror(errno));
+    g->rrdc_off = true;
+    return;
+  }
+  struct vt_buf cmd;
+  vt_buf_init(&cmd, 0);
+  char line[512];
+  bool ok =
+      vt_buf_addf(&cmd, "FLUSH %s%s\n", g->rrdc_prefix ? g->rrdc_prefix : "",
+                  relpath) == VT_OK &&
+      gr_rrdc_send(g, vt_buf_str(&cmd), cmd.len) &&
+      gr_rrdc_line(g, line, sizeof(line));
+  vt_buf_cleanup(&cmd);
+  if (!ok) {
+    /* The stream may be out of step now; a later fetch reconnects. */
+    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath,
+             strerror(errno));
+    gr_rrdc_drop(g);
+    return;
+  }
+  char *msg;
+  long status = strtol(line, &msg, 10);
+  /* N > 0 announces N more lines; FLUSH has none, but stay in step. */
+  for (long i = 0; i < status && i < 1000; i++) {
+    char more[512];
+    if (!gr_rrdc_line(g, more, sizeof(more))) {
+      gr_rrdc_drop(g);
+      return;
+    }
+  }
+  msg += strspn(msg, " ");
+  if (status >= 0)
+    return;
+  if (strncmp(msg, "No such file", 12) == 0)
+    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath, msg);
+  else
+    vt_warn("graph: rrdcached %s: FLUSH %s: %s (the file may lack the "
+            "latest values)",
+            daemon, relpath, msg);
+}
+
+/* ---- RRD fetch ----------------------------------------------------------- */
+
+enum vt_status gr_fetch_rrd(struct gr_ctx *g, const char *relpath,
+                            const char *cf, double start, double end, long step,
+                            struct gr_fetch *out)
+{
+  *out = (struct gr_fetch){0};
+  char path[PATH_MAX];
+  if (!gr_rrd_path(g, relpath, path, sizeof(path))[0]) {
+    vt_err("graph: %s/%s: name too long", g->rrd_dir, relpath);
+    return VT_EINVAL;
+  }
+  gr_rrdc_flush(g, relpath);
+
+  time_t s = (time_t)floor(start), e = (time_t)ceil(end);
+  unsigned long st_ul = step > 0 ? (unsigned long)step : 1, n_ds = 0;
+  char **names = NULL;
+  rrd_value_t *data = NULL;
+  rrd_clear_error();
+  if (rrd_fetch_r(path, cf, &s, &e, &st_ul, &n_ds, &names, &data) != 0) {
+    /* librrd says "opening '...': No such file or directory" in its own
+     * words; errno from stat() tells the two cases apart reliably. */
+    struct stat sb;
+    bool missing = stat(path, &sb) != 0 && errno == ENOENT;
+    /* A series listed but without its file reads as no data: worth a
+     * warning, while an unreadable file is an error. */
+    VT_LOG(missing ? VT_LOG_WARNING : VT_LOG_ERR, "graph: %s: %s", path,
+           rrd_test_error() ? rrd_get_error() : "fetch failed");
+    rrd_clear_error();
+    return missing ? VT_ENOTFOUND : VT_EIO;
+  }
+  enum vt_status st = VT_ENOMEM;
+  out->start = (double)s;
+  out->end = (double)e;
+  out->step = (long)st_ul;
+  out->n_ds = n_ds;
+  out->n_rows = st_ul && e > s ? (size_t)(e - s) / st_ul : 0;
+  size_t n_vals = out->n_rows * n_ds;
+  /* Copies in our allocator, so gr_fetch_free needs no librrd knowledge
+   * and a partial copy is freed the same way. */
+  if (!(out->ds_names = calloc(n_ds ? n_ds : 1, sizeof(char *))) ||
+      !(out->data = malloc((n_vals ? n_vals : 1) * sizeof(double))))
+    goto cleanup;
+  for (size_t i = 0; i < n_ds; i++)
+    if (!(out->ds_names[i] = strdup(names[i])))
+      goto cleanup;
+  for (size_t i = 0; i < n_vals; i++)
+    out->data[i] = (double)data[i];
+  st = VT_OK;
+
+cleanup:
+  for (size_t i = 0; i < n_ds; i++)
+    rrd_freemem(names[i]);
+  rrd_freemem(names);
+  rrd_freemem(data);
+  if (st != VT_OK)
+    gr_fetch_free(out);
+  return st;
+}
+
+void gr_fetch_free(struct gr_fetch *f)
+{
+  if (!f)
+    return;
+  if (f->ds_names)
+    for (size_t i = 0; i < f->n_ds; i++)
+      free(f->ds_names[i]);
+  free(f->ds_names);
+  free(f->data);
+  *f = (struct gr_fetch){0};
+}
+
+int gr_fetch_ds(const struct gr_fetch *f, const char *name)
+{
+  for (size_t i = 0; i < f->n_ds; i++)
+    if (f->ds_names[i] && strcmp(f->ds_names[i], name) == 0)
+      return (int)i;
+  return -1;
+}
