@@ -116,6 +116,13 @@ struct rrd_store {
   char cur_dir[RRD_STORE_RELPATH_MAX + 1];
   size_t cur_dir_len;
   int cur_dir_fd;
+
+  /* Files seen as regular files already (open addressing, relpath copies):
+   * a steady batch then costs no directory walk at all, where it cost three
+   * openat and an fstatat per file. Any file error empties it, so a file
+   * removed behind our back is created again. */
+  char **known;
+  size_t cap_known, n_known;
 };
 
 /* Grows an array to hold need elements of size bytes, doubling. Returns
@@ -155,8 +162,11 @@ static void rrd_store_file_error(struct rrd_store *s, const char *fmt, ...)
 
 /* Logs "rrd: <file>: <why>" for the first RRD_STORE_LOG_FILES failed files
  * of a flush; rrd_store_flush sums up the rest. */
+static void rrd_store_known_clear(struct rrd_store *s);
+
 static void rrd_store_file_error(struct rrd_store *s, const char *fmt, ...)
 {
+  rrd_store_known_clear(s);
   if (s->n_failed++ >= RRD_STORE_LOG_FILES || VT_LOG_ERR > vt_log_threshold)
     return;
   char msg[1024];
@@ -278,6 +288,67 @@ static void rrd_store_dir_release(struct rrd_store *s)
  * whether the file exists. Fills s->path with the absolute name that
  * librrd and rrdcached get. librrd opens that name itself, so this is a
  * check at flush time, not a lock against a concurrent renamer. */
+/* ---- files known to exist ------------------------------------------------ */
+
+static uint64_t rrd_store_hash(const char *p)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return h;
+}
+
+static void rrd_store_known_clear(struct rrd_store *s)
+{
+  for (size_t i = 0; i < s->cap_known; i++) {
+    free(s->known[i]);
+    s->known[i] = NULL;
+  }
+  s->n_known = 0;
+}
+
+static bool rrd_store_known_has(const struct rrd_store *s, const char *relpath)
+{
+  if (!s->cap_known)
+    return false;
+  size_t mask = s->cap_known - 1;
+  for (size_t i = rrd_store_hash(relpath) & mask; s->known[i];
+       i = (i + 1) & mask)
+    if (strcmp(s->known[i], relpath) == 0)
+      return true;
+  return false;
+}
+
+/* Remembers relpath; out of memory only means the walk is done again. */
+static void rrd_store_known_add(struct rrd_store *s, const char *relpath)
+{
+  if ((s->n_known + 1) * 2 > s->cap_known) {
+    size_t cap = s->cap_known ? s->cap_known * 2 : 1024;
+    char **t = calloc(cap, sizeof(*t));
+    if (!t)
+      return;
+    for (size_t i = 0; i < s->cap_known; i++) {
+      if (!s->known[i])
+        continue;
+      size_t j = rrd_store_hash(s->known[i]) & (cap - 1);
+      while (t[j])
+        j = (j + 1) & (cap - 1);
+      t[j] = s->known[i];
+    }
+    free(s->known);
+    s->known = t;
+    s->cap_known = cap;
+  }
+  char *copy = strdup(relpath);
+  if (!copy)
+    return;
+  size_t mask = s->cap_known - 1, i = rrd_store_hash(relpath) & mask;
+  while (s->known[i])
+    i = (i + 1) & mask;
+  s->known[i] = copy;
+  s->n_known++;
+}
+
 static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
                                        bool *exists)
 {
@@ -285,6 +356,10 @@ static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
   if (n < 0 || (size_t)n >= sizeof(s->path)) {
     rrd_store_file_error(s, "%s/%s: name too long", s->dir, relpath);
     return VT_EIO;
+  }
+  if (rrd_store_known_has(s, relpath)) {
+    *exists = true;
+    return VT_OK;
   }
   const char *slash = strrchr(relpath, '/');
   size_t dlen = slash ? (size_t)(slash - relpath) : 0;
@@ -326,6 +401,7 @@ static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
       return VT_EIO;
     }
     *exists = true;
+    rrd_store_known_add(s, relpath);
   } else if (errno == ENOENT) {
     *exists = false;
   } else {
@@ -582,6 +658,8 @@ void rrd_store_close(struct rrd_store *s)
     return;
   rrdcached_close(s->daemon); /* before the layout it borrows */
   rrd_store_dir_release(s);
+  rrd_store_known_clear(s);
+  free(s->known);
   if (s->root_fd >= 0)
     close(s->root_fd);
   for (int i = 0; i < s->n_layout; i++)

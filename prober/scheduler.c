@@ -547,6 +547,22 @@ static void target_update_answers(struct sched_target *t, int resolver,
 
 /* ---- once mode ----------------------------------------------------------*/
 
+/* Creates the slots a round of chk will use. Creating a state may block
+ * (a TLS context loads the CA store), so a pass creates them all before
+ * any run starts: otherwise the runs already started would be charged for
+ * that time and could time out. */
+static void check_prepare(struct sched_check *chk, double now)
+{
+  struct sched_target *t = chk->t;
+  if (chk->conf->type == VT_CHECK_CLIENT) {
+    (void)slot_get(chk, "");
+    return;
+  }
+  for (size_t i = 0; i < t->addrs.n; i++)
+    if (addrset_entry_active(&t->addrs, &t->addrs.e[i], now))
+      (void)slot_get(chk, t->addrs.e[i].ip);
+}
+
 static void once_start_checks(struct sched *s)
 {
   sched_set_phase(s, SCHED_ONCE_CHECKS);
@@ -554,6 +570,11 @@ static void once_start_checks(struct sched *s)
   for (size_t i = 0; i < s->n_targets; i++) {
     struct sched_target *t = &s->targets[i];
     t->attempted = true; /* one pass: use what we have */
+    for (size_t k = 0; k < t->n_checks; k++)
+      check_prepare(&t->checks[k], ts);
+  }
+  for (size_t i = 0; i < s->n_targets; i++) {
+    struct sched_target *t = &s->targets[i];
     for (size_t k = 0; k < t->n_checks; k++)
       check_round(&t->checks[k], ts);
   }

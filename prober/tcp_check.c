@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -552,6 +553,15 @@ static void tcp_check_deadline_cb(struct ev_loop *loop, ev_timer *w,
   if (left_s > 0.001) {
     ev_timer_set(w, left_s, 0.);
     ev_timer_start(loop, w);
+    return;
+  }
+  /* After a stall of the whole probe both this timer and the socket are
+   * ready, and libev runs the timer first. A connection that was already
+   * answered (accepted or refused) is a measurement, not a timeout. */
+  struct pollfd pfd = {.fd = st->fd, .events = POLLOUT};
+  if (st->state == TCP_CHECK_CONNECTING && st->fd >= 0 &&
+      poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
+    tcp_check_connected(st);
     return;
   }
   if (st->state == TCP_CHECK_CONNECTING)
