@@ -51,7 +51,8 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libc-ares-dev libev-dev librrd-dev libconfig-dev
 	libmicrohttpd-dev libssl-dev libsqlite3-dev
 	rrdcached rrdtool fonts-dejavu-core openssl python3
-	nginx-light dnsmasq-base jq valgrind libjansson-dev iproute2)
+	nginx-light dnsmasq-base jq valgrind libjansson-dev iproute2
+	chromium)
 
 say() { echo "==> $*"; }
 
