@@ -9,21 +9,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <ev.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "collector_req.h"
 #include "curl_loop.h"
 #include "log.h"
 #include "probe_config.h"
@@ -39,7 +37,6 @@
 #define TF_LOG_EVERY 10
 #define TF_DIGEST_LEN 32 /* SHA-256 */
 #define TF_NAMES_MAX 400 /* bytes of target names in a log line */
-#define TF_USER_AGENT "vantage-probe/" PACKAGE_VERSION
 
 /* Failure kinds other than an HTTP status, for "log on change". */
 #define TF_KIND_LOCAL (-1L) /* disk, memory, libcrypto */
@@ -61,19 +58,14 @@ struct targets_fetch {
   char *saved_path; /* TARGETS_FETCH_FILE in spool_dir */
   char *new_path;   /* the same + ".new": a text being validated */
   char *probe;
-  char *url;      /* the collector as configured, for targets_fetch_same */
-  char *endpoint; /* url + /v1/targets, for logs */
+  char *url; /* the collector as configured, for targets_fetch_same */
   char *ca_file;
   bool verify;
   double timeout_s, interval_s;
   struct vt_wire_key key;
 
-  /* The request. The headers stay ours until done runs. */
-  CURL *easy;
-  struct curl_slist *headers;
-  struct vt_buf reply;
-  bool reply_full; /* the reply outgrew PROBE_FETCHED_MAX */
-  char errbuf[CURL_ERROR_SIZE];
+  /* The request; its URL (url + /v1/targets) names it in logs. */
+  struct collector_req req;
 
   /* SHA-256 of the text in use, and of the one last rejected (reported
    * once, not at every request). */
@@ -112,7 +104,7 @@ static void tf_set_state(struct targets_fetch *tf, enum tf_state s)
 {
   if (tf->state == s)
     return;
-  vt_debug("targets: %s: %s -> %s", tf->endpoint, tf_state_name(tf->state),
+  vt_debug("targets: %s: %s -> %s", tf->req.url, tf_state_name(tf->state),
            tf_state_name(s));
   tf->state = s;
 }
@@ -200,7 +192,7 @@ static void tf_recovered(struct targets_fetch *tf)
 {
   if (tf->fails > 0)
     vt_notice("targets: %s: answering again after %u failures (%.0f s)",
-              tf->endpoint, tf->fails, ev_now(tf->loop) - tf->fail_since);
+              tf->req.url, tf->fails, ev_now(tf->loop) - tf->fail_since);
   tf->fails = 0;
   tf->last_kind = 0;
 }
@@ -217,7 +209,7 @@ static void tf_failed(struct targets_fetch *tf, long kind, const char *why,
     tf->fail_since = ev_now(tf->loop);
   tf->fails++;
   if (!tf->spool_dir) {
-    vt_err("targets: %s: %s", tf->endpoint, why);
+    vt_err("targets: %s: %s", tf->req.url, why);
     tf_set_state(tf, TF_DONE);
     tf_hand_over(tf, NULL);
     return;
@@ -233,14 +225,14 @@ static void tf_failed(struct targets_fetch *tf, long kind, const char *why,
   }
   if (kind != tf->last_kind || (kind != 404 && tf->fails % TF_LOG_EVERY == 0)) {
     if (kind == 404)
-      vt_notice("targets: %s: %s; asking again every %.0f s", tf->endpoint, why,
+      vt_notice("targets: %s: %s; asking again every %.0f s", tf->req.url, why,
                 delay);
     else if (slow)
       vt_err("targets: %s: %s; asking again in %.0f s (failure %u)",
-             tf->endpoint, why, delay, tf->fails);
+             tf->req.url, why, delay, tf->fails);
     else
       vt_warn("targets: %s: %s; asking again in %.1f s (failure %u)",
-              tf->endpoint, why, delay, tf->fails);
+              tf->req.url, why, delay, tf->fails);
   }
   tf->last_kind = kind;
   ev_timer_stop(tf->loop, &tf->timer);
@@ -258,8 +250,8 @@ static enum vt_status tf_save(struct targets_fetch *tf)
   if (fd < 0)
     goto fail;
   what = "write";
-  for (size_t off = 0; off < tf->reply.len;) {
-    ssize_t w = write(fd, tf->reply.data + off, tf->reply.len - off);
+  for (size_t off = 0; off < tf->req.reply.len;) {
+    ssize_t w = write(fd, tf->req.reply.data + off, tf->req.reply.len - off);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
@@ -310,11 +302,11 @@ static void tf_got_once(struct targets_fetch *tf)
 {
   struct probe_conf *nc = NULL;
   tf_set_state(tf, TF_DONE);
-  if (probe_conf_load_fetched_text(tf->config_path, tf->endpoint,
-                                   tf->reply.data ? tf->reply.data : "",
-                                   tf->reply.len, &nc) != VT_OK) {
+  if (probe_conf_load_fetched_text(tf->config_path, tf->req.url,
+                                   tf->req.reply.data ? tf->req.reply.data : "",
+                                   tf->req.reply.len, &nc) != VT_OK) {
     vt_err("targets: %s: the targets served are rejected (see above)",
-           tf->endpoint);
+           tf->req.url);
     nc = NULL;
   } else if (!nc->targets_fetched) {
     /* The file got targets of its own since it was read: use those. */
@@ -329,8 +321,8 @@ static void tf_got_once(struct targets_fetch *tf)
 static void tf_got(struct targets_fetch *tf)
 {
   unsigned char md[TF_DIGEST_LEN];
-  const char *text = tf->reply.data ? tf->reply.data : "";
-  if (!tf_digest(text, tf->reply.len, md)) {
+  const char *text = tf->req.reply.data ? tf->req.reply.data : "";
+  if (!tf_digest(text, tf->req.reply.len, md)) {
     tf_failed(tf, TF_KIND_LOCAL, "SHA-256 failed", false);
     return;
   }
@@ -340,12 +332,13 @@ static void tf_got(struct targets_fetch *tf)
     return;
   }
   if (tf->have_current && memcmp(md, tf->current, sizeof(md)) == 0) {
-    vt_debug("targets: %s: unchanged (%zu bytes)", tf->endpoint, tf->reply.len);
+    vt_debug("targets: %s: unchanged (%zu bytes)", tf->req.url,
+             tf->req.reply.len);
     tf_wait(tf);
     return;
   }
   if (tf->have_rejected && memcmp(md, tf->rejected, sizeof(md)) == 0) {
-    vt_debug("targets: %s: still the text rejected before", tf->endpoint);
+    vt_debug("targets: %s: still the text rejected before", tf->req.url);
     tf_wait(tf);
     return;
   }
@@ -368,7 +361,7 @@ static void tf_got(struct targets_fetch *tf)
     else
       vt_err("targets: %s: new targets rejected (see above; the text stays "
              "in %s); %s",
-             tf->endpoint, tf->new_path,
+             tf->req.url, tf->new_path,
              tf->have_current ? "still checking the previous targets"
                               : "still waiting for valid targets");
     probe_conf_free(nc);
@@ -384,7 +377,7 @@ static void tf_got(struct targets_fetch *tf)
   }
   char names[TF_NAMES_MAX];
   tf_names(nc, names, sizeof(names));
-  vt_notice("targets: %s: %s: %zu target%s: %s", tf->endpoint,
+  vt_notice("targets: %s: %s: %zu target%s: %s", tf->req.url,
             tf->have_current ? "targets changed" : "got targets", nc->n_targets,
             nc->n_targets == 1 ? "" : "s", names);
   memcpy(tf->current, md, sizeof(md));
@@ -392,21 +385,6 @@ static void tf_got(struct targets_fetch *tf)
   tf->have_rejected = false;
   tf_hand_over(tf, nc);
   tf_wait(tf);
-}
-
-/* The collector's reason from {"error":"..."}, else the reply's start,
- * made printable, into out. */
-static void tf_reason(const struct targets_fetch *tf, char *out, size_t size)
-{
-  const char *reply = vt_buf_str(&tf->reply);
-  json_t *root = json_loadb(reply, tf->reply.len, 0, NULL);
-  const char *e = json_string_value(json_object_get(root, "error"));
-  const char *src = e ? e : reply;
-  size_t i = 0;
-  for (; src[i] && i + 1 < size && src[i] != '\n'; i++)
-    out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-  out[i] = '\0';
-  json_decref(root);
 }
 
 /* curl_loop_done_fn: the request ended (the easy handle is back with us). */
@@ -418,12 +396,11 @@ static void tf_done(CURL *easy, CURLcode rc, void *arg)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   char why[CURL_ERROR_SIZE + 64], reason[160];
   if (rc != CURLE_OK) {
-    if (tf->reply_full)
+    if (tf->req.reply_full)
       snprintf(why, sizeof(why), "the reply is larger than %u bytes",
                PROBE_FETCHED_MAX);
     else
-      snprintf(why, sizeof(why), "%s",
-               tf->errbuf[0] ? tf->errbuf : curl_easy_strerror(rc));
+      snprintf(why, sizeof(why), "%s", collector_req_strerror(&tf->req, rc));
     tf_failed(tf, TF_KIND_CURL + (long)rc, why, false);
   } else if (status == 200) {
     tf_got(tf);
@@ -431,7 +408,7 @@ static void tf_done(CURL *easy, CURLcode rc, void *arg)
     tf_failed(tf, 404, "404: the collector serves no targets (no targets_file)",
               true);
   } else {
-    tf_reason(tf, reason, sizeof(reason));
+    collector_req_reason(&tf->req, reason, sizeof(reason));
     snprintf(why, sizeof(why), "HTTP %ld%s%s", status, reason[0] ? ": " : "",
              reason);
     /* 5xx (and anything odd) is the collector's trouble: retry soon.
@@ -439,60 +416,27 @@ static void tf_done(CURL *easy, CURLcode rc, void *arg)
     tf_failed(tf, status, why, status >= 400 && status < 500);
   }
   /* A large text is not kept between requests. */
-  vt_buf_cleanup(&tf->reply);
-  vt_buf_init(&tf->reply, PROBE_FETCHED_MAX);
+  vt_buf_cleanup(&tf->req.reply);
 }
 
 /* ---- requesting ---------------------------------------------------------- */
-
-static size_t tf_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-  struct targets_fetch *tf = arg;
-  size_t n = size * nmemb;
-  if (vt_buf_add(&tf->reply, ptr, n) != VT_OK) {
-    tf->reply_full = tf->reply.len + n > PROBE_FETCHED_MAX;
-    return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-  }
-  return n;
-}
 
 /* Signs the request (docs/wire.md: seq and count 0, empty body) and hands
  * it to curl_loop. */
 static enum vt_status tf_start_request(struct targets_fetch *tf)
 {
-  int64_t now = (int64_t)time(NULL);
-  char sig[VT_WIRE_SIG_HEXLEN + 1];
   enum vt_status st =
-      vt_wire_sign(&tf->key, VT_WIRE_TARGETS, tf->probe, 0, 0, now, "", 0, sig);
+      collector_req_sign(&tf->req, &tf->key, tf->probe, 0, 0, "", 0);
   if (st != VT_OK) {
-    vt_err("targets: %s: cannot sign: %s", tf->endpoint, vt_strerror(st));
+    vt_err("targets: %s: cannot sign: %s", tf->req.url, vt_strerror(st));
     return st;
   }
-  curl_slist_free_all(tf->headers);
-  tf->headers = NULL;
-  char h[5][160];
-  snprintf(h[0], sizeof(h[0]), "%s: %s", VT_WIRE_HDR_PROBE, tf->probe);
-  snprintf(h[1], sizeof(h[1]), "%s: 0", VT_WIRE_HDR_SEQ);
-  snprintf(h[2], sizeof(h[2]), "%s: 0", VT_WIRE_HDR_COUNT);
-  snprintf(h[3], sizeof(h[3]), "%s: %" PRId64, VT_WIRE_HDR_TIME, now);
-  snprintf(h[4], sizeof(h[4]), "%s: %s", VT_WIRE_HDR_SIG, sig);
-  for (size_t i = 0; i < 5; i++) {
-    struct curl_slist *l = curl_slist_append(tf->headers, h[i]);
-    if (!l) {
-      curl_slist_free_all(tf->headers);
-      tf->headers = NULL;
-      return VT_ENOMEM;
-    }
-    tf->headers = l;
+  if ((st = collector_req_prepare(&tf->req)) != VT_OK) {
+    if (st == VT_ELIB)
+      vt_err("targets: %s: cannot set up the request", tf->req.url);
+    return st;
   }
-  if (curl_easy_setopt(tf->easy, CURLOPT_HTTPHEADER, tf->headers) != CURLE_OK) {
-    vt_err("targets: %s: cannot set up the request", tf->endpoint);
-    return VT_ELIB;
-  }
-  vt_buf_reset(&tf->reply);
-  tf->reply_full = false;
-  tf->errbuf[0] = '\0';
-  return curl_loop_add(tf->cl, tf->easy, tf_done, tf);
+  return curl_loop_add(tf->cl, tf->req.easy, tf_done, tf);
 }
 
 static void tf_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -507,37 +451,11 @@ static void tf_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     tf_failed(tf, TF_KIND_LOCAL, why, false);
     return;
   }
-  vt_debug("targets: %s: asking", tf->endpoint);
+  vt_debug("targets: %s: asking", tf->req.url);
   tf_set_state(tf, TF_FETCHING);
 }
 
 /* ---- setup --------------------------------------------------------------- */
-
-/* url + "/v1/targets", keeping a path prefix ("https://h/vantage"). */
-static char *tf_endpoint(const char *url)
-{
-  char *out = NULL, *path = NULL, *full = NULL;
-  CURLU *u = curl_url();
-  if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-    goto out;
-  size_t len = strlen(path);
-  while (len > 0 && path[len - 1] == '/')
-    len--;
-  char np[2048];
-  if (snprintf(np, sizeof(np), "%.*s/v1/targets", (int)len, path) >=
-      (int)sizeof(np))
-    goto out;
-  if (curl_url_set(u, CURLUPART_PATH, np, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
-    goto out;
-  out = strdup(full);
-out:
-  curl_free(path);
-  curl_free(full);
-  curl_url_cleanup(u);
-  return out;
-}
 
 /* The digest of the saved text the running targets came from; without it
  * the first answer is validated and handed over again (harmless). */
@@ -571,38 +489,6 @@ static char *tf_join(const char *dir, const char *name)
   return out;
 }
 
-/* The easy handle, set up once; each request changes only its headers. */
-static enum vt_status tf_easy_init(struct targets_fetch *tf)
-{
-  if (!(tf->easy = curl_easy_init()))
-    return VT_ENOMEM;
-  CURL *e = tf->easy;
-  long timeout_ms = (long)(tf->timeout_s * 1000.0);
-  bool bad = false;
-  bad |= curl_easy_setopt(e, CURLOPT_URL, tf->endpoint) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-  /* Like the uploader: no proxy from the environment. */
-  bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tf->verify ? 1L : 0L) !=
-         CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tf->verify ? 2L : 0L) !=
-         CURLE_OK;
-  if (tf->ca_file)
-    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, tf->ca_file) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, TF_USER_AGENT) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tf_write_cb) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, tf) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, tf->errbuf) != CURLE_OK;
-  if (bad) {
-    vt_err("targets: %s: cannot set up libcurl", tf->endpoint);
-    return VT_ELIB;
-  }
-  return VT_OK;
-}
-
 struct targets_fetch *
 targets_fetch_create(struct ev_loop *loop, struct curl_loop *cl,
                      const char *config_path, const char *spool_dir,
@@ -625,7 +511,6 @@ targets_fetch_create(struct ev_loop *loop, struct curl_loop *cl,
       .fn = fn,
       .arg = arg,
   };
-  vt_buf_init(&tf->reply, PROBE_FETCHED_MAX);
   ev_timer_init(&tf->timer, tf_timer_cb, 0., 0.);
   ev_timer_init(&tf->deliver, tf_deliver_cb, 0., 0.);
   tf->rng = (uint64_t)(ev_time() * 1e6) ^ ((uint64_t)getpid() << 32) ^
@@ -634,16 +519,21 @@ targets_fetch_create(struct ev_loop *loop, struct curl_loop *cl,
     tf->rng = 1;
   if (!(tf->config_path = strdup(config_path)) ||
       !(tf->probe = strdup(conf->name)) || !(tf->url = strdup(col->url)) ||
-      (col->ca_file && !(tf->ca_file = strdup(col->ca_file))) ||
-      !(tf->endpoint = tf_endpoint(col->url)))
+      (col->ca_file && !(tf->ca_file = strdup(col->ca_file))))
     goto fail;
   if (spool_dir &&
       (!(tf->spool_dir = strdup(spool_dir)) ||
        !(tf->saved_path = tf_join(spool_dir, TARGETS_FETCH_FILE)) ||
        !(tf->new_path = tf_join(spool_dir, TARGETS_FETCH_FILE ".new"))))
     goto fail;
-  if ((*st = tf_easy_init(tf)) != VT_OK)
+  /* The easy handle is set up once; each request changes its headers. */
+  if ((*st = collector_req_init(&tf->req, col, VT_WIRE_TARGETS,
+                                PROBE_FETCHED_MAX, COLLECTOR_REQ_WHOLE)) !=
+      VT_OK) {
+    if (*st == VT_ELIB)
+      vt_err("targets: %s: cannot set up libcurl", tf->req.url);
     goto fail;
+  }
   if (spool_dir && saved_in_use)
     tf_hash_saved(tf);
   ev_timer_start(loop, &tf->timer);
@@ -691,16 +581,12 @@ void targets_fetch_destroy(struct targets_fetch *tf)
 {
   if (!tf)
     return;
-  if (tf->easy) {
-    if (tf->state == TF_FETCHING)
-      curl_loop_remove(tf->cl, tf->easy);
-    curl_easy_cleanup(tf->easy);
-  }
+  if (tf->state == TF_FETCHING)
+    curl_loop_remove(tf->cl, tf->req.easy);
+  collector_req_cleanup(&tf->req);
   ev_timer_stop(tf->loop, &tf->timer);
   ev_timer_stop(tf->loop, &tf->deliver);
   probe_conf_free(tf->pending);
-  curl_slist_free_all(tf->headers);
-  vt_buf_cleanup(&tf->reply);
   vt_wire_key_wipe(&tf->key);
   free(tf->config_path);
   free(tf->spool_dir);
@@ -708,7 +594,6 @@ void targets_fetch_destroy(struct targets_fetch *tf)
   free(tf->new_path);
   free(tf->probe);
   free(tf->url);
-  free(tf->endpoint);
   free(tf->ca_file);
   free(tf);
 }

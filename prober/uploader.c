@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -25,6 +24,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "collector_req.h"
 #include "curl_loop.h"
 #include "log.h"
 #include "probe_config.h"
@@ -45,11 +45,11 @@
 #define UPLOADER_BACKOFF_MAX_S 60.0
 /* In a failure streak, log the first failure, then every tenth. */
 #define UPLOADER_LOG_EVERY 10
-#define UPLOADER_REPLY_MAX 1024
+/* Bytes of a reply kept: its start is all we read. */
+#define UPLOADER_REPLY_MAX 1023
 #define UPLOADER_CHUNK (64u << 10)
 /* A record longer than this is not something the spool writes. */
 #define UPLOADER_LINE_MAX (16u << 20)
-#define UPLOADER_USER_AGENT "vantage-probe/" PACKAGE_VERSION
 
 /* Failure kinds other than an HTTP status, for "log on change". */
 #define UPLOADER_KIND_LOCAL (-1L) /* spool unreadable, out of memory */
@@ -77,8 +77,7 @@ struct uploader_pos {
 struct uploader_coll {
   struct uploader *up;
   enum uploader_state state;
-  char *url;      /* as configured, for logs */
-  char *endpoint; /* url + /v1/results */
+  char *url; /* as configured, for logs */
   struct vt_wire_key key;
   char cursor_name[32];      /* "cursor-<16 hex of SHA-256(url)>" */
   uint64_t cursor;           /* next record to send */
@@ -89,16 +88,12 @@ struct uploader_coll {
   struct uploader_pos after; /* where the batch in flight ends */
   ev_timer timer;            /* linger and backoff */
 
-  /* The request. The body and headers stay ours until done runs. */
-  CURL *easy;
-  struct curl_slist *headers;
+  /* The request. The body stays ours until done runs. */
+  struct collector_req req;
   char *body;
   size_t body_len, body_alloc;
   uint64_t seq, count; /* the batch: records [seq, seq + count) */
   bool full;           /* the batch hit a limit: more records wait */
-  char reply[UPLOADER_REPLY_MAX];
-  size_t reply_len;
-  char errbuf[CURL_ERROR_SIZE];
 
   /* Failure streak. */
   unsigned fails;
@@ -587,25 +582,12 @@ static void uploader_failed(struct uploader_coll *c, long kind, const char *why,
   uploader_set_state(c, UPLOADER_BACKOFF);
 }
 
-/* The collector's reason from {"error":"..."}, else the reply's start,
- * made printable, into out. */
-static void uploader_reason(struct uploader_coll *c, char *out, size_t size)
-{
-  json_t *root = json_loadb(c->reply, c->reply_len, 0, NULL);
-  const char *e = json_string_value(json_object_get(root, "error"));
-  const char *src = e ? e : c->reply;
-  size_t i = 0;
-  for (; src[i] && i + 1 < size && src[i] != '\n'; i++)
-    out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-  out[i] = '\0';
-  json_decref(root);
-}
-
 /* 200: the reply's "next" moves the cursor (never backwards). */
 static void uploader_acked(struct uploader_coll *c)
 {
   struct uploader *up = c->up;
-  json_t *root = json_loadb(c->reply, c->reply_len, 0, NULL);
+  json_t *root =
+      json_loadb(vt_buf_str(&c->req.reply), c->req.reply.len, 0, NULL);
   json_t *jn = json_object_get(root, "next");
   bool ok = json_is_integer(jn) && json_integer_value(jn) >= 0;
   uint64_t next = ok ? (uint64_t)json_integer_value(jn) : 0;
@@ -697,15 +679,14 @@ static void uploader_done(CURL *easy, CURLcode rc, void *arg)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   char why[CURL_ERROR_SIZE + 64], reason[160];
   if (rc != CURLE_OK) {
-    snprintf(why, sizeof(why), "%s",
-             c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+    snprintf(why, sizeof(why), "%s", collector_req_strerror(&c->req, rc));
     uploader_failed(c, UPLOADER_KIND_CURL + (long)rc, why, false);
   } else if (status == 200) {
     uploader_acked(c);
   } else if (status == 413) {
     uploader_too_large(c);
   } else {
-    uploader_reason(c, reason, sizeof(reason));
+    collector_req_reason(&c->req, reason, sizeof(reason));
     snprintf(why, sizeof(why), "HTTP %ld%s%s", status, reason[0] ? ": " : "",
              reason);
     /* 5xx (and anything odd) is the collector's trouble: back off and
@@ -721,50 +702,18 @@ static void uploader_done(CURL *easy, CURLcode rc, void *arg)
 static enum vt_status uploader_start_request(struct uploader_coll *c)
 {
   struct uploader *up = c->up;
-  int64_t now = (int64_t)time(NULL);
-  char sig[VT_WIRE_SIG_HEXLEN + 1];
-  enum vt_status st = vt_wire_sign(&c->key, VT_WIRE_RESULTS, up->probe, c->seq,
-                                   c->count, now, c->body, c->body_len, sig);
+  enum vt_status st = collector_req_sign(&c->req, &c->key, up->probe, c->seq,
+                                         c->count, c->body, c->body_len);
   if (st != VT_OK) {
     vt_err("upload: %s: cannot sign: %s", c->url, vt_strerror(st));
     return st;
   }
-  curl_slist_free_all(c->headers);
-  c->headers = NULL;
-  char h[6][160];
-  snprintf(h[0], sizeof(h[0]), "%s: %s", VT_WIRE_HDR_PROBE, up->probe);
-  snprintf(h[1], sizeof(h[1]), "%s: %" PRIu64, VT_WIRE_HDR_SEQ, c->seq);
-  snprintf(h[2], sizeof(h[2]), "%s: %" PRIu64, VT_WIRE_HDR_COUNT, c->count);
-  snprintf(h[3], sizeof(h[3]), "%s: %" PRId64, VT_WIRE_HDR_TIME, now);
-  snprintf(h[4], sizeof(h[4]), "%s: %s", VT_WIRE_HDR_SIG, sig);
-  /* No "Expect: 100-continue" round trip before large bodies. */
-  snprintf(h[5], sizeof(h[5]), "Expect:");
-  c->headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
-  for (size_t i = 0; c->headers && i < 6; i++) {
-    struct curl_slist *l = curl_slist_append(c->headers, h[i]);
-    if (!l) {
-      curl_slist_free_all(c->headers);
-      c->headers = NULL;
-    } else {
-      c->headers = l;
-    }
+  if ((st = collector_req_prepare(&c->req)) != VT_OK) {
+    if (st == VT_ELIB)
+      vt_err("upload: %s: cannot set up the request", c->url);
+    return st;
   }
-  if (!c->headers)
-    return VT_ENOMEM;
-  c->reply_len = 0;
-  c->reply[0] = '\0';
-  c->errbuf[0] = '\0';
-  bool bad = false;
-  bad |= curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
-  bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                          (curl_off_t)c->body_len) != CURLE_OK;
-  /* Not COPYPOSTFIELDS: the body stays in c->body until done runs. */
-  bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body) != CURLE_OK;
-  if (bad) {
-    vt_err("upload: %s: cannot set up the request", c->url);
-    return VT_ELIB;
-  }
-  return curl_loop_add(up->cl, c->easy, uploader_done, c);
+  return curl_loop_add(up->cl, c->req.easy, uploader_done, c);
 }
 
 /* Builds the next batch and sends it; goes idle when nothing waits. */
@@ -822,46 +771,7 @@ static void uploader_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
   uploader_send(c);
 }
 
-static size_t uploader_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-  struct uploader_coll *c = arg;
-  size_t n = size * nmemb;
-  size_t room = sizeof(c->reply) - 1 - c->reply_len;
-  size_t take = n < room ? n : room;
-  memcpy(c->reply + c->reply_len, ptr, take);
-  c->reply_len += take;
-  c->reply[c->reply_len] = '\0';
-  /* A longer reply is cut, not failed: its first line is all we read. */
-  return n;
-}
-
 /* ---- setup ------------------------------------------------------------- */
-
-/* url + "/v1/results", keeping a path prefix ("https://h/vantage"). */
-static char *uploader_endpoint(const char *url)
-{
-  char *out = NULL, *path = NULL, *full = NULL;
-  CURLU *u = curl_url();
-  if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-    goto out;
-  size_t len = strlen(path);
-  while (len > 0 && path[len - 1] == '/')
-    len--;
-  char np[2048];
-  if (snprintf(np, sizeof(np), "%.*s/v1/results", (int)len, path) >=
-      (int)sizeof(np))
-    goto out;
-  if (curl_url_set(u, CURLUPART_PATH, np, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
-    goto out;
-  out = strdup(full);
-out:
-  curl_free(path);
-  curl_free(full);
-  curl_url_cleanup(u);
-  return out;
-}
 
 /* "cursor-" + the first 16 hex digits of SHA-256(url): a stable file name
  * per collector that survives reordering the list. */
@@ -890,40 +800,18 @@ static enum vt_status uploader_coll_init(struct uploader *up,
   };
   ev_timer_init(&c->timer, uploader_timer_cb, 0., 0.);
   c->stats.batch_max = c->batch_max;
-  if (!(c->url = strdup(cf->url)) ||
-      !(c->endpoint = uploader_endpoint(cf->url)))
+  if (!(c->url = strdup(cf->url)))
     return VT_ENOMEM;
   if (!uploader_cursor_name(cf->url, c->cursor_name, sizeof(c->cursor_name))) {
     vt_err("upload: %s: SHA-256 failed", c->url);
     return VT_ELIB;
   }
-  if (!(c->easy = curl_easy_init()))
-    return VT_ENOMEM;
-  CURL *e = c->easy;
-  long timeout_ms = (long)(cf->timeout_s * 1000.0);
-  bool bad = false;
-  bad |= curl_easy_setopt(e, CURLOPT_URL, c->endpoint) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
-  /* Like the checks: no proxy from the environment. */
-  bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cf->verify ? 1L : 0L) !=
-         CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cf->verify ? 2L : 0L) !=
-         CURLE_OK;
-  if (cf->ca_file)
-    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, cf->ca_file) != CURLE_OK;
-  bad |=
-      curl_easy_setopt(e, CURLOPT_USERAGENT, UPLOADER_USER_AGENT) != CURLE_OK;
-  bad |=
-      curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, uploader_write_cb) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
-  if (bad) {
-    vt_err("upload: %s: cannot set up libcurl", c->url);
-    return VT_ELIB;
+  enum vt_status st = collector_req_init(&c->req, cf, VT_WIRE_RESULTS,
+                                         UPLOADER_REPLY_MAX, COLLECTOR_REQ_CUT);
+  if (st != VT_OK) {
+    if (st == VT_ELIB)
+      vt_err("upload: %s: cannot set up libcurl", c->url);
+    return st;
   }
   uploader_load_cursor(c);
   c->stats.cursor = c->cursor;
@@ -935,16 +823,12 @@ static void uploader_coll_cleanup(struct uploader_coll *c)
   struct uploader *up = c->up;
   if (!up)
     return; /* never initialised */
-  if (c->easy) {
-    if (c->state == UPLOADER_SENDING)
-      curl_loop_remove(up->cl, c->easy);
-    curl_easy_cleanup(c->easy);
-  }
+  if (c->state == UPLOADER_SENDING)
+    curl_loop_remove(up->cl, c->req.easy);
+  collector_req_cleanup(&c->req);
   ev_timer_stop(up->loop, &c->timer);
-  curl_slist_free_all(c->headers);
   free(c->body);
   free(c->url);
-  free(c->endpoint);
   vt_wire_key_wipe(&c->key);
 }
 
