@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "grow.h"
 #include "log.h"
 #include "result.h"
 #include "vt_time.h"
@@ -128,19 +129,12 @@ static enum vt_status quorum_oom(void)
 
 /* Returns the array p (elements of size) grown so that at least need fit,
  * or NULL (logged; p is left alone). */
+/* vt_grow, logging the failure like every allocation here. */
 static void *quorum_grow(void *p, size_t *cap, size_t need, size_t size)
 {
-  if (need <= *cap)
-    return p;
-  size_t n = *cap ? *cap * 2 : 4;
-  while (n < need)
-    n *= 2;
-  void *q = realloc(p, n * size);
-  if (!q) {
+  void *q = vt_grow(p, cap, need, size);
+  if (!q)
     quorum_oom();
-    return NULL;
-  }
-  *cap = n;
   return q;
 }
 

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "grow.h"
 #include "rrdcached.h"
 
 enum {
@@ -124,24 +125,6 @@ struct rrd_store {
   char **known;
   size_t cap_known, n_known;
 };
-
-/* Grows an array to hold need elements of size bytes, doubling. Returns
- * the (possibly moved) array, or NULL with arr untouched. */
-static void *rrd_store_grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-  if (need <= *cap)
-    return arr;
-  size_t n = *cap ? *cap : 64;
-  while (n < need) {
-    if (n > SIZE_MAX / 2 / size)
-      return NULL;
-    n *= 2;
-  }
-  void *p = realloc(arr, n * size);
-  if (p)
-    *cap = n;
-  return p;
-}
 
 static char *rrd_store_strdupf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -471,7 +454,7 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
     st = rrd_store_create(s, s->keys[first].ts);
   if (st != VT_OK)
     return st;
-  const char **argv = rrd_store_grow(s->argv, &s->cap_argv, n, sizeof(*argv));
+  const char **argv = vt_grow(s->argv, &s->cap_argv, n, sizeof(*argv));
   if (!argv)
     return VT_ENOMEM;
   s->argv = argv;
@@ -510,7 +493,7 @@ static void rrd_store_daemon_error(void *arg, const char *relpath,
 static enum vt_status rrd_store_write_daemon(struct rrd_store *s, size_t n)
 {
   struct rrdcached_value *vals =
-      rrd_store_grow(s->vals, &s->cap_vals, n, sizeof(*vals));
+      vt_grow(s->vals, &s->cap_vals, n, sizeof(*vals));
   if (!vals)
     return VT_ENOMEM;
   s->vals = vals;
@@ -567,7 +550,7 @@ static int rrd_store_key_cmp(const void *a, const void *b)
 static enum vt_status rrd_store_sort(struct rrd_store *s, size_t *n_keys)
 {
   struct rrd_store_key *keys =
-      rrd_store_grow(s->keys, &s->cap_keys, s->n_q, sizeof(*keys));
+      vt_grow(s->keys, &s->cap_keys, s->n_q, sizeof(*keys));
   if (!keys)
     return VT_ENOMEM;
   s->keys = keys;
@@ -681,7 +664,7 @@ enum vt_status rrd_store_queue(struct rrd_store *s, const char *relpath,
   if (!relpath || !v || ts <= 0 || !rrd_store_relpath_ok(relpath))
     return VT_EINVAL;
   struct rrd_store_update *q =
-      rrd_store_grow(s->q, &s->cap_q, s->n_q + 1, sizeof(*q));
+      vt_grow(s->q, &s->cap_q, s->n_q + 1, sizeof(*q));
   if (!q)
     return VT_ENOMEM;
   s->q = q;

@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "grow.h"
 #include "vt_time.h"
 
 enum {
@@ -88,24 +89,6 @@ struct rrdcached {
   struct rrdcached_cmd *cmds;
   size_t n_cmds, cap_cmds;
 };
-
-/* Grows an array to hold need elements of size bytes, doubling. Returns
- * the (possibly moved) array, or NULL with arr untouched. */
-static void *rrdcached_grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-  if (need <= *cap)
-    return arr;
-  size_t n = *cap ? *cap : 64;
-  while (n < need) {
-    if (n > SIZE_MAX / 2 / size)
-      return NULL;
-    n *= 2;
-  }
-  void *p = realloc(arr, n * size);
-  if (p)
-    *cap = n;
-  return p;
-}
 
 /* "unix:/path" or "/path" is a unix socket; otherwise "host:port", "host"
  * or "[v6addr]:port" over TCP, port 42217 when not given. */
@@ -446,7 +429,7 @@ static enum vt_status rrdcached_add_cmd(struct rrdcached *c, size_t first,
                                         size_t n, bool create)
 {
   struct rrdcached_cmd *cmd =
-      rrdcached_grow(c->cmds, &c->cap_cmds, c->n_cmds + 1, sizeof(*cmd));
+      vt_grow(c->cmds, &c->cap_cmds, c->n_cmds + 1, sizeof(*cmd));
   if (!cmd)
     return VT_ENOMEM;
   c->cmds = cmd;
@@ -519,7 +502,7 @@ static enum vt_status rrdcached_add_next(struct rrdcached *c, size_t first,
     }
   }
   struct rrdcached_span *sp =
-      rrdcached_grow(c->next_spans, &c->cap_next, c->n_next + 1, sizeof(*sp));
+      vt_grow(c->next_spans, &c->cap_next, c->n_next + 1, sizeof(*sp));
   if (!sp)
     return VT_ENOMEM;
   c->next_spans = sp;
@@ -708,7 +691,7 @@ enum vt_status rrdcached_update(
     for (j = i + 1; j < n && strcmp(v[j].relpath, v[i].relpath) == 0;)
       j++;
     struct rrdcached_span *sp =
-        rrdcached_grow(c->spans, &c->cap_spans, c->n_spans + 1, sizeof(*sp));
+        vt_grow(c->spans, &c->cap_spans, c->n_spans + 1, sizeof(*sp));
     if (!sp) {
       st = VT_ENOMEM;
       goto done;

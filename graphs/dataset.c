@@ -39,6 +39,7 @@
 #include "buf.h"
 #include "collector_config.h"
 #include "log.h"
+#include "grow.h"
 
 #define GR_SCHEMA_VERSION 1
 #define GR_BUSY_TIMEOUT_MS 5000
@@ -59,21 +60,6 @@ struct gr_ctx {
 };
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static void *gr_grow(void *v, size_t *cap, size_t need, size_t size)
-{
-  if (need <= *cap)
-    return v;
-  size_t n = *cap ? *cap * 2 : 16;
-  while (n < need)
-    n *= 2;
-  if (n > SIZE_MAX / size)
-    return NULL;
-  void *p = realloc(v, n * size);
-  if (p)
-    *cap = n;
-  return p;
-}
 
 /* Bounded copy of a column that may be NULL (then ""). */
 static void gr_copy(char *dst, size_t size, const unsigned char *src)
@@ -266,7 +252,7 @@ enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
                  "list the targets", &s);
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    char **p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    char **p = vt_grow(v, &cap, nv + 1, sizeof(*v));
     if (!p) {
       st = VT_ENOMEM;
       break;
@@ -309,7 +295,7 @@ enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
     st = gr_sql_fail(g, what);
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_series *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    struct gr_series *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
     if (!p) {
       st = VT_ENOMEM;
       break;
@@ -362,7 +348,7 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
     st = gr_sql_fail(g, what);
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_outage *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    struct gr_outage *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
     if (!p) {
       st = VT_ENOMEM;
       break;
@@ -459,7 +445,7 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
     st = gr_sql_fail(g, what);
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_dns_change *p = gr_grow(v, &cap, nv + 1, sizeof(*v));
+    struct gr_dns_change *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
     if (!p) {
       st = VT_ENOMEM;
       break;
