@@ -334,11 +334,12 @@ static enum vt_status graph_check_target(struct gr_ctx *g, const char *target)
   bool found = false;
   struct vt_buf known;
   vt_buf_init(&known, 400);
+  bool full = false;
   for (size_t i = 0; i < n; i++) {
     found |= strcmp(names[i], target) == 0;
     /* A full list is not worth failing over: VT_EFULL just cuts it. */
-    if (vt_buf_addf(&known, "%s%s", i ? ", " : "", names[i]) != VT_OK)
-      break;
+    if (!full && vt_buf_addf(&known, "%s%s", i ? ", " : "", names[i]) != VT_OK)
+      full = true;
   }
   if (!found) {
     if (n)
@@ -604,16 +605,25 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
     for (size_t i = line->first; i < line->first + line->n; i++) {
       const struct gr_series *s = r->sel[i].s;
       struct gr_fetch f;
+      /* Fetch at the graph's own resolution (one row per pixel), as librrd
+       * does when it draws: the finest rows of 30 days are 43,200 per file
+       * for an 800-pixel graph. outage-gap keeps the finest rows, since it
+       * lists the no-data spans to the step. */
+      long fstep = o->kind == GRAPH_OUTAGE_GAP
+                       ? 0
+                       : (long)((o->end - o->start) / r->width);
       enum vt_status st =
-          gr_fetch_rrd(r->g, s->path, "AVERAGE", o->start, o->end, 0, &f);
+          gr_fetch_rrd(r->g, s->path, "AVERAGE", o->start, o->end, fstep, &f);
       if (st != VT_OK)
         return st;
       int ds[GRAPH_N_DS];
       for (int d = 0; d < GRAPH_N_DS; d++)
         ds[d] = gr_fetch_ds(&f, graph_ds_name[d]);
-      for (size_t row = 0; row < f.n_rows; row++)
-        for (int d = 0; d < GRAPH_N_DS; d++)
-          if (ds[d] >= 0 && !isnan(f.data[row * f.n_ds + (size_t)ds[d]]))
+      /* Any known value will do: stop at the first one. */
+      for (int d = 0; d < GRAPH_N_DS; d++)
+        for (size_t row = 0; ds[d] >= 0 && !line->has[d] && row < f.n_rows;
+             row++)
+          if (!isnan(f.data[row * f.n_ds + (size_t)ds[d]]))
             line->has[d] = true;
       if (o->kind == GRAPH_OUTAGE_GAP && ds[GRAPH_DS_UP] >= 0)
         st = graph_mark_known(r, a, &f, ds[GRAPH_DS_UP]);
