@@ -1,146 +1,163 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# demo.sh: build vantage-probe and run it once against a small local world,
-# all on loopback:
+# demo.sh: watch vantage do its whole job, in about four minutes.
 #
-#   dnsmasq   www.example.test -> 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14
-#   nginx     on 127.0.0.11, .12, .13 (HTTP + HTTPS with a test CA);
-#             nothing listens on 127.0.0.14, so its checks fail
+#   sudo ./demo.sh          (Debian 12; root: it installs packages and
+#                           builds a private network of namespaces)
 #
-# The probe runs dns, tcp (TLS, verified against the test CA), http (HTTPS
-# /health) and client checks once, and the results are printed as a table.
-# Output (config, raw JSON lines, probe stderr) stays in demo-out/.
+# It installs what is missing (apt-get), builds (./test.sh --build-only),
+# and then replays the incident vantage was made for, in a private network
+# lab of network namespaces (nothing leaves this machine):
+#   - "old" web servers (real nginx) on two addresses, "new" ones on two
+#     others, a DNS server (dnsmasq) answering www.example.test with the old
+#     addresses (TTL 10 s), a collector, and three probes as three vantage
+#     points (each with its own state, spool and key), checking every second;
+#   - steady traffic, then the DNS switch to the new addresses: the clients
+#     follow as their cached answers expire;
+#   - one vantage point loses its route to one new address for 20 s (a
+#     partial outage, which the quorum of 2 of 3 must not call an outage);
+#   - the old servers go down for 60 s (the "upgrade") and come back;
+# then writes the availability report, the load-shift and outage-gap graphs
+# and the status page into demo-out/, prints a summary (the outages found,
+# next to what the demo did, and availability) and stops every process it
+# started (also on Ctrl-C).  Time is compressed: 1 s checks and RRD steps.
 #
-#   ./demo.sh               install missing packages, build, run
-#   ./demo.sh --no-build    use the existing _build/vantage-probe
-#   VT_KEEP=1 ./demo.sh     also keep the servers' files (demo-out/vt-test.*)
+#   ./demo.sh               install, build, run (about 4 minutes)
+#   ./demo.sh --no-build    use the existing build in _build/
+#   ./demo.sh --quick       the same story in about a minute
+#   VT_KEEP=1 ./demo.sh     also keep the scratch files of the servers
+#                           (demo-out/vt-test.*)
 set -u
 
+ORIG_PWD=$PWD
 cd "$(dirname "$0")" || exit 1
 ROOT=$PWD
 OUT=$ROOT/demo-out
 BUILD_STEP=1
+# Phases in seconds: steady, clients follow, partial route loss, settle,
+# upgrade (old servers down), tail; DNS TTL.
+PHASES=(40 30 20 15 60 20)
+TTL=10
 for arg in "$@"; do
 	case $arg in
 	--no-build) BUILD_STEP=0 ;;
+	--quick)
+		PHASES=(6 8 6 3 10 4)
+		TTL=4
+		;;
 	-h | --help)
-		sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
+		sed -n '3,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "demo.sh: unknown argument $arg" >&2
+		echo "demo.sh: unknown argument $arg (try --help)" >&2
 		exit 2
 		;;
 	esac
 done
 
+if [ "$(id -u)" -ne 0 ]; then
+	cat >&2 <<'EOF'
+demo.sh: please run it as root, e.g. `sudo ./demo.sh`.
+It installs the packages it needs with apt-get, and it builds a private
+network of Linux network namespaces (ip netns) for its servers, collector
+and probes; both need root. Nothing it starts talks to the outside world,
+and it stops everything it started when it ends.
+EOF
+	exit 1
+fi
+
 if [ "$BUILD_STEP" = 1 ]; then
+	echo "==> installing what is missing and building (./test.sh --build-only)"
 	"$ROOT/test.sh" --build-only || exit 1
 fi
 
 top_srcdir=$ROOT
 top_builddir=$ROOT/_build
-VANTAGE_PROBE=$ROOT/_build/vantage-probe
-export top_srcdir top_builddir VANTAGE_PROBE
-if [ ! -x "$VANTAGE_PROBE" ]; then
-	echo "demo.sh: $VANTAGE_PROBE is missing; run without --no-build" >&2
-	exit 1
-fi
-
-mkdir -p "$OUT" || exit 1
-cd "$OUT" || exit 1
-rm -f demo.cfg results.jsonl probe.stderr
-mkdir -p spool
+VANTAGE_PROBE=$top_builddir/vantage-probe
+VANTAGE_COLLECTOR=$top_builddir/vantage-collector
+VANTAGE_GRAPH=$top_builddir/vantage-graph
+export top_srcdir top_builddir VANTAGE_PROBE VANTAGE_COLLECTOR VANTAGE_GRAPH
+for b in "$VANTAGE_PROBE" "$VANTAGE_COLLECTOR" "$VANTAGE_GRAPH"; do
+	if [ ! -x "$b" ]; then
+		echo "demo.sh: $b is missing; run without --no-build" >&2
+		exit 1
+	fi
+done
 
 # shellcheck source=tests/lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
-for t in nginx dnsmasq openssl python3; do
+# shellcheck source=tests/lib/netlab.sh
+. "$ROOT/tests/lib/netlab.sh"
+# shellcheck source=tests/lib/demo_scenario.sh
+. "$ROOT/tests/lib/demo_scenario.sh"
+for t in nginx dnsmasq rrdtool python3 ip; do
 	command -v "$t" >/dev/null 2>&1 || {
-		echo "demo.sh: $t not found (test.sh installs it)" >&2
+		echo "demo.sh: $t not found (./test.sh --build-only installs it)" >&2
 		exit 1
 	}
 done
-vt_setup # servers live in demo-out/vt-test.*; every process is stopped at exit
-
-IPS=(127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14)
-echo "==> certificates, nginx on ${IPS[*]:0:3}, dnsmasq"
-vt_certs
-vt_nginx_start "${IPS[@]:0:3}"
-vt_dns_start
-vt_dns_set www.example.test "${IPS[@]}"
-cp "$VT_CA" "$OUT/ca.pem"
-
-cat >"$OUT/demo.cfg" <<EOF
-# Written by demo.sh. Ports are picked at random each run.
-probe = { name = "demo"; spool_dir = "$OUT/spool"; log_level = "info"; };
-defaults = { timeout = 3.0; resolvers = [ "127.0.0.1:$VT_DNS_PORT" ]; };
-targets = (
-  { name = "www"; host = "www.example.test";
-    checks = (
-      { type = "dns";
-        expect = [ "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14" ]; },
-      { type = "tcp"; port = $VT_HTTPS_PORT; tls = true; verify = true;
-        ca_file = "$OUT/ca.pem"; },
-      { type = "http"; url = "https://www.example.test:$VT_HTTPS_PORT/health";
-        status = [ 200 ]; body = "ok"; verify = true; ca_file = "$OUT/ca.pem"; },
-      { type = "client"; url = "https://www.example.test:$VT_HTTPS_PORT/health";
-        verify = true; ca_file = "$OUT/ca.pem"; }
-    ); }
-);
-EOF
-
-echo "==> $VANTAGE_PROBE -c demo.cfg --once"
-rc=0
-vt_probe_once "$OUT/demo.cfg" || rc=$?
-cp "$VT_OUT" "$OUT/results.jsonl"
-cp "$VT_ERR" "$OUT/probe.stderr"
-if [ "$rc" -ne 0 ]; then
-	echo "(vantage-probe exited $rc; stderr:)"
-	tail -n 20 "$OUT/probe.stderr"
+why=$(vt_lab_require)
+if [ -n "$why" ]; then
+	echo "demo.sh: cannot build the network lab: ${why#1..0 # SKIP network lab: }" >&2
+	exit 1
 fi
 
-echo
-"$VT_PYTHON" - "$OUT/results.jsonl" <<'EOF'
-import json, sys
-rows = []
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if not line:
-        continue
-    try:
-        r = json.loads(line)
-    except ValueError:
-        rows.append(("?", "?", "?", "unparsable line", ""))
-        continue
-    check = r.get("check", "?")
-    if r.get("name") and r.get("name") != check:
-        check = "%s/%s" % (check, r["name"])
-    if check.startswith("dns") and r.get("resolver"):
-        check += " @" + r["resolver"]
-    if r.get("ok"):
-        status = "ok"
-        if r.get("http_status"):
-            status += " %d" % r["http_status"]
-        if r.get("answers") is not None:
-            status += " " + ",".join(sorted(r["answers"]))
-    else:
-        status = "ERROR " + str(r.get("error") or "?")
-        if r.get("detail"):
-            status += ": " + r["detail"]
-    total = (r.get("ms") or {}).get("total")
-    ms = "%.1f" % total if isinstance(total, (int, float)) else "-"
-    rows.append((r.get("target", "?"), check, r.get("ip") or "-", status, ms))
-head = ("TARGET", "CHECK", "IP", "RESULT", "TOTAL MS")
-rows.sort(key=lambda x: (x[0], x[1], x[2]))
-w = [max(len(str(x[i])) for x in rows + [head]) for i in range(5)]
-w[3] = min(w[3], 50)
-fmt = "  ".join("%%-%ds" % n for n in w[:4]) + "  %%%ds" % w[4]
-print(fmt % head)
-for x in rows:
-    st = x[3] if len(x[3]) <= 50 else x[3][:47] + "..."
-    print(fmt % (x[0], x[1], x[2], st, x[4]))
-print("\n%d results, %d ok" % (len(rows), sum(1 for x in rows if x[3].startswith("ok"))))
+# Output of the previous run goes; demo-out/ holds everything of this one
+# (it stays), the servers' scratch files go into demo-out/vt-test.* (removed
+# at the end unless VT_KEEP=1).
+rm -rf "$OUT"
+mkdir -p "$OUT" || exit 1
+cd "$OUT" || exit 1
+vt_setup # every process started is stopped at exit, however it exits
+
+# Ctrl-C: say so, keep the servers' last words out of the way (in
+# demo-out/logs/cleanup.log), stop everything (the EXIT trap of servers.sh).
+_demo_interrupted() {
+	echo
+	echo "==> interrupted: stopping every process the demo started"
+	mkdir -p "$OUT/logs"
+	exec 2>>"$OUT/logs/cleanup.log"
+	exit 130
+}
+trap _demo_interrupted INT TERM HUP
+
+T_START=$(date +%s)
+say() { printf '[%3ds] %s\n' "$(($(date +%s) - T_START))" "$*"; }
+DEMO_SAY=say
+DEMO_DIR=$OUT
+DEMO_TTL=$TTL
+DEMO_INTERVAL=1
+DEMO_STEP=1
+rel() { realpath -s --relative-to="${ORIG_PWD:-$ROOT}" "$1"; }
+
+echo "==> the scenario (about $((PHASES[0] + PHASES[1] + PHASES[2] + PHASES[3] + PHASES[4] + PHASES[5] + 20)) s; Ctrl-C stops it cleanly)"
+demo_setup
+say "the collector rebuilds the status page every ${DEMO_STATUS_INTERVAL} s: $(rel "$OUT/status")/index.html"
+demo_run "${PHASES[@]}"
+demo_stop
+if ! demo_render; then
+	echo "demo.sh: vantage-graph failed; last lines of $(rel "$OUT/logs/graph.log"):" >&2
+	tail -n 20 "$OUT/logs/graph.log" >&2
+	exit 1
+fi
+demo_analyze || {
+	echo "demo.sh: could not read the results back" >&2
+	exit 1
+}
+demo_teardown
+say "done; every process the demo started is stopped ($DEMO_LEFT left)"
+
+demo_summary
+R=$(rel "$OUT")
+cat <<EOF
+
+Outputs, in $R/
+  report        $R/report.txt  (also report.json, report.html)
+  graphs        $R/graphs/load-shift.png  $R/graphs/outage-gap.png  (and .svg)
+  status page   $R/status/index.html
+                browse it:  python3 -m http.server -d $R/status 8000
+                then open   http://127.0.0.1:8000/
+  data, logs    $R/data (RRD files, events.sqlite)  $R/logs  $R/timeline.tsv
+  ask more      $(rel "$VANTAGE_GRAPH") -c $R/collector.cfg report --period $DEMO_PERIOD
 EOF
-echo
-echo "raw JSON lines: ${OUT#"$ROOT"/}/results.jsonl  (probe stderr: ${OUT#"$ROOT"/}/probe.stderr, config: ${OUT#"$ROOT"/}/demo.cfg)"
-echo "expected: the tcp and http checks of 127.0.0.14 fail (nothing listens there), the rest are ok."

@@ -51,8 +51,10 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libc-ares-dev libev-dev librrd-dev libconfig-dev
 	libmicrohttpd-dev libssl-dev libsqlite3-dev
 	rrdcached rrdtool fonts-dejavu-core openssl python3
-	nginx-light dnsmasq-base jq valgrind libjansson-dev iproute2
-	chromium)
+	nginx-light dnsmasq-base jq libjansson-dev iproute2)
+# Only the test suite needs these (memory checks, the status page in a
+# browser); the demo does not.
+TEST_PKGS=(valgrind chromium)
 
 say() { echo "==> $*"; }
 
@@ -76,7 +78,9 @@ die_build() {
 
 install_packages() {
 	local p missing=() sudo=()
-	for p in "${PKGS[@]}"; do
+	local want=("${PKGS[@]}")
+	[ "$MODE" = build ] || want+=("${TEST_PKGS[@]}")
+	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 			grep -q '^install ok installed$' || missing+=("$p")
 	done

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rrd.h>
@@ -43,6 +44,9 @@ enum {
   RRD_STORE_DEFAULT_HEARTBEAT_S = 30,
   RRD_STORE_DEFAULT_IO_TIMEOUT_S = 5,
 };
+
+/* Waits of 10 ms for a file a reader has locked (see rrd_store_direct). */
+#define RRD_STORE_LOCK_RETRIES 50
 
 /* Data sources in struct rrd_values order, with their maximum. */
 static const struct {
@@ -471,12 +475,23 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
     argv[k] = p;
     p += strlen(p) + 1;
   }
-  rrd_clear_error();
-  if (rrd_updatex_r(s->path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) != 0) {
+  for (int attempt = 0;; attempt++) {
+    rrd_clear_error();
+    if (rrd_updatex_r(s->path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) ==
+        0)
+      return VT_OK;
+    /* librrd locks without waiting, and a reader (vantage-graph fetching
+     * this file for the status page) holds its lock for milliseconds: wait
+     * for it briefly rather than refuse the batch. Nothing is written
+     * before the lock is taken. */
+    if (attempt < RRD_STORE_LOCK_RETRIES &&
+        strstr(rrd_get_error(), "could not lock")) {
+      nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+      continue;
+    }
     rrd_store_file_error(s, "%s: %s", s->path, rrd_get_error());
     return VT_EIO;
   }
-  return VT_OK;
 }
 
 /* ---- rrdcached ---- */
