@@ -607,11 +607,10 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
       struct gr_fetch f;
       /* Fetch at the graph's own resolution (one row per pixel), as librrd
        * does when it draws: the finest rows of 30 days are 43,200 per file
-       * for an 800-pixel graph. outage-gap reads four rows per pixel, so
-       * its no-data spans stay a quarter pixel precise (the finest step on
-       * short ranges); outage spans come from the events, exact. */
-      long fstep = (long)((o->end - o->start) /
-                          (r->width * (o->kind == GRAPH_OUTAGE_GAP ? 4 : 1)));
+       * for an 800-pixel graph. librrd picks the archive whose step is
+       * closest, so no-data spans are as precise as a pixel (the finest
+       * step on short ranges); outage spans come from the events, exact. */
+      long fstep = (long)((o->end - o->start) / r->width);
       enum vt_status st =
           gr_fetch_rrd(r->g, s->path, "AVERAGE", o->start, o->end, fstep, &f);
       if (st != VT_OK)
