@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "collector_config.h"
 #include "events.h"
 #include "fsutil.h"
@@ -569,19 +570,15 @@ int main(int argc, char **argv)
     case 'c': c.config_path = optarg; break;
     case 'k': check_only = true; break;
     case 'l':
-      if (!vt_log_level_parse(optarg, &level)) {
-        fprintf(stderr,
-                "vantage-collector: --log-level: unknown level \"%s\" "
-                "(err, warning, notice, info, debug)\n",
-                optarg);
+    case 'v':
+    case 'q':
+      if (vt_cli_log_option("vantage-collector", opt, optarg, &level) !=
+          VT_CLI_HANDLED)
         return EXIT_USAGE;
-      }
       level_given = true;
       break;
-    case 'v': level = VT_LOG_DEBUG; level_given = true; break;
-    case 'q': level = VT_LOG_WARNING; level_given = true; break;
     case 'h': usage(stdout); return EXIT_OK;
-    case 'V': printf("vantage-collector %s\n", PACKAGE_VERSION); return EXIT_OK;
+    case 'V': vt_cli_version("vantage-collector"); return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-collector --help' for more information.\n");
       return EXIT_USAGE;

@@ -240,144 +240,172 @@ void gr_free_strv(char **v, size_t n)
   free(v);
 }
 
-enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
+/* One list query: its SQL, what it binds, and how a row becomes an element
+ * of the result array. */
+struct gr_list_query {
+  const char *sql;
+  const char *what; /* for error messages: "list the outages" */
+  bool by_target;   /* binds ?1 = target (NULL = every target) */
+  bool in_range;    /* binds ?2 = from, ?3 = to */
+  const char *target;
+  double from, to;
+  size_t elem_size;
+  /* Fills elem from the current row: VT_OK, or VT_ENOMEM with nothing in
+   * elem left to release. */
+  enum vt_status (*row)(sqlite3_stmt *s, void *elem);
+  /* Releases what row put into elem; NULL when elements own nothing. */
+  void (*clear)(void *elem);
+};
+
+/* Runs q and collects one element per row into a new array (*out, *n; NULL
+ * and 0 for no rows). On failure the partial array is released and *out
+ * stays NULL. */
+static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
+                              void **out, size_t *n)
 {
   *out = NULL;
   *n = 0;
-  char **v = NULL;
+  char *v = NULL;
   size_t nv = 0, cap = 0;
   sqlite3_stmt *s = NULL;
-  enum vt_status st =
-      gr_prepare(g, "SELECT DISTINCT target FROM series ORDER BY target",
-                 "list the targets", &s);
+  enum vt_status st = gr_prepare(g, q->sql, q->what, &s);
+  if (st == VT_OK && q->by_target &&
+      gr_bind_target(s, 1, q->target) != SQLITE_OK)
+    st = gr_sql_fail(g, q->what);
+  if (st == VT_OK && q->in_range &&
+      (sqlite3_bind_double(s, 2, q->from) != SQLITE_OK ||
+       sqlite3_bind_double(s, 3, q->to) != SQLITE_OK))
+    st = gr_sql_fail(g, q->what);
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    char **p = vt_grow(v, &cap, nv + 1, sizeof(*v));
+    char *p = vt_grow(v, &cap, nv + 1, q->elem_size);
     if (!p) {
       st = VT_ENOMEM;
       break;
     }
     v = p;
-    if (!(v[nv] = strdup((const char *)sqlite3_column_text(s, 0)))) {
-      st = VT_ENOMEM;
+    if ((st = q->row(s, v + nv * q->elem_size)) != VT_OK)
       break;
-    }
     nv++;
   }
   if (st == VT_OK && rc != SQLITE_DONE)
-    st = gr_sql_fail(g, "list the targets");
+    st = gr_sql_fail(g, q->what);
   sqlite3_finalize(s);
   if (st != VT_OK) {
-    gr_free_strv(v, nv);
+    if (q->clear)
+      for (size_t i = 0; i < nv; i++)
+        q->clear(v + i * q->elem_size);
+    free(v);
     return st;
   }
   *out = v;
   *n = nv;
+  return VT_OK;
+}
+
+static enum vt_status gr_target_row(sqlite3_stmt *s, void *elem)
+{
+  char **e = elem;
+  *e = strdup((const char *)sqlite3_column_text(s, 0));
+  return *e ? VT_OK : VT_ENOMEM;
+}
+
+static void gr_target_clear(void *elem)
+{
+  free(*(char **)elem);
+}
+
+enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
+{
+  const struct gr_list_query q = {
+      .sql = "SELECT DISTINCT target FROM series ORDER BY target",
+      .what = "list the targets",
+      .elem_size = sizeof(**out),
+      .row = gr_target_row,
+      .clear = gr_target_clear,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
+  *out = v;
+  return st;
+}
+
+static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
+{
+  struct gr_series *e = elem;
+  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
+  gr_copy(e->check_type, sizeof(e->check_type), sqlite3_column_text(s, 1));
+  gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
+  gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
+  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));
+  gr_copy(e->path, sizeof(e->path), sqlite3_column_text(s, 5));
+  e->first_ts = sqlite3_column_double(s, 6);
+  e->last_ts = sqlite3_column_double(s, 7);
+  e->results = (long)sqlite3_column_int64(s, 8);
   return VT_OK;
 }
 
 enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
                               struct gr_series **out, size_t *n)
 {
-  *out = NULL;
-  *n = 0;
-  struct gr_series *v = NULL;
-  size_t nv = 0, cap = 0;
-  sqlite3_stmt *s = NULL;
-  const char *what = "list the series";
-  enum vt_status st = gr_prepare(
-      g,
-      "SELECT target, check_type, check_name, key, probe, path, first_ts,"
-      " last_ts, results FROM series WHERE ?1 IS NULL OR target = ?1"
-      " ORDER BY target, check_name, key, probe",
-      what, &s);
-  if (st == VT_OK && gr_bind_target(s, 1, target) != SQLITE_OK)
-    st = gr_sql_fail(g, what);
-  int rc = SQLITE_DONE;
-  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_series *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
-    if (!p) {
-      st = VT_ENOMEM;
-      break;
-    }
-    v = p;
-    struct gr_series *e = &v[nv++];
-    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
-    gr_copy(e->check_type, sizeof(e->check_type), sqlite3_column_text(s, 1));
-    gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
-    gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
-    gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));
-    gr_copy(e->path, sizeof(e->path), sqlite3_column_text(s, 5));
-    e->first_ts = sqlite3_column_double(s, 6);
-    e->last_ts = sqlite3_column_double(s, 7);
-    e->results = (long)sqlite3_column_int64(s, 8);
-  }
-  if (st == VT_OK && rc != SQLITE_DONE)
-    st = gr_sql_fail(g, what);
-  sqlite3_finalize(s);
-  if (st != VT_OK) {
-    free(v);
-    return st;
-  }
+  const struct gr_list_query q = {
+      .sql = "SELECT target, check_type, check_name, key, probe, path,"
+             " first_ts, last_ts, results FROM series"
+             " WHERE ?1 IS NULL OR target = ?1"
+             " ORDER BY target, check_name, key, probe",
+      .what = "list the series",
+      .by_target = true,
+      .target = target,
+      .elem_size = sizeof(**out),
+      .row = gr_series_row,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
   *out = v;
-  *n = nv;
+  return st;
+}
+
+static enum vt_status gr_outage_row(sqlite3_stmt *s, void *elem)
+{
+  struct gr_outage *e = elem;
+  e->id = (long)sqlite3_column_int64(s, 0);
+  gr_copy(e->scope, sizeof(e->scope), sqlite3_column_text(s, 1));
+  gr_copy(e->kind, sizeof(e->kind), sqlite3_column_text(s, 2));
+  gr_copy(e->state, sizeof(e->state), sqlite3_column_text(s, 3));
+  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 4));
+  gr_copy(e->ip, sizeof(e->ip), sqlite3_column_text(s, 5));
+  e->start = sqlite3_column_double(s, 6);
+  e->end = gr_col_time(s, 7);
+  gr_copy(e->probes, sizeof(e->probes), sqlite3_column_text(s, 8));
+  e->seen_by = sqlite3_column_int(s, 9);
+  e->of_probes = sqlite3_column_int(s, 10);
+  e->maintenance = sqlite3_column_int(s, 11) != 0;
   return VT_OK;
 }
 
 enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
                           double to, struct gr_outage **out, size_t *n)
 {
-  *out = NULL;
-  *n = 0;
-  struct gr_outage *v = NULL;
-  size_t nv = 0, cap = 0;
-  sqlite3_stmt *s = NULL;
-  const char *what = "list the outages";
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
-  enum vt_status st = gr_prepare(
-      g,
-      "SELECT id, scope, kind, state, target, ip, start, \"end\", probes,"
-      " seen_by, of_probes, maintenance FROM outages"
-      " WHERE (?1 IS NULL OR target = ?1) AND start <= ?3"
-      " AND (\"end\" IS NULL OR \"end\" >= ?2) ORDER BY start, id",
-      what, &s);
-  if (st == VT_OK && (gr_bind_target(s, 1, target) != SQLITE_OK ||
-                      sqlite3_bind_double(s, 2, from) != SQLITE_OK ||
-                      sqlite3_bind_double(s, 3, to) != SQLITE_OK))
-    st = gr_sql_fail(g, what);
-  int rc = SQLITE_DONE;
-  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_outage *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
-    if (!p) {
-      st = VT_ENOMEM;
-      break;
-    }
-    v = p;
-    struct gr_outage *e = &v[nv++];
-    e->id = (long)sqlite3_column_int64(s, 0);
-    gr_copy(e->scope, sizeof(e->scope), sqlite3_column_text(s, 1));
-    gr_copy(e->kind, sizeof(e->kind), sqlite3_column_text(s, 2));
-    gr_copy(e->state, sizeof(e->state), sqlite3_column_text(s, 3));
-    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 4));
-    gr_copy(e->ip, sizeof(e->ip), sqlite3_column_text(s, 5));
-    e->start = sqlite3_column_double(s, 6);
-    e->end = gr_col_time(s, 7);
-    gr_copy(e->probes, sizeof(e->probes), sqlite3_column_text(s, 8));
-    e->seen_by = sqlite3_column_int(s, 9);
-    e->of_probes = sqlite3_column_int(s, 10);
-    e->maintenance = sqlite3_column_int(s, 11) != 0;
-  }
-  if (st == VT_OK && rc != SQLITE_DONE)
-    st = gr_sql_fail(g, what);
-  sqlite3_finalize(s);
-  if (st != VT_OK) {
-    free(v);
-    return st;
-  }
+  const struct gr_list_query q = {
+      .sql = "SELECT id, scope, kind, state, target, ip, start, \"end\","
+             " probes, seen_by, of_probes, maintenance FROM outages"
+             " WHERE (?1 IS NULL OR target = ?1) AND start <= ?3"
+             " AND (\"end\" IS NULL OR \"end\" >= ?2) ORDER BY start, id",
+      .what = "list the outages",
+      .by_target = true,
+      .in_range = true,
+      .target = target,
+      .from = from,
+      .to = to,
+      .elem_size = sizeof(**out),
+      .row = gr_outage_row,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
   *out = v;
-  *n = nv;
-  return VT_OK;
+  return st;
 }
 
 static int gr_maint_cmp(const void *a, const void *b)
@@ -423,52 +451,39 @@ enum vt_status gr_maintenance(struct gr_ctx *g, const char *target, double from,
   return VT_OK;
 }
 
+static enum vt_status gr_dns_change_row(sqlite3_stmt *s, void *elem)
+{
+  struct gr_dns_change *e = elem;
+  e->ts = sqlite3_column_double(s, 0);
+  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 1));
+  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 2));
+  gr_copy(e->resolver, sizeof(e->resolver), sqlite3_column_text(s, 3));
+  gr_copy(e->old_answers, sizeof(e->old_answers), sqlite3_column_text(s, 4));
+  gr_copy(e->new_answers, sizeof(e->new_answers), sqlite3_column_text(s, 5));
+  return VT_OK;
+}
+
 enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
                               double to, struct gr_dns_change **out, size_t *n)
 {
-  *out = NULL;
-  *n = 0;
-  struct gr_dns_change *v = NULL;
-  size_t nv = 0, cap = 0;
-  sqlite3_stmt *s = NULL;
-  const char *what = "list the DNS changes";
-  enum vt_status st =
-      gr_prepare(g,
-                 "SELECT ts, target, probe, resolver, old_answers,"
-                 " new_answers FROM dns_changes"
-                 " WHERE (?1 IS NULL OR target = ?1) AND ts >= ?2"
-                 " AND ts <= ?3 ORDER BY ts, id",
-                 what, &s);
-  if (st == VT_OK && (gr_bind_target(s, 1, target) != SQLITE_OK ||
-                      sqlite3_bind_double(s, 2, from) != SQLITE_OK ||
-                      sqlite3_bind_double(s, 3, to) != SQLITE_OK))
-    st = gr_sql_fail(g, what);
-  int rc = SQLITE_DONE;
-  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gr_dns_change *p = vt_grow(v, &cap, nv + 1, sizeof(*v));
-    if (!p) {
-      st = VT_ENOMEM;
-      break;
-    }
-    v = p;
-    struct gr_dns_change *e = &v[nv++];
-    e->ts = sqlite3_column_double(s, 0);
-    gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 1));
-    gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 2));
-    gr_copy(e->resolver, sizeof(e->resolver), sqlite3_column_text(s, 3));
-    gr_copy(e->old_answers, sizeof(e->old_answers), sqlite3_column_text(s, 4));
-    gr_copy(e->new_answers, sizeof(e->new_answers), sqlite3_column_text(s, 5));
-  }
-  if (st == VT_OK && rc != SQLITE_DONE)
-    st = gr_sql_fail(g, what);
-  sqlite3_finalize(s);
-  if (st != VT_OK) {
-    free(v);
-    return st;
-  }
+  const struct gr_list_query q = {
+      .sql = "SELECT ts, target, probe, resolver, old_answers,"
+             " new_answers FROM dns_changes"
+             " WHERE (?1 IS NULL OR target = ?1) AND ts >= ?2"
+             " AND ts <= ?3 ORDER BY ts, id",
+      .what = "list the DNS changes",
+      .by_target = true,
+      .in_range = true,
+      .target = target,
+      .from = from,
+      .to = to,
+      .elem_size = sizeof(**out),
+      .row = gr_dns_change_row,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
   *out = v;
-  *n = nv;
-  return VT_OK;
+  return st;
 }
 
 /* ---- rrdcached FLUSH ----------------------------------------------------- */

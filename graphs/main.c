@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "dataset.h"
 #include "graph.h"
 #include "log.h"
@@ -74,18 +75,14 @@ int main(int argc, char **argv)
     switch (c) {
     case 'c': config = optarg; break;
     case 'l':
-      if (!vt_log_level_parse(optarg, &level)) {
-        fprintf(stderr,
-                "vantage-graph: --log-level: unknown level \"%s\" (err, "
-                "warning, notice, info, debug)\n",
-                optarg);
+    case 'v':
+    case 'q':
+      if (vt_cli_log_option("vantage-graph", c, optarg, &level) !=
+          VT_CLI_HANDLED)
         return EXIT_USAGE;
-      }
       break;
-    case 'v': level = VT_LOG_DEBUG; break;
-    case 'q': level = VT_LOG_WARNING; break;
     case 'h': usage(stdout); return EXIT_OK;
-    case 'V': printf("vantage-graph %s\n", PACKAGE_VERSION); return EXIT_OK;
+    case 'V': vt_cli_version("vantage-graph"); return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-graph --help' for more information.\n");
       return EXIT_USAGE;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "cli.h"
 #include "curl_loop.h"
 #include "dns.h"
 #include "log.h"
@@ -604,18 +605,15 @@ int main(int argc, char **argv)
     case 'k': check_only = true; break;
     case 'o': p.once = true; break;
     case 'l':
-      if (!vt_log_level_parse(optarg, &level)) {
-        fprintf(stderr, "vantage-probe: --log-level: unknown level \"%s\" "
-                        "(err, warning, notice, info, debug)\n",
-                optarg);
+    case 'v':
+    case 'q':
+      if (vt_cli_log_option("vantage-probe", c, optarg, &level) !=
+          VT_CLI_HANDLED)
         return EXIT_USAGE;
-      }
       level_given = true;
       break;
-    case 'v': level = VT_LOG_DEBUG; level_given = true; break;
-    case 'q': level = VT_LOG_WARNING; level_given = true; break;
     case 'h': usage(stdout); return EXIT_OK;
-    case 'V': printf("vantage-probe %s\n", PACKAGE_VERSION); return EXIT_OK;
+    case 'V': vt_cli_version("vantage-probe"); return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-probe --help' for more information.\n");
       return EXIT_USAGE;
