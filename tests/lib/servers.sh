@@ -167,7 +167,7 @@ _vt_alive() {
 			[ "$v" != Z ] && [ "$v" != X ]
 			return $?
 		fi
-	done <"/proc/$1/status" 2>/dev/null
+	done 2>/dev/null <"/proc/$1/status"
 	return 1
 }
 
