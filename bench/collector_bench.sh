@@ -162,9 +162,9 @@ gen_cfg() {
 		[ -n "${4:-}" ] && echo "  rrdcached = \"$4\";"
 		echo "  max_body = 8388608; time_window = 300.0; log_level = \"info\"; };"
 		if [ "${5:-}" = default ]; then
-			echo "storage = { step = $STEP; heartbeat = $((3 * STEP)); };"
+			echo "storage = { step = $STEP; heartbeat = $((3 * STEP)); create_budget = 60.0; };"
 		else
-			echo "storage = { step = $STEP; heartbeat = $((3 * STEP)); rra = [ $RRA ]; };"
+			echo "storage = { step = $STEP; heartbeat = $((3 * STEP)); create_budget = 60.0; rra = [ $RRA ]; };"
 		fi
 		echo "probes = ( { name = \"$PROBE_NAME\"; key_file = \"$KEY\"; } );"
 	} >"$1"

@@ -20,6 +20,10 @@
 #define DEF_TIME_WINDOW_S 300.0
 #define DEF_STEP_S 10
 #define DEF_HEARTBEAT_FACTOR 3
+/* A batch that brings thousands of new series would spend seconds creating
+ * files (4 ms each at the default layout): the request stops creating after
+ * this long and acknowledges the records stored so far. */
+#define DEF_CREATE_BUDGET_S 0.3
 #define DEF_QUORUM 2
 #define DEF_CONFIRM 2
 #define DEF_SILENCE_S 60.0
@@ -32,7 +36,8 @@ static const char *const status_keys[] = {"output_dir", "interval", "title",
 static const char *const collector_keys[] = {
     "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
     "max_body",  "time_window", "log_level", "targets_file", NULL};
-static const char *const storage_keys[] = {"step", "heartbeat", "rra", NULL};
+static const char *const storage_keys[] = {"step", "heartbeat", "rra",
+                                           "create_budget", NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
                                           NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
@@ -326,6 +331,8 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
       cc->heartbeat_s = (int)v;
       hb_set = true;
     }
+    vt_cfg_get_number(c, g, "storage", "create_budget", 0.001, 60,
+                      &cc->create_budget_s);
     if (vt_cfg_get_strv(c, g, "storage", "rra", &cc->rra, &cc->n_rra)) {
       for (size_t i = 0; i < cc->n_rra; i++)
         if (strncmp(cc->rra[i], "RRA:", 4) != 0 ||
@@ -409,6 +416,7 @@ enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
   cc->time_window_s = DEF_TIME_WINDOW_S;
   cc->log_level = VT_LOG_INFO;
   cc->step_s = DEF_STEP_S;
+  cc->create_budget_s = DEF_CREATE_BUDGET_S;
   cc->quorum = DEF_QUORUM;
   cc->confirm = DEF_CONFIRM;
   cc->silence_s = DEF_SILENCE_S;

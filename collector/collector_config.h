@@ -39,6 +39,7 @@ struct coll_conf {
   char *targets_file; /* served at /v1/targets; NULL = none */
   /* storage */
   int step_s, heartbeat_s;
+  double create_budget_s; /* time a request may spend creating RRD files */
   char **rra;
   size_t n_rra;
   /* quorum */

@@ -253,13 +253,36 @@ static void key_for_path(const char *key, char *out, size_t size)
   out[j] = '\0';
 }
 
+/* The RRD file of r's series key, relative to the RRD directory. */
+static void ingest_relpath(const struct vt_result *r, const char *key,
+                           char *rel, size_t size)
+{
+  char k[96];
+  key_for_path(key, k, sizeof(k));
+  snprintf(rel, size, "%s/%s/%s/%s.rrd", r->target, r->name, k, r->probe);
+}
+
+/* The key of a dns result's per-resolver series. */
+static void ingest_resolver_key(const struct vt_result *r, char *key,
+                                size_t size)
+{
+  snprintf(key, size, "resolver-%s", r->resolver[0] ? r->resolver : "unknown");
+  for (char *c = key; *c; c++)
+    if (*c == ':')
+      *c = '_';
+}
+
+static bool ingest_dns_definitive(const struct vt_result *r)
+{
+  return r->ok || r->error == VT_ERR_NXDOMAIN ||
+         r->error == VT_ERR_NO_ANSWER || r->error == VT_ERR_DNS_UNEXPECTED;
+}
+
 static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r,
                                     const char *key, const struct rrd_values *v)
 {
-  char k[96], rel[320];
-  key_for_path(key, k, sizeof(k));
-  snprintf(rel, sizeof(rel), "%s/%s/%s/%s.rrd", r->target, r->name, k,
-           r->probe);
+  char rel[320];
+  ingest_relpath(r, key, rel, sizeof(rel));
   enum vt_status st = rrd_store_queue(in->rrd, rel, lround(r->ts), v);
   if (st == VT_OK)
     st = events_series_result(in->ev, r->target, r->check, r->name, key,
@@ -324,18 +347,11 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
     break;
   case VT_CHECK_DNS: {
     char key[80];
-    snprintf(key, sizeof(key), "resolver-%s", r->resolver[0] ? r->resolver
-                                                              : "unknown");
-    for (char *c = key; *c; c++)
-      if (*c == ':')
-        *c = '_';
+    ingest_resolver_key(r, key, sizeof(key));
     v.total = r->ok ? r->ms_dns : NAN;
     v.dns = v.total;
     st = ingest_series(in, r, key, &v);
-    bool definitive = r->ok || r->error == VT_ERR_NXDOMAIN ||
-                      r->error == VT_ERR_NO_ANSWER ||
-                      r->error == VT_ERR_DNS_UNEXPECTED;
-    if (st == VT_OK && definitive) {
+    if (st == VT_OK && ingest_dns_definitive(r)) {
       char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
       memcpy(ips, r->answers, sizeof(ips[0]) * (size_t)r->n_answers);
       st = ingest_shares(in, r, ips, r->n_answers,
@@ -356,6 +372,72 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
   if (st == VT_OK)
     st = events_result(in->ev, r);
   return st;
+}
+
+/* Creates the files r's series need that do not exist yet; *created counts
+ * them. (Share series written as 0 belong to addresses seen before: their
+ * files exist.) */
+static enum vt_status ingest_ensure_files(struct ingest *in,
+                                          const struct vt_result *r,
+                                          size_t *created)
+{
+  char keys[VT_RESULT_MAX_ANSWERS + 1][80];
+  size_t n = 0;
+  switch (r->check) {
+  case VT_CHECK_TCP:
+  case VT_CHECK_HTTP:
+    snprintf(keys[n++], sizeof(keys[0]), "%s", r->ip[0] ? r->ip : "no-address");
+    break;
+  case VT_CHECK_DNS:
+    ingest_resolver_key(r, keys[n++], sizeof(keys[0]));
+    for (int i = 0; ingest_dns_definitive(r) && i < r->n_answers; i++)
+      snprintf(keys[n++], sizeof(keys[0]), "%s", r->answers[i]);
+    break;
+  case VT_CHECK_CLIENT:
+    snprintf(keys[n++], sizeof(keys[0]), "client");
+    if (r->ok && r->ip[0])
+      snprintf(keys[n++], sizeof(keys[0]), "%s", r->ip);
+    break;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char rel[320];
+    bool made;
+    ingest_relpath(r, keys[i], rel, sizeof(rel));
+    enum vt_status st = rrd_store_ensure(in->rrd, rel, lround(r->ts), &made);
+    if (st != VT_OK)
+      return st;
+    *created += made;
+  }
+  return VT_OK;
+}
+
+/* How many of the records from skip on to store in this request: all of
+ * them, unless creating the files of new series takes longer than the
+ * budget; then the records whose files exist (a prefix by record number,
+ * which the probe's cursor understands, docs/wire.md) and the rest comes
+ * with the next request at once. At least one record always goes in. */
+static enum vt_status ingest_budget(struct ingest *in, size_t skip,
+                                    size_t count, size_t *cut)
+{
+  double t0 = vt_time_mono(), budget = in->conf->create_budget_s;
+  size_t created = 0;
+  *cut = count;
+  for (size_t i = skip; i < count; i++) {
+    enum vt_status st = ingest_ensure_files(in, &in->recs[i], &created);
+    if (st != VT_OK)
+      return st;
+    if (budget > 0 && created > 0 && vt_time_mono() - t0 > budget &&
+        i + 1 < count) {
+      *cut = i + 1;
+      vt_info("ingest: probe %s: created %zu new series files in %.2f s; "
+              "storing %zu of %zu records now, the rest with the next "
+              "request",
+              in->recs[i].probe, created, vt_time_mono() - t0, *cut - skip,
+              count - skip);
+      break;
+    }
+  }
+  return VT_OK;
 }
 
 /* Results in time order, so the quorum engine sees each series in order. */
@@ -407,7 +489,13 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
             " never arrived (spool lost?); storing from %" PRIu64,
             a.probe, next, a.seq - 1, a.seq);
 
-  size_t n = (size_t)a.count - skip;
+  size_t cut;
+  if (ingest_budget(in, skip, (size_t)a.count, &cut) != VT_OK) {
+    reply_error(reply, status, 503, "could not create the series files");
+    return;
+  }
+  end = a.seq + cut;
+  size_t n = cut - skip;
   size_t *order = in->order + skip;
   sort_recs = in->recs;
   qsort(order, n, sizeof(*order), by_ts);

@@ -728,6 +728,25 @@ void rrd_store_discard(struct rrd_store *s)
   vt_buf_reset(&s->paths);
 }
 
+enum vt_status rrd_store_ensure(struct rrd_store *s, const char *relpath,
+                                long first_ts, bool *created)
+{
+  *created = false;
+  if (!rrd_store_relpath_ok(relpath))
+    return VT_EINVAL;
+  if (s->daemon && rrdcached_creates_files(s->daemon))
+    return VT_OK;
+  bool exists;
+  enum vt_status st = rrd_store_locate(s, relpath, &exists);
+  if (st == VT_OK && !exists) {
+    st = rrd_store_create(s, first_ts);
+    *created = st == VT_OK;
+    if (st == VT_OK)
+      rrd_store_known_add(s, relpath);
+  }
+  return st;
+}
+
 enum vt_status rrd_store_flush_file(struct rrd_store *s, const char *relpath)
 {
   if (!relpath || !rrd_store_relpath_ok(relpath))

@@ -8,6 +8,7 @@
 #ifndef COLLECTOR_RRD_STORE_H
 #define COLLECTOR_RRD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vt_status.h"
@@ -44,6 +45,14 @@ void rrd_store_close(struct rrd_store *s);
  * for a bad path, VT_ENOMEM. */
 enum vt_status rrd_store_queue(struct rrd_store *s, const char *relpath,
                                long ts, const struct rrd_values *v)
+    __attribute__((warn_unused_result));
+
+/* Creates relpath now (with its directories) if it does not exist, its
+ * first value to come at first_ts; *created tells whether it did. Over
+ * rrdcached's TCP link the daemon creates files itself: nothing happens
+ * here. Lets the ingest bound the time a request spends creating files. */
+enum vt_status rrd_store_ensure(struct rrd_store *s, const char *relpath,
+                                long first_ts, bool *created)
     __attribute__((warn_unused_result));
 
 /* Writes everything queued, per file in time order. Returns VT_OK, or

@@ -604,9 +604,12 @@ static void uploader_acked(struct uploader_coll *c)
                     "the collector acknowledged nothing new", false);
     return;
   }
-  if (next < end)
-    vt_warn("upload: %s: records %" PRIu64 "+%" PRIu64
-            ": the collector stored only up to %" PRIu64,
+  /* A collector busy creating the files of new series stores a prefix
+   * and says where it stopped; the rest goes at once. */
+  bool partial = next < end;
+  if (partial)
+    vt_info("upload: %s: records %" PRIu64 "+%" PRIu64
+            ": the collector stored up to %" PRIu64 "; sending the rest",
             c->url, c->seq, c->count, next);
   else if (next > end)
     vt_notice("upload: %s: the collector already has records up to %" PRIu64
@@ -635,7 +638,7 @@ static void uploader_acked(struct uploader_coll *c)
     uploader_check_idle(up);
     return;
   }
-  if (c->full) {
+  if (c->full || partial) {
     uploader_send(c); /* a backlog: the next batch at once */
     return;
   }
