@@ -48,20 +48,9 @@
 # vt-test.XXXXXX/cbench) except the RRD files.
 set -u
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-
-build_arg=${1:-_build}
-case $build_arg in
-/*) BUILD=$build_arg ;;
-*)
-	if [ -d "$build_arg" ]; then
-		BUILD=$(cd "$build_arg" && pwd)
-	else
-		BUILD=$ROOT/$build_arg
-	fi
-	;;
-esac
+BENCH_NAME=collector_bench
+# shellcheck source=bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 COLLECTOR=$BUILD/vantage-collector
 
 N_TARGETS=${BENCH_TARGETS:-1000}
@@ -74,12 +63,6 @@ RRA='"RRA:AVERAGE:0.5:1:1440", "RRA:MIN:0.5:6:1440"'
 # 7 data sources x (1440 + 1440) rows x 8 bytes + header: 164,424 bytes.
 RRD_FILE_BYTES=164424
 
-say() { echo "==> $*" >&2; }
-die() {
-	echo "collector_bench: $*" >&2
-	exit 2
-}
-
 [ -x "$COLLECTOR" ] || die "no vantage-collector in $BUILD (build first: ./test.sh --build-only, or give BUILD_DIR)"
 case $N_TARGETS in [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9]) ;;
 *) die "BENCH_TARGETS must be 1..9999" ;; esac
@@ -88,18 +71,12 @@ case $N_ADDRS in [1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-4]) ;;
 case $ROUNDS in [1-9] | [1-9][0-9]) ;; *) die "BENCH_ROUNDS must be 1..99" ;; esac
 case $D_TARGETS in [0-9] | [1-9][0-9]) ;; *) die "BENCH_DEFAULT_RRA_TARGETS must be 0..99" ;; esac
 SERIES=$((N_TARGETS * N_ADDRS))
-missing=
-for t in python3 cc rrdtool rrdcached; do
-	PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -z "$missing" ] || die "missing:$missing (Debian: apt-get install python3 gcc librrd-dev rrdtool rrdcached)"
+bench_need_tools "python3 gcc librrd-dev rrdtool rrdcached" \
+	python3 cc rrdtool rrdcached
 RRDCACHED=$(PATH=$PATH:/usr/sbin:/sbin command -v rrdcached)
 
 export top_srcdir=$ROOT VANTAGE_COLLECTOR=$COLLECTOR
-cd "${TMPDIR:-/tmp}" || die "cannot cd to ${TMPDIR:-/tmp}"
-# shellcheck disable=SC1091 # (sourced at run time from the repository)
-. "$ROOT/tests/lib/servers.sh"
-vt_setup
+bench_servers
 WORK=$VT_TMP/cbench
 mkdir -p "$WORK"
 # The RRD files go whatever VT_KEEP says: they are 1.6 GB.

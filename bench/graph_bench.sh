@@ -51,20 +51,9 @@
 # pages; VT_KEEP=2 keeps those too (0.5 GB).
 set -u
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-
-build_arg=${1:-_build}
-case $build_arg in
-/*) BUILD=$build_arg ;;
-*)
-	if [ -d "$build_arg" ]; then
-		BUILD=$(cd "$build_arg" && pwd)
-	else
-		BUILD=$ROOT/$build_arg
-	fi
-	;;
-esac
+BENCH_NAME=graph_bench
+# shellcheck source=bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 COLLECTOR=$BUILD/vantage-collector
 GRAPH=$BUILD/vantage-graph
 
@@ -75,30 +64,17 @@ SP_COPY=${BENCH_SP_COPY:-0}
 # Bytes of one file with the collector's default RRAs at the 10 s step.
 RRD_FILE_BYTES=7393208
 
-say() { echo "==> $*" >&2; }
-die() {
-	echo "graph_bench: $*" >&2
-	exit 2
-}
-
 [ -x "$COLLECTOR" ] || die "no vantage-collector in $BUILD (build first: ./test.sh --build-only, or give BUILD_DIR)"
 [ -x "$GRAPH" ] || die "no vantage-graph in $BUILD"
 case $RUNS in [1-9] | 1[0-9]) ;; *) die "BENCH_RUNS must be 1..19" ;; esac
 case $SP_RUNS in [1-9]) ;; *) die "BENCH_SP_RUNS must be 1..9" ;; esac
 case $SP_SERVICES in [1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 250) ;;
 *) die "BENCH_SP_SERVICES must be 1..250" ;; esac
-missing=
-for t in python3 cc rrdtool; do
-	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -z "$missing" ] || die "missing:$missing (Debian: apt-get install python3 gcc librrd-dev rrdtool)"
+bench_need_tools "python3 gcc librrd-dev rrdtool" python3 cc rrdtool
 RRDTOOL=$(command -v rrdtool)
 
 export top_srcdir=$ROOT VANTAGE_COLLECTOR=$COLLECTOR
-cd "${TMPDIR:-/tmp}" || die "cannot cd to ${TMPDIR:-/tmp}"
-# shellcheck disable=SC1091 # (sourced at run time from the repository)
-. "$ROOT/tests/lib/servers.sh"
-vt_setup
+bench_servers
 WORK=$VT_TMP/gbench
 DATA=$WORK/data
 mkdir -p "$WORK/tpl" "$WORK/img" "$WORK/runs" "$DATA"

@@ -32,20 +32,9 @@
 # ($TMPDIR or /tmp, vt-test.XXXXXX/bench).
 set -u
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-
-build_arg=${1:-_build}
-case $build_arg in
-/*) BUILD=$build_arg ;;
-*)
-	if [ -d "$build_arg" ]; then
-		BUILD=$(cd "$build_arg" && pwd)
-	else
-		BUILD=$ROOT/$build_arg
-	fi
-	;;
-esac
+BENCH_NAME=probe_bench
+# shellcheck source=bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PROBE=$BUILD/vantage-probe
 
 N_TARGETS=${BENCH_TARGETS:-50}
@@ -54,19 +43,10 @@ REPEAT=${BENCH_REPEAT:-3}
 DAEMON_S=${BENCH_DAEMON_S:-12}
 USE_VALGRIND=${BENCH_VALGRIND:-1}
 
-say() { echo "==> $*" >&2; }
-die() {
-	echo "probe_bench: $*" >&2
-	exit 2
-}
-
 [ -x "$PROBE" ] || die "no vantage-probe in $BUILD (build first: ./test.sh --build-only, or give BUILD_DIR)"
 case $N_ADDRS in [1-9] | [1-5][0-9] | 60) ;; *) die "BENCH_ADDRS must be 1..60" ;; esac
-missing=
-for t in nginx dnsmasq curl python3 openssl cc; do
-	PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -z "$missing" ] || die "missing:$missing (Debian: apt-get install nginx-light dnsmasq-base curl python3 openssl gcc)"
+bench_need_tools "nginx-light dnsmasq-base curl python3 openssl gcc" \
+	nginx dnsmasq curl python3 openssl cc
 if [ "$USE_VALGRIND" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
 	say "valgrind not found: benchmark 3b skipped (apt-get install valgrind)"
 	USE_VALGRIND=0
@@ -85,10 +65,7 @@ need=$((N_TARGETS * N_ADDRS * 3 + 200))
 # ---- servers ------------------------------------------------------------------
 
 export top_srcdir=$ROOT VANTAGE_PROBE=$PROBE
-cd "${TMPDIR:-/tmp}" || die "cannot cd to ${TMPDIR:-/tmp}"
-# shellcheck disable=SC1091 # (sourced at run time from the repository)
-. "$ROOT/tests/lib/servers.sh"
-vt_setup
+bench_servers
 WORK=$VT_TMP/bench
 mkdir -p "$WORK"
 

@@ -441,11 +441,11 @@ static enum vt_status ingest_budget(struct ingest *in, size_t skip,
 }
 
 /* Results in time order, so the quorum engine sees each series in order. */
-static const struct vt_result *sort_recs;
-static int by_ts(const void *a, const void *b)
+static int by_ts(const void *a, const void *b, void *recs)
 {
-  double ta = sort_recs[*(const size_t *)a].ts;
-  double tb = sort_recs[*(const size_t *)b].ts;
+  const struct vt_result *r = recs;
+  double ta = r[*(const size_t *)a].ts;
+  double tb = r[*(const size_t *)b].ts;
   if (ta != tb)
     return ta < tb ? -1 : 1;
   return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
@@ -497,8 +497,7 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
   end = a.seq + cut;
   size_t n = cut - skip;
   size_t *order = in->order + skip;
-  sort_recs = in->recs;
-  qsort(order, n, sizeof(*order), by_ts);
+  qsort_r(order, n, sizeof(*order), by_ts, in->recs);
 
   enum vt_status st = events_begin(in->ev);
   for (size_t i = 0; st == VT_OK && i < n; i++)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -187,16 +188,11 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     if (st != VT_OK)
       return st;
   }
-  /* One writev-like write of record + newline keeps lines whole. */
-  char stackbuf[4096];
-  char *line = len + 1 <= sizeof(stackbuf) ? stackbuf : malloc(len + 1);
-  if (!line)
-    return VT_ENOMEM;
-  memcpy(line, rec, len);
-  line[len] = '\n';
-  ssize_t w = write(sp->fd, line, len + 1);
-  if (line != stackbuf)
-    free(line);
+  /* One writev of record + newline: O_APPEND keeps the line whole, and
+   * the record is not copied to add the newline. */
+  struct iovec iov[2] = {{.iov_base = (void *)rec, .iov_len = len},
+                         {.iov_base = "\n", .iov_len = 1}};
+  ssize_t w = writev(sp->fd, iov, 2);
   if (w != (ssize_t)(len + 1)) {
     if (w >= 0) {
       /* Short write (disk full): undo it so the segment stays whole. */

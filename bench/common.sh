@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+# Shared start of the benchmarks in bench/: sourced right after `set -u`
+# with the script's arguments and BENCH_NAME set ("probe_bench", ...).
+#
+#   BENCH_DIR ROOT BUILD       this folder, the repository, the build
+#                              directory (argument 1, default _build;
+#                              relative paths: the current directory first,
+#                              then the repository)
+#   say MSG / die MSG          progress on stderr / "BENCH_NAME: MSG", exit 2
+#   bench_need_tools HINT T... die naming the missing tools and the Debian
+#                              packages (HINT) that bring them
+#   bench_servers              cd to $TMPDIR (or /tmp), source
+#                              tests/lib/servers.sh and vt_setup (the
+#                              caller exports top_srcdir and VANTAGE_*)
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+
+build_arg=${1:-_build}
+case $build_arg in
+/*) BUILD=$build_arg ;;
+*)
+	if [ -d "$build_arg" ]; then
+		BUILD=$(cd "$build_arg" && pwd)
+	else
+		BUILD=$ROOT/$build_arg
+	fi
+	;;
+esac
+
+say() { echo "==> $*" >&2; }
+die() {
+	echo "$BENCH_NAME: $*" >&2
+	exit 2
+}
+
+bench_need_tools() {
+	local hint=$1 t missing=
+	shift
+	for t in "$@"; do
+		PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null 2>&1 ||
+			missing="$missing $t"
+	done
+	[ -z "$missing" ] || die "missing:$missing (Debian: apt-get install $hint)"
+}
+
+bench_servers() {
+	cd "${TMPDIR:-/tmp}" || die "cannot cd to ${TMPDIR:-/tmp}"
+	# shellcheck disable=SC1091 # (sourced at run time from the repository)
+	. "$ROOT/tests/lib/servers.sh"
+	vt_setup
+}
