@@ -43,6 +43,15 @@
 #define UPLOADER_LINGER_S 1.0
 #define UPLOADER_BACKOFF_MIN_S 1.0
 #define UPLOADER_BACKOFF_MAX_S 60.0
+/* A collector that is away (refused, timed out, 5xx) is retried at most
+ * this far apart, so a backlog starts moving within a few seconds of it
+ * accepting again whatever the length of its outage (issue 8). Rejections
+ * (4xx: key, clock) keep the slow UPLOADER_BACKOFF_MAX_S pace. */
+#define UPLOADER_AWAY_MAX_S 4.0
+/* Records in the request that probes a collector after a failure: a small
+ * request is cheap for a collector that is coming back; the first
+ * acknowledgement sends the backlog back to back in full batches. */
+#define UPLOADER_PROBE_RECORDS 1
 /* In a failure streak, log the first failure, then every tenth. */
 #define UPLOADER_LOG_EVERY 10
 /* Bytes of a reply kept: its start is all we read. */
@@ -271,7 +280,8 @@ static enum vt_status uploader_read_segment(struct uploader_coll *c,
     while ((nl = memchr(up->scratch + used, '\n', (size_t)got - used))) {
       size_t len = (size_t)(nl - (up->scratch + used)) + 1;
       if (*rec >= c->seq) {
-        if (c->count >= c->batch_max ||
+        size_t limit = c->fails ? UPLOADER_PROBE_RECORDS : c->batch_max;
+        if (c->count >= limit ||
             (c->count > 0 && c->body_len + len > UPLOADER_MAX_BODY)) {
           *full = true;
           goto out;
@@ -538,7 +548,8 @@ static double uploader_jitter(struct uploader *up)
 
 /* Counts a failure of the current batch, logs it (the first of a streak,
  * every tenth, and whenever the kind changes) and schedules the retry:
- * 1 s doubling to 60 s, ±25 % jitter so probes do not retry in step. A
+ * 1 s doubling to UPLOADER_AWAY_MAX_S for a collector that is away (60 s
+ * for a rejection), ±25 % jitter so probes do not retry in step. A
  * rejected request (slowest) is logged at err: an operator must fix a key
  * or a clock, and the records wait in the spool meanwhile. */
 static void uploader_failed(struct uploader_coll *c, long kind, const char *why,
@@ -552,6 +563,8 @@ static void uploader_failed(struct uploader_coll *c, long kind, const char *why,
   double delay = UPLOADER_BACKOFF_MAX_S;
   if (!slowest && c->fails < 8)
     delay = UPLOADER_BACKOFF_MIN_S * (double)(1u << (c->fails - 1));
+  if (!slowest && delay > UPLOADER_AWAY_MAX_S)
+    delay = UPLOADER_AWAY_MAX_S;
   delay *= 0.75 + 0.5 * uploader_jitter(up);
   if (delay > UPLOADER_BACKOFF_MAX_S)
     delay = UPLOADER_BACKOFF_MAX_S;
@@ -918,12 +931,9 @@ void uploader_drain(struct uploader *up, double seconds,
     struct uploader_coll *c = &up->colls[i];
     if (c->state == UPLOADER_SENDING || c->state == UPLOADER_STOPPED)
       continue; /* an ack continues the drain */
-    if (c->state == UPLOADER_BACKOFF) {
-      /* The collector was failing: do not wait for it on the way out. */
-      ev_timer_stop(up->loop, &c->timer);
-      uploader_set_state(c, UPLOADER_STOPPED);
-      continue;
-    }
+    /* A collector in backoff may be back: try it once now (bounded by the
+     * request timeout); a failure stops it, an ack continues the drain. */
+    ev_timer_stop(up->loop, &c->timer);
     uploader_send(c);
   }
   uploader_check_idle(up);

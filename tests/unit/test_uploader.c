@@ -185,14 +185,19 @@ static void fake_accept(struct ev_loop *loop, ev_io *w, int revents)
   ev_io_start(loop, &f->cio);
 }
 
-static int fake_start(struct fake *f, struct ev_loop *loop)
+/* Listens on port (0: any free one). */
+static int fake_start_port(struct fake *f, struct ev_loop *loop, int port)
 {
   f->loop = loop;
   f->cfd = -1;
   f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t sl = sizeof(sa);
+  int one = 1;
+  if (f->lfd >= 0)
+    setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
       listen(f->lfd, 8) != 0 ||
       getsockname(f->lfd, (struct sockaddr *)&sa, &sl) != 0)
@@ -202,6 +207,11 @@ static int fake_start(struct fake *f, struct ev_loop *loop)
   ev_io_start(loop, &f->lio);
   vt_buf_init(&f->stored, 0);
   return 0;
+}
+
+static int fake_start(struct fake *f, struct ev_loop *loop)
+{
+  return fake_start_port(f, loop, 0);
 }
 
 static void fake_stop(struct fake *f)
@@ -281,7 +291,7 @@ static void append(struct spool *sp, struct vt_buf *want, int from, int to)
 
 int main(void)
 {
-  tap_plan(15);
+  tap_plan(16);
   vt_log_init("test_uploader", getenv("VT_DEBUG") ? VT_LOG_DEBUG : VT_LOG_ERR);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   char dir[] = "test-uploader.XXXXXX";
@@ -401,6 +411,34 @@ int main(void)
   tap_ok(us.failures >= 1 && us.cursor == 175, "failures counted (%" PRIu64 ")",
          us.failures);
   uploader_destroy(up);
+
+  /* SIGTERM's drain with a collector in backoff that has come back: it is
+   * tried at once, and the spool is sent (issue 8). Three failures first,
+   * so the next retry is seconds away. */
+  up = uploader_create(loop, cl, dir, "t1", &cc, 1, &st);
+  uploader_kick(up);
+  ev_timer_init(&dl, deadline_cb, 3.6, 0.);
+  ev_timer_start(loop, &dl);
+  ev_run(loop, 0);
+  ev_timer_stop(loop, &dl);
+  uploader_get_stats(up, 0, &us);
+  unsigned fails_before = (unsigned)us.failures;
+  int back = fake_start_port(&fk, loop, fk.port);
+  idle_called = false;
+  t0 = ev_time();
+  uploader_drain(up, 5.0, on_idle, loop);
+  ev_timer_init(&dl, deadline_cb, 3.0, 0.);
+  ev_timer_start(loop, &dl);
+  ev_run(loop, 0);
+  ev_timer_stop(loop, &dl);
+  uploader_get_stats(up, 0, &us);
+  tap_ok(back == 0 && fails_before >= 2 && idle_called && us.cursor == 180 &&
+             fk.next == 180 && ev_time() - t0 < 1.5,
+         "drain sends to a collector in backoff that is back (%u failures "
+         "before, cursor %" PRIu64 ", %.2f s)",
+         fails_before, us.cursor, ev_time() - t0);
+  uploader_destroy(up);
+  fake_stop(&fk);
 
   spool_close(sp);
   vt_buf_cleanup(&want);
