@@ -21,6 +21,7 @@
 #include "events.h"
 
 #include <arpa/inet.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -67,6 +68,15 @@ static const char events_schema[] =
     " probe TEXT NOT NULL, start REAL NOT NULL, count INTEGER NOT NULL,"
     " last_ts REAL NOT NULL,"
     " PRIMARY KEY(target, check_name, ip, probe)) WITHOUT ROWID;"
+    /* A probe's confirmed view of an address (client 0, key the address)
+     * or a client view (client 1, key the check's name): down from start
+     * to end (NULL while it goes on). Verdicts are built from these. */
+    "CREATE TABLE IF NOT EXISTS downs("
+    " target TEXT NOT NULL, client INTEGER NOT NULL, key TEXT NOT NULL,"
+    " check_name TEXT NOT NULL, probe TEXT NOT NULL, start REAL NOT NULL,"
+    " \"end\" REAL,"
+    " PRIMARY KEY(target, client, key, check_name, probe, start))"
+    " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outages("
     " id INTEGER PRIMARY KEY,"
     " scope TEXT NOT NULL CHECK(scope IN ('address', 'host')),"
@@ -76,6 +86,7 @@ static const char events_schema[] =
     " seen_by INTEGER NOT NULL, of_probes INTEGER NOT NULL,"
     " state TEXT CHECK(state IN ('degraded', 'down')),"
     " maintenance INTEGER NOT NULL DEFAULT 0,"
+    " end_reason TEXT,"
     " CHECK((scope = 'host') = (state IS NOT NULL)));"
     "CREATE INDEX IF NOT EXISTS outages_open ON outages(target)"
     " WHERE \"end\" IS NULL;"
@@ -113,7 +124,13 @@ enum events_sql {
   EVENTS_SQL_DNS_CHANGE,
   EVENTS_SQL_STREAK_PUT,
   EVENTS_SQL_STREAK_LOAD,
-  EVENTS_SQL_OPEN_LOAD,
+  EVENTS_SQL_DOWN_PUT,
+  EVENTS_SQL_DOWN_LOAD,
+  EVENTS_SQL_OF_PROBES,
+  EVENTS_SQL_ADDRS,
+  EVENTS_SQL_ROWS_LOAD,
+  EVENTS_SQL_OPEN_COUNT,
+  EVENTS_SQL_HORIZON,
   EVENTS_SQL_ROW_NEW,
   EVENTS_SQL_ROW_SET,
   EVENTS_SQL_ROW_DEL,
@@ -162,7 +179,7 @@ static const struct {
                            " DO UPDATE SET"
                            " first_ts = min(first_ts, excluded.first_ts),"
                            " last_ts = max(last_ts, excluded.last_ts),"
-                           " results = results + 1",
+                           " results = results + 1 RETURNING results",
                            "count a series result"},
     [EVENTS_SQL_KNOWN] = {"SELECT key FROM series WHERE target = ?1"
                           " AND check_name = ?2 AND probe = ?3"
@@ -194,17 +211,47 @@ static const struct {
     [EVENTS_SQL_STREAK_LOAD] = {"SELECT target, check_name, ip, probe,"
                                 " start, count, last_ts FROM streaks",
                                 "load the failure streaks"},
-    [EVENTS_SQL_OPEN_LOAD] = {"SELECT id, scope, target, ip, start, probes,"
-                              " kind, seen_by, of_probes, state"
-                              " FROM outages WHERE \"end\" IS NULL",
-                              "load the open outages"},
+    [EVENTS_SQL_DOWN_PUT] = {"INSERT INTO downs(target, client, key,"
+                             " check_name, probe, start, \"end\")"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                             " ON CONFLICT DO UPDATE SET"
+                             " \"end\" = excluded.\"end\"",
+                             "store a probe's view"},
+    [EVENTS_SQL_DOWN_LOAD] = {"SELECT client, key, probe, start, \"end\""
+                              " FROM downs WHERE target = ?1"
+                              " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                              " ORDER BY client, key",
+                              "load the probes' views"},
+    /* Probes that report on the key (an address, or "" for the whole
+     * target) since no later than ?3. */
+    [EVENTS_SQL_OF_PROBES] = {"SELECT count(DISTINCT probe) FROM series"
+                              " WHERE target = ?1 AND (?2 = '' OR key = ?2)"
+                              " AND check_type IN ('tcp', 'http', 'client')"
+                              " AND first_ts <= ?3",
+                              "count the probes of a verdict"},
+    [EVENTS_SQL_ADDRS] = {"SELECT key, min(first_ts) FROM series"
+                          " WHERE target = ?1"
+                          " AND check_type IN ('tcp', 'http')"
+                          " GROUP BY key",
+                          "list the addresses of a target"},
+    [EVENTS_SQL_ROWS_LOAD] = {"SELECT id, ip, kind, state, start, \"end\","
+                              " probes, seen_by, of_probes FROM outages"
+                              " WHERE target = ?1 AND scope = ?2"
+                              " AND (\"end\" IS NULL OR \"end\" >= ?3)",
+                              "load the verdicts of a target"},
+    [EVENTS_SQL_OPEN_COUNT] = {"SELECT kind, count(*) FROM outages"
+                               " WHERE \"end\" IS NULL AND scope = 'address'"
+                               " GROUP BY kind",
+                               "count the open outages"},
+    [EVENTS_SQL_HORIZON] = {"SELECT max(last_ts) FROM series",
+                            "read the latest result time"},
     /* maintenance: some window [m.start, m.end) of the target overlaps
      * the outage [start, end or now]. */
     [EVENTS_SQL_ROW_NEW] = {"INSERT INTO outages(scope, target, ip, start,"
-                            " probes, kind, seen_by, of_probes, state,"
-                            " maintenance)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                            " EXISTS(SELECT 1 FROM maintenance m"
+                            " \"end\", probes, kind, seen_by, of_probes,"
+                            " state, maintenance)"
+                            " VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8,"
+                            " ?9, EXISTS(SELECT 1 FROM maintenance m"
                             " WHERE m.target = ?2 AND m.start <= ?10"
                             " AND m.\"end\" > ?4))",
                             "open an outage"},
@@ -217,7 +264,7 @@ static const struct {
                             " WHERE id = ?6",
                             "update an outage"},
     [EVENTS_SQL_ROW_DEL] = {"DELETE FROM outages WHERE id = ?1",
-                            "drop an empty partial event"},
+                            "delete a verdict"},
     [EVENTS_SQL_MAINT_DEL] = {"DELETE FROM maintenance",
                               "clear the maintenance windows"},
     [EVENTS_SQL_MAINT_ADD] = {"INSERT INTO maintenance(target, start,"
@@ -236,7 +283,11 @@ struct events {
   char *path;
   double silence_s;
   sqlite3_stmt *stmt[EVENTS_SQL_COUNT];
-  struct quorum *quorum; /* decides; this module stores what it decides */
+  struct quorum *quorum; /* follows the streaks; views go to `downs` */
+  int quorum_n;          /* probes needed to call an address down */
+  double window_s;       /* re-evaluation window (events_conf) */
+  double horizon;        /* latest result time seen (event time) */
+  struct quorum_names touched; /* targets to recompute at commit */
   bool in_txn;           /* a transaction of ours is open */
   bool batch;            /* ... and it was opened by events_begin */
   bool engine_ok;        /* the quorum engine matches the database */
@@ -307,56 +358,519 @@ static int events_bind_text(sqlite3_stmt *s, int i, const char *text)
 
 /* ---- storage of the quorum engine's rows and streaks -------------------- */
 
-/* struct quorum_ops row_open: inserts row as an open row. */
-static enum vt_status events_row_open(void *arg, const struct quorum_row *row,
-                                      double now, int64_t *id)
+/* ---- verdicts: the one place where rows are opened, changed, deleted --- */
+
+/* A verdict row of the outages table: an address row (ip set; outage or
+ * partial) or a host row (ip NULL; state "degraded" or "down"). end is
+ * INFINITY while open. Strings are borrowed. */
+struct events_verdict {
+  int64_t id; /* 0 until stored */
+  const char *ip;
+  bool outage;
+  const char *state;
+  double start, end;
+  const char *probes;
+  int seen_by, of_probes;
+};
+
+/* The choke point (events.h, "Verdict changes"): stores a new verdict row
+ * of target. */
+static enum vt_status events_verdict_open(struct events *ev,
+                                          const char *target,
+                                          struct events_verdict *v)
 {
-  struct events *ev = arg;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_NEW];
-  int rc = events_bind_text(s, 1, row->ip ? "address" : "host");
-  rc |= events_bind_text(s, 2, row->target);
-  rc |= row->ip ? events_bind_text(s, 3, row->ip) : sqlite3_bind_null(s, 3);
-  rc |= sqlite3_bind_double(s, 4, row->start);
-  rc |= events_bind_text(s, 5, row->probes);
-  rc |= events_bind_text(s, 6, row->kind);
-  rc |= sqlite3_bind_int(s, 7, row->seen_by);
-  rc |= sqlite3_bind_int(s, 8, row->of_probes);
-  rc |=
-      row->state ? events_bind_text(s, 9, row->state) : sqlite3_bind_null(s, 9);
-  rc |= sqlite3_bind_double(s, 10, now > row->start ? now : row->start);
+  int rc = events_bind_text(s, 1, v->ip ? "address" : "host");
+  rc |= events_bind_text(s, 2, target);
+  rc |= v->ip ? events_bind_text(s, 3, v->ip) : sqlite3_bind_null(s, 3);
+  rc |= sqlite3_bind_double(s, 4, v->start);
+  rc |= events_bind_text(s, 5, v->probes);
+  rc |= events_bind_text(s, 6, v->outage ? "outage" : "partial");
+  rc |= sqlite3_bind_int(s, 7, v->seen_by);
+  rc |= sqlite3_bind_int(s, 8, v->of_probes);
+  rc |= v->state ? events_bind_text(s, 9, v->state) : sqlite3_bind_null(s, 9);
+  rc |= sqlite3_bind_double(s, 10,
+                            isfinite(v->end) ? v->end : ev->horizon);
+  rc |= isfinite(v->end) ? sqlite3_bind_double(s, 11, v->end)
+                         : sqlite3_bind_null(s, 11);
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_NEW, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_NEW);
+  if (st != VT_OK)
+    return st;
+  v->id = sqlite3_last_insert_rowid(ev->db);
+  vt_notice("events: %s %s: %s from %.3f%s, seen by %d of %d", target,
+            v->ip ? v->ip : "(host)",
+            v->state ? v->state : v->outage ? "outage" : "partial event",
+            v->start, isfinite(v->end) ? " (closed)" : "", v->seen_by,
+            v->of_probes);
+  return VT_OK;
+}
+
+/* The choke point: writes the end (INFINITY: open again), probes and
+ * counts of verdict v (by id) of target. */
+static enum vt_status events_verdict_change(struct events *ev,
+                                            const char *target,
+                                            const struct events_verdict *v)
+{
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_SET];
+  int rc = isfinite(v->end) ? sqlite3_bind_double(s, 1, v->end)
+                            : sqlite3_bind_null(s, 1);
+  rc |= events_bind_text(s, 2, v->probes);
+  rc |= sqlite3_bind_int(s, 3, v->seen_by);
+  rc |= sqlite3_bind_int(s, 4, v->of_probes);
+  rc |= sqlite3_bind_double(s, 5, ev->horizon);
+  rc |= sqlite3_bind_int64(s, 6, v->id);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
   if (st == VT_OK)
-    *id = sqlite3_last_insert_rowid(ev->db);
+    st = events_run(ev, EVENTS_SQL_ROW_SET);
+  if (st == VT_OK && isfinite(v->end)) {
+    char dur[32];
+    vt_notice("events: %s %s: %s ended at %.3f after %s", target,
+              v->ip ? v->ip : "(host)",
+              v->state ? v->state : v->outage ? "outage" : "partial event",
+              v->end,
+              vt_time_fmt_duration(v->end - v->start, dur, sizeof(dur)));
+  }
   return st;
 }
 
-/* struct quorum_ops row_update: probes, counts, and end unless NaN. */
-static enum vt_status events_row_update(void *arg, const struct quorum_row *row,
-                                        double end, double now)
+/* The choke point: deletes verdict id of target, which later results
+ * showed never happened as stored (it merged into another, or moved). */
+static enum vt_status events_verdict_delete(struct events *ev,
+                                            const char *target, int64_t id)
 {
-  struct events *ev = arg;
-  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_SET];
-  int rc =
-      isnan(end) ? sqlite3_bind_null(s, 1) : sqlite3_bind_double(s, 1, end);
-  rc |= events_bind_text(s, 2, row->probes);
-  rc |= sqlite3_bind_int(s, 3, row->seen_by);
-  rc |= sqlite3_bind_int(s, 4, row->of_probes);
-  rc |= sqlite3_bind_double(s, 5, now);
-  rc |= sqlite3_bind_int64(s, 6, row->id);
-  enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_SET) : st;
-}
-
-/* struct quorum_ops row_drop. */
-static enum vt_status events_row_drop(void *arg, int64_t id)
-{
-  struct events *ev = arg;
   enum vt_status st =
       events_bound(ev, EVENTS_SQL_ROW_DEL,
                    sqlite3_bind_int64(ev->stmt[EVENTS_SQL_ROW_DEL], 1, id));
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_DEL) : st;
+  if (st == VT_OK)
+    st = events_run(ev, EVENTS_SQL_ROW_DEL);
+  if (st == VT_OK)
+    vt_info("events: %s: verdict %" PRId64 " withdrawn by later results",
+            target, id);
+  return st;
+}
+
+/* Computed verdicts of one target, with the strings they own. */
+struct events_verdicts {
+  struct events_verdict *v;
+  char (*ip)[VT_IP_STRLEN];
+  struct vt_buf *probes;
+  size_t n, cap;
+};
+
+static void events_verdicts_cleanup(struct events_verdicts *vs)
+{
+  for (size_t i = 0; i < vs->n; i++)
+    vt_buf_cleanup(&vs->probes[i]);
+  free(vs->v);
+  free(vs->ip);
+  free(vs->probes);
+  *vs = (struct events_verdicts){0};
+}
+
+/* Appends a copy of v (ip and probes copied). */
+static enum vt_status events_verdicts_add(struct events_verdicts *vs,
+                                          const struct events_verdict *v,
+                                          const struct quorum_names *probes)
+{
+  if (vs->n == vs->cap) {
+    size_t cap = vs->cap ? 2 * vs->cap : 16;
+    void *a = realloc(vs->v, cap * sizeof(*vs->v));
+    if (a)
+      vs->v = a;
+    void *b = a ? realloc(vs->ip, cap * sizeof(*vs->ip)) : NULL;
+    if (b)
+      vs->ip = b;
+    void *c = b ? realloc(vs->probes, cap * sizeof(*vs->probes)) : NULL;
+    if (!c)
+      return events_oom();
+    vs->probes = c;
+    vs->cap = cap;
+  }
+  size_t i = vs->n;
+  vs->v[i] = *v;
+  vt_buf_init(&vs->probes[i], 0);
+  vs->n++;
+  if (v->ip)
+    snprintf(vs->ip[i], sizeof(vs->ip[i]), "%s", v->ip);
+  if (quorum_names_join(probes, &vs->probes[i]) != VT_OK)
+    return VT_ENOMEM;
+  return VT_OK;
+}
+
+/* Probes reporting on key of target ("" = any key) since no later than
+ * until. */
+static enum vt_status events_of_probes(struct events *ev, const char *target,
+                                       const char *key, double until, int *n)
+{
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_OF_PROBES];
+  int rc = events_bind_text(s, 1, target);
+  rc |= events_bind_text(s, 2, key);
+  rc |= sqlite3_bind_double(s, 3, isfinite(until) ? until : DBL_MAX);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_OF_PROBES, rc);
+  if (st != VT_OK)
+    return st;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    *n = sqlite3_column_int(s, 0);
+  else
+    st = events_sql_fail(ev, EVENTS_SQL_OF_PROBES);
+  events_sql_reset(ev, EVENTS_SQL_OF_PROBES);
+  return st;
+}
+
+/* One probe's view as loaded for a sweep. */
+struct events_view {
+  bool client;
+  char key[QUORUM_NAME_LEN], probe[QUORUM_NAME_LEN];
+  double start, end;
+};
+
+/* Replaces the stored verdicts of target in scope ("address" or "host")
+ * that end at or after the window's start (or are open) by want: a row
+ * with the same place, kind and start is kept (and changed when its end,
+ * probes or counts differ), others are deleted, and the rest of want is
+ * opened. Everything goes through the three choke points above. */
+static enum vt_status events_verdicts_apply(struct events *ev,
+                                            const char *target,
+                                            const char *scope,
+                                            struct events_verdicts *want)
+{
+  double from = ev->horizon - ev->window_s;
+  bool *matched = calloc(want->n + 1, sizeof(*matched));
+  if (!matched)
+    return events_oom();
+  struct {
+    int64_t id;
+  } *drop = NULL;
+  size_t ndrop = 0, capdrop = 0;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROWS_LOAD];
+  int rc = events_bind_text(s, 1, target);
+  rc |= events_bind_text(s, 2, scope);
+  rc |= sqlite3_bind_double(s, 3, from);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_ROWS_LOAD, rc);
+  /* Changes are collected first and written after the SELECT ends. */
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(s, 0);
+    const char *ip = sqlite3_column_type(s, 1) == SQLITE_NULL
+                         ? NULL
+                         : events_col_text(s, 1);
+    bool outage = strcmp(events_col_text(s, 2), "outage") == 0;
+    const char *state = sqlite3_column_type(s, 3) == SQLITE_NULL
+                            ? NULL
+                            : events_col_text(s, 3);
+    double start = sqlite3_column_double(s, 4);
+    double end = sqlite3_column_type(s, 5) == SQLITE_NULL
+                     ? INFINITY
+                     : sqlite3_column_double(s, 5);
+    size_t i = 0;
+    for (; i < want->n; i++) {
+      const struct events_verdict *w = &want->v[i];
+      if (!matched[i] && w->start == start && w->outage == outage &&
+          (w->ip ? ip && strcmp(w->ip, ip) == 0 : !ip) &&
+          (w->state ? state && strcmp(w->state, state) == 0 : !state))
+        break;
+    }
+    if (i < want->n) {
+      matched[i] = true;
+      struct events_verdict *w = &want->v[i];
+      w->id = id;
+      bool same = w->end == end &&
+                  strcmp(w->probes, events_col_text(s, 6)) == 0 &&
+                  w->seen_by == sqlite3_column_int(s, 7) &&
+                  w->of_probes == sqlite3_column_int(s, 8);
+      if (same)
+        w->id = -id; /* nothing to write */
+      continue;
+    }
+    if (ndrop == capdrop) {
+      size_t cap = capdrop ? 2 * capdrop : 8;
+      void *p = realloc(drop, cap * sizeof(*drop));
+      if (!p) {
+        st = events_oom();
+        break;
+      }
+      drop = p;
+      capdrop = cap;
+    }
+    drop[ndrop++].id = id;
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, EVENTS_SQL_ROWS_LOAD);
+  events_sql_reset(ev, EVENTS_SQL_ROWS_LOAD);
+  for (size_t i = 0; i < ndrop && st == VT_OK; i++)
+    st = events_verdict_delete(ev, target, drop[i].id);
+  for (size_t i = 0; i < want->n && st == VT_OK; i++) {
+    struct events_verdict *w = &want->v[i];
+    if (w->id > 0)
+      st = events_verdict_change(ev, target, w);
+    else if (w->id == 0 && (!isfinite(w->end) || w->end >= from))
+      st = events_verdict_open(ev, target, w);
+  }
+  free(drop);
+  free(matched);
+  return st;
+}
+
+/* A host state piece: from t on, until the next. */
+static int events_dbl_cmp(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Builds the host rows of target from its address outages (addr, with
+ * ip set) and its client views failing from a quorum (client), over the
+ * addresses the target has (known from their first result on). */
+static enum vt_status events_host_verdicts(struct events *ev,
+                                           const char *target,
+                                           const struct events_verdicts *addr,
+                                           const struct events_verdicts *client,
+                                           struct events_verdicts *out)
+{
+  /* The addresses and since when they are checked. */
+  struct {
+    char key[VT_IP_STRLEN];
+    double first;
+  } *ad = NULL;
+  size_t nad = 0, capad = 0;
+  double *t = NULL;
+  size_t nt = 0;
+  struct quorum_names probes = {0};
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ADDRS];
+  enum vt_status st =
+      events_bound(ev, EVENTS_SQL_ADDRS, events_bind_text(s, 1, target));
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (nad == capad) {
+      size_t cap = capad ? 2 * capad : 8;
+      void *p = realloc(ad, cap * sizeof(*ad));
+      if (!p) {
+        st = events_oom();
+        break;
+      }
+      ad = p;
+      capad = cap;
+    }
+    snprintf(ad[nad].key, sizeof(ad[nad].key), "%s", events_col_text(s, 0));
+    ad[nad++].first = sqlite3_column_double(s, 1);
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, EVENTS_SQL_ADDRS);
+  events_sql_reset(ev, EVENTS_SQL_ADDRS);
+  if (st != VT_OK)
+    goto out;
+
+  /* Times where the state may change. */
+  size_t cap = 2 * (addr->n + client->n) + nad + 1;
+  if (!(t = calloc(cap, sizeof(*t)))) {
+    st = events_oom();
+    goto out;
+  }
+  for (size_t i = 0; i < addr->n; i++) {
+    if (!addr->v[i].outage)
+      continue;
+    t[nt++] = addr->v[i].start;
+    if (isfinite(addr->v[i].end))
+      t[nt++] = addr->v[i].end;
+  }
+  for (size_t i = 0; i < client->n; i++) {
+    t[nt++] = client->v[i].start;
+    if (isfinite(client->v[i].end))
+      t[nt++] = client->v[i].end;
+  }
+  if (!nt)
+    goto out; /* no outage: up all along */
+  for (size_t i = 0; i < nad; i++)
+    t[nt++] = ad[i].first;
+  qsort(t, nt, sizeof(*t), events_dbl_cmp);
+
+  const char *cur = NULL; /* state of the row being built, NULL = up */
+  struct events_verdict row = {0};
+  for (size_t i = 0; i <= nt && st == VT_OK; i++) {
+    if (i > 0 && i < nt && t[i] == t[i - 1])
+      continue;
+    const char *state = NULL;
+    double at = i < nt ? t[i] : INFINITY;
+    if (i < nt) {
+      size_t known = 0, down = 0;
+      bool client_down = false;
+      for (size_t k = 0; k < client->n; k++)
+        client_down |= client->v[k].start <= at && at < client->v[k].end;
+      for (size_t a = 0; a < nad; a++) {
+        if (ad[a].first > at)
+          continue;
+        known++;
+        for (size_t k = 0; k < addr->n; k++)
+          if (addr->v[k].outage && strcmp(addr->ip[k], ad[a].key) == 0 &&
+              addr->v[k].start <= at && at < addr->v[k].end) {
+            down++;
+            break;
+          }
+      }
+      state = client_down || (known && down == known) ? "down"
+              : down                                    ? "degraded"
+                                                        : NULL;
+    }
+    if (cur && (!state || strcmp(state, cur) != 0)) {
+      row.end = at;
+      st = events_of_probes(ev, target, "", row.end, &row.of_probes);
+      if (st == VT_OK) {
+        row.seen_by = (int)probes.n;
+        if (row.of_probes < row.seen_by)
+          row.of_probes = row.seen_by;
+        st = events_verdicts_add(out, &row, &probes);
+      }
+      quorum_names_cleanup(&probes);
+      cur = NULL;
+    }
+    if (!state || st != VT_OK)
+      continue;
+    if (!cur) {
+      cur = state;
+      row = (struct events_verdict){
+          .outage = true, .state = state, .start = at, .end = INFINITY};
+    }
+    /* The probes of every outage and failing client view in the piece. */
+    for (size_t k = 0; k < addr->n && st == VT_OK; k++)
+      if (addr->v[k].outage && addr->v[k].start <= at && at < addr->v[k].end)
+        st = quorum_names_parse(&probes, vt_buf_str(&addr->probes[k]));
+    for (size_t k = 0; k < client->n && st == VT_OK; k++)
+      if (client->v[k].start <= at && at < client->v[k].end)
+        st = quorum_names_parse(&probes, vt_buf_str(&client->probes[k]));
+  }
+out:
+  quorum_names_cleanup(&probes);
+  free(t);
+  free(ad);
+  return st;
+}
+
+/* Recomputes every verdict of target within the re-evaluation window from
+ * the stored views (docs/collector.md, "Quorum"): a pure function of the
+ * results' times, whatever order and batches they came in. */
+static enum vt_status events_target_verdicts(struct events *ev,
+                                             const char *target)
+{
+  double from = ev->horizon - ev->window_s;
+  struct events_view *views = NULL;
+  size_t nv = 0, capv = 0;
+  struct events_verdicts addr = {0}, client = {0}, host = {0};
+  struct quorum_iv *iv = NULL;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_DOWN_LOAD];
+  int rc = events_bind_text(s, 1, target);
+  rc |= sqlite3_bind_double(s, 2, from);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_DOWN_LOAD, rc);
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (nv == capv) {
+      size_t cap = capv ? 2 * capv : 16;
+      void *p = realloc(views, cap * sizeof(*views));
+      if (!p) {
+        st = events_oom();
+        break;
+      }
+      views = p;
+      capv = cap;
+    }
+    struct events_view *v = &views[nv++];
+    v->client = sqlite3_column_int(s, 0) != 0;
+    snprintf(v->key, sizeof(v->key), "%s", events_col_text(s, 1));
+    snprintf(v->probe, sizeof(v->probe), "%s", events_col_text(s, 2));
+    v->start = sqlite3_column_double(s, 3);
+    v->end = sqlite3_column_type(s, 4) == SQLITE_NULL
+                 ? INFINITY
+                 : sqlite3_column_double(s, 4);
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, EVENTS_SQL_DOWN_LOAD);
+  events_sql_reset(ev, EVENTS_SQL_DOWN_LOAD);
+  if (st == VT_OK && nv && !(iv = calloc(nv, sizeof(*iv))))
+    st = events_oom();
+
+  /* One sweep per entity (the rows are ordered by client, key). */
+  for (size_t i = 0; i < nv && st == VT_OK;) {
+    size_t j = i;
+    for (; j < nv && views[j].client == views[i].client &&
+           strcmp(views[j].key, views[i].key) == 0;
+         j++)
+      iv[j - i] = (struct quorum_iv){
+          .probe = views[j].probe, .start = views[j].start, .end = views[j].end};
+    struct quorum_seg *segs;
+    size_t nseg;
+    st = quorum_sweep(iv, j - i, ev->quorum_n, &segs, &nseg);
+    for (size_t k = 0; k < nseg && st == VT_OK; k++) {
+      struct events_verdict v = {.outage = segs[k].outage,
+                                 .start = segs[k].start,
+                                 .end = segs[k].end,
+                                 .seen_by = segs[k].seen_by};
+      if (views[i].client) {
+        if (v.outage) /* a client view has no rows; it only sets the host */
+          st = events_verdicts_add(&client, &v, &segs[k].probes);
+        continue;
+      }
+      v.ip = views[i].key;
+      st = events_of_probes(ev, target, views[i].key, v.end, &v.of_probes);
+      if (st == VT_OK && v.of_probes < v.seen_by)
+        v.of_probes = v.seen_by;
+      if (st == VT_OK)
+        st = events_verdicts_add(&addr, &v, &segs[k].probes);
+    }
+    quorum_segs_free(segs, nseg);
+    i = j;
+  }
+  for (size_t i = 0; i < addr.n; i++) {
+    addr.v[i].ip = addr.ip[i];
+    addr.v[i].probes = vt_buf_str(&addr.probes[i]);
+  }
+  for (size_t i = 0; i < client.n; i++)
+    client.v[i].probes = vt_buf_str(&client.probes[i]);
+  if (st == VT_OK)
+    st = events_host_verdicts(ev, target, &addr, &client, &host);
+  for (size_t i = 0; i < host.n; i++)
+    host.v[i].probes = vt_buf_str(&host.probes[i]);
+  if (st == VT_OK)
+    st = events_verdicts_apply(ev, target, "address", &addr);
+  if (st == VT_OK)
+    st = events_verdicts_apply(ev, target, "host", &host);
+  events_verdicts_cleanup(&addr);
+  events_verdicts_cleanup(&client);
+  events_verdicts_cleanup(&host);
+  free(iv);
+  free(views);
+  return st;
+}
+
+/* Recomputes the verdicts of the targets the transaction touched. */
+static enum vt_status events_touched_verdicts(struct events *ev)
+{
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; i < ev->touched.n && st == VT_OK; i++)
+    st = events_target_verdicts(ev, ev->touched.v[i]);
+  if (st == VT_OK)
+    quorum_names_cleanup(&ev->touched);
+  return st;
+}
+
+/* struct quorum_ops down_put: stores the view, and marks its target for a
+ * recomputation at commit. */
+static enum vt_status events_down_put(void *arg, const struct quorum_down *d)
+{
+  struct events *ev = arg;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_DOWN_PUT];
+  int rc = events_bind_text(s, 1, d->target);
+  rc |= sqlite3_bind_int(s, 2, d->client);
+  rc |= events_bind_text(s, 3, d->key);
+  rc |= events_bind_text(s, 4, d->check);
+  rc |= events_bind_text(s, 5, d->probe);
+  rc |= sqlite3_bind_double(s, 6, d->start);
+  rc |= isnan(d->end) ? sqlite3_bind_null(s, 7)
+                      : sqlite3_bind_double(s, 7, d->end);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_DOWN_PUT, rc);
+  if (st == VT_OK)
+    st = events_run(ev, EVENTS_SQL_DOWN_PUT);
+  if (st == VT_OK)
+    st = quorum_names_add(&ev->touched, d->target);
+  return st;
 }
 
 /* struct quorum_ops streak_put: called at commit for each changed streak. */
@@ -377,9 +891,7 @@ static enum vt_status events_streak_put(void *arg,
 }
 
 static const struct quorum_ops events_quorum_ops = {
-    .row_open = events_row_open,
-    .row_update = events_row_update,
-    .row_drop = events_row_drop,
+    .down_put = events_down_put,
     .streak_put = events_streak_put,
 };
 
@@ -522,52 +1034,23 @@ static enum vt_status events_load_streaks(struct events *ev)
   return st;
 }
 
-/* Loads one open row of the outages table into the engine. */
-static enum vt_status events_load_row(struct events *ev, sqlite3_stmt *s)
-{
-  const char *ip = events_col_text(s, 3);
-  const struct quorum_row row = {
-      .id = sqlite3_column_int64(s, 0),
-      .target = events_col_text(s, 2),
-      .ip = strcmp(events_col_text(s, 1), "host") == 0 ? NULL : ip,
-      .kind = events_col_text(s, 6),
-      .state = events_col_text(s, 9),
-      .start = sqlite3_column_double(s, 4),
-      .probes = events_col_text(s, 5),
-      .seen_by = sqlite3_column_int(s, 7),
-      .of_probes = sqlite3_column_int(s, 8),
-  };
-  int64_t dup;
-  enum vt_status st = quorum_load_row(ev->quorum, &row, &dup);
-  if (dup)
-    vt_warn("events: %s: outage rows %" PRId64 " and %" PRId64
-            " both open for %s %s %s",
-            ev->path, dup, row.id, row.target, ip, row.kind);
-  if (st == VT_EINVAL) {
-    vt_warn("events: %s: outage row %" PRId64 ": bad names, ignored", ev->path,
-            row.id);
-    return VT_OK;
-  }
-  return st;
-}
-
-/* Builds the engine's memory from the streaks and the open rows. */
+/* Builds the engine's memory from the streaks, and reads the horizon. */
 static enum vt_status events_engine_load(struct events *ev)
 {
   quorum_clear(ev->quorum);
+  quorum_names_cleanup(&ev->touched);
   ev->engine_ok = false;
   enum vt_status st = events_load_streaks(ev);
   if (st != VT_OK)
     return st;
-  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_OPEN_LOAD];
-  int rc;
-  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-    st = events_load_row(ev, s);
-  if (st == VT_OK && rc != SQLITE_DONE)
-    st = events_sql_fail(ev, EVENTS_SQL_OPEN_LOAD);
-  events_sql_reset(ev, EVENTS_SQL_OPEN_LOAD);
-  if (st == VT_OK)
-    st = quorum_load_done(ev->quorum);
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_HORIZON];
+  if (sqlite3_step(s) == SQLITE_ROW)
+    ev->horizon = sqlite3_column_type(s, 0) == SQLITE_NULL
+                      ? 0
+                      : sqlite3_column_double(s, 0);
+  else
+    st = events_sql_fail(ev, EVENTS_SQL_HORIZON);
+  events_sql_reset(ev, EVENTS_SQL_HORIZON);
   if (st == VT_OK)
     ev->engine_ok = true;
   return st;
@@ -614,7 +1097,9 @@ static enum vt_status events_txn_commit(struct events *ev)
     vt_err("events: %s: commit without a transaction", ev->path);
     return VT_EINVAL;
   }
-  enum vt_status st = quorum_flush(ev->quorum);
+  enum vt_status st = events_touched_verdicts(ev);
+  if (st == VT_OK)
+    st = quorum_flush(ev->quorum);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_COMMIT);
   if (st != VT_OK) {
@@ -726,6 +1211,8 @@ struct events *events_open(const struct events_conf *conf, enum vt_status *st)
     return NULL;
   }
   ev->silence_s = conf->silence_s;
+  ev->quorum_n = conf->quorum;
+  ev->window_s = conf->window_s > 0 ? conf->window_s : EVENTS_WINDOW_S;
   ev->quorum = quorum_create(conf->quorum, conf->confirm, conf->silence_s,
                              &events_quorum_ops, ev);
   if (!ev->quorum) {
@@ -767,8 +1254,9 @@ struct events *events_open(const struct events_conf *conf, enum vt_status *st)
     *st = events_engine_load(ev);
   if (*st != VT_OK)
     goto fail;
-  uint64_t outages, partial;
-  quorum_counts(ev->quorum, &outages, &partial);
+  struct events_stats es;
+  events_get_stats(ev, &es);
+  uint64_t outages = es.outages_open, partial = es.partial_open;
   vt_info("events: %s: open, %" PRIu64 " outages and %" PRIu64
           " partial events open",
           conf->path, outages, partial);
@@ -792,6 +1280,7 @@ void events_close(struct events *ev)
   if (ev->db && sqlite3_close(ev->db) != SQLITE_OK)
     vt_err("events: %s: cannot close: %s", ev->path, sqlite3_errmsg(ev->db));
   quorum_destroy(ev->quorum);
+  quorum_names_cleanup(&ev->touched);
   free(ev->path);
   free(ev);
 }
@@ -802,6 +1291,7 @@ void events_set_quorum(struct events *ev, int quorum, int confirm,
                        double silence_s)
 {
   quorum_set(ev->quorum, quorum, confirm, silence_s);
+  ev->quorum_n = quorum < 1 ? 1 : quorum;
   if (silence_s > 0)
     ev->silence_s = silence_s;
 }
@@ -951,7 +1441,19 @@ enum vt_status events_series_result(struct events *ev, const char *target,
   rc |= events_bind_text(s, 6, path);
   rc |= sqlite3_bind_double(s, 7, ts);
   enum vt_status st = events_bound(ev, EVENTS_SQL_SERIES, rc);
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_SERIES) : st;
+  if (st != VT_OK)
+    return st;
+  /* A new series (a probe's first result on an address) changes the
+   * probes a verdict counts and the addresses a host has. */
+  bool first = false;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    first = sqlite3_column_int64(s, 0) == 1;
+  else
+    st = events_sql_fail(ev, EVENTS_SQL_SERIES);
+  events_sql_reset(ev, EVENTS_SQL_SERIES);
+  if (st == VT_OK && first && type != VT_CHECK_DNS)
+    st = quorum_names_add(&ev->touched, target);
+  return st;
 }
 
 /* Keys are stored as the address text, so the share series are the keys
@@ -992,6 +1494,8 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
   case VT_CHECK_CLIENT:
+    if (r->ts > ev->horizon)
+      ev->horizon = r->ts;
     st = quorum_result(ev->quorum, r);
     break;
   }
@@ -1052,5 +1556,16 @@ enum vt_status events_tick(struct events *ev, double now)
 void events_get_stats(struct events *ev, struct events_stats *out)
 {
   *out = (struct events_stats){.batches = ev->batches, .results = ev->results};
-  quorum_counts(ev->quorum, &out->outages_open, &out->partial_open);
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_OPEN_COUNT];
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int64_t n = sqlite3_column_int64(s, 1);
+    if (strcmp(events_col_text(s, 0), "outage") == 0)
+      out->outages_open = n < 0 ? 0 : (uint64_t)n;
+    else
+      out->partial_open = n < 0 ? 0 : (uint64_t)n;
+  }
+  if (rc != SQLITE_DONE)
+    events_sql_fail(ev, EVENTS_SQL_OPEN_COUNT);
+  events_sql_reset(ev, EVENTS_SQL_OPEN_COUNT);
 }

@@ -21,7 +21,13 @@ struct events_conf {
   int quorum;       /* probes needed to call an address down */
   int confirm;      /* consecutive failures for a probe to see it down */
   double silence_s; /* a probe silent this long gets a "silent" event */
+  double window_s;  /* re-evaluation window; 0 = EVENTS_WINDOW_S */
 };
+
+/* Results this far behind the latest result time still re-evaluate the
+ * verdicts they touch (a day-long collector outage and its catch-up);
+ * verdicts that ended before that are final. */
+#define EVENTS_WINDOW_S (2 * 86400.0)
 
 struct events_maint {
   const char *target;

@@ -59,27 +59,11 @@ struct quorum_run {
   bool dirty;     /* changed since the last flush */
 };
 
-/* An open row of the outages table, as the engine sees it. */
-struct quorum_slot {
-  int64_t id; /* 0 = none open */
-  double start;
-  int seen_by, of_probes;
-  struct quorum_names probes; /* every probe that saw it down so far */
-};
-
-enum quorum_host {
-  QUORUM_HOST_UP,
-  QUORUM_HOST_DEGRADED,
-  QUORUM_HOST_DOWN,
-};
-
 struct quorum_target {
   struct quorum_hnode node;
   char name[QUORUM_NAME_LEN];
   struct quorum_ent **ents; /* its addresses and client views */
   size_t n_ents, cap_ents;
-  enum quorum_host host;
-  struct quorum_slot host_row;
 };
 
 /* A quorum entity: an address of a target, or a client view. */
@@ -88,11 +72,9 @@ struct quorum_ent {
   struct quorum_target *tgt;
   char key[QUORUM_NAME_LEN]; /* the address, or the client check's name */
   bool client;
-  bool down;      /* in outage (address) or failing from a quorum (client) */
   double last_ts; /* latest result from any probe */
   struct quorum_run **st;
   size_t n_st, cap_st;
-  struct quorum_slot outage, partial; /* addresses only */
 };
 
 struct quorum {
@@ -103,21 +85,7 @@ struct quorum {
   struct quorum_htab targets, ents;
   struct quorum_run **dirty; /* to hand out at the next flush */
   size_t n_dirty, cap_dirty;
-  uint64_t outages_open, partial_open;
 };
-
-static const char *quorum_host_name(enum quorum_host h)
-{
-  switch (h) {
-  case QUORUM_HOST_UP:
-    return "up";
-  case QUORUM_HOST_DEGRADED:
-    return "degraded";
-  case QUORUM_HOST_DOWN:
-    return "down";
-  }
-  return "?";
-}
 
 /* The engine logs as part of the events module, as it did before it had a
  * file of its own. */
@@ -375,12 +343,6 @@ static struct quorum_run *quorum_run_find(struct quorum_ent *ent,
   return s;
 }
 
-static void quorum_slot_clear(struct quorum_slot *slot)
-{
-  quorum_names_cleanup(&slot->probes);
-  *slot = (struct quorum_slot){0};
-}
-
 static enum vt_status quorum_run_touch(struct quorum *q, struct quorum_run *s)
 {
   if (s->dirty)
@@ -393,365 +355,6 @@ static enum vt_status quorum_run_touch(struct quorum *q, struct quorum_run *s)
   q->dirty[q->n_dirty++] = s;
   s->dirty = true;
   return VT_OK;
-}
-
-/* A probe that sees an entity down, since when. */
-struct quorum_seen {
-  const char *probe;
-  double since;
-};
-
-static int quorum_seen_cmp(const void *a, const void *b)
-{
-  const struct quorum_seen *x = a, *y = b;
-  if (x->since != y->since)
-    return x->since < y->since ? -1 : 1;
-  return strcmp(x->probe, y->probe);
-}
-
-/* The probes that see ent down now (a confirmed streak on any of their
- * checks, since the earliest start among those), sorted by that start, into
- * *out (caller frees); and in *of_probes the probes that reported on ent
- * within silence_s before ts, at least as many as see it down. Linear in
- * the entity's streaks, and only run when a probe's view changes. */
-static enum vt_status quorum_seen_down(const struct quorum *q,
-                                       const struct quorum_ent *ent, double ts,
-                                       struct quorum_seen **out, size_t *n,
-                                       int *of_probes)
-{
-  *out = NULL;
-  *n = 0;
-  *of_probes = 0;
-  if (!ent->n_st)
-    return VT_OK;
-  struct quorum_seen *d = calloc(ent->n_st, sizeof(*d));
-  const char **fresh = calloc(ent->n_st, sizeof(*fresh));
-  if (!d || !fresh) {
-    free(d);
-    free(fresh);
-    return quorum_oom();
-  }
-  size_t nd = 0, nf = 0;
-  for (size_t i = 0; i < ent->n_st; i++) {
-    const struct quorum_run *s = ent->st[i];
-    if (s->last_ts >= ts - q->silence_s) {
-      size_t j = 0;
-      while (j < nf && strcmp(fresh[j], s->probe) != 0)
-        j++;
-      if (j == nf)
-        fresh[nf++] = s->probe;
-    }
-    if (s->count < q->confirm)
-      continue;
-    size_t j = 0;
-    while (j < nd && strcmp(d[j].probe, s->probe) != 0)
-      j++;
-    if (j == nd)
-      d[nd++] = (struct quorum_seen){.probe = s->probe, .since = s->start};
-    else if (s->start < d[j].since)
-      d[j].since = s->start;
-  }
-  free(fresh);
-  qsort(d, nd, sizeof(*d), quorum_seen_cmp);
-  *out = d;
-  *n = nd;
-  *of_probes = (int)(nf > nd ? nf : nd);
-  return VT_OK;
-}
-
-/* ---- outage rows -------------------------------------------------------- */
-
-/* The row of an address: its outage or its partial event. */
-static struct quorum_row quorum_addr_row(const struct quorum_ent *ent,
-                                         const struct quorum_slot *slot)
-{
-  return (struct quorum_row){
-      .target = ent->tgt->name,
-      .ip = ent->key,
-      .kind = slot == &ent->outage ? "outage" : "partial",
-  };
-}
-
-/* The row of a host in state h. */
-static struct quorum_row quorum_host_row(const struct quorum_target *tgt,
-                                         enum quorum_host h)
-{
-  return (struct quorum_row){
-      .target = tgt->name, .kind = "outage", .state = quorum_host_name(h)};
-}
-
-/* Fills the rest of row from slot, its probes joined into buf. */
-static enum vt_status quorum_row_fill(struct quorum_row *row,
-                                      const struct quorum_slot *slot,
-                                      struct vt_buf *buf)
-{
-  enum vt_status st = quorum_names_join(&slot->probes, buf);
-  row->id = slot->id;
-  row->start = slot->start;
-  row->probes = vt_buf_str(buf);
-  row->seen_by = slot->seen_by;
-  row->of_probes = slot->of_probes;
-  return st;
-}
-
-/* Stores slot (its start, probes and counts set) as the open row `row`
- * names, and keeps its id. now bounds the maintenance overlap while the row
- * is open. */
-static enum vt_status quorum_slot_insert(struct quorum *q,
-                                         struct quorum_slot *slot,
-                                         struct quorum_row row, double now)
-{
-  struct vt_buf probes;
-  vt_buf_init(&probes, 0);
-  enum vt_status st = quorum_row_fill(&row, slot, &probes);
-  int64_t id = 0;
-  if (st == VT_OK)
-    st = q->ops.row_open(q->arg, &row, now, &id);
-  if (st == VT_OK)
-    slot->id = id;
-  vt_buf_cleanup(&probes);
-  return st;
-}
-
-/* Writes slot's probes and counts, and its end unless end is NaN (still
- * open; then now bounds the maintenance overlap). */
-static enum vt_status quorum_slot_update(struct quorum *q,
-                                         const struct quorum_slot *slot,
-                                         struct quorum_row row, double end,
-                                         double now)
-{
-  struct vt_buf probes;
-  vt_buf_init(&probes, 0);
-  enum vt_status st = quorum_row_fill(&row, slot, &probes);
-  if (st == VT_OK)
-    st = q->ops.row_update(q->arg, &row, end, now);
-  vt_buf_cleanup(&probes);
-  return st;
-}
-
-/* Merges the probes of d into slot and raises its counts; *changed tells
- * whether the row needs writing. */
-static enum vt_status quorum_slot_grow(struct quorum_slot *slot,
-                                       const struct quorum_seen *d, size_t n,
-                                       int of_probes, bool *changed)
-{
-  size_t before = slot->probes.n;
-  for (size_t i = 0; i < n; i++) {
-    enum vt_status st = quorum_names_add(&slot->probes, d[i].probe);
-    if (st != VT_OK)
-      return st;
-  }
-  *changed = slot->probes.n != before;
-  if ((int)n > slot->seen_by) {
-    slot->seen_by = (int)n;
-    *changed = true;
-  }
-  if (of_probes > slot->of_probes) {
-    slot->of_probes = of_probes;
-    *changed = true;
-  }
-  return VT_OK;
-}
-
-/* Opens an address row (ent's outage or partial) from start. */
-static enum vt_status quorum_addr_open(struct quorum *q, struct quorum_ent *ent,
-                                       struct quorum_slot *slot, double start,
-                                       double now, const struct quorum_seen *d,
-                                       size_t n, int of_probes)
-{
-  quorum_slot_clear(slot);
-  slot->start = start;
-  bool changed;
-  struct quorum_row row = quorum_addr_row(ent, slot);
-  enum vt_status st = quorum_slot_grow(slot, d, n, of_probes, &changed);
-  if (st == VT_OK)
-    st = quorum_slot_insert(q, slot, row, now);
-  if (st != VT_OK)
-    return st;
-  if (slot == &ent->outage)
-    q->outages_open++;
-  else
-    q->partial_open++;
-  vt_notice("events: %s %s: %s from %.3f, seen by %d of %d", ent->tgt->name,
-            ent->key, row.kind, start, slot->seen_by, slot->of_probes);
-  return VT_OK;
-}
-
-/* Closes an open address row of ent at end (never before its start). A
- * partial event that ends where it began is dropped: probes share round
- * times, so one round often brings the first probe's confirmation and the
- * quorum, or the outage's end and the last probes' recovery, and a row of
- * no duration would only be noise. */
-static enum vt_status quorum_addr_close(struct quorum *q,
-                                        struct quorum_ent *ent,
-                                        struct quorum_slot *slot, double end)
-{
-  enum vt_status st;
-  if (end <= slot->start && slot == &ent->partial) {
-    st = q->ops.row_drop(q->arg, slot->id);
-    if (st != VT_OK)
-      return st;
-    vt_debug("events: %s %s: partial event of no duration dropped",
-             ent->tgt->name, ent->key);
-    q->partial_open--;
-    quorum_slot_clear(slot);
-    return VT_OK;
-  }
-  if (end < slot->start)
-    end = slot->start;
-  struct quorum_row row = quorum_addr_row(ent, slot);
-  st = quorum_slot_update(q, slot, row, end, end);
-  if (st != VT_OK)
-    return st;
-  char dur[32];
-  vt_notice("events: %s %s: %s ended at %.3f after %s", ent->tgt->name,
-            ent->key, row.kind, end,
-            vt_time_fmt_duration(end - slot->start, dur, sizeof(dur)));
-  if (slot == &ent->outage)
-    q->outages_open--;
-  else
-    q->partial_open--;
-  quorum_slot_clear(slot);
-  return VT_OK;
-}
-
-/* ---- host state --------------------------------------------------------- */
-
-/* Recomputes the host state of tgt after one of its entities changed at
- * `at` (measurement time); ts is the result being applied. An address
- * counts while some probe reported on it within silence_s before ts, so an
- * address dropped from DNS stops holding the host down. A new host row
- * never starts before the one it replaces. */
-static enum vt_status quorum_host_update(struct quorum *q,
-                                         struct quorum_target *tgt, double at,
-                                         double ts)
-{
-  size_t known = 0, out = 0;
-  bool client_down = false;
-  for (size_t i = 0; i < tgt->n_ents; i++) {
-    const struct quorum_ent *e = tgt->ents[i];
-    if (e->client) {
-      client_down |= e->down;
-    } else if (e->last_ts >= ts - q->silence_s) {
-      known++;
-      out += e->down;
-    }
-  }
-  enum quorum_host state = QUORUM_HOST_UP;
-  if (client_down || (known && out == known))
-    state = QUORUM_HOST_DOWN;
-  else if (out)
-    state = QUORUM_HOST_DEGRADED;
-  if (state == tgt->host)
-    return VT_OK;
-
-  enum vt_status st = VT_OK;
-  struct quorum_slot *slot = &tgt->host_row;
-  if (slot->id && at < slot->start)
-    at = slot->start;
-  if (slot->id) {
-    st = quorum_slot_update(q, slot, quorum_host_row(tgt, tgt->host), at, at);
-    if (st != VT_OK)
-      return st;
-    quorum_slot_clear(slot);
-  }
-  vt_notice("events: %s: host %s -> %s at %.3f", tgt->name,
-            quorum_host_name(tgt->host), quorum_host_name(state), at);
-  tgt->host = state;
-  if (state == QUORUM_HOST_UP)
-    return VT_OK;
-
-  /* probes: every probe that sees one of the down entities down; of_probes:
-   * every probe that reported on the target lately. */
-  struct quorum_names fresh = {0};
-  slot->start = at;
-  for (size_t i = 0; i < tgt->n_ents && st == VT_OK; i++) {
-    const struct quorum_ent *e = tgt->ents[i];
-    for (size_t k = 0; k < e->n_st && st == VT_OK; k++)
-      if (e->st[k]->last_ts >= ts - q->silence_s)
-        st = quorum_names_add(&fresh, e->st[k]->probe);
-    if (!e->down || st != VT_OK)
-      continue;
-    struct quorum_seen *d;
-    size_t n;
-    int of;
-    st = quorum_seen_down(q, e, ts, &d, &n, &of);
-    for (size_t k = 0; k < n && st == VT_OK; k++)
-      st = quorum_names_add(&slot->probes, d[k].probe);
-    free(d);
-  }
-  if (st == VT_OK) {
-    slot->seen_by = (int)slot->probes.n;
-    slot->of_probes =
-        (int)(fresh.n > slot->probes.n ? fresh.n : slot->probes.n);
-    st = quorum_slot_insert(q, slot, quorum_host_row(tgt, state), ts);
-  }
-  quorum_names_cleanup(&fresh);
-  return st;
-}
-
-/* ---- quorum ------------------------------------------------------------- */
-
-/* Re-evaluates ent after a probe's view of it changed (docs/collector.md,
- * "Quorum"). ts is the result that changed it. */
-static enum vt_status quorum_evaluate(struct quorum *q, struct quorum_ent *ent,
-                                      double ts)
-{
-  struct quorum_seen *d;
-  size_t n;
-  int of;
-  enum vt_status st = quorum_seen_down(q, ent, ts, &d, &n, &of);
-  if (st != VT_OK)
-    return st;
-  size_t need = (size_t)q->quorum;
-
-  if (ent->client) {
-    bool down = n >= need;
-    if (down != ent->down) {
-      ent->down = down;
-      vt_notice("events: %s client view %s: %s", ent->tgt->name, ent->key,
-                down ? "failing from a quorum of probes" : "recovered");
-      st = quorum_host_update(q, ent->tgt, down ? d[need - 1].since : ts, ts);
-    }
-  } else if (!ent->down && n >= need) {
-    /* The condition first held when the quorum-th probe's streak began. */
-    double start = d[need - 1].since;
-    if (ent->partial.id)
-      st = quorum_addr_close(q, ent, &ent->partial, start);
-    if (st == VT_OK)
-      st = quorum_addr_open(q, ent, &ent->outage, start, ts, d, n, of);
-    if (st == VT_OK) {
-      ent->down = true;
-      st = quorum_host_update(q, ent->tgt, start, ts);
-    }
-  } else if (ent->down && n < need) {
-    st = quorum_addr_close(q, ent, &ent->outage, ts);
-    if (st == VT_OK && n > 0)
-      st = quorum_addr_open(q, ent, &ent->partial, ts, ts, d, n, of);
-    if (st == VT_OK) {
-      ent->down = false;
-      st = quorum_host_update(q, ent->tgt, ts, ts);
-    }
-  } else if (ent->down) {
-    /* Still in outage: more probes may have joined. */
-    bool changed;
-    st = quorum_slot_grow(&ent->outage, d, n, of, &changed);
-    if (st == VT_OK && changed)
-      st = quorum_slot_update(q, &ent->outage,
-                              quorum_addr_row(ent, &ent->outage), NAN, ts);
-  } else if (!ent->partial.id && n > 0) {
-    st = quorum_addr_open(q, ent, &ent->partial, d[0].since, ts, d, n, of);
-  } else if (ent->partial.id && n == 0) {
-    st = quorum_addr_close(q, ent, &ent->partial, ts);
-  } else if (ent->partial.id) {
-    bool changed;
-    st = quorum_slot_grow(&ent->partial, d, n, of, &changed);
-    if (st == VT_OK && changed)
-      st = quorum_slot_update(q, &ent->partial,
-                              quorum_addr_row(ent, &ent->partial), NAN, ts);
-  }
-  free(d);
-  return st;
 }
 
 enum vt_status quorum_result(struct quorum *q, const struct vt_result *r)
@@ -802,9 +405,21 @@ enum vt_status quorum_result(struct quorum *q, const struct vt_result *r)
   }
   if (r->ts > ent->last_ts)
     ent->last_ts = r->ts;
-  if (was == (s->count >= q->confirm))
+  bool down = s->count >= q->confirm;
+  if (was == down)
     return VT_OK;
-  return quorum_evaluate(q, ent, r->ts);
+  /* The probe's view of the entity changed: it saw it down from the first
+   * failure of the streak to the first ok after it. */
+  const struct quorum_down d = {
+      .target = tgt->name,
+      .key = ent->key,
+      .client = ent->client,
+      .check = s->check,
+      .probe = s->probe,
+      .start = down ? s->start : old_start,
+      .end = down ? NAN : r->ts,
+  };
+  return q->ops.down_put(q->arg, &d);
 }
 
 /* ---- lifetime, loading and flushing ------------------------------------- */
@@ -853,12 +468,9 @@ void quorum_clear(struct quorum *q)
         for (size_t k = 0; k < e->n_st; k++)
           free(e->st[k]);
         free(e->st);
-        quorum_slot_clear(&e->outage);
-        quorum_slot_clear(&e->partial);
         free(e);
       }
       free(t->ents);
-      quorum_slot_clear(&t->host_row);
       free(t);
       nd = next;
     }
@@ -867,7 +479,6 @@ void quorum_clear(struct quorum *q)
   free(q->ents.b);
   q->targets = q->ents = (struct quorum_htab){0};
   q->n_dirty = 0;
-  q->outages_open = q->partial_open = 0;
 }
 
 enum vt_status quorum_load_streak(struct quorum *q,
@@ -889,70 +500,6 @@ enum vt_status quorum_load_streak(struct quorum *q,
   if (k->last_ts > ent->last_ts)
     ent->last_ts = k->last_ts;
   return VT_OK;
-}
-
-enum vt_status quorum_load_row(struct quorum *q, const struct quorum_row *row,
-                               int64_t *dup)
-{
-  *dup = 0;
-  enum vt_status st;
-  struct quorum_target *tgt = quorum_target_find(q, row->target, true, &st);
-  if (!tgt)
-    return st;
-  struct quorum_slot *slot;
-  struct quorum_ent *ent = NULL;
-  if (!row->ip) {
-    slot = &tgt->host_row;
-  } else {
-    if (!(ent = quorum_ent_find(q, tgt, row->ip, false, &st)))
-      return st;
-    slot = strcmp(row->kind, "outage") == 0 ? &ent->outage : &ent->partial;
-  }
-  if (slot->id) {
-    /* Left by a version with a bug, or edited by hand: keep the newer. */
-    *dup = slot->id;
-    if (slot->id > row->id)
-      return VT_OK;
-    quorum_slot_clear(slot);
-  }
-  slot->id = row->id;
-  slot->start = row->start;
-  slot->seen_by = row->seen_by;
-  slot->of_probes = row->of_probes;
-  st = quorum_names_parse(&slot->probes, row->probes);
-  if (st != VT_OK)
-    return st;
-  if (!ent)
-    tgt->host = strcmp(row->state, "down") == 0 ? QUORUM_HOST_DOWN
-                                                : QUORUM_HOST_DEGRADED;
-  else if (slot == &ent->outage)
-    ent->down = true;
-  return VT_OK;
-}
-
-enum vt_status quorum_load_done(struct quorum *q)
-{
-  enum vt_status st = VT_OK;
-  for (size_t i = 0; i < q->targets.cap; i++) {
-    for (struct quorum_hnode *nd = q->targets.b[i]; nd; nd = nd->next) {
-      struct quorum_target *t =
-          quorum_container_of(nd, struct quorum_target, node);
-      for (size_t j = 0; j < t->n_ents && st == VT_OK; j++) {
-        struct quorum_ent *e = t->ents[j];
-        q->outages_open += e->outage.id != 0;
-        q->partial_open += e->partial.id != 0;
-        if (!e->client)
-          continue;
-        struct quorum_seen *d;
-        size_t n;
-        int of;
-        st = quorum_seen_down(q, e, e->last_ts, &d, &n, &of);
-        e->down = n >= (size_t)q->quorum;
-        free(d);
-      }
-    }
-  }
-  return st;
 }
 
 enum vt_status quorum_flush(struct quorum *q)
@@ -979,9 +526,106 @@ enum vt_status quorum_flush(struct quorum *q)
   return VT_OK;
 }
 
-void quorum_counts(const struct quorum *q, uint64_t *outages_open,
-                   uint64_t *partial_open)
+/* ---- verdicts from the probes' views ------------------------------------ */
+
+struct quorum_edge {
+  double t;
+  int delta; /* +1 at a start, -1 at an end */
+  size_t probe; /* index into the distinct probes */
+};
+
+static int quorum_edge_cmp(const void *a, const void *b)
 {
-  *outages_open = q->outages_open;
-  *partial_open = q->partial_open;
+  const struct quorum_edge *x = a, *y = b;
+  if (x->t != y->t)
+    return x->t < y->t ? -1 : 1;
+  return x->delta - y->delta; /* irrelevant: a whole time is applied */
+}
+
+void quorum_segs_free(struct quorum_seg *segs, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    quorum_names_cleanup(&segs[i].probes);
+  free(segs);
+}
+
+/* A sweep over the starts and ends: between two consecutive times the
+ * number of probes that see the entity down is constant, which decides the
+ * kind of that piece; neighbouring pieces of one kind are one segment. */
+enum vt_status quorum_sweep(const struct quorum_iv *iv, size_t n, int quorum,
+                            struct quorum_seg **out, size_t *nout)
+{
+  *out = NULL;
+  *nout = 0;
+  if (!n)
+    return VT_OK;
+  struct quorum_names probes = {0};
+  struct quorum_edge *e = calloc(2 * n, sizeof(*e));
+  int *count = NULL;
+  struct quorum_seg *segs = NULL;
+  size_t nseg = 0, capseg = 0;
+  enum vt_status st = e ? VT_OK : quorum_oom();
+  for (size_t i = 0; i < n && st == VT_OK; i++)
+    st = quorum_names_add(&probes, iv[i].probe);
+  if (st == VT_OK && !(count = calloc(probes.n, sizeof(*count))))
+    st = quorum_oom();
+  if (st != VT_OK)
+    goto out;
+  size_t ne = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t p = 0;
+    while (strcmp(probes.v[p], iv[i].probe) != 0)
+      p++;
+    if (!(iv[i].end > iv[i].start))
+      continue; /* a view of no duration decides nothing */
+    e[ne++] = (struct quorum_edge){.t = iv[i].start, .delta = 1, .probe = p};
+    if (isfinite(iv[i].end))
+      e[ne++] = (struct quorum_edge){.t = iv[i].end, .delta = -1, .probe = p};
+  }
+  qsort(e, ne, sizeof(*e), quorum_edge_cmp);
+  int down = 0;
+  struct quorum_seg *cur = NULL;
+  for (size_t i = 0; i < ne && st == VT_OK;) {
+    double t = e[i].t;
+    for (; i < ne && e[i].t == t; i++) {
+      int before = count[e[i].probe];
+      count[e[i].probe] += e[i].delta;
+      down += (before == 0) - (count[e[i].probe] == 0);
+    }
+    int kind = down >= quorum ? 2 : down > 0 ? 1 : 0;
+    if (cur && (int)cur->outage + 1 != kind) {
+      cur->end = t;
+      cur = NULL;
+    }
+    if (!kind)
+      continue;
+    if (!cur) {
+      void *v = quorum_grow(segs, &capseg, nseg + 1, sizeof(*segs));
+      if (!v) {
+        st = VT_ENOMEM;
+        break;
+      }
+      segs = v;
+      cur = &segs[nseg++];
+      *cur = (struct quorum_seg){
+          .outage = kind == 2, .start = t, .end = INFINITY};
+    }
+    if (down > cur->seen_by)
+      cur->seen_by = down;
+    for (size_t p = 0; p < probes.n && st == VT_OK; p++)
+      if (count[p] > 0)
+        st = quorum_names_add(&cur->probes, probes.v[p]);
+  }
+  if (st == VT_OK) {
+    *out = segs;
+    *nout = nseg;
+    segs = NULL;
+    nseg = 0;
+  }
+out:
+  quorum_segs_free(segs, nseg);
+  quorum_names_cleanup(&probes);
+  free(count);
+  free(e);
+  return st;
 }

@@ -8,6 +8,7 @@
 #ifndef COLLECTOR_QUORUM_H
 #define COLLECTOR_QUORUM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,18 +46,14 @@ enum vt_status quorum_names_join(const struct quorum_names *s,
                                  struct vt_buf *out)
     __attribute__((warn_unused_result));
 
-/* A row of the outages table, as the engine hands it to quorum_ops and
- * takes it back from quorum_load_row. The strings are borrowed for the
- * call. */
-struct quorum_row {
-  int64_t id; /* 0 for a row not stored yet */
-  const char *target;
-  const char *ip;    /* the address; NULL for a host row */
-  const char *kind;  /* "outage" or "partial"; host rows are "outage" */
-  const char *state; /* host rows: "degraded" or "down"; else NULL */
-  double start;
-  const char *probes; /* the probes that saw it down, comma-separated */
-  int seen_by, of_probes;
+/* A probe's confirmed view of an entity (an address, or a client view of
+ * key = check name): it saw it down from start (the first failure of a
+ * streak of `confirm` failures of one check) to end (the first ok result
+ * after it; NaN while the streak goes on). The strings are borrowed. */
+struct quorum_down {
+  const char *target, *key, *check, *probe;
+  bool client;
+  double start, end;
 };
 
 /* Failures in a row of one check of one probe on one address, or on a
@@ -68,20 +65,15 @@ struct quorum_streak {
   double last_ts; /* ts of the last result applied */
 };
 
-/* Storage of the engine's decisions, called from quorum_result and
+/* Storage of the engine's findings, called from quorum_result and
  * quorum_flush with the arg given to quorum_create. Each returns VT_OK or a
- * status it has logged; the engine passes that up unchanged. */
+ * status it has logged; the engine passes that up unchanged. The verdicts
+ * (outage, partial and host rows) are built from the stored views by the
+ * owner (events.c, with quorum_sweep), so that they depend on the results'
+ * times only, never on the order they arrived in. */
 struct quorum_ops {
-  /* Stores row (id 0) as an open row and sets *id. now bounds the row's
-   * maintenance overlap while it is open. */
-  enum vt_status (*row_open)(void *arg, const struct quorum_row *row,
-                             double now, int64_t *id);
-  /* Writes the probes and counts of row (by id), and its end unless end is
-   * NaN (still open; then now bounds the maintenance overlap). */
-  enum vt_status (*row_update)(void *arg, const struct quorum_row *row,
-                               double end, double now);
-  /* Deletes row id (a partial event of no duration). */
-  enum vt_status (*row_drop)(void *arg, int64_t id);
+  /* Stores a view that began (end NaN) or ended (same start, end set). */
+  enum vt_status (*down_put)(void *arg, const struct quorum_down *d);
   /* Stores one streak changed since the last quorum_flush. */
   enum vt_status (*streak_put)(void *arg, const struct quorum_streak *s);
 };
@@ -127,23 +119,33 @@ enum vt_status quorum_load_streak(struct quorum *q,
                                   const struct quorum_streak *s)
     __attribute__((warn_unused_result));
 
-/* Loads one open row (ip NULL for a host row, whose state must be set). If
- * a row was already open in its place, *dup gets that row's id (else 0)
- * and the newer row (higher id) is kept. Returns VT_EINVAL for a name too
- * long or bad probes (the row may be half loaded: a reload's business),
- * VT_ENOMEM. */
-enum vt_status quorum_load_row(struct quorum *q, const struct quorum_row *row,
-                               int64_t *dup)
+/* One probe's view in a sweep: down over [start, end); end INFINITY while
+ * open. probe is borrowed. */
+struct quorum_iv {
+  const char *probe;
+  double start, end;
+};
+
+/* A verdict segment: an outage (at least quorum probes saw the entity down
+ * all along) or a partial event (some, fewer than quorum), over
+ * [start, end), end INFINITY while open; probes are every probe that saw
+ * it down in the segment, seen_by the most at once. */
+struct quorum_seg {
+  bool outage;
+  double start, end;
+  struct quorum_names probes;
+  int seen_by;
+};
+
+/* Computes the segments of the n views iv of one entity, in time order, into
+ * a new array *out of *nout (free with quorum_segs_free). The result depends
+ * on the set of views only, never on their order. A probe seen down by two
+ * checks at once counts once. Returns VT_OK or VT_ENOMEM (logged). */
+enum vt_status quorum_sweep(const struct quorum_iv *iv, size_t n, int quorum,
+                            struct quorum_seg **out, size_t *nout)
     __attribute__((warn_unused_result));
 
-/* Ends a load: counts the open rows and sets the client views' state from
- * their streaks (they have no rows). Returns VT_OK or VT_ENOMEM. */
-enum vt_status quorum_load_done(struct quorum *q)
-    __attribute__((warn_unused_result));
-
-/* Open address rows: outages into *outages_open, partial events into
- * *partial_open (neither NULL). */
-void quorum_counts(const struct quorum *q, uint64_t *outages_open,
-                   uint64_t *partial_open);
+/* Frees n segments of quorum_sweep; segs may be NULL. */
+void quorum_segs_free(struct quorum_seg *segs, size_t n);
 
 #endif

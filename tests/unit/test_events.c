@@ -107,6 +107,10 @@ static int round_of(struct events *ev, const char *target, const char *ip,
                                      ts, round[i] == '+')
                             : result(probe, target, VT_CHECK_CLIENT, "browser",
                                      "", ts, round[i] == '+');
+    /* As ingest does: the series counter first, then the events. */
+    bad += events_series_result(ev, r.target, r.check, r.name,
+                                ip ? ip : "browser", r.probe, "x", r.ts) !=
+           VT_OK;
     bad += events_result(ev, &r) != VT_OK;
   }
   return bad;
