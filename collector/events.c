@@ -74,9 +74,15 @@ static const char events_schema[] =
     "CREATE TABLE IF NOT EXISTS downs("
     " target TEXT NOT NULL, client INTEGER NOT NULL, key TEXT NOT NULL,"
     " check_name TEXT NOT NULL, probe TEXT NOT NULL, start REAL NOT NULL,"
-    " \"end\" REAL,"
+    " \"end\" REAL, retired INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(target, client, key, check_name, probe, start))"
     " WITHOUT ROWID;"
+    /* Addresses a probe said it no longer checks (a check's set), at ts;
+     * a later result of that series undoes it. */
+    "CREATE TABLE IF NOT EXISTS retired("
+    " target TEXT NOT NULL, ip TEXT NOT NULL, check_name TEXT NOT NULL,"
+    " probe TEXT NOT NULL, ts REAL NOT NULL,"
+    " PRIMARY KEY(target, ip, check_name, probe)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outages("
     " id INTEGER PRIMARY KEY,"
     " scope TEXT NOT NULL CHECK(scope IN ('address', 'host')),"
@@ -131,6 +137,7 @@ enum events_sql {
   EVENTS_SQL_ROWS_LOAD,
   EVENTS_SQL_OPEN_COUNT,
   EVENTS_SQL_HORIZON,
+  EVENTS_SQL_RETIRE,
   EVENTS_SQL_ROW_NEW,
   EVENTS_SQL_ROW_SET,
   EVENTS_SQL_ROW_DEL,
@@ -212,12 +219,14 @@ static const struct {
                                 " start, count, last_ts FROM streaks",
                                 "load the failure streaks"},
     [EVENTS_SQL_DOWN_PUT] = {"INSERT INTO downs(target, client, key,"
-                             " check_name, probe, start, \"end\")"
-                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                             " check_name, probe, start, \"end\", retired)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                              " ON CONFLICT DO UPDATE SET"
-                             " \"end\" = excluded.\"end\"",
+                             " \"end\" = excluded.\"end\","
+                             " retired = excluded.retired",
                              "store a probe's view"},
-    [EVENTS_SQL_DOWN_LOAD] = {"SELECT client, key, probe, start, \"end\""
+    [EVENTS_SQL_DOWN_LOAD] = {"SELECT client, key, probe, start, \"end\","
+                              " retired"
                               " FROM downs WHERE target = ?1"
                               " AND (\"end\" IS NULL OR \"end\" >= ?2)"
                               " ORDER BY client, key",
@@ -229,13 +238,22 @@ static const struct {
                               " AND check_type IN ('tcp', 'http', 'client')"
                               " AND first_ts <= ?3",
                               "count the probes of a verdict"},
-    [EVENTS_SQL_ADDRS] = {"SELECT key, min(first_ts) FROM series"
-                          " WHERE target = ?1"
-                          " AND check_type IN ('tcp', 'http')"
-                          " GROUP BY key",
+    /* An address counts from its first result on, and until its last
+     * when every series of it has been retired since. */
+    [EVENTS_SQL_ADDRS] = {"SELECT s.key, min(s.first_ts),"
+                          " CASE WHEN count(*) = count(r.ts)"
+                          " THEN max(s.last_ts) END"
+                          " FROM series s LEFT JOIN retired r"
+                          " ON r.target = s.target AND r.ip = s.key"
+                          " AND r.check_name = s.check_name"
+                          " AND r.probe = s.probe AND r.ts > s.last_ts"
+                          " WHERE s.target = ?1"
+                          " AND s.check_type IN ('tcp', 'http')"
+                          " GROUP BY s.key",
                           "list the addresses of a target"},
     [EVENTS_SQL_ROWS_LOAD] = {"SELECT id, ip, kind, state, start, \"end\","
-                              " probes, seen_by, of_probes FROM outages"
+                              " probes, seen_by, of_probes,"
+                              " coalesce(end_reason, '') FROM outages"
                               " WHERE target = ?1 AND scope = ?2"
                               " AND (\"end\" IS NULL OR \"end\" >= ?3)",
                               "load the verdicts of a target"},
@@ -245,18 +263,23 @@ static const struct {
                                "count the open outages"},
     [EVENTS_SQL_HORIZON] = {"SELECT max(last_ts) FROM series",
                             "read the latest result time"},
+    [EVENTS_SQL_RETIRE] = {"INSERT INTO retired(target, ip, check_name,"
+                           " probe, ts) VALUES (?1, ?2, ?3, ?4, ?5)"
+                           " ON CONFLICT DO UPDATE SET ts = excluded.ts",
+                           "record a retired address"},
     /* maintenance: some window [m.start, m.end) of the target overlaps
      * the outage [start, end or now]. */
     [EVENTS_SQL_ROW_NEW] = {"INSERT INTO outages(scope, target, ip, start,"
                             " \"end\", probes, kind, seen_by, of_probes,"
-                            " state, maintenance)"
+                            " state, end_reason, maintenance)"
                             " VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8,"
-                            " ?9, EXISTS(SELECT 1 FROM maintenance m"
+                            " ?9, ?12, EXISTS(SELECT 1 FROM maintenance m"
                             " WHERE m.target = ?2 AND m.start <= ?10"
                             " AND m.\"end\" > ?4))",
                             "open an outage"},
     [EVENTS_SQL_ROW_SET] = {"UPDATE outages SET \"end\" = ?1, probes = ?2,"
-                            " seen_by = ?3, of_probes = ?4, maintenance ="
+                            " seen_by = ?3, of_probes = ?4, end_reason = ?7,"
+                            " maintenance ="
                             " EXISTS(SELECT 1 FROM maintenance m"
                             " WHERE m.target = outages.target"
                             " AND m.start <= coalesce(?1, ?5)"
@@ -371,6 +394,7 @@ struct events_verdict {
   double start, end;
   const char *probes;
   int seen_by, of_probes;
+  const char *end_reason; /* NULL, or EVENTS_NO_LONGER_CHECKED */
 };
 
 /* The choke point (events.h, "Verdict changes"): stores a new verdict row
@@ -393,6 +417,8 @@ static enum vt_status events_verdict_open(struct events *ev,
                             isfinite(v->end) ? v->end : ev->horizon);
   rc |= isfinite(v->end) ? sqlite3_bind_double(s, 11, v->end)
                          : sqlite3_bind_null(s, 11);
+  rc |= v->end_reason ? events_bind_text(s, 12, v->end_reason)
+                      : sqlite3_bind_null(s, 12);
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_NEW, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_NEW);
@@ -421,16 +447,20 @@ static enum vt_status events_verdict_change(struct events *ev,
   rc |= sqlite3_bind_int(s, 4, v->of_probes);
   rc |= sqlite3_bind_double(s, 5, ev->horizon);
   rc |= sqlite3_bind_int64(s, 6, v->id);
+  rc |= v->end_reason ? events_bind_text(s, 7, v->end_reason)
+                      : sqlite3_bind_null(s, 7);
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_SET);
   if (st == VT_OK && isfinite(v->end)) {
     char dur[32];
-    vt_notice("events: %s %s: %s ended at %.3f after %s", target,
+    vt_notice("events: %s %s: %s ended at %.3f after %s%s%s", target,
               v->ip ? v->ip : "(host)",
               v->state ? v->state : v->outage ? "outage" : "partial event",
               v->end,
-              vt_time_fmt_duration(v->end - v->start, dur, sizeof(dur)));
+              vt_time_fmt_duration(v->end - v->start, dur, sizeof(dur)),
+              v->end_reason ? ": " : "",
+              v->end_reason ? v->end_reason : "");
   }
   return st;
 }
@@ -521,7 +551,7 @@ static enum vt_status events_of_probes(struct events *ev, const char *target,
 
 /* One probe's view as loaded for a sweep. */
 struct events_view {
-  bool client;
+  bool client, retired;
   char key[QUORUM_NAME_LEN], probe[QUORUM_NAME_LEN];
   double start, end;
 };
@@ -577,6 +607,8 @@ static enum vt_status events_verdicts_apply(struct events *ev,
       w->id = id;
       bool same = w->end == end &&
                   strcmp(w->probes, events_col_text(s, 6)) == 0 &&
+                  strcmp(w->end_reason ? w->end_reason : "",
+                         events_col_text(s, 9)) == 0 &&
                   w->seen_by == sqlite3_column_int(s, 7) &&
                   w->of_probes == sqlite3_column_int(s, 8);
       if (same)
@@ -631,7 +663,7 @@ static enum vt_status events_host_verdicts(struct events *ev,
   /* The addresses and since when they are checked. */
   struct {
     char key[VT_IP_STRLEN];
-    double first;
+    double first, until; /* until INFINITY: still checked */
   } *ad = NULL;
   size_t nad = 0, capad = 0;
   double *t = NULL;
@@ -653,7 +685,10 @@ static enum vt_status events_host_verdicts(struct events *ev,
       capad = cap;
     }
     snprintf(ad[nad].key, sizeof(ad[nad].key), "%s", events_col_text(s, 0));
-    ad[nad++].first = sqlite3_column_double(s, 1);
+    ad[nad].first = sqlite3_column_double(s, 1);
+    ad[nad++].until = sqlite3_column_type(s, 2) == SQLITE_NULL
+                          ? INFINITY
+                          : sqlite3_column_double(s, 2);
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_ADDRS);
@@ -662,7 +697,7 @@ static enum vt_status events_host_verdicts(struct events *ev,
     goto out;
 
   /* Times where the state may change. */
-  size_t cap = 2 * (addr->n + client->n) + nad + 1;
+  size_t cap = 2 * (addr->n + client->n) + 2 * nad + 1;
   if (!(t = calloc(cap, sizeof(*t)))) {
     st = events_oom();
     goto out;
@@ -681,8 +716,11 @@ static enum vt_status events_host_verdicts(struct events *ev,
   }
   if (!nt)
     goto out; /* no outage: up all along */
-  for (size_t i = 0; i < nad; i++)
+  for (size_t i = 0; i < nad; i++) {
     t[nt++] = ad[i].first;
+    if (isfinite(ad[i].until))
+      t[nt++] = ad[i].until;
+  }
   qsort(t, nt, sizeof(*t), events_dbl_cmp);
 
   const char *cur = NULL; /* state of the row being built, NULL = up */
@@ -698,7 +736,7 @@ static enum vt_status events_host_verdicts(struct events *ev,
       for (size_t k = 0; k < client->n; k++)
         client_down |= client->v[k].start <= at && at < client->v[k].end;
       for (size_t a = 0; a < nad; a++) {
-        if (ad[a].first > at)
+        if (ad[a].first > at || at >= ad[a].until)
           continue;
         known++;
         for (size_t k = 0; k < addr->n; k++)
@@ -714,6 +752,11 @@ static enum vt_status events_host_verdicts(struct events *ev,
     }
     if (cur && (!state || strcmp(state, cur) != 0)) {
       row.end = at;
+      /* Ended because an address stopped being checked? */
+      for (size_t k = 0; k < addr->n; k++)
+        if (addr->v[k].outage && addr->v[k].end == at &&
+            addr->v[k].end_reason)
+          row.end_reason = addr->v[k].end_reason;
       st = events_of_probes(ev, target, "", row.end, &row.of_probes);
       if (st == VT_OK) {
         row.seen_by = (int)probes.n;
@@ -780,6 +823,7 @@ static enum vt_status events_target_verdicts(struct events *ev,
     v->end = sqlite3_column_type(s, 4) == SQLITE_NULL
                  ? INFINITY
                  : sqlite3_column_double(s, 4);
+    v->retired = sqlite3_column_int(s, 5) != 0;
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_DOWN_LOAD);
@@ -793,16 +837,20 @@ static enum vt_status events_target_verdicts(struct events *ev,
     for (; j < nv && views[j].client == views[i].client &&
            strcmp(views[j].key, views[i].key) == 0;
          j++)
-      iv[j - i] = (struct quorum_iv){
-          .probe = views[j].probe, .start = views[j].start, .end = views[j].end};
+      iv[j - i] = (struct quorum_iv){.probe = views[j].probe,
+                                     .start = views[j].start,
+                                     .end = views[j].end,
+                                     .retired = views[j].retired};
     struct quorum_seg *segs;
     size_t nseg;
     st = quorum_sweep(iv, j - i, ev->quorum_n, &segs, &nseg);
     for (size_t k = 0; k < nseg && st == VT_OK; k++) {
-      struct events_verdict v = {.outage = segs[k].outage,
-                                 .start = segs[k].start,
-                                 .end = segs[k].end,
-                                 .seen_by = segs[k].seen_by};
+      struct events_verdict v = {
+          .outage = segs[k].outage,
+          .start = segs[k].start,
+          .end = segs[k].end,
+          .seen_by = segs[k].seen_by,
+          .end_reason = segs[k].retired ? EVENTS_NO_LONGER_CHECKED : NULL};
       if (views[i].client) {
         if (v.outage) /* a client view has no rows; it only sets the host */
           st = events_verdicts_add(&client, &v, &segs[k].probes);
@@ -865,6 +913,7 @@ static enum vt_status events_down_put(void *arg, const struct quorum_down *d)
   rc |= sqlite3_bind_double(s, 6, d->start);
   rc |= isnan(d->end) ? sqlite3_bind_null(s, 7)
                       : sqlite3_bind_double(s, 7, d->end);
+  rc |= sqlite3_bind_int(s, 8, d->retired);
   enum vt_status st = events_bound(ev, EVENTS_SQL_DOWN_PUT, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_DOWN_PUT);
@@ -1171,6 +1220,12 @@ static enum vt_status events_schema_check(struct events *ev)
   if (st != VT_OK)
     return st;
   st = events_exec(ev, events_schema, "create the schema", NULL);
+  /* Files of the first version lack outages.end_reason. */
+  if (st == VT_OK &&
+      sqlite3_exec(ev->db, "SELECT end_reason FROM outages LIMIT 0", NULL,
+                   NULL, NULL) != SQLITE_OK)
+    st = events_exec(ev, "ALTER TABLE outages ADD COLUMN end_reason TEXT",
+                     "add outages.end_reason", NULL);
   if (st == VT_OK)
     st = events_exec(ev, "COMMIT", "commit the schema", NULL);
   if (st != VT_OK) {
@@ -1481,6 +1536,27 @@ size_t events_known_addresses(struct events *ev, const char *target,
   return n;
 }
 
+/* Records that r->probe no longer checks r->ip with check r->name, so the
+ * address stops counting for its host after its last result. */
+static enum vt_status events_retire(struct events *ev,
+                                    const struct vt_result *r)
+{
+  vt_notice("events: %s %s: %s no longer checks %s", r->target, r->name,
+            r->probe, r->ip);
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_RETIRE];
+  int rc = events_bind_text(s, 1, r->target);
+  rc |= events_bind_text(s, 2, r->ip);
+  rc |= events_bind_text(s, 3, r->name);
+  rc |= events_bind_text(s, 4, r->probe);
+  rc |= sqlite3_bind_double(s, 5, r->ts);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_RETIRE, rc);
+  if (st == VT_OK)
+    st = events_run(ev, EVENTS_SQL_RETIRE);
+  if (st == VT_OK)
+    st = quorum_names_add(&ev->touched, r->target);
+  return st;
+}
+
 enum vt_status events_result(struct events *ev, const struct vt_result *r)
 {
   bool own;
@@ -1497,6 +1573,8 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
     if (r->ts > ev->horizon)
       ev->horizon = r->ts;
     st = quorum_result(ev->quorum, r);
+    if (st == VT_OK && r->retired)
+      st = events_retire(ev, r);
     break;
   }
   if (st == VT_OK)

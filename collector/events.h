@@ -29,6 +29,10 @@ struct events_conf {
  * verdicts that ended before that are final. */
 #define EVENTS_WINDOW_S (2 * 86400.0)
 
+/* outages.end_reason of a verdict that ended because its address left the
+ * probes' check sets (docs/wire.md, "Retirement"); NULL means recovered. */
+#define EVENTS_NO_LONGER_CHECKED "no longer checked"
+
 struct events_maint {
   const char *target;
   double start, end;

@@ -327,6 +327,9 @@ static enum vt_status ingest_shares(struct ingest *in, const struct vt_result *r
 
 static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r)
 {
+  /* A retirement is no measurement: nothing for the RRD files. */
+  if (r->retired)
+    return events_result(in->ev, r);
   struct rrd_values v = unknown_values;
   v.up = r->ok ? 1 : 0;
   /* Latency of a failed check is unknown, not the time it took to fail:
@@ -383,6 +386,8 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
 {
   char keys[VT_RESULT_MAX_ANSWERS + 1][80];
   size_t n = 0;
+  if (r->retired)
+    return VT_OK; /* no series */
   switch (r->check) {
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:

@@ -357,6 +357,38 @@ static enum vt_status quorum_run_touch(struct quorum *q, struct quorum_run *s)
   return VT_OK;
 }
 
+/* r->probe no longer checks ent (an address): every streak of its on ent
+ * ends at its last result there, and nothing older than r comes in. */
+static enum vt_status quorum_retire(struct quorum *q, struct quorum_ent *ent,
+                                    const struct vt_result *r)
+{
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; i < ent->n_st && st == VT_OK; i++) {
+    struct quorum_run *s = ent->st[i];
+    if (strcmp(s->probe, r->probe) != 0 || strcmp(s->check, r->name) != 0 ||
+        r->ts <= s->last_ts)
+      continue;
+    if (s->count >= q->confirm) {
+      const struct quorum_down d = {
+          .target = ent->tgt->name,
+          .key = ent->key,
+          .check = s->check,
+          .probe = s->probe,
+          .start = s->start,
+          .end = s->last_ts,
+          .retired = true,
+      };
+      st = q->ops.down_put(q->arg, &d);
+    }
+    s->count = 0;
+    s->start = 0;
+    s->last_ts = r->ts;
+    if (st == VT_OK)
+      st = quorum_run_touch(q, s);
+  }
+  return st;
+}
+
 enum vt_status quorum_result(struct quorum *q, const struct vt_result *r)
 {
   bool client = r->check == VT_CHECK_CLIENT;
@@ -372,6 +404,8 @@ enum vt_status quorum_result(struct quorum *q, const struct vt_result *r)
       quorum_ent_find(q, tgt, client ? r->name : r->ip, client, &st);
   if (!ent)
     return st;
+  if (r->retired)
+    return quorum_retire(q, ent, r);
   struct quorum_run *s = quorum_run_find(ent, r->probe, r->name, &st);
   if (!s)
     return st;
@@ -530,6 +564,7 @@ enum vt_status quorum_flush(struct quorum *q)
 
 struct quorum_edge {
   double t;
+  bool retired; /* an end by retirement */
   int delta; /* +1 at a start, -1 at an end */
   size_t probe; /* index into the distinct probes */
 };
@@ -580,14 +615,17 @@ enum vt_status quorum_sweep(const struct quorum_iv *iv, size_t n, int quorum,
       continue; /* a view of no duration decides nothing */
     e[ne++] = (struct quorum_edge){.t = iv[i].start, .delta = 1, .probe = p};
     if (isfinite(iv[i].end))
-      e[ne++] = (struct quorum_edge){.t = iv[i].end, .delta = -1, .probe = p};
+      e[ne++] = (struct quorum_edge){
+          .t = iv[i].end, .delta = -1, .probe = p, .retired = iv[i].retired};
   }
   qsort(e, ne, sizeof(*e), quorum_edge_cmp);
   int down = 0;
   struct quorum_seg *cur = NULL;
   for (size_t i = 0; i < ne && st == VT_OK;) {
     double t = e[i].t;
+    bool retired = false;
     for (; i < ne && e[i].t == t; i++) {
+      retired |= e[i].retired;
       int before = count[e[i].probe];
       count[e[i].probe] += e[i].delta;
       down += (before == 0) - (count[e[i].probe] == 0);
@@ -595,6 +633,7 @@ enum vt_status quorum_sweep(const struct quorum_iv *iv, size_t n, int quorum,
     int kind = down >= quorum ? 2 : down > 0 ? 1 : 0;
     if (cur && (int)cur->outage + 1 != kind) {
       cur->end = t;
+      cur->retired = retired;
       cur = NULL;
     }
     if (!kind)

@@ -54,6 +54,7 @@ struct quorum_down {
   const char *target, *key, *check, *probe;
   bool client;
   double start, end;
+  bool retired; /* ended because the probe stopped checking the address */
 };
 
 /* Failures in a row of one check of one probe on one address, or on a
@@ -94,6 +95,9 @@ void quorum_destroy(struct quorum *q);
  * their address changes. */
 void quorum_set(struct quorum *q, int quorum, int confirm, double silence_s);
 
+/* A retirement (r->retired: the probe no longer checks r->ip) ends the
+ * probe's views of that address at its last result there, with retired
+ * set, and resets its streaks. */
 /* Applies one tcp, http or client result r, opening, updating and closing
  * rows through the ops. Results of one probe must come in ts order per
  * (target, check, address); an older one is ignored. A tcp/http result
@@ -124,6 +128,7 @@ enum vt_status quorum_load_streak(struct quorum *q,
 struct quorum_iv {
   const char *probe;
   double start, end;
+  bool retired; /* ended because the address left the probe's checks */
 };
 
 /* A verdict segment: an outage (at least quorum probes saw the entity down
@@ -132,6 +137,7 @@ struct quorum_iv {
  * it down in the segment, seen_by the most at once. */
 struct quorum_seg {
   bool outage;
+  bool retired; /* ended by a view that ended in a retirement */
   double start, end;
   struct quorum_names probes;
   int seen_by;

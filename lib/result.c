@@ -237,6 +237,8 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
                    r->cert_days_left != VT_NO_CERT_DAYS);
   if (!st && r->body_bytes >= 0)
     st = num_field(out, compact, "body_bytes", (double)r->body_bytes, true);
+  if (!st && r->retired)
+    st = vt_buf_adds(out, ",\"retired\":true");
   if (!st)
     st = vt_buf_adds(out, "}");
   return st;

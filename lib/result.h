@@ -75,6 +75,9 @@ struct vt_result {
   int cert_days_left; /* VT_NO_CERT_DAYS = none */
   /* client checks: the number of bytes of the body received */
   long body_bytes; /* -1 = none */
+  /* tcp/http: not a check but the probe's word that the address left
+   * this check's set at ts (docs/wire.md, "Retirement"); ok is true */
+  bool retired;
 };
 
 #define VT_NO_CERT_DAYS (-100000)

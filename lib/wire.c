@@ -711,6 +711,12 @@ static bool rec_incomplete(struct rec_parse *p, const struct rec_field *f,
   return get_bool(p, f->name, v, &p->r.incomplete);
 }
 
+static bool rec_retired(struct rec_parse *p, const struct rec_field *f,
+                        json_t *v)
+{
+  return get_bool(p, f->name, v, &p->r.retired);
+}
+
 static bool rec_cert_days(struct rec_parse *p, const struct rec_field *f,
                           json_t *v)
 {
@@ -763,6 +769,7 @@ static const struct rec_field rec_fields[] = {
     {.name = "incomplete", .parse = rec_incomplete},
     {.name = "cert_days_left", .parse = rec_cert_days},
     {.name = "body_bytes", .parse = rec_body_bytes},
+    {.name = "retired", .parse = rec_retired},
 };
 
 #define N_REC_FIELDS (sizeof(rec_fields) / sizeof(rec_fields[0]))
@@ -803,6 +810,12 @@ static bool rec_parse_object(struct rec_parse *p, json_t *obj)
     return field_err(p, "error", "set although ok is true");
   if (!p->r.ok && !p->error_set)
     return field_err(p, "error", "missing although ok is false");
+  /* A retirement names the address that left a tcp/http check's set. */
+  if (p->r.retired && (!p->r.ok || !p->r.ip[0] ||
+                       (p->r.check != VT_CHECK_TCP &&
+                        p->r.check != VT_CHECK_HTTP)))
+    return field_err(p, "retired",
+                     "only on an ok tcp or http record with an ip");
   return true;
 }
 

@@ -185,7 +185,8 @@ static char *verdicts(const char *path)
       sqlite3_exec(db,
                    "SELECT scope, coalesce(ip, ''), kind, coalesce(state, ''),"
                    " printf('%.3f', start), printf('%.3f', \"end\"), probes,"
-                   " seen_by, of_probes FROM outages"
+                   " seen_by, of_probes, coalesce(end_reason, '')"
+                   " FROM outages"
                    " ORDER BY scope, ip, start, kind, state;"
                    "SELECT 'silence', probe, event, ts FROM probe_events"
                    " WHERE event != 'first_seen' ORDER BY probe, ts",
@@ -212,6 +213,83 @@ static struct events *open_case(int seed, const char *name, char *path,
   return ev;
 }
 
+/* One result (or retirement) of probe p on ip of target "old". */
+static int one(struct events *ev, int p, const char *ip, double ts, int what)
+{
+  struct vt_result res;
+  vt_result_init(&res);
+  res.ts = ts;
+  res.check = VT_CHECK_TCP;
+  snprintf(res.probe, sizeof(res.probe), "p%d", p + 1);
+  snprintf(res.target, sizeof(res.target), "old");
+  snprintf(res.name, sizeof(res.name), "port443");
+  snprintf(res.ip, sizeof(res.ip), "%s", ip);
+  res.ok = what != 0;
+  res.retired = what == 2;
+  if (!res.ok)
+    res.error = VT_ERR_CONNECT_REFUSED;
+  int bad = 0;
+  if (!res.retired)
+    bad += events_series_result(ev, res.target, res.check, res.name, ip,
+                                res.probe, "x.rrd", ts) != VT_OK;
+  return bad + (events_result(ev, &res) != VT_OK);
+}
+
+/* Retirement: two addresses, one down from every probe and then retired by
+ * each (keep_gone, or removed by SIGHUP): the outage ends at the last
+ * result, "no longer checked", nothing stays open, the host is up again;
+ * the same in any delivery order. */
+static void test_retire(void)
+{
+  char path[2][512];
+  char *got[2];
+  for (int c = 0; c < 2; c++) {
+    struct events *ev = open_case(0, c ? "retire-late" : "retire", path[c],
+                                  sizeof(path[c]));
+    int bad = !ev;
+    for (int pass = 0; ev && pass < 2; pass++)
+      for (int p = 0; p < N_PROBES; p++) {
+        if (c == 1 && (pass == 0) != (p == 2))
+          continue; /* case 1: p3 first, then the others */
+        bad += events_begin(ev) != VT_OK;
+        for (int r = 0; r < 20; r++) {
+          double ts = T0 + r * STEP_S + 0.1 * p;
+          bad += one(ev, p, "198.51.100.1", ts, 1);
+          if (r < 12)
+            bad += one(ev, p, "198.51.100.2", ts, r < 5);
+          else if (r == 12)
+            bad += one(ev, p, "198.51.100.2", ts + 1, 2);
+        }
+        bad += events_commit(ev) != VT_OK;
+      }
+    struct events_stats es;
+    if (ev)
+      events_get_stats(ev, &es);
+    tap_ok(ev && es.outages_open == 0 && es.partial_open == 0,
+           "retirement (%s): no outage or partial event left open",
+           c ? "p3 first" : "live order");
+    events_close(ev);
+    got[c] = verdicts(path[c]);
+    if (bad)
+      snprintf(got[c], 65536, "%d calls failed", bad);
+    unlink(path[c]);
+  }
+  tap_is_str(got[0],
+             "address|198.51.100.2|partial||1800000050.000|1800000050.100|p1|"
+             "1|3|\n"
+             "address|198.51.100.2|outage||1800000050.100|1800000110.100|"
+             "p1,p2,p3|3|3|no longer checked\n"
+             "address|198.51.100.2|partial||1800000110.100|1800000110.200|p3|"
+             "1|3|no longer checked\n"
+             "host||outage|degraded|1800000050.100|1800000110.100|p1,p2,p3|3|"
+             "3|no longer checked\n",
+             "retirement: the outage ends at the last result, \"no longer "
+             "checked\"; so does the host's degraded state");
+  tap_is_str(got[1], got[0], "retirement: the same in another order");
+  free(got[0]);
+  free(got[1]);
+}
+
 int main(void)
 {
   vt_log_init("test_verdicts", VT_LOG_WARNING);
@@ -229,7 +307,8 @@ int main(void)
   static const char *const cases[] = {"live", "shuffled", "late",
                                       "one-batch", "overlaps"};
   enum { N_CASES = sizeof(cases) / sizeof(cases[0]) };
-  tap_plan(seeds * (N_CASES - 1) + 1);
+  tap_plan(seeds * (N_CASES - 1) + 1 + 4);
+  test_retire();
   int rows_total = 0, outages_total = 0;
   for (int seed = 1; seed <= seeds; seed++) {
     rng = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)seed;
