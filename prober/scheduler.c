@@ -225,6 +225,20 @@ static void sched_emit(struct sched *s, const struct vt_result *r)
   s->emit(r, s->emit_arg);
 }
 
+/* Tells the collector that sl's address left its check's set (docs/wire.md,
+ * "Retirement"), through s (the scheduler that goes on). */
+static void sched_emit_retired(struct sched *s, struct sched_slot *sl)
+{
+  struct sched_check *chk = sl->chk;
+  if (chk->conf->type != VT_CHECK_TCP && chk->conf->type != VT_CHECK_HTTP)
+    return;
+  struct vt_result r;
+  slot_fill_identity(sl, &r, ev_now(s->loop));
+  r.ok = true;
+  r.retired = true;
+  s->emit(&r, s->emit_arg);
+}
+
 static void sched_maybe_idle(struct sched *s);
 static void target_update_answers(struct sched_target *t, int resolver,
                                   const struct vt_result *r);
@@ -408,6 +422,8 @@ static void check_round(struct sched_check *chk, double ts)
     next = sl->next;
     if (addrset_find(&t->addrs, sl->key) >= 0)
       continue;
+    if (!sl->retire)
+      sched_emit_retired(s, sl);
     if (sl->running) {
       sl->retire = true;
       continue;
@@ -687,6 +703,30 @@ void sched_forget(struct sched *s, const struct sched *old)
   }
 }
 
+/* The addresses old checked that s will not (a target, check or static
+ * address removed, a name changed) are retired on the wire. */
+static void sched_adopt_retire(struct sched *s, const struct sched *old)
+{
+  for (size_t k = 0; k < old->n_targets; k++) {
+    const struct sched_target *o = &old->targets[k];
+    const struct sched_target *t = NULL;
+    for (size_t i = 0; i < s->n_targets && !t; i++)
+      if (strcmp(s->targets[i].conf->name, o->conf->name) == 0 &&
+          strcmp(s->targets[i].conf->host, o->conf->host) == 0)
+        t = &s->targets[i];
+    for (size_t c = 0; o->checks && c < o->n_checks; c++) {
+      const struct sched_check *oc = &o->checks[c];
+      bool kept = false;
+      for (size_t j = 0; t && t->checks && j < t->n_checks && !kept; j++)
+        kept = strcmp(t->checks[j].conf->name, oc->conf->name) == 0 &&
+               t->checks[j].conf->type == oc->conf->type;
+      for (struct sched_slot *sl = oc->slots; sl; sl = sl->next)
+        if (!sl->retire && (!kept || addrset_find(&t->addrs, sl->key) < 0))
+          sched_emit_retired(s, sl);
+    }
+  }
+}
+
 void sched_adopt(struct sched *s, const struct sched *old)
 {
   s->prev = old;
@@ -714,6 +754,7 @@ void sched_adopt(struct sched *s, const struct sched *old)
       t->attempted = o->attempted;
     }
   }
+  sched_adopt_retire(s, old);
 }
 
 void sched_start(struct sched *s, bool once, sched_idle_fn *idle, void *arg)
