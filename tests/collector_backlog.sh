@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Verdicts that do not depend on delivery (issue 8), on a real (namespaced)
+# network: three probes in their own namespaces check two server addresses
+# while the collector is stopped; both addresses go down for every probe
+# and come back; the collector is restarted. Within 10 s of the restart
+# every backlog is stored once, both outages are confirmed by quorum with
+# start and end within one interval of what the test did, and no probe is
+# silent. Then retirement: a refusing static address removed by SIGHUP and
+# a refusing address that left DNS past keep_gone, each while down: their
+# outages end at the last result, "no longer checked", /healthz shows none
+# open.
+. "$top_srcdir/tests/lib/servers.sh"
+. "$top_srcdir/tests/lib/netlab.sh"
+vt_require probe nginx dnsmasq jq python3
+[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
+vt_lab_require
+vt_setup
+vt_lab_start srv col p1 p2 p3
+A=$VT_LAB_NET.11
+B=$VT_LAB_NET.12
+C=$VT_LAB_NET.13 # on the server, nothing listens: refused
+D=$VT_LAB_NET.14 # likewise
+vt_lab_addr srv "$A" "$B" "$C" "$D"
+VT_NETNS=$VT_LAB_NS_srv vt_nginx_start "$A" "$B"
+VT_NETNS=$VT_LAB_NS_srv VT_DNS_LISTEN=$VT_LAB_IP_srv vt_dns_start
+vt_dns_set www.example.test "$A" "$B"
+
+port=$(vt_free_port)
+data=$VT_TMP/data
+cat >"$VT_TMP/collector.cfg" <<CFG
+collector = { listen = "$VT_LAB_IP_col:$port"; data_dir = "$data"; };
+storage = { step = 1; heartbeat = 3; rra = [ "RRA:AVERAGE:0.5:1:3600", "RRA:MIN:0.5:1:3600" ]; };
+quorum = { quorum = 2; confirm = 2; silence = 30.0; };
+probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
+           { name = "p2"; key_file = "$(vt_key p2)"; },
+           { name = "p3"; key_file = "$(vt_key p3)"; } );
+CFG
+start_collector() {
+	VT_NETNS=$VT_LAB_NS_col vt_collector_start "$VT_TMP/collector.cfg" "$port" \
+		"$VT_LAB_IP_col" || bail "collector did not start"
+}
+start_collector
+
+probe_cfg() { # probe_cfg NAME EXTRA-TARGETS
+	cat >"$VT_TMP/$1.cfg" <<CFG
+probe = { name = "$1"; spool_dir = "$VT_TMP/spool-$1"; };
+collector = { url = "http://$VT_LAB_IP_col:$port"; key_file = "$(vt_key "$1")"; timeout = 2.0; };
+defaults = { interval = 1.0; timeout = 0.5; resolvers = [ "$VT_LAB_IP_srv:$VT_DNS_PORT" ]; };
+targets = ( { name = "www"; host = "www.example.test";
+  checks = ( { type = "tcp"; port = $VT_HTTP_PORT; } ); }$2 );
+CFG
+}
+declare -A PID
+for p in p1 p2 p3; do
+	probe_cfg "$p" ""
+	PID[$p]=$(vt_lab_spawn "$p" "$VT_TMP/$p.log" "$VANTAGE_PROBE" -c "$VT_TMP/$p.cfg")
+done
+now() { date +%s.%N; }
+db=$data/events.sqlite
+q() { vt_sql "$db" "$1"; }
+within() { # within X LO HI -> 1 when LO <= X <= HI
+	python3 -c "import sys; x,lo,hi=map(float,sys.argv[1:]); print(int(lo<=x<=hi))" "$@"
+}
+sleep 3
+
+# 1: the collector is down while both addresses go down for every probe.
+vt_collector_stop
+sleep 2
+t1a=$(now)
+for p in p1 p2 p3; do vt_lab_route_loss "$p" "$A"; vt_lab_route_loss "$p" "$B"; done
+sleep 5
+for p in p1 p2 p3; do vt_lab_route_back "$p" "$A"; vt_lab_route_back "$p" "$B"; done
+t1b=$(now)
+sleep 8 # long enough for the uploaders' backoff to reach its cap (1+2+4 s)
+start_collector
+tr=$(now)
+# Every probe's backlog acknowledged: its spool cursor reaches its spool.
+caught=0
+for _ in $(seq 1 100); do
+	n=$(q "select count(*) from outages where scope='address' and kind='outage'
+		and \"end\" is not null and start >= $t1a - 2")
+	pending=0
+	for p in p1 p2 p3; do
+		last=$(q "select next_record from probes where name='$p'")
+		spooled=$(cat "$VT_TMP"/spool-"$p"/seg-*.jsonl 2>/dev/null | wc -l)
+		first=$(ls "$VT_TMP/spool-$p" | sed -n 's/^seg-0*\([0-9][0-9]*\)\.jsonl$/\1/p' | sort -n | head -1)
+		[ -n "$first" ] || first=0
+		[ "${last:-0}" -ge $((first + spooled - 3)) ] || pending=1
+	done
+	[ "$n" = 2 ] && [ "$pending" = 0 ] && { caught=1; break; }
+	sleep 0.1
+done
+tc=$(now)
+took=$(python3 -c "print(round($tc - $tr, 1))")
+is "$caught" 1 "both outages confirmed and every backlog stored ${took}s after the restart"
+is "$(within "$took" 0 10)" 1 "within 10 s of the restart ($took s)"
+outages=$(q "select ip, start, \"end\", probes from outages
+	where scope='address' and kind='outage' and start >= $t1a - 2 order by ip")
+diag "outages: $outages"
+while IFS='|' read -r o_ip o_start o_end o_probes; do
+	is "$o_probes" "p1,p2,p3" "$o_ip: seen by every probe"
+	is "$(within "$o_start" "$(python3 -c "print($t1a - 1)")" "$(python3 -c "print($t1a + 1.5)")")" 1 \
+		"$o_ip: start within one interval of the route loss ($o_start vs $t1a)"
+	is "$(within "$o_end" "$(python3 -c "print($t1b - 1)")" "$(python3 -c "print($t1b + 1.5)")")" 1 \
+		"$o_ip: end within one interval of the routes coming back ($o_end vs $t1b)"
+done <<<"$outages"
+is "$(q "select count(*) from outages where kind='partial' and start >= $t1a - 2")" 0 \
+	"no partial event from the late delivery"
+is "$(q "select count(*) from probe_events where event='silent'")" 0 "no probe marked silent"
+dups=$(q "select count(*) from (select target, check_name, key, probe from series
+	where results > last_ts - first_ts + 2 and check_type='tcp')")
+is "$dups" 0 "every result stored once (no series has more results than rounds)"
+
+# 2: retirement. Two refusing addresses start being checked by every probe:
+# C as a static address of target "st", D from DNS of target "rr"
+# (keep_gone 3 s). Once both are in outage, C is removed by SIGHUP and D
+# leaves DNS.
+vt_dns_set rr.example.test "$D"
+for p in p1 p2 p3; do
+	probe_cfg "$p" ",
+  { name = \"st\"; host = \"www.example.test\"; ips = [ \"$C\" ];
+    checks = ( { type = \"tcp\"; name = \"p81\"; port = 81; } ); },
+  { name = \"rr\"; host = \"rr.example.test\"; keep_gone = 3.0;
+    checks = ( { type = \"tcp\"; port = $VT_HTTP_PORT; } ); }"
+	kill -HUP "${PID[$p]}"
+done
+open=0
+for _ in $(seq 1 100); do
+	open=$(q "select count(*) from outages where \"end\" is null
+		and scope='address' and kind='outage' and ip in ('$C', '$D')")
+	[ "$open" = 2 ] && break
+	sleep 0.1
+done
+is "$open" 2 "outages open on the static $C and the DNS address $D"
+for p in p1 p2 p3; do
+	probe_cfg "$p" ",
+  { name = \"rr\"; host = \"rr.example.test\"; keep_gone = 3.0;
+    checks = ( { type = \"tcp\"; port = $VT_HTTP_PORT; } ); }"
+	kill -HUP "${PID[$p]}"
+done
+vt_dns_set rr.example.test "$A"
+closed=0
+for _ in $(seq 1 150); do
+	closed=$(q "select count(*) from outages where scope='address'
+		and ip in ('$C', '$D') and \"end\" is not null
+		and end_reason = 'no longer checked'")
+	[ "$closed" -ge 2 ] && break
+	sleep 0.1
+done
+is "$closed" 2 "both outages ended, reason \"no longer checked\""
+is "$(q "select count(*) from outages where \"end\" is null and ip in ('$C', '$D')")" 0 \
+	"nothing open on the retired addresses"
+for ip in "$C" "$D"; do
+	end=$(q "select max(\"end\") from outages where ip='$ip' and kind='outage'")
+	last=$(q "select max(last_ts) from series where key='$ip'")
+	is "$end" "$last" "$ip: the outage ends at its last result"
+done
+health=$(VT_NETNS=$VT_LAB_NS_col vt_http GET "http://$VT_LAB_IP_col:$port/healthz")
+like "$health" '"outages_open":0' "/healthz: no outage open"
+is "$(q "select count(*) from outages where scope='host' and \"end\" is null and target in ('st', 'rr')")" 0 \
+	"no host row left ongoing"
+
+for p in p1 p2 p3; do kill -TERM "${PID[$p]}"; done
+for _ in $(seq 1 50); do
+	alive=0
+	for p in p1 p2 p3; do _vt_alive "${PID[$p]}" && alive=1; done
+	[ "$alive" = 0 ] && break
+	sleep 0.2
+done
+is "$alive" 0 "probes exit on SIGTERM"
+tap_done
