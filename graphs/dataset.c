@@ -380,6 +380,7 @@ static enum vt_status gr_outage_row(sqlite3_stmt *s, void *elem)
   e->seen_by = sqlite3_column_int(s, 9);
   e->of_probes = sqlite3_column_int(s, 10);
   e->maintenance = sqlite3_column_int(s, 11) != 0;
+  gr_copy(e->end_reason, sizeof(e->end_reason), sqlite3_column_text(s, 12));
   return VT_OK;
 }
 
@@ -390,7 +391,8 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
    * its start. */
   const struct gr_list_query q = {
       .sql = "SELECT id, scope, kind, state, target, ip, start, \"end\","
-             " probes, seen_by, of_probes, maintenance FROM outages"
+             " probes, seen_by, of_probes, maintenance,"
+             " coalesce(end_reason, '') FROM outages"
              " WHERE (?1 IS NULL OR target = ?1) AND start <= ?3"
              " AND (\"end\" IS NULL OR \"end\" >= ?2) ORDER BY start, id",
       .what = "list the outages",

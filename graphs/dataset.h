@@ -38,6 +38,7 @@ struct gr_outage {
   char probes[512];      /* comma-separated, sorted */
   int seen_by, of_probes;
   bool maintenance; /* overlaps a maintenance window of its target */
+  char end_reason[32]; /* "" = recovered; "no longer checked" */
 };
 
 struct gr_maint {

@@ -819,8 +819,12 @@ static void report_text_rows(struct report_table *tb,
     double now = w ? w->now : vt_time_wall();
     double end = report_row_end(r, now);
     report_cell(tb, "%s", ts_format_utc(r->start, a, sizeof(a)));
-    report_cell(tb, "%s",
-                isnan(r->end) ? "(ongoing)" : ts_format_utc(end, b, sizeof(b)));
+    char endtxt[96];
+    snprintf(endtxt, sizeof(endtxt), "%s%s%s%s",
+             isnan(r->end) ? "(ongoing)" : ts_format_utc(end, b, sizeof(b)),
+             r->end_reason[0] ? " (" : "", r->end_reason,
+             r->end_reason[0] ? ")" : "");
+    report_cell(tb, "%s", endtxt);
     report_cell(tb, "%s", vt_time_fmt_duration(end - r->start, d, sizeof(d)));
     if (w)
       report_cell(tb, "%s",
@@ -1038,6 +1042,10 @@ static void report_j_rows(struct report_json *j, const char *key,
     report_j_time(j, "start", o->start);
     report_j_time(j, "end", o->end);
     report_j(j, ",\"open\":%s", isnan(o->end) ? "true" : "false");
+    report_j(j, ",\"end_reason\":");
+    report_j_str(j, isnan(o->end) ? NULL
+                    : o->end_reason[0] ? o->end_reason
+                                       : "recovered");
     report_j_num(j, "duration_s", report_row_end(o, w->now) - o->start);
     if (outages)
       report_j_num(j, "counted_s", report_counted(w, o));
@@ -1290,6 +1298,8 @@ static void report_html_rows(FILE *f, const char *caption,
     report_html_time(f, o->start);
     if (isnan(o->end))
       report_html_td(f, "ongoing", false);
+    else if (o->end_reason[0])
+      report_html_td(f, o->end_reason, false);
     else
       report_html_time(f, o->end);
     report_html_td(

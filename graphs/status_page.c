@@ -192,6 +192,7 @@ struct status_page_incident {
   size_t svc;
   double start, end; /* end NAN while open */
   bool down, maintenance;
+  const char *end_reason; /* of the row that ended it; NULL = recovered */
   double down_s;
   const struct gr_outage *host; /* first host row; NULL for a lone address */
   const struct gr_outage **addrs;
@@ -972,8 +973,10 @@ static enum vt_status status_page_incidents(struct status_page_ctx *x)
           strcmp(r->target, o->target) != 0)
         continue;
       used[k] = true;
-      if (isnan(r->end) || r->end > inc->end)
+      if (isnan(r->end) || r->end > inc->end) {
         inc->end = r->end;
+        inc->end_reason = r->end_reason[0] ? r->end_reason : NULL;
+      }
       inc->maintenance |= r->maintenance;
       if (strcmp(r->state, "down") == 0) {
         inc->down = true;
@@ -1009,6 +1012,9 @@ static enum vt_status status_page_incidents(struct status_page_ctx *x)
     *inc = (struct status_page_incident){.svc = (size_t)svc,
                                          .start = o->start,
                                          .end = o->end,
+                                         .end_reason = o->end_reason[0]
+                                                           ? o->end_reason
+                                                           : NULL,
                                          .maintenance = o->maintenance};
     inc->addrs = malloc(sizeof(*inc->addrs));
     if (!inc->addrs) {
@@ -1681,6 +1687,11 @@ static void status_page_inc_html(struct status_page_out *o,
     status_page_put(o, "ongoing");
   else
     status_page_time(o, inc->end);
+  if (!isnan(inc->end) && inc->end_reason) {
+    status_page_put(o, " (");
+    status_page_esc(o, inc->end_reason);
+    status_page_put(o, ")");
+  }
   status_page_put(o, "</dd>\n<dt>Duration</dt><dd>%s%s",
                   vt_time_fmt_duration(end - inc->start, dur, sizeof(dur)),
                   isnan(inc->end) ? " so far" : "");
