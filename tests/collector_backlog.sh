@@ -66,7 +66,6 @@ sleep 3
 
 # 1: the collector is down while both addresses go down for every probe.
 vt_collector_stop
-sleep 2
 t1a=$(now)
 for p in p1 p2 p3; do vt_lab_route_loss "$p" "$A"; vt_lab_route_loss "$p" "$B"; done
 sleep 5
@@ -144,8 +143,10 @@ closed=0
 for _ in $(seq 1 150); do
 	closed=$(q "select count(*) from outages where scope='address'
 		and ip in ('$C', '$D') and \"end\" is not null
-		and end_reason = 'no longer checked'")
-	[ "$closed" -ge 2 ] && break
+		and end_reason = 'no longer checked' and kind = 'outage'")
+	still=$(q "select count(*) from outages where \"end\" is null
+		and ip in ('$C', '$D')")
+	[ "$closed" -ge 2 ] && [ "$still" = 0 ] && break
 	sleep 0.1
 done
 is "$closed" 2 "both outages ended, reason \"no longer checked\""
@@ -160,6 +161,19 @@ health=$(VT_NETNS=$VT_LAB_NS_col vt_http GET "http://$VT_LAB_IP_col:$port/health
 like "$health" '"outages_open":0' "/healthz: no outage open"
 is "$(q "select count(*) from outages where scope='host' and \"end\" is null and target in ('st', 'rr')")" 0 \
 	"no host row left ongoing"
+if [ -x "${VANTAGE_GRAPH:-}" ]; then
+	"$VANTAGE_GRAPH" -c "$VT_TMP/collector.cfg" report --target rr \
+		--period "$(($(date +%s) - 600))..$(($(date +%s) + 60))" \
+		--format json >"$VT_TMP/rr.json" 2>"$VT_TMP/rr.err"
+	like "$(cat "$VT_TMP/rr.json")" '"end_reason":"no longer checked"' \
+		"the report says why the outage of $D ended"
+	is "$(grep -c '"open":true' "$VT_TMP/rr.json")" 0 "the report shows nothing open"
+	"$VANTAGE_GRAPH" -c "$VT_TMP/collector.cfg" status-page -o "$VT_TMP/site" \
+		>/dev/null 2>"$VT_TMP/site.err"
+	page=$(cat "$VT_TMP/site/services/rr.html" 2>/dev/null)
+	like "$page" "no longer checked" "the status page says why it ended"
+	is "$(grep -c ongoing <<<"$page")" 0 "the status page no longer says ongoing"
+fi
 
 for p in p1 p2 p3; do kill -TERM "${PID[$p]}"; done
 for _ in $(seq 1 50); do
