@@ -311,6 +311,7 @@ struct events {
   double window_s;       /* re-evaluation window (events_conf) */
   double horizon;        /* latest result time seen (event time) */
   struct quorum_names touched; /* targets to recompute at commit */
+  double first_tick;           /* now of the first events_tick, or 0 */
   bool in_txn;           /* a transaction of ours is open */
   bool batch;            /* ... and it was opened by events_begin */
   bool engine_ok;        /* the quorum engine matches the database */
@@ -1584,6 +1585,13 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
 
 enum vt_status events_tick(struct events *ev, double now)
 {
+  /* A collector that was down heard nobody meanwhile: give every probe
+   * silence_s from the first tick to come back (their uploaders retry at
+   * most a few seconds apart) before calling any of them silent. */
+  if (ev->first_tick == 0)
+    ev->first_tick = now;
+  if (now - ev->first_tick < ev->silence_s)
+    return VT_OK;
   double before = now - ev->silence_s;
   /* Cheap test first, so an idle tick takes no write lock. */
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_SILENT_ANY];

@@ -441,6 +441,7 @@ static void test_silence(void)
     st |= events_begin(ev);
     st |= events_probe_seen(ev, "p1", 10, 1000);
     st |= events_commit(ev);
+    st |= events_tick(ev, 990); /* the collector's first tick */
     st |= events_tick(ev, 1050);
   }
   tap_is_str(query("silence.db", "SELECT event FROM probe_events"),
@@ -449,8 +450,34 @@ static void test_silence(void)
     st |= events_tick(ev, 1061);
     st |= events_tick(ev, 1100);
   }
+  /* Restarted: nobody is silent before silence_s of ticks. */
+  if (ev) {
+    events_close(ev);
+    ev = open_db("silence.db", 2, 2, 60);
+    st |= ev ? VT_OK : VT_EIO;
+  }
+  if (ev) {
+    st |= events_begin(ev);
+    st |= events_probe_seen(ev, "p2", 1, 1100);
+    st |= events_commit(ev);
+    st |= events_tick(ev, 2000);
+    st |= events_tick(ev, 2059);
+  }
+  tap_is_str(query("silence.db", "SELECT count(*) FROM probe_events"
+                                 " WHERE probe = 'p2' AND event = 'silent'"),
+             st ? "failed" : "0",
+             "after a restart, no probe is silent within silence_s");
+  if (ev) {
+    st |= events_begin(ev);
+    st |= events_probe_seen(ev, "p2", 2, 2058);
+    st |= events_commit(ev);
+    st |= events_tick(ev, 2061);
+  }
+  tap_is_str(query("silence.db", "SELECT count(*) FROM probe_events"
+                                 " WHERE probe = 'p2' AND event = 'silent'"),
+             st ? "failed" : "0", "a probe that came back is not silent");
   tap_is_str(query("silence.db", "SELECT event, ts FROM probe_events"
-                                 " ORDER BY id"),
+                                 " WHERE probe = 'p1' ORDER BY id"),
              st ? "failed" : "first_seen|1000.0;silent|1061.0",
              "one silent event after silence_s");
   if (ev) {
@@ -461,7 +488,8 @@ static void test_silence(void)
   tap_is_str(query("silence.db",
                    "SELECT group_concat(event) FROM probe_events;"
                    "SELECT next_record, silent_since, last_seen FROM probes"),
-             st ? "failed" : "first_seen,silent,back;20||1210.0",
+             st ? "failed"
+                : "first_seen,silent,first_seen,back;20||1210.0;2||2058.0",
              "back after a silence; next record never goes back");
   events_close(ev);
 }
@@ -606,7 +634,7 @@ static void remove_db(const char *name)
 
 int main(void)
 {
-  tap_plan(50);
+  tap_plan(52);
   vt_log_init("test_events", VT_LOG_ERR);
   if (!mkdtemp(test_dir)) {
     perror("mkdtemp");
