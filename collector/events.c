@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "grow.h"
 #include "log.h"
 #include "quorum.h"
 #include "vt_time.h"
@@ -616,16 +617,12 @@ static enum vt_status events_verdicts_apply(struct events *ev,
         w->id = -id; /* nothing to write */
       continue;
     }
-    if (ndrop == capdrop) {
-      size_t cap = capdrop ? 2 * capdrop : 8;
-      void *p = realloc(drop, cap * sizeof(*drop));
-      if (!p) {
-        st = events_oom();
-        break;
-      }
-      drop = p;
-      capdrop = cap;
+    void *p = vt_grow(drop, &capdrop, ndrop + 1, sizeof(*drop));
+    if (!p) {
+      st = events_oom();
+      break;
     }
+    drop = p;
     drop[ndrop++].id = id;
   }
   if (st == VT_OK && rc != SQLITE_DONE)
@@ -675,16 +672,12 @@ static enum vt_status events_host_verdicts(struct events *ev,
       events_bound(ev, EVENTS_SQL_ADDRS, events_bind_text(s, 1, target));
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (nad == capad) {
-      size_t cap = capad ? 2 * capad : 8;
-      void *p = realloc(ad, cap * sizeof(*ad));
-      if (!p) {
-        st = events_oom();
-        break;
-      }
-      ad = p;
-      capad = cap;
+    void *p = vt_grow(ad, &capad, nad + 1, sizeof(*ad));
+    if (!p) {
+      st = events_oom();
+      break;
     }
+    ad = p;
     snprintf(ad[nad].key, sizeof(ad[nad].key), "%s", events_col_text(s, 0));
     ad[nad].first = sqlite3_column_double(s, 1);
     ad[nad++].until = sqlite3_column_type(s, 2) == SQLITE_NULL
@@ -806,16 +799,12 @@ static enum vt_status events_target_verdicts(struct events *ev,
   rc |= sqlite3_bind_double(s, 2, from);
   enum vt_status st = events_bound(ev, EVENTS_SQL_DOWN_LOAD, rc);
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (nv == capv) {
-      size_t cap = capv ? 2 * capv : 16;
-      void *p = realloc(views, cap * sizeof(*views));
-      if (!p) {
-        st = events_oom();
-        break;
-      }
-      views = p;
-      capv = cap;
+    void *p = vt_grow(views, &capv, nv + 1, sizeof(*views));
+    if (!p) {
+      st = events_oom();
+      break;
     }
+    views = p;
     struct events_view *v = &views[nv++];
     v->client = sqlite3_column_int(s, 0) != 0;
     snprintf(v->key, sizeof(v->key), "%s", events_col_text(s, 1));

@@ -98,6 +98,16 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
 enum vt_status events_tick(struct events *ev, double now)
     __attribute__((warn_unused_result));
 
+/* Verdict changes. Outage, partial and host rows are rebuilt at each commit
+ * from the probes' stored views (docs/collector.md, "Verdicts by event
+ * time") and reach the outages table through three static functions of
+ * events.c, and only through them: events_verdict_open (a new row, open or
+ * already closed), events_verdict_change (its end, probes, counts or end
+ * reason changed; an end may also be withdrawn when later results show the
+ * outage went on) and events_verdict_delete (later results showed the row
+ * never happened as stored: it merged into another or moved). They run
+ * inside the batch's transaction; hooks for alerts belong there. */
+
 /* Counts, for tests and /healthz. */
 struct events_stats {
   uint64_t batches, results, outages_open, partial_open;

@@ -5,18 +5,21 @@
  * struct quorum_ops.
  *
  * Decisions where the documents are silent:
- * - Host rows are kind 'outage', scope 'host', ip NULL, with the state
- *   ('degraded' or 'down') in a `state` column; each state period is its
- *   own row (degraded -> down closes one row and opens the next).
+ * - The engine only follows each probe's failure streaks, per check, in
+ *   that probe's ts order, and reports when a probe's view of an entity
+ *   begins (a streak reaches `confirm`) or ends (the first ok, or a
+ *   retirement at the last result). Verdicts are not decided here as
+ *   results arrive: the owner rebuilds them from the stored views with
+ *   quorum_sweep, so the order results arrive in cannot change them.
  * - One address, several checks (tcp:443 and http): a probe sees the
  *   address down while any of its checks on it has `confirm` failures in a
- *   row, since the earliest start among those streaks.
- * - A client check is its own quorum entity per (target, check name); it
- *   has no row of its own and sets the host down while `quorum` probes see
- *   it fail.
- * - Quorum state lives in memory (hash tables); the streaks a batch changed
- *   go to the owner at commit (quorum_flush), and after a rollback the
- *   owner reloads the whole engine (rare, and obviously correct). */
+ *   row; the sweep counts that probe once.
+ * - A client check is its own entity per (target, check name); it has no
+ *   row of its own and sets the host down while `quorum` probes see it
+ *   fail.
+ * - Streaks live in memory (hash tables); the streaks a batch changed go
+ *   to the owner at commit (quorum_flush), and after a rollback the owner
+ *   reloads the whole engine (rare, and obviously correct). */
 #include "config.h"
 
 #include "quorum.h"

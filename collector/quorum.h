@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The quorum engine: turns failed tcp/http/client results into outage,
- * partial and host rows (docs/collector.md, "Quorum"). It keeps the failure
- * streaks and the open rows in memory and leaves storage to its owner
- * (events.c): every row it opens, updates or drops and every streak it
- * changed goes out through struct quorum_ops, and the saved state comes back
- * in through quorum_load_*. Internal to the collector. */
+/* The quorum engine: follows the failure streaks of tcp/http/client results
+ * and reports each probe's confirmed views (docs/collector.md, "Quorum");
+ * quorum_sweep turns stored views into outage and partial segments. It
+ * leaves storage to its owner (events.c): views and changed streaks go out
+ * through struct quorum_ops, and saved streaks come back in through
+ * quorum_load_streak. Internal to the collector. */
 #ifndef COLLECTOR_QUORUM_H
 #define COLLECTOR_QUORUM_H
 
