@@ -28,6 +28,7 @@
 #include "curl_loop.h"
 #include "log.h"
 #include "probe_config.h"
+#include "spool.h"
 #include "wire.h"
 
 #define container_of(ptr, type, member)                                        \
@@ -152,69 +153,14 @@ static void uploader_linger(struct uploader_coll *c);
 
 /* ---- spool segments ---------------------------------------------------- */
 
-/* The spool's naming (spool.h): "seg-" + 20 digits + ".jsonl". */
-static bool uploader_segment_name(const char *name, uint64_t *first)
-{
-  static const char pre[] = "seg-", suf[] = ".jsonl";
-  if (strlen(name) != strlen(pre) + 20 + strlen(suf) ||
-      strncmp(name, pre, strlen(pre)) != 0 ||
-      strcmp(name + strlen(pre) + 20, suf) != 0)
-    return false;
-  uint64_t v = 0;
-  for (const char *p = name + strlen(pre); p < name + strlen(pre) + 20; p++) {
-    if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-      return false;
-    v = v * 10 + (uint64_t)(*p - '0');
-  }
-  *first = v;
-  return true;
-}
-
-static int uploader_cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Lists the segments, oldest first, into a new array (*segs, caller
  * frees; NULL when there are none). Logs failures. */
 static enum vt_status uploader_list(struct uploader *up, uint64_t **segs,
                                     size_t *n)
 {
-  *segs = NULL;
-  *n = 0;
-  DIR *d = opendir(up->spool_dir);
-  if (!d) {
+  enum vt_status st = spool_list(up->spool_dir, segs, n);
+  if (st == VT_EIO)
     vt_err("upload: %s: cannot list: %s", up->spool_dir, strerror(errno));
-    return VT_EIO;
-  }
-  enum vt_status st = VT_OK;
-  size_t alloc = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    uint64_t first;
-    if (!uploader_segment_name(de->d_name, &first))
-      continue;
-    if (*n == alloc) {
-      size_t na = alloc ? 2 * alloc : 16;
-      uint64_t *p = realloc(*segs, na * sizeof(*p));
-      if (!p) {
-        st = VT_ENOMEM;
-        goto out;
-      }
-      *segs = p;
-      alloc = na;
-    }
-    (*segs)[(*n)++] = first;
-  }
-  qsort(*segs, *n, sizeof(**segs), uploader_cmp_u64);
-out:
-  closedir(d);
-  if (st != VT_OK) {
-    free(*segs);
-    *segs = NULL;
-    *n = 0;
-  }
   return st;
 }
 
@@ -247,7 +193,7 @@ static enum vt_status uploader_read_segment(struct uploader_coll *c,
   struct uploader *up = c->up;
   enum vt_status st = VT_OK;
   char name[64];
-  snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", seg);
+  spool_segment_file(seg, name, sizeof(name));
   int fd = openat(up->dir_fd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -367,6 +313,20 @@ static enum vt_status uploader_fill(struct uploader_coll *c)
     if ((st = uploader_read_segment(c, seg, &rec, &off, &full)) != VT_OK)
       goto out;
   }
+  if (c->count == 0 && seg == segs[n - 1] && rec < c->seq) {
+    /* The newest segment ends below the cursor: a cursor file from another
+     * spool, or a spool put back from a backup. Waiting for the spool to
+     * reach it would stop the uploads silently; sending again what the
+     * spool holds loses nothing (the collector drops what it has). */
+    vt_warn("upload: %s: the cursor (record %" PRIu64 ") is past the "
+            "spool's end (record %" PRIu64 "); sending again from the oldest "
+            "record in the spool, %" PRIu64,
+            c->url, c->seq, rec, segs[0]);
+    c->cursor = c->seq = segs[0];
+    c->pos = (struct uploader_pos){0};
+    free(segs);
+    return uploader_fill(c);
+  }
   c->after = (struct uploader_pos){
       .valid = true, .seg = seg, .record = rec, .off = off};
   c->full = full;
@@ -464,15 +424,18 @@ fail:
   return VT_EIO;
 }
 
-/* Deletes every segment whose records all lie below the cursor every
- * collector has on disk. The newest segment, which the spool appends to,
- * always stays. */
+/* Deletes every segment whose records all lie below every collector's
+ * cursor. The cursor in memory counts, not the one on disk: the records
+ * were acknowledged, so a cursor file that could not be written (a full
+ * volume) must not keep them, and after a crash the older file only makes
+ * the uploader skip ahead to the oldest segment left. The newest segment,
+ * which the spool appends to, always stays. */
 static void uploader_collect(struct uploader *up)
 {
   uint64_t low = UINT64_MAX;
   for (size_t i = 0; i < up->n; i++)
-    if (up->colls[i].persisted < low)
-      low = up->colls[i].persisted;
+    if (up->colls[i].cursor < low)
+      low = up->colls[i].cursor;
   uint64_t *segs;
   size_t n;
   if (uploader_list(up, &segs, &n) != VT_OK)
@@ -480,7 +443,7 @@ static void uploader_collect(struct uploader *up)
   /* Segment i holds records [segs[i], segs[i + 1]). */
   for (size_t i = 0; i + 1 < n && segs[i + 1] <= low; i++) {
     char name[64];
-    snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", segs[i]);
+    spool_segment_file(segs[i], name, sizeof(name));
     if (unlinkat(up->dir_fd, name, 0) != 0 && errno != ENOENT) {
       vt_err("upload: %s/%s: cannot delete: %s", up->spool_dir, name,
              strerror(errno));
@@ -627,8 +590,12 @@ static void uploader_acked(struct uploader_coll *c)
   c->stats.records += c->count;
   c->pos = next == c->after.record ? c->after : (struct uploader_pos){0};
   c->cursor = next;
-  if (uploader_save_cursor(c) == VT_OK)
-    uploader_collect(up);
+  /* Segments go even when the cursor cannot be saved (a full volume):
+   * deleting them makes the room to save it. */
+  bool saved = uploader_save_cursor(c) == VT_OK;
+  uploader_collect(up);
+  if (!saved)
+    (void)uploader_save_cursor(c);
   if (up->stopping) {
     if (ev_now(up->loop) < up->drain_until) {
       uploader_send(c); /* draining: the rest, or STOPPED when caught up */
