@@ -165,10 +165,12 @@ static void log_stats(struct probe *p, const char *why)
     struct uploader_stats us;
     uploader_get_stats(p->uploader, i, &us);
     vt_info("probe: %s: collector %zu: at record %llu, %llu batches, %llu "
-            "records acknowledged, %llu failures, batches of %zu",
+            "records acknowledged, %llu failures, batches of %zu, %llu "
+            "records set aside (refused), clock %+.0f s",
             why, i, (unsigned long long)us.cursor,
             (unsigned long long)us.batches, (unsigned long long)us.records,
-            (unsigned long long)us.failures, us.batch_max);
+            (unsigned long long)us.failures, us.batch_max,
+            (unsigned long long)us.quarantined, us.clock_skew_s);
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "wire.h"
 
 struct spool {
   char *dir;
@@ -109,15 +110,6 @@ enum vt_status spool_list(const char *dir, uint64_t **segs, size_t *n)
 
 /* ---- identity ----------------------------------------------------------- */
 
-static bool spool_id_ok(const char *s)
-{
-  size_t i = 0;
-  for (; s[i]; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return false;
-  return i == SPOOL_ID_HEXLEN;
-}
-
 static enum vt_status spool_id_read(int dir_fd, char *out)
 {
   int fd = openat(dir_fd, "id", O_RDONLY | O_CLOEXEC);
@@ -133,7 +125,7 @@ static enum vt_status spool_id_read(int dir_fd, char *out)
   if (got != SPOOL_ID_HEXLEN)
     return VT_EINVAL;
   buf[got] = '\0';
-  if (!spool_id_ok(buf))
+  if (!vt_wire_spool_ok(buf))
     return VT_EINVAL;
   memcpy(out, buf, SPOOL_ID_HEXLEN + 1);
   return VT_OK;

@@ -35,12 +35,13 @@
 
 #include "probe_config.h"
 #include "vt_status.h"
+#include "wire.h"
 
 struct spool;
 
 #define SPOOL_SEGMENT_BYTES (4u << 20)
 #define SPOOL_SEGMENT_MIN (16u << 10)
-#define SPOOL_ID_HEXLEN 32
+#define SPOOL_ID_HEXLEN VT_WIRE_SPOOL_HEXLEN
 #define SPOOL_QUARANTINE_FILE "quarantine.jsonl"
 
 /* Counters since the spool was opened. */
