@@ -440,8 +440,8 @@ fail_close:;
   errno = saved;
 fail:
   if (!c->save_failing)
-    vt_err("upload: %s: %s/%s: %s failed: %s (segments are kept until it "
-           "works)",
+    vt_err("upload: %s: %s/%s: %s failed: %s (acknowledged segments are "
+           "deleted all the same; saved again with the next acknowledgement)",
            c->url, up->spool_dir, tmp, what, strerror(errno));
   c->save_failing = true;
   return VT_EIO;
