@@ -585,8 +585,9 @@ uint64_t spool_next_record(const struct spool *sp)
   return sp->next;
 }
 
-void spool_get_stats(const struct spool *sp, struct spool_stats *out)
+void spool_get_stats(struct spool *sp, struct spool_stats *out)
 {
+  spool_recount(sp, false); /* the uploader deletes segments by itself */
   *out = sp->stats;
   out->bytes = sp->total;
 }

@@ -82,7 +82,9 @@ uint64_t spool_next_record(const struct spool *sp);
 /* The spool's id (SPOOL_ID_HEXLEN lowercase hex digits), owned by sp. */
 const char *spool_id(const struct spool *sp);
 
-void spool_get_stats(const struct spool *sp, struct spool_stats *out);
+/* The counters, and the segments' size counted again when the directory
+ * changed. */
+void spool_get_stats(struct spool *sp, struct spool_stats *out);
 
 /* Reads the id of the spool in dir into out (SPOOL_ID_HEXLEN + 1 bytes).
  * Returns VT_ENOTFOUND when it has none yet, VT_EINVAL when the file does

@@ -91,7 +91,7 @@ cursor_at_exit() {
 # ---- poison records ----------------------------------------------------------
 spool=$VT_TMP/spool
 probe_cfg "$spool"
-run_probe "$VT_TMP/p-a.log" 2.5
+run_probe "$VT_TMP/p-a.log" 2
 id1=$(cat "$spool/id")
 like "$id1" '^[0-9a-f]{32}$' "the spool has an id"
 n1=$(cursor_at_exit "$VT_TMP/p-a.log")
@@ -159,7 +159,7 @@ fi
 cur=$(ls "$spool"/cursor-* | grep -v '\.tmp$' | head -n 1)
 echo 99999999 >"$cur"
 before=$(stored)
-run_probe "$VT_TMP/p-e.log" 2.5
+run_probe "$VT_TMP/p-e.log" 2
 like "$(cat "$VT_TMP/p-e.log")" "the cursor \\(record 99999999\\) is past the spool's end" \
 	"a cursor past the end is corrected with a warning"
 n5=$(cursor_at_exit "$VT_TMP/p-e.log")
@@ -169,7 +169,7 @@ is "$(stored)" "$((before + n5 - n4))" "the new records stored, none twice"
 # ---- a spool wiped by hand ---------------------------------------------------
 before=$(stored)
 rm -rf "$spool"
-run_probe "$VT_TMP/p-f.log" 2.5
+run_probe "$VT_TMP/p-f.log" 2
 id2=$(cat "$spool/id")
 isnt "$id2" "$id1" "the rebuilt spool has a new id"
 n6=$(cursor_at_exit "$VT_TMP/p-f.log")
