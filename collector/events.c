@@ -904,8 +904,7 @@ enum vt_status events_probe_next(struct events *ev, const char *probe,
 }
 
 enum vt_status events_spool_next(struct events *ev, const char *probe,
-                                 const char *spool, uint64_t *next,
-                                 bool *known)
+                                 const char *spool, uint64_t *next, bool *known)
 {
   *next = 0;
   *known = false;

@@ -67,8 +67,7 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
  * number from before it sent spool ids when this is its first spool, else
  * 0 (a rebuilt spool numbers from 0 again). */
 enum vt_status events_spool_next(struct events *ev, const char *probe,
-                                 const char *spool, uint64_t *next,
-                                 bool *known)
+                                 const char *spool, uint64_t *next, bool *known)
     __attribute__((warn_unused_result));
 
 /* Records that spool's records below next are stored (never goes back).

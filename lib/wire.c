@@ -182,8 +182,8 @@ static enum vt_status wire_mac(const struct vt_wire_key *key,
     snprintf(spool_field, sizeof(spool_field), "s%zu:%s\n", strlen(spool),
              spool);
   snprintf(numbers, sizeof(numbers),
-           "\n%" PRIu64 "\n%" PRIu64 "\n%" PRId64 "\n%s%zu:", seq, count,
-           time, spool_field, body_len);
+           "\n%" PRIu64 "\n%" PRIu64 "\n%" PRId64 "\n%s%zu:", seq, count, time,
+           spool_field, body_len);
 
   enum vt_status st = VT_ELIB;
   size_t out_len = 0;
@@ -223,8 +223,8 @@ enum vt_status vt_wire_sign_spool(const struct vt_wire_key *key,
   if (!hex)
     return VT_EINVAL;
   unsigned char mac[MAC_LEN];
-  enum vt_status st = wire_mac(key, kind, probe, spool, seq, count, time, body,
-                               body_len, mac);
+  enum vt_status st =
+      wire_mac(key, kind, probe, spool, seq, count, time, body, body_len, mac);
   if (st)
     return st;
   static const char digits[] = "0123456789abcdef";
@@ -256,11 +256,10 @@ bool vt_wire_verify(const struct vt_wire_key *key, enum vt_wire_kind kind,
                               body_len, hex);
 }
 
-bool vt_wire_verify_spool(const struct vt_wire_key *key,
-                          enum vt_wire_kind kind, const char *probe,
-                          const char *spool, uint64_t seq, uint64_t count,
-                          int64_t time, const char *body, size_t body_len,
-                          const char *hex)
+bool vt_wire_verify_spool(const struct vt_wire_key *key, enum vt_wire_kind kind,
+                          const char *probe, const char *spool, uint64_t seq,
+                          uint64_t count, int64_t time, const char *body,
+                          size_t body_len, const char *hex)
 {
   if (!hex)
     return false;
@@ -280,8 +279,7 @@ bool vt_wire_verify_spool(const struct vt_wire_key *key,
   if (hex[VT_WIRE_SIG_HEXLEN] != '\0')
     return false;
   unsigned char mac[MAC_LEN];
-  if (wire_mac(key, kind, probe, spool, seq, count, time, body, body_len,
-               mac))
+  if (wire_mac(key, kind, probe, spool, seq, count, time, body, body_len, mac))
     return false;
   return CRYPTO_memcmp(mac, given, MAC_LEN) == 0;
 }

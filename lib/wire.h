@@ -69,11 +69,10 @@ enum vt_status vt_wire_sign_spool(const struct vt_wire_key *key,
                                   uint64_t count, int64_t time,
                                   const char *body, size_t body_len, char *hex)
     __attribute__((warn_unused_result));
-bool vt_wire_verify_spool(const struct vt_wire_key *key,
-                          enum vt_wire_kind kind, const char *probe,
-                          const char *spool, uint64_t seq, uint64_t count,
-                          int64_t time, const char *body, size_t body_len,
-                          const char *hex);
+bool vt_wire_verify_spool(const struct vt_wire_key *key, enum vt_wire_kind kind,
+                          const char *probe, const char *spool, uint64_t seq,
+                          uint64_t count, int64_t time, const char *body,
+                          size_t body_len, const char *hex);
 
 /* True for a spool id: exactly VT_WIRE_SPOOL_HEXLEN lowercase hex digits. */
 bool vt_wire_spool_ok(const char *s);

@@ -120,8 +120,8 @@ enum vt_status collector_req_sign(struct collector_req *req,
 {
   int64_t now = (int64_t)time(NULL);
   char sig[VT_WIRE_SIG_HEXLEN + 1];
-  enum vt_status st = vt_wire_sign_spool(key, req->kind, probe, req->spool,
-                                         seq, count, now, body, body_len, sig);
+  enum vt_status st = vt_wire_sign_spool(key, req->kind, probe, req->spool, seq,
+                                         count, now, body, body_len, sig);
   if (st != VT_OK)
     return st;
   req->probe = probe;

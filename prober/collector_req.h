@@ -67,10 +67,10 @@ enum vt_status collector_req_init(struct collector_req *req,
     __attribute__((warn_unused_result));
 
 /* Signs the next request (seq, count and body, X-Vantage-Time now, and
- * req->spool when set) with key as probe. A GET signs an empty body ("", 0). Nothing is allocated and
- * nothing is copied: probe must stay valid until collector_req_prepare, body
- * until the transfer ends (a POST sends it from there). Returns the status
- * of vt_wire_sign. */
+ * req->spool when set) with key as probe. A GET signs an empty body ("", 0).
+ * Nothing is allocated and nothing is copied: probe must stay valid until
+ * collector_req_prepare, body until the transfer ends (a POST sends it from
+ * there). Returns the status of vt_wire_sign. */
 enum vt_status
 collector_req_sign(struct collector_req *req, const struct vt_wire_key *key,
                    const char *probe, uint64_t seq, uint64_t count,

@@ -253,8 +253,7 @@ static CURLcode http_check_ssl_ctx_cb(CURL *e, void *sslctx, void *arg)
   SSL_CTX *ctx = sslctx;
   (void)e;
   if (SSL_CTX_set_ex_data(ctx, http_check_ex_index(), arg) == 1)
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx),
-                       http_check_verify_cb);
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), http_check_verify_cb);
   return CURLE_OK;
 }
 

@@ -58,9 +58,9 @@ static const char *const top_keys[] = {"probe", "defaults", "targets",
                                        "collector", NULL};
 /* What a targets text fetched from a collector may hold. */
 static const char *const fetched_keys[] = {"defaults", "targets", NULL};
-static const char *const probe_keys[] = {"name", "spool_dir", "fsync",
-                                         "fsync_interval", "log_level",
-                                         "spool_max_mb", "spool_full", NULL};
+static const char *const probe_keys[] = {
+    "name",      "spool_dir",    "fsync",      "fsync_interval",
+    "log_level", "spool_max_mb", "spool_full", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
 static const char *const target_keys[] = {

@@ -92,7 +92,7 @@ struct probe_conf {
   char *spool_dir;
   enum probe_fsync fsync;
   double fsync_interval_s;
-  double spool_max_mb;             /* 0: no cap but the volume's */
+  double spool_max_mb;              /* 0: no cap but the volume's */
   enum probe_spool_full spool_full; /* over the cap, or the volume full */
   enum vt_log_level log_level;
   bool log_level_set; /* set in the file (the command line wins otherwise) */

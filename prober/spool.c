@@ -36,14 +36,14 @@ struct spool {
   size_t seg_max;
   enum probe_fsync policy;
   bool dirty;
-  bool failing;     /* in a failure streak: log once */
-  bool rotate_next; /* a write failed: the next record starts a segment */
-  uint64_t max_bytes;           /* cap; 0 = none */
-  enum probe_spool_full full;   /* what to do at the cap */
-  uint64_t total;               /* bytes of all segments (an upper bound) */
-  struct timespec counted;      /* the directory's mtime when total was */
-  bool capped;                  /* refusing at the cap: log once */
-  uint64_t streak_lost;         /* records lost in the current streak */
+  bool failing;       /* in a failure streak: log once */
+  bool rotate_next;   /* a write failed: the next record starts a segment */
+  uint64_t max_bytes; /* cap; 0 = none */
+  enum probe_spool_full full; /* what to do at the cap */
+  uint64_t total;             /* bytes of all segments (an upper bound) */
+  struct timespec counted;    /* the directory's mtime when total was */
+  bool capped;                /* refusing at the cap: log once */
+  uint64_t streak_lost;       /* records lost in the current streak */
   struct spool_stats stats;
   char id[SPOOL_ID_HEXLEN + 1];
 };
@@ -269,7 +269,8 @@ static bool spool_drop_oldest(struct spool *sp, const char *why)
       sp->total = sp->total > (uint64_t)size ? sp->total - (uint64_t)size : 0;
       VT_LOG(first ? VT_LOG_WARNING : VT_LOG_INFO,
              "spool: %s: %s: dropped the oldest %" PRIu64 " records (%" PRIu64
-             " to %" PRIu64 ", not yet acknowledged by every collector); %" PRIu64
+             " to %" PRIu64
+             ", not yet acknowledged by every collector); %" PRIu64
              " dropped since the start",
              sp->dir, why, records, segs[0], segs[1] - 1, sp->stats.dropped);
       done = true;
@@ -461,8 +462,8 @@ static enum vt_status spool_rotate(struct spool *sp)
 {
   char name[64];
   spool_segment_file(sp->next, name, sizeof(name));
-  int fd = openat(sp->dir_fd, name,
-                  O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int fd =
+      openat(sp->dir_fd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0)
     return spool_failed(sp, "create a segment");
   /* A failed sync of the full segment is logged (once) but does not stop
@@ -592,15 +593,13 @@ void spool_get_stats(struct spool *sp, struct spool_stats *out)
   out->bytes = sp->total;
 }
 
-enum vt_status spool_quarantine(const char *dir, uint64_t rec,
-                                const char *line, size_t len, const char *who,
-                                const char *why)
+enum vt_status spool_quarantine(const char *dir, uint64_t rec, const char *line,
+                                size_t len, const char *who, const char *why)
 {
   /* The record as text, not parsed: it may not be JSON at all. A line
    * that is not even UTF-8 is kept in hex. */
-  json_t *o = json_pack("{s:I, s:f, s:s, s:s}", "record", (json_int_t)rec,
-                        "at", (double)time(NULL), "collector", who, "reason",
-                        why);
+  json_t *o = json_pack("{s:I, s:f, s:s, s:s}", "record", (json_int_t)rec, "at",
+                        (double)time(NULL), "collector", who, "reason", why);
   json_t *text_line = json_stringn(line, len);
   if (o && text_line) {
     json_object_set_new(o, "line", text_line);

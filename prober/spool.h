@@ -104,9 +104,8 @@ void spool_segment_file(uint64_t first, char *out, size_t size);
 /* Appends record number rec (len bytes) of the spool in dir to its
  * quarantine file with why and who refused it, as one JSON line, and syncs
  * it. Returns VT_EIO (errno kept) or VT_ENOMEM. Does not log. */
-enum vt_status spool_quarantine(const char *dir, uint64_t rec,
-                                const char *line, size_t len, const char *who,
-                                const char *why)
+enum vt_status spool_quarantine(const char *dir, uint64_t rec, const char *line,
+                                size_t len, const char *who, const char *why)
     __attribute__((warn_unused_result));
 
 /* Syncs and closes; sp may be NULL. */

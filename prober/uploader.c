@@ -96,8 +96,8 @@ struct uploader_coll {
    * double, so a run of refused records costs small requests. */
   bool poison_set;
   uint64_t poison;
-  size_t slow; /* batch limit after a refused record; 0: batch_max */
-  bool clock_bad; /* the clock check failed: log the recovery once */
+  size_t slow;         /* batch limit after a refused record; 0: batch_max */
+  bool clock_bad;      /* the clock check failed: log the recovery once */
   double clock_logged; /* skew reported last */
   struct uploader_pos pos;   /* where cursor starts, when known */
   struct uploader_pos after; /* where the batch in flight ends */
@@ -705,8 +705,8 @@ static bool uploader_refused_record(struct uploader_coll *c, const char *why)
   struct uploader *up = c->up;
   unsigned long long line = 0;
   int end = 0;
-  if (sscanf(why, "line %llu:%n", &line, &end) != 1 || end == 0 ||
-      line < 1 || line > c->count)
+  if (sscanf(why, "line %llu:%n", &line, &end) != 1 || end == 0 || line < 1 ||
+      line > c->count)
     return false;
   /* Line `line` of the body. */
   const char *p = c->body, *stop = c->body + c->body_len;

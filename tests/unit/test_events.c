@@ -171,25 +171,24 @@ static void test_probe_numbering(void)
   st |= events_spool_seen(ev, "p1", sa, 300, 1001);
   st |= events_probe_seen(ev, "p1", 300, 1001);
   st |= events_commit(ev);
-  tap_ok(st == VT_OK && events_spool_next(ev, "p1", sa, &next, &known) ==
-                            VT_OK &&
+  tap_ok(st == VT_OK &&
+             events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
              next == 300 && known,
          "a known spool continues its own numbering");
-  tap_ok(events_spool_next(ev, "p1", sb, &next, &known) == VT_OK &&
-             next == 0 && !known,
+  tap_ok(events_spool_next(ev, "p1", sb, &next, &known) == VT_OK && next == 0 &&
+             !known,
          "a new spool of the same probe starts at 0");
   st = events_begin(ev);
   st |= events_spool_seen(ev, "p1", sb, 10, 1002);
   st |= events_spool_seen(ev, "p1", sb, 5, 1002);
   st |= events_commit(ev);
-  tap_ok(st == VT_OK &&
-             events_spool_next(ev, "p1", sb, &next, &known) == VT_OK &&
-             next == 10 &&
-             events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
-             next == 300 &&
-             events_spool_next(ev, "p9", sb, &next, &known) == VT_OK &&
-             next == 0,
-         "spools count apart, never backwards, per probe");
+  tap_ok(
+      st == VT_OK && events_spool_next(ev, "p1", sb, &next, &known) == VT_OK &&
+          next == 10 &&
+          events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
+          next == 300 &&
+          events_spool_next(ev, "p9", sb, &next, &known) == VT_OK && next == 0,
+      "spools count apart, never backwards, per probe");
   events_close(ev);
 
   /* A database from a newer collector is refused, not misread. */

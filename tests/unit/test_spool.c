@@ -94,9 +94,8 @@ int main(void)
   snprintf(wipe, sizeof(wipe), "rm -f '%s'/seg-*", sub);
   tap_ok(system(wipe) == 0, "segments removed by hand");
   sp = spool_open(sub, PROBE_FSYNC_NEVER, 20, &st);
-  tap_ok(sp && spool_next_record(sp) == 0 &&
-             spool_id_load(sub, id2) == VT_OK && strcmp(id1, id2) != 0 &&
-             strcmp(spool_id(sp), id2) == 0,
+  tap_ok(sp && spool_next_record(sp) == 0 && spool_id_load(sub, id2) == VT_OK &&
+             strcmp(id1, id2) != 0 && strcmp(spool_id(sp), id2) == 0,
          "a spool without segments gets a new id");
   spool_close(sp);
 
@@ -145,8 +144,7 @@ int main(void)
   free(segs);
   char seg0p[1000];
   snprintf(seg0p, sizeof(seg0p), "%s/%s", capd, seg0);
-  tap_ok(unlink(seg0p) == 0 &&
-             spool_append(sp, rec, sizeof(rec)) == VT_OK,
+  tap_ok(unlink(seg0p) == 0 && spool_append(sp, rec, sizeof(rec)) == VT_OK,
          "refuse: writes again once a segment is deleted");
   spool_close(sp);
 
@@ -160,8 +158,7 @@ int main(void)
   char qpath[600], qline[600] = "";
   snprintf(qpath, sizeof(qpath), "%s/%s", sub, SPOOL_QUARANTINE_FILE);
   FILE *q = fopen(qpath, "r");
-  tap_ok(q && fgets(qline, sizeof(qline), q) &&
-             strstr(qline, "\"record\":7") &&
+  tap_ok(q && fgets(qline, sizeof(qline), q) && strstr(qline, "\"record\":7") &&
              strstr(qline, "\"reason\":\"line 1: bad\"") &&
              strstr(qline, "\"line\":\"{\\\"x\\\":1}\""),
          "quarantine: record, reason and line");

@@ -234,9 +234,8 @@ static void test_spool_ids(void)
              !req_verify(&k, r, hex),
          "another spool id, or none, does not verify");
   tap_ok(req_sign(&k, r, plain) &&
-             !vt_wire_verify_spool(&k, r->kind, r->probe, id, r->seq,
-                                   r->count, r->time, r->body, r->body_len,
-                                   plain) &&
+             !vt_wire_verify_spool(&k, r->kind, r->probe, id, r->seq, r->count,
+                                   r->time, r->body, r->body_len, plain) &&
              vt_wire_verify_spool(&k, r->kind, r->probe, "", r->seq, r->count,
                                   r->time, r->body, r->body_len, plain),
          "a signature without an id does not pass for one with; \"\" is none");
