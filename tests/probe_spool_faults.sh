@@ -198,13 +198,13 @@ if mount -t tmpfs -o size=256k tmpfs "$mnt" 2>/dev/null; then
 		pid=$!
 		vt_track "$pid"
 		# Until the volume is full, and a while longer.
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 300); do
 			grep -q "No space left\|the volume is full" "$log" && break
 			sleep 0.1
 		done
 		sleep 1.5
 		vt_collector_start "$VT_TMP/collector.cfg" "$port" || bail "collector restart"
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 300); do
 			grep -q "writing again\|deleted" "$log" && break
 			sleep 0.1
 		done
