@@ -653,3 +653,31 @@ void spool_close(struct spool *sp)
   free(sp->dir);
   free(sp);
 }
+
+bool spool_quarantine_max(const char *dir, const char *who, uint64_t *max)
+{
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/%s", dir, SPOOL_QUARANTINE_FILE);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return false;
+  bool found = false;
+  char *line = NULL;
+  size_t alloc = 0;
+  ssize_t len;
+  while ((len = getline(&line, &alloc, f)) > 0) {
+    json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+    json_t *rec = json_object_get(o, "record");
+    const char *c = json_string_value(json_object_get(o, "collector"));
+    if (json_is_integer(rec) && json_integer_value(rec) >= 0 && c &&
+        strcmp(c, who) == 0 &&
+        (!found || (uint64_t)json_integer_value(rec) > *max)) {
+      *max = (uint64_t)json_integer_value(rec);
+      found = true;
+    }
+    json_decref(o);
+  }
+  free(line);
+  fclose(f);
+  return found;
+}

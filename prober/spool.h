@@ -30,6 +30,7 @@
 #ifndef PROBE_SPOOL_H
 #define PROBE_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +108,10 @@ void spool_segment_file(uint64_t first, char *out, size_t size);
 enum vt_status spool_quarantine(const char *dir, uint64_t rec, const char *line,
                                 size_t len, const char *who, const char *why)
     __attribute__((warn_unused_result));
+
+/* The highest record number who set aside in the quarantine file of the
+ * spool in dir, into *max; false when there is none (or no file). */
+bool spool_quarantine_max(const char *dir, const char *who, uint64_t *max);
 
 /* Syncs and closes; sp may be NULL. */
 void spool_close(struct spool *sp);

@@ -97,6 +97,8 @@ struct uploader_coll {
   bool poison_set;
   uint64_t poison;
   size_t slow;         /* batch limit after a refused record; 0: batch_max */
+  bool poison_seen;    /* poison_max is set: */
+  uint64_t poison_max; /* the highest record set aside (quarantine file) */
   bool clock_bad;      /* the clock check failed: log the recovery once */
   double clock_logged; /* skew reported last */
   struct uploader_pos pos;   /* where cursor starts, when known */
@@ -718,21 +720,31 @@ static bool uploader_refused_record(struct uploader_coll *c, const char *why)
   if (!nl)
     return false;
   uint64_t rec = c->seq + line - 1;
-  c->stats.quarantined++;
   c->stats.failures++;
-  if (spool_quarantine(up->spool_dir, rec, p, (size_t)(nl - p), c->url, why) ==
-      VT_OK)
-    vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s): set "
-           "aside in %s/%s; the records behind it go on (%" PRIu64
-           " set aside so far)",
-           c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
-           c->stats.quarantined);
-  else
-    vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s) and "
-           "could not be set aside in %s/%s (%s): skipped; the records behind "
-           "it go on",
-           c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
-           strerror(errno));
+  if (c->poison_seen && rec <= c->poison_max) {
+    /* Sent again (a cursor moved back, a restart before the cursor was
+     * saved): it is set aside already. */
+    vt_info("upload: %s: record %" PRIu64 " refused again (%s); already set "
+            "aside",
+            c->url, rec, why);
+  } else {
+    c->stats.quarantined++;
+    c->poison_seen = true;
+    c->poison_max = rec;
+    if (spool_quarantine(up->spool_dir, rec, p, (size_t)(nl - p), c->url,
+                         why) == VT_OK)
+      vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s): "
+             "set aside in %s/%s; the records behind it go on (%" PRIu64
+             " set aside so far)",
+             c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
+             c->stats.quarantined);
+    else
+      vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s) "
+             "and could not be set aside in %s/%s (%s): skipped; the records "
+             "behind it go on",
+             c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
+             strerror(errno));
+  }
   c->poison_set = true;
   c->poison = rec;
   c->slow = 1;
@@ -893,6 +905,8 @@ static enum vt_status uploader_coll_init(struct uploader *up,
     return st;
   }
   c->req.spool = up->spool_id;
+  /* Records set aside before are not set aside again when sent again. */
+  c->poison_seen = spool_quarantine_max(up->spool_dir, c->url, &c->poison_max);
   uploader_load_cursor(c);
   c->stats.cursor = c->cursor;
   return VT_OK;

@@ -162,6 +162,8 @@ before=$(stored)
 run_probe "$VT_TMP/p-e.log" 2
 like "$(cat "$VT_TMP/p-e.log")" "the cursor \\(record 99999999\\) is past the spool's end" \
 	"a cursor past the end is corrected with a warning"
+like "$(cat "$VT_TMP/p-e.log")" "record $n1 refused again .*already set aside" \
+	"a record set aside and sent again is not set aside twice"
 n5=$(cursor_at_exit "$VT_TMP/p-e.log")
 cmp_ok "$n5" -gt "$n4" "uploads go on ($n5)"
 is "$(stored)" "$((before + n5 - n4))" "the new records stored, none twice"
