@@ -543,11 +543,12 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     }
     /* The volume is full: with drop_oldest, the oldest records give way
      * (once per record), else this one is lost. */
-    if (errno == ENOSPC && attempt == 0 &&
+    int err = errno ? errno : ENOSPC;
+    if (err == ENOSPC && attempt == 0 &&
         sp->full == PROBE_SPOOL_DROP_OLDEST &&
         spool_drop_oldest(sp, "the volume is full"))
       continue;
-    errno = errno ? errno : ENOSPC;
+    errno = err;
     /* The next record starts a new segment, so that this one can be
      * deleted once the collectors acknowledge it. */
     sp->rotate_next = true;
