@@ -109,6 +109,12 @@ static const char events_schema[] =
     " \"end\" REAL NOT NULL, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS maintenance_target"
     " ON maintenance(target, start);"
+    /* Record numbering per spool of a probe (docs/wire.md, "Exactly
+     * once"): a rebuilt spool counts from 0 again. */
+    "CREATE TABLE IF NOT EXISTS probe_spools("
+    " probe TEXT NOT NULL, spool TEXT NOT NULL,"
+    " next_record INTEGER NOT NULL, first_seen REAL NOT NULL,"
+    " PRIMARY KEY(probe, spool)) WITHOUT ROWID;"
     "INSERT INTO meta(version) SELECT 1 WHERE NOT EXISTS"
     " (SELECT 1 FROM meta);";
 
@@ -145,6 +151,8 @@ enum events_sql {
   EVENTS_SQL_MAINT_DEL,
   EVENTS_SQL_MAINT_ADD,
   EVENTS_SQL_MAINT_FLAG,
+  EVENTS_SQL_SPOOL_GET,
+  EVENTS_SQL_SPOOL_SEEN,
   EVENTS_SQL_COUNT
 };
 
@@ -300,6 +308,22 @@ static const struct {
                                " AND m.start <= coalesce(outages.\"end\", ?1)"
                                " AND m.\"end\" > outages.start)",
                                "flag outages in maintenance"},
+    /* A probe's first spool with an id continues the numbering the probe
+     * had without one (an upgraded probe keeps its spool); any later new
+     * spool starts at 0. */
+    [EVENTS_SQL_SPOOL_GET] = {"SELECT (SELECT next_record FROM probe_spools"
+                              " WHERE probe = ?1 AND spool = ?2),"
+                              " (SELECT next_record FROM probes WHERE name = ?1"
+                              " AND NOT EXISTS (SELECT 1 FROM probe_spools"
+                              " WHERE probe = ?1))",
+                              "read a spool"},
+    [EVENTS_SQL_SPOOL_SEEN] = {"INSERT INTO probe_spools(probe, spool,"
+                               " next_record, first_seen)"
+                               " VALUES (?1, ?2, ?3, ?4)"
+                               " ON CONFLICT(probe, spool) DO UPDATE SET"
+                               " next_record = max(next_record,"
+                               " excluded.next_record)",
+                               "update a spool"},
 };
 
 struct events {
@@ -1412,6 +1436,45 @@ enum vt_status events_probe_next(struct events *ev, const char *probe,
   }
   events_sql_reset(ev, EVENTS_SQL_PROBE_GET);
   return st;
+}
+
+enum vt_status events_spool_next(struct events *ev, const char *probe,
+                                 const char *spool, uint64_t *next, bool *known)
+{
+  *next = 0;
+  *known = false;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_SPOOL_GET];
+  int rc = events_bind_text(s, 1, probe);
+  rc |= events_bind_text(s, 2, spool);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_SPOOL_GET, rc);
+  if (st != VT_OK)
+    return st;
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    *known = sqlite3_column_type(s, 0) != SQLITE_NULL;
+    int64_t v = sqlite3_column_int64(s, *known ? 0 : 1);
+    *next = v < 0 ? 0 : (uint64_t)v;
+  } else {
+    st = events_sql_fail(ev, EVENTS_SQL_SPOOL_GET);
+  }
+  events_sql_reset(ev, EVENTS_SQL_SPOOL_GET);
+  return st;
+}
+
+enum vt_status events_spool_seen(struct events *ev, const char *probe,
+                                 const char *spool, uint64_t next, double now)
+{
+  if (next > INT64_MAX) {
+    vt_err("events: probe %s: record number %" PRIu64 " out of range", probe,
+           next);
+    return VT_EINVAL;
+  }
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_SPOOL_SEEN];
+  int rc = events_bind_text(s, 1, probe);
+  rc |= events_bind_text(s, 2, spool);
+  rc |= sqlite3_bind_int64(s, 3, (int64_t)next);
+  rc |= sqlite3_bind_double(s, 4, now);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_SPOOL_SEEN, rc);
+  return st == VT_OK ? events_run(ev, EVENTS_SQL_SPOOL_SEEN) : st;
 }
 
 static enum vt_status events_probe_event(struct events *ev, const char *probe,

@@ -72,6 +72,20 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
                                  uint64_t next, double now)
     __attribute__((warn_unused_result));
 
+/* Next record number expected from the spool spool (its id, X-Vantage-Spool)
+ * of probe: the spool's own when it is known (*known), else the probe's
+ * number from before it sent spool ids when this is its first spool, else
+ * 0 (a rebuilt spool numbers from 0 again). */
+enum vt_status events_spool_next(struct events *ev, const char *probe,
+                                 const char *spool, uint64_t *next, bool *known)
+    __attribute__((warn_unused_result));
+
+/* Records that spool's records below next are stored (never goes back).
+ * In the batch's transaction, next to events_probe_seen. */
+enum vt_status events_spool_seen(struct events *ev, const char *probe,
+                                 const char *spool, uint64_t next, double now)
+    __attribute__((warn_unused_result));
+
 /* Counts one stored result of the series (target, check name, key, probe)
  * at file path (relative); creates the series row on first sight. */
 enum vt_status events_series_result(struct events *ev, const char *target,

@@ -109,6 +109,7 @@ static enum vt_status ingest_reserve(struct ingest *in, size_t n)
 /* The authenticated identity of a request. */
 struct ingest_auth {
   const char *probe;
+  const char *spool; /* the spool's id (X-Vantage-Spool); NULL: none sent */
   uint64_t seq, count;
   int64_t time;
 };
@@ -126,6 +127,11 @@ static int ingest_authenticate(struct ingest *in,
   const char *count = http_api_header(req, VT_WIRE_HDR_COUNT);
   const char *time = http_api_header(req, VT_WIRE_HDR_TIME);
   const char *sig = http_api_header(req, VT_WIRE_HDR_SIG);
+  a->spool = http_api_header(req, VT_WIRE_HDR_SPOOL);
+  if (a->spool && !vt_wire_spool_ok(a->spool)) {
+    reply_error(reply, &status, 400, "malformed %s header", VT_WIRE_HDR_SPOOL);
+    return status;
+  }
   if (kind == VT_WIRE_TARGETS) {
     seq = seq ? seq : "0";
     count = count ? count : "0";
@@ -157,8 +163,8 @@ static int ingest_authenticate(struct ingest *in,
     reply_error(reply, &status, 401, "unknown probe");
     return status;
   }
-  if (!vt_wire_verify(&p->key, kind, probe, a->seq, a->count, a->time,
-                      req->body, req->body_len, sig)) {
+  if (!vt_wire_verify_spool(&p->key, kind, probe, a->spool, a->seq, a->count,
+                            a->time, req->body, req->body_len, sig)) {
     vt_warn("ingest: %s: probe %s: bad signature", req->client, probe);
     reply_error(reply, &status, 401, "bad signature");
     return status;
@@ -461,8 +467,9 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
 {
   struct ingest_auth a;
   int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
-  if (!code)
-    code = ingest_parse(in, req, &a, reply);
+  if (!code && (code = ingest_parse(in, req, &a, reply)) == 400)
+    vt_warn("ingest: %s: probe %s: records %" PRIu64 "+%" PRIu64 " refused: %s",
+            req->client, a.probe, a.seq, a.count, vt_buf_str(reply));
   if (code) {
     in->stats.rejected++;
     *status = code;
@@ -470,10 +477,16 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
   }
 
   uint64_t next = 0;
-  if (events_probe_next(in->ev, a.probe, &next) != VT_OK) {
+  bool known = true;
+  if ((a.spool ? events_spool_next(in->ev, a.probe, a.spool, &next, &known)
+               : events_probe_next(in->ev, a.probe, &next)) != VT_OK) {
     reply_error(reply, status, 503, "storage unavailable");
     return;
   }
+  if (!known)
+    vt_notice("ingest: probe %s: spool %s seen for the first time (records "
+              "from %" PRIu64 ")",
+              a.probe, a.spool, next);
   uint64_t end = a.seq + a.count;
   if (end <= next) {
     in->stats.duplicates++;
@@ -513,6 +526,8 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     rrd_store_discard(in->rrd);
   if (st == VT_OK)
     st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
+  if (st == VT_OK && a.spool)
+    st = events_spool_seen(in->ev, a.probe, a.spool, end, vt_time_wall());
   if (st == VT_OK)
     st = events_commit(in->ev);
   if (st != VT_OK) {

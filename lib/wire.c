@@ -152,12 +152,13 @@ static enum vt_status mac_update_str(EVP_MAC_CTX *ctx, const char *s)
  * a probe name contains "\n". */
 static enum vt_status wire_mac(const struct vt_wire_key *key,
                                enum vt_wire_kind kind, const char *probe,
-                               uint64_t seq, uint64_t count, int64_t time,
-                               const char *body, size_t body_len,
+                               const char *spool, uint64_t seq, uint64_t count,
+                               int64_t time, const char *body, size_t body_len,
                                unsigned char mac[MAC_LEN])
 {
   if (!key || key->len > VT_WIRE_KEY_MAX || !probe || (!body && body_len) ||
-      (kind != VT_WIRE_RESULTS && kind != VT_WIRE_TARGETS))
+      (kind != VT_WIRE_RESULTS && kind != VT_WIRE_TARGETS) ||
+      (spool && strlen(spool) > VT_WIRE_SPOOL_HEXLEN))
     return VT_EINVAL;
   EVP_MAC *hmac = wire_hmac_get();
   if (!hmac)
@@ -171,11 +172,18 @@ static enum vt_status wire_mac(const struct vt_wire_key *key,
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_end(),
   };
-  char probe_len[32], numbers[96];
+  char probe_len[32], numbers[96 + VT_WIRE_SPOOL_HEXLEN];
   snprintf(probe_len, sizeof(probe_len), "%zu:", strlen(probe));
+  /* With a spool id, "s<len>:<id>\n" follows the time. Without one the
+   * input is v1's exactly, where a digit follows the time, so no request
+   * with an id shares an input with one without. */
+  char spool_field[16 + VT_WIRE_SPOOL_HEXLEN] = "";
+  if (spool && spool[0])
+    snprintf(spool_field, sizeof(spool_field), "s%zu:%s\n", strlen(spool),
+             spool);
   snprintf(numbers, sizeof(numbers),
-           "\n%" PRIu64 "\n%" PRIu64 "\n%" PRId64 "\n%zu:", seq, count, time,
-           body_len);
+           "\n%" PRIu64 "\n%" PRIu64 "\n%" PRId64 "\n%s%zu:", seq, count, time,
+           spool_field, body_len);
 
   enum vt_status st = VT_ELIB;
   size_t out_len = 0;
@@ -202,11 +210,21 @@ enum vt_status vt_wire_sign(const struct vt_wire_key *key,
                             uint64_t seq, uint64_t count, int64_t time,
                             const char *body, size_t body_len, char *hex)
 {
+  return vt_wire_sign_spool(key, kind, probe, NULL, seq, count, time, body,
+                            body_len, hex);
+}
+
+enum vt_status vt_wire_sign_spool(const struct vt_wire_key *key,
+                                  enum vt_wire_kind kind, const char *probe,
+                                  const char *spool, uint64_t seq,
+                                  uint64_t count, int64_t time,
+                                  const char *body, size_t body_len, char *hex)
+{
   if (!hex)
     return VT_EINVAL;
   unsigned char mac[MAC_LEN];
   enum vt_status st =
-      wire_mac(key, kind, probe, seq, count, time, body, body_len, mac);
+      wire_mac(key, kind, probe, spool, seq, count, time, body, body_len, mac);
   if (st)
     return st;
   static const char digits[] = "0123456789abcdef";
@@ -234,6 +252,15 @@ bool vt_wire_verify(const struct vt_wire_key *key, enum vt_wire_kind kind,
                     int64_t time, const char *body, size_t body_len,
                     const char *hex)
 {
+  return vt_wire_verify_spool(key, kind, probe, NULL, seq, count, time, body,
+                              body_len, hex);
+}
+
+bool vt_wire_verify_spool(const struct vt_wire_key *key, enum vt_wire_kind kind,
+                          const char *probe, const char *spool, uint64_t seq,
+                          uint64_t count, int64_t time, const char *body,
+                          size_t body_len, const char *hex)
+{
   if (!hex)
     return false;
   /* Decode first: the header is public, only the comparison with the
@@ -252,12 +279,21 @@ bool vt_wire_verify(const struct vt_wire_key *key, enum vt_wire_kind kind,
   if (hex[VT_WIRE_SIG_HEXLEN] != '\0')
     return false;
   unsigned char mac[MAC_LEN];
-  if (wire_mac(key, kind, probe, seq, count, time, body, body_len, mac))
+  if (wire_mac(key, kind, probe, spool, seq, count, time, body, body_len, mac))
     return false;
   return CRYPTO_memcmp(mac, given, MAC_LEN) == 0;
 }
 
 /* ---- header values ------------------------------------------------------ */
+
+bool vt_wire_spool_ok(const char *s)
+{
+  size_t i = 0;
+  for (; s && s[i]; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return i == VT_WIRE_SPOOL_HEXLEN;
+}
 
 /* Digits only, at most max, in canonical form: "0" but not "00" or "01", so
  * each number has exactly one spelling in a header. */

@@ -19,6 +19,8 @@
 #define VT_WIRE_HDR_COUNT "X-Vantage-Count"
 #define VT_WIRE_HDR_TIME "X-Vantage-Time"
 #define VT_WIRE_HDR_SIG "X-Vantage-Signature"
+#define VT_WIRE_HDR_SPOOL "X-Vantage-Spool" /* optional, signed */
+#define VT_WIRE_SPOOL_HEXLEN 32
 #define VT_WIRE_SIG_HEXLEN 64
 #define VT_WIRE_KEY_MIN 32
 #define VT_WIRE_KEY_MAX 1024
@@ -57,6 +59,23 @@ bool vt_wire_verify(const struct vt_wire_key *key, enum vt_wire_kind kind,
                     const char *probe, uint64_t seq, uint64_t count,
                     int64_t time, const char *body, size_t body_len,
                     const char *hex);
+
+/* The same for a request that names the probe's spool (X-Vantage-Spool,
+ * docs/wire.md): spool is its id, at most VT_WIRE_SPOOL_HEXLEN characters;
+ * NULL or "" signs and verifies exactly as the functions above. */
+enum vt_status vt_wire_sign_spool(const struct vt_wire_key *key,
+                                  enum vt_wire_kind kind, const char *probe,
+                                  const char *spool, uint64_t seq,
+                                  uint64_t count, int64_t time,
+                                  const char *body, size_t body_len, char *hex)
+    __attribute__((warn_unused_result));
+bool vt_wire_verify_spool(const struct vt_wire_key *key, enum vt_wire_kind kind,
+                          const char *probe, const char *spool, uint64_t seq,
+                          uint64_t count, int64_t time, const char *body,
+                          size_t body_len, const char *hex);
+
+/* True for a spool id: exactly VT_WIRE_SPOOL_HEXLEN lowercase hex digits. */
+bool vt_wire_spool_ok(const char *s);
 
 /* Parses a decimal header value into *out; false on anything else
  * (signs, spaces, overflow, empty). */

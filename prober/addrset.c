@@ -44,6 +44,49 @@ bool addrset_add_static(struct addrset *as, const char *ip, double now)
   return e != NULL;
 }
 
+/* The entry to give up for an address of the current answer when the set
+ * is full: the one that left the answer longest ago. Static entries and
+ * those in the answer never give way. -1 when there is none. */
+static int addrset_stalest(const struct addrset *as)
+{
+  int best = -1;
+  for (size_t i = 0; i < as->n; i++) {
+    const struct addrset_entry *e = &as->e[i];
+    if (e->in_answer || e->is_static)
+      continue;
+    if (best < 0 || e->left_at < as->e[best].left_at)
+      best = (int)i;
+  }
+  return best;
+}
+
+/* Orders the set: the current answer first, then static addresses, then
+ * those that left the answer, most recent first. A round starts its
+ * checks in this order, so when the probe's budget cannot start them all,
+ * the addresses clients are sent to now are the ones checked. */
+static int addrset_rank(const struct addrset_entry *e)
+{
+  return e->in_answer ? 0 : e->is_static ? 1 : 2;
+}
+
+static void addrset_order(struct addrset *as)
+{
+  /* Insertion sort, stable: at most ADDRSET_MAX entries. */
+  for (size_t i = 1; i < as->n; i++) {
+    struct addrset_entry x = as->e[i];
+    size_t j = i;
+    while (j > 0) {
+      const struct addrset_entry *p = &as->e[j - 1];
+      int rp = addrset_rank(p), rx = addrset_rank(&x);
+      if (rp < rx || (rp == rx && (rx != 2 || p->left_at >= x.left_at)))
+        break;
+      as->e[j] = as->e[j - 1];
+      j--;
+    }
+    as->e[j] = x;
+  }
+}
+
 size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
                       double now)
 {
@@ -52,20 +95,38 @@ size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
     was[i] = as->e[i].in_answer;
     as->e[i].in_answer = false;
   }
-  size_t before = as->n;
-  size_t dropped = 0;
+  /* First mark what the set already holds, so that making room for the
+   * new addresses never gives up one of the answer. */
   for (size_t i = 0; i < n; i++) {
-    struct addrset_entry *e = addrset_get_or_add(as, ips[i], now);
-    if (!e) {
-      dropped++;
-      continue;
+    int k = addrset_find(as, ips[i]);
+    if (k >= 0) {
+      as->e[k].in_answer = true;
+      as->e[k].last_seen = now;
     }
-    e->in_answer = true;
-    e->last_seen = now;
   }
-  for (size_t i = 0; i < before; i++)
+  for (size_t i = 0; i < as->n; i++)
     if (was[i] && !as->e[i].in_answer)
       as->e[i].left_at = now;
+  size_t dropped = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (addrset_find(as, ips[i]) >= 0)
+      continue;
+    if (as->n == ADDRSET_MAX) {
+      /* Full: an address that left the answer gives way before
+       * keep_gone ends; the current answer always comes first. */
+      int k = addrset_stalest(as);
+      if (k < 0) {
+        dropped++;
+        continue;
+      }
+      memmove(&as->e[k], &as->e[k + 1],
+              (as->n - (size_t)k - 1) * sizeof(as->e[0]));
+      as->n--;
+    }
+    struct addrset_entry *e = addrset_get_or_add(as, ips[i], now);
+    e->in_answer = true;
+  }
+  addrset_order(as);
   return dropped;
 }
 

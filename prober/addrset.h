@@ -35,8 +35,12 @@ void addrset_init(struct addrset *as, double keep_gone_s);
 bool addrset_add_static(struct addrset *as, const char *ip, double now);
 
 /* Records a new answer (the union over resolvers) seen at now. Addresses in
- * ips become in_answer; others leave the answer (last_seen kept). New
- * addresses that do not fit are dropped and counted in the return value. */
+ * ips become in_answer; others leave the answer (last_seen kept). When the
+ * set is full, a new address of the answer takes the place of the one that
+ * left the answer longest ago (before its keep_gone ends); only when every
+ * entry is in the answer or static is it dropped, and counted in the return
+ * value. Afterwards the entries are ordered: the answer first, then static
+ * addresses, then those that left, most recent first. */
 size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
                       double now);
 

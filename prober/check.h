@@ -54,4 +54,10 @@ extern const struct check_ops tcp_check_ops;    /* tcp_check.c */
 extern const struct check_ops http_check_ops;   /* http_check.c */
 extern const struct check_ops client_check_ops; /* http_check.c */
 
+/* Whole days until cert's notAfter (an OpenSSL X509), rounded down
+ * (negative once expired); VT_NO_CERT_DAYS when it cannot be read. The
+ * tcp+tls and https checks report it the same way. */
+struct x509_st;
+int tcp_check_cert_days(const struct x509_st *cert);
+
 #endif

@@ -120,8 +120,8 @@ enum vt_status collector_req_sign(struct collector_req *req,
 {
   int64_t now = (int64_t)time(NULL);
   char sig[VT_WIRE_SIG_HEXLEN + 1];
-  enum vt_status st =
-      vt_wire_sign(key, req->kind, probe, seq, count, now, body, body_len, sig);
+  enum vt_status st = vt_wire_sign_spool(key, req->kind, probe, req->spool, seq,
+                                         count, now, body, body_len, sig);
   if (st != VT_OK)
     return st;
   req->probe = probe;
@@ -137,7 +137,7 @@ enum vt_status collector_req_sign(struct collector_req *req,
 enum vt_status collector_req_prepare(struct collector_req *req)
 {
   bool post = collector_req_is_post(req);
-  char h[7][COLLECTOR_REQ_HDR_MAX];
+  char h[8][COLLECTOR_REQ_HDR_MAX];
   size_t n = 0;
   if (post)
     snprintf(h[n++], sizeof(h[0]), "Content-Type: application/x-ndjson");
@@ -146,6 +146,8 @@ enum vt_status collector_req_prepare(struct collector_req *req)
   snprintf(h[n++], sizeof(h[0]), "%s: %" PRIu64, VT_WIRE_HDR_COUNT, req->count);
   snprintf(h[n++], sizeof(h[0]), "%s: %" PRId64, VT_WIRE_HDR_TIME, req->time);
   snprintf(h[n++], sizeof(h[0]), "%s: %s", VT_WIRE_HDR_SIG, req->sig);
+  if (req->spool && req->spool[0])
+    snprintf(h[n++], sizeof(h[0]), "%s: %s", VT_WIRE_HDR_SPOOL, req->spool);
   /* No "Expect: 100-continue" round trip before large bodies. */
   if (post)
     snprintf(h[n++], sizeof(h[0]), "Expect:");
@@ -193,6 +195,20 @@ void collector_req_reason(const struct collector_req *req, char *out,
     out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
   out[i] = '\0';
   json_decref(root);
+}
+
+bool collector_req_clock_skew(const struct collector_req *req, double *skew_s)
+{
+  struct curl_header *h = NULL;
+  if (curl_easy_header(req->easy, "Date", 0, CURLH_HEADER, -1, &h) !=
+          CURLHE_OK ||
+      !h || !h->value)
+    return false;
+  time_t theirs = curl_getdate(h->value, NULL);
+  if (theirs == (time_t)-1)
+    return false;
+  *skew_s = difftime(time(NULL), theirs);
+  return true;
 }
 
 void collector_req_cleanup(struct collector_req *req)

@@ -32,6 +32,9 @@ struct collector_req {
   enum vt_wire_kind kind;
   enum collector_req_reply reply_mode;
   struct curl_slist *headers; /* of the last request, read by libcurl */
+  /* The probe's spool id, sent (signed) with every request when set;
+   * borrowed, set by the owner after collector_req_init. */
+  const char *spool;
 
   /* The request signed last (collector_req_sign), borrowed. */
   const char *probe;
@@ -63,11 +66,11 @@ enum vt_status collector_req_init(struct collector_req *req,
                                   enum collector_req_reply reply_mode)
     __attribute__((warn_unused_result));
 
-/* Signs the next request (seq, count and body, X-Vantage-Time now) with key
- * as probe. A GET signs an empty body ("", 0). Nothing is allocated and
- * nothing is copied: probe must stay valid until collector_req_prepare, body
- * until the transfer ends (a POST sends it from there). Returns the status
- * of vt_wire_sign. */
+/* Signs the next request (seq, count and body, X-Vantage-Time now, and
+ * req->spool when set) with key as probe. A GET signs an empty body ("", 0).
+ * Nothing is allocated and nothing is copied: probe must stay valid until
+ * collector_req_prepare, body until the transfer ends (a POST sends it from
+ * there). Returns the status of vt_wire_sign. */
 enum vt_status
 collector_req_sign(struct collector_req *req, const struct vt_wire_key *key,
                    const char *probe, uint64_t seq, uint64_t count,
@@ -93,6 +96,11 @@ const char *collector_req_strerror(const struct collector_req *req,
  * cut to fit, with unprintable bytes as '?'. "" for an empty reply. */
 void collector_req_reason(const struct collector_req *req, char *out,
                           size_t size);
+
+/* The collector's clock against ours, from the Date header of the last
+ * reply: *skew_s is our time minus the collector's (positive: this probe is
+ * ahead), to the second. False when the reply had no usable Date. */
+bool collector_req_clock_skew(const struct collector_req *req, double *skew_s);
 
 /* Frees the easy handle, the header list, the URL and the reply, and leaves
  * req all zero. The transfer must not be running (curl_loop_remove it

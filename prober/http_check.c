@@ -19,6 +19,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "buf.h"
 #include "curl_loop.h"
@@ -63,6 +66,10 @@ struct http_check {
   bool too_large;     /* the write callback stopped the transfer */
   bool body_nomem;
   char errbuf[CURL_ERROR_SIZE];
+  /* Days left of the leaf certificate as OpenSSL verified it: curl lists
+   * no certificate when verification fails, and an expired one is exactly
+   * what cert_days_left must show (as tcp+tls does). */
+  int verify_cert_days;
 
   /* The current run. */
   struct vt_result *res;
@@ -213,6 +220,43 @@ static size_t http_check_write_cb(char *ptr, size_t size, size_t nmemb,
 
 static void http_check_xfer_done(CURL *easy, CURLcode rc, void *arg);
 
+/* The SSL_CTX ex_data slot that leads the verify callback to its check;
+ * -1 when OpenSSL has none to give. The probe runs one loop, one thread. */
+static int http_check_ex_index(void)
+{
+  static int idx = -2;
+  if (idx == -2)
+    idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  return idx;
+}
+
+/* OpenSSL's verify callback: notes the leaf certificate's days left and
+ * leaves the verdict to OpenSSL and curl. */
+static int http_check_verify_cb(int ok, X509_STORE_CTX *store)
+{
+  X509 *cert = X509_STORE_CTX_get_current_cert(store);
+  SSL *ssl =
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+  struct http_check *h =
+      ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), http_check_ex_index())
+          : NULL;
+  if (h && cert && X509_STORE_CTX_get_error_depth(store) == 0)
+    h->verify_cert_days = tcp_check_cert_days(cert);
+  return ok;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION (OpenSSL backend): libcurl 7.88 makes an SSL_CTX
+ * per connection and calls this after setting its verify mode, which is
+ * kept. */
+static CURLcode http_check_ssl_ctx_cb(CURL *e, void *sslctx, void *arg)
+{
+  SSL_CTX *ctx = sslctx;
+  (void)e;
+  if (SSL_CTX_set_ex_data(ctx, http_check_ex_index(), arg) == 1)
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), http_check_verify_cb);
+  return CURLE_OK;
+}
+
 /* Sets every option anew on the reused handle (curl_easy_reset keeps the
  * handle's caches and buffers, so this allocates little) and adds it to the
  * multi handle. */
@@ -226,6 +270,7 @@ static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
   h->too_large = false;
   h->body_nomem = false;
   h->errbuf[0] = '\0';
+  h->verify_cert_days = VT_NO_CERT_DAYS;
 
   long timeout_ms = lround(timeout_s * 1000.0);
   if (timeout_ms < 1)
@@ -259,6 +304,11 @@ static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
     bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
   /* Also for http URLs: a redirect may lead to https. */
   bad |= curl_easy_setopt(e, CURLOPT_CERTINFO, 1L) != CURLE_OK;
+  if (http_check_ex_index() >= 0) {
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION,
+                            http_check_ssl_ctx_cb) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK;
+  }
   bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
   bad |=
       curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_CHECK_USER_AGENT) != CURLE_OK;
@@ -369,6 +419,8 @@ static void http_check_measure(struct http_check *h)
       code > 0)
     r->http_status = (int)code;
   r->cert_days_left = http_check_cert_days(e);
+  if (r->cert_days_left == VT_NO_CERT_DAYS)
+    r->cert_days_left = h->verify_cert_days;
 }
 
 /* Maps a failed transfer to an error class (README, "Error classes"). */
@@ -431,6 +483,9 @@ static void http_check_classify(struct http_check *h, CURLcode rc)
   case CURLE_PARTIAL_FILE:
     vt_result_fail(r, VT_ERR_NETWORK, "%s", msg);
     return;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  case CURLE_TOO_LARGE: /* a response header over the limit */
+#endif
   case CURLE_TOO_MANY_REDIRECTS:
   case CURLE_UNSUPPORTED_PROTOCOL:
   case CURLE_WEIRD_SERVER_REPLY:
@@ -444,6 +499,15 @@ static void http_check_classify(struct http_check *h, CURLcode rc)
     vt_result_fail(r, VT_ERR_DNS_ERROR, "%s", msg);
     return;
   case CURLE_OUT_OF_MEMORY:
+    /* libcurl 7.88 gives this for a response header line longer than its
+     * CURL_MAX_HTTP_HEADER (100 KiB): the server's fault once an answer
+     * began (newer libcurl says CURLE_TOO_LARGE). */
+    if (r->http_status > 0 || r->ms_ttfb > 0) {
+      vt_result_fail(r, VT_ERR_HTTP, "response header too large (%s)", msg);
+      return;
+    }
+    vt_result_fail(r, VT_ERR_INTERNAL, "%s", msg);
+    return;
   case CURLE_FAILED_INIT:
   case CURLE_ABORTED_BY_CALLBACK:
     vt_result_fail(r, VT_ERR_INTERNAL, "%s", msg);

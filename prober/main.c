@@ -152,14 +152,25 @@ static void log_stats(struct probe *p, const char *why)
           (unsigned long long)st.skipped, (unsigned long long)st.results,
           st.running, st.late_n ? 1000.0 * st.late_sum_s / st.late_n : 0.0,
           1000.0 * st.late_max_s, p->spooled, p->spool_errors);
+  if (p->spool) {
+    struct spool_stats ss;
+    spool_get_stats(p->spool, &ss);
+    vt_info("probe: %s: spool %llu bytes; %llu results lost (not "
+            "writable), %llu dropped (oldest, at the cap), %llu refused (at "
+            "the cap)",
+            why, (unsigned long long)ss.bytes, (unsigned long long)ss.lost,
+            (unsigned long long)ss.dropped, (unsigned long long)ss.refused);
+  }
   for (size_t i = 0; p->uploader && i < p->n_uploads; i++) {
     struct uploader_stats us;
     uploader_get_stats(p->uploader, i, &us);
     vt_info("probe: %s: collector %zu: at record %llu, %llu batches, %llu "
-            "records acknowledged, %llu failures, batches of %zu",
+            "records acknowledged, %llu failures, batches of %zu, %llu "
+            "records set aside (refused), clock %+.0f s",
             why, i, (unsigned long long)us.cursor,
             (unsigned long long)us.batches, (unsigned long long)us.records,
-            (unsigned long long)us.failures, us.batch_max);
+            (unsigned long long)us.failures, us.batch_max,
+            (unsigned long long)us.quarantined, us.clock_skew_s);
   }
 }
 
@@ -310,6 +321,10 @@ static void apply_conf(struct probe *p, struct probe_conf *nc)
     vt_warn("probe: probe.spool_dir changed to %s; it takes effect at the "
             "next restart (still spooling to %s)",
             nc->spool_dir, p->conf->spool_dir);
+  if (p->spool && (nc->spool_max_mb != p->conf->spool_max_mb ||
+                   nc->spool_full != p->conf->spool_full))
+    spool_set_cap(p->spool, (uint64_t)(nc->spool_max_mb * 1048576.0),
+                  nc->spool_full);
   struct sched *ns = sched_create(&p->ctx, nc, emit_spool, p);
   struct retiring *r = calloc(1, sizeof(*r));
   if (!ns || !r) {
@@ -485,6 +500,8 @@ static int run(struct probe *p)
       rc = EXIT_RUNTIME;
       goto out;
     }
+    spool_set_cap(p->spool, (uint64_t)(p->conf->spool_max_mb * 1048576.0),
+                  p->conf->spool_full);
     if (p->conf->n_collectors) {
       p->uploader =
           uploader_create(p->loop, p->ctx.curl, p->spool_dir, p->conf->name,

@@ -58,8 +58,9 @@ static const char *const top_keys[] = {"probe", "defaults", "targets",
                                        "collector", NULL};
 /* What a targets text fetched from a collector may hold. */
 static const char *const fetched_keys[] = {"defaults", "targets", NULL};
-static const char *const probe_keys[] = {"name", "spool_dir", "fsync",
-                                         "fsync_interval", "log_level", NULL};
+static const char *const probe_keys[] = {
+    "name",      "spool_dir",    "fsync",      "fsync_interval",
+    "log_level", "spool_max_mb", "spool_full", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
 static const char *const target_keys[] = {
@@ -750,6 +751,22 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
     }
     vt_cfg_get_number(c, probe, "probe", "fsync_interval", 0.01, 3600,
                       &pc->fsync_interval_s);
+    /* At least 1 MiB: the spool keeps 16 segments' worth under its cap
+     * and a segment holds many records. */
+    vt_cfg_get_number(c, probe, "probe", "spool_max_mb", 1, 1 << 20,
+                      &pc->spool_max_mb);
+    char *sf = NULL;
+    if (vt_cfg_get_string(c, probe, "probe", "spool_full", false, &sf)) {
+      if (strcmp(sf, "drop_oldest") == 0)
+        pc->spool_full = PROBE_SPOOL_DROP_OLDEST;
+      else if (strcmp(sf, "refuse") == 0)
+        pc->spool_full = PROBE_SPOOL_REFUSE;
+      else
+        vt_cfg_error(c, config_setting_get_member(probe, "spool_full"),
+                     "probe.spool_full",
+                     "\"%s\" is not one of drop_oldest, refuse", sf);
+      free(sf);
+    }
     char *lvl = NULL;
     if (vt_cfg_get_string(c, probe, "probe", "log_level", false, &lvl)) {
       if (vt_log_level_parse(lvl, &pc->log_level))

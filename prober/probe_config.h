@@ -23,6 +23,13 @@ enum probe_fsync {
   PROBE_FSYNC_NEVER,    /* leave it to the kernel */
 };
 
+/* What the spool does when a record would take it over spool_max_mb (or
+ * the volume is full). */
+enum probe_spool_full {
+  PROBE_SPOOL_DROP_OLDEST, /* delete the oldest segment (counted, logged) */
+  PROBE_SPOOL_REFUSE,      /* keep what is spooled, lose the new record */
+};
+
 struct probe_check_conf {
   enum vt_check_type type;
   char *name; /* unique within the target; defaults to the type name */
@@ -85,6 +92,8 @@ struct probe_conf {
   char *spool_dir;
   enum probe_fsync fsync;
   double fsync_interval_s;
+  double spool_max_mb;              /* 0: no cap but the volume's */
+  enum probe_spool_full spool_full; /* over the cap, or the volume full */
   enum vt_log_level log_level;
   bool log_level_set; /* set in the file (the command line wins otherwise) */
   struct probe_target_conf *targets;

@@ -9,28 +9,67 @@
  * appended; "interval" loses at most fsync_interval_s of results on a power
  * failure (a crash of the probe alone loses nothing: the data is in the page
  * cache); "never" leaves it to the kernel. A torn last line left by a crash
- * is cut off when the spool is opened. */
+ * is cut off when the spool is opened.
+ *
+ * Space: segments are at most 1/64 of the volume (1/16 of the cap), so a
+ * small volume works and an acknowledged segment soon stops being the one
+ * appended to. A record that would take the spool over its cap
+ * (spool_set_cap), or that the volume has no room for, is handled by the
+ * policy: drop the oldest segment (its records counted and logged), or
+ * refuse the record. A failure streak is logged once, and its end with the
+ * count of records lost; after a failed write the next record goes into a
+ * new segment, so the uploader can delete the full one once it is
+ * acknowledged, and the spool recovers by itself.
+ *
+ * Identity: the file "id" holds 32 random hex digits, created with the
+ * spool and sent with every batch (docs/wire.md), so a collector tells a
+ * rebuilt spool (numbered from 0 again) from a replay.
+ *
+ * Quarantine: records a collector refused are appended to "quarantine.jsonl"
+ * (spool_quarantine), one JSON object per line with the reason. */
 #ifndef PROBE_SPOOL_H
 #define PROBE_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "probe_config.h"
 #include "vt_status.h"
+#include "wire.h"
 
 struct spool;
 
 #define SPOOL_SEGMENT_BYTES (4u << 20)
+#define SPOOL_SEGMENT_MIN (16u << 10)
+#define SPOOL_ID_HEXLEN VT_WIRE_SPOOL_HEXLEN
+#define SPOOL_QUARANTINE_FILE "quarantine.jsonl"
+
+/* Counters since the spool was opened. */
+struct spool_stats {
+  uint64_t bytes;   /* size of the segments, as last counted */
+  uint64_t lost;    /* records that could not be written (volume full, I/O) */
+  uint64_t dropped; /* records of oldest segments deleted for the cap */
+  uint64_t refused; /* records refused at the cap (policy "refuse") */
+};
 
 /* Opens (creating it if needed, mode 0750) the spool directory dir and
- * continues the newest segment. On failure logs why (with the path) and
- * returns NULL with *st set. */
+ * continues the newest segment; creates the spool's id on first use.
+ * segment_bytes 0 sizes segments from the volume (1/64 of it, between
+ * SPOOL_SEGMENT_MIN and SPOOL_SEGMENT_BYTES). On failure logs why (with the
+ * path) and returns NULL with *st set. */
 struct spool *spool_open(const char *dir, enum probe_fsync policy,
                          size_t segment_bytes, enum vt_status *st);
 
+/* Caps the segments at max_bytes in all (0: no cap but the volume), with
+ * full saying what happens to a record that does not fit (also when the
+ * volume is full). Segments shrink to a 16th of the cap. */
+void spool_set_cap(struct spool *sp, uint64_t max_bytes,
+                   enum probe_spool_full full);
+
 /* Appends one record (a line without its newline). Syncs when the policy is
- * "always". Returns VT_EIO (logged once per failure streak) on failure. */
+ * "always". Returns VT_EFULL when the cap refused it, VT_EIO when it could
+ * not be written (each logged once per streak, counted in spool_stats). */
 enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     __attribute__((warn_unused_result));
 
@@ -40,6 +79,39 @@ enum vt_status spool_sync(struct spool *sp);
 /* Number of the next record to be appended (records count from 0 over the
  * spool's life). */
 uint64_t spool_next_record(const struct spool *sp);
+
+/* The spool's id (SPOOL_ID_HEXLEN lowercase hex digits), owned by sp. */
+const char *spool_id(const struct spool *sp);
+
+/* The counters, and the segments' size counted again when the directory
+ * changed. */
+void spool_get_stats(struct spool *sp, struct spool_stats *out);
+
+/* Reads the id of the spool in dir into out (SPOOL_ID_HEXLEN + 1 bytes).
+ * Returns VT_ENOTFOUND when it has none yet, VT_EINVAL when the file does
+ * not hold one, VT_EIO when unreadable. Does not log. */
+enum vt_status spool_id_load(const char *dir, char *out)
+    __attribute__((warn_unused_result));
+
+/* The segments of the spool in dir, by first record, oldest first, into a
+ * new array (*segs, caller frees; NULL when there are none). Returns VT_EIO
+ * (errno kept) or VT_ENOMEM. Does not log. */
+enum vt_status spool_list(const char *dir, uint64_t **segs, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* The file name of the segment starting at record first. */
+void spool_segment_file(uint64_t first, char *out, size_t size);
+
+/* Appends record number rec (len bytes) of the spool in dir to its
+ * quarantine file with why and who refused it, as one JSON line, and syncs
+ * it. Returns VT_EIO (errno kept) or VT_ENOMEM. Does not log. */
+enum vt_status spool_quarantine(const char *dir, uint64_t rec, const char *line,
+                                size_t len, const char *who, const char *why)
+    __attribute__((warn_unused_result));
+
+/* The highest record number who set aside in the quarantine file of the
+ * spool in dir, into *max; false when there is none (or no file). */
+bool spool_quarantine_max(const char *dir, const char *who, uint64_t *max);
 
 /* Syncs and closes; sp may be NULL. */
 void spool_close(struct spool *sp);

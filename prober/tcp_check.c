@@ -277,8 +277,8 @@ static enum vt_status tcp_check_load_tls(struct tcp_check *st)
 }
 
 /* Whole days until the certificate's notAfter, rounded down, so a certificate
- * that expired an hour ago shows -1, not 0. */
-static int tcp_check_cert_days(const X509 *cert)
+ * that expired an hour ago shows -1, not 0. Shared with http_check.c. */
+int tcp_check_cert_days(const X509 *cert)
 {
   int day = 0, sec = 0;
   if (ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(cert)) != 1)

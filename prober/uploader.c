@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "curl_loop.h"
 #include "log.h"
 #include "probe_config.h"
+#include "spool.h"
 #include "wire.h"
 
 #define container_of(ptr, type, member)                                        \
@@ -59,6 +61,10 @@
 #define UPLOADER_CHUNK (64u << 10)
 /* A record longer than this is not something the spool writes. */
 #define UPLOADER_LINE_MAX (16u << 20)
+/* A clock this far from the collector's is reported (Date has whole
+ * seconds; the collector refuses requests time_window, 300 s by default,
+ * off, and records more than that in the future). */
+#define UPLOADER_CLOCK_SKEW_S 10.0
 
 /* Failure kinds other than an HTTP status, for "log on change". */
 #define UPLOADER_KIND_LOCAL (-1L) /* spool unreadable, out of memory */
@@ -93,6 +99,17 @@ struct uploader_coll {
   uint64_t persisted;        /* the cursor as its file holds it */
   bool save_failing;         /* cursor file: log once per failure streak */
   size_t batch_max;          /* records per request; halved by 413 */
+  size_t limit;              /* records in the batch being built */
+  /* A record the collector refused: the batch before it goes first, then
+   * the cursor steps over it. Batches then start again at one record and
+   * double, so a run of refused records costs small requests. */
+  bool poison_set;
+  uint64_t poison;
+  size_t slow;         /* batch limit after a refused record; 0: batch_max */
+  bool poison_seen;    /* poison_max is set: */
+  uint64_t poison_max; /* the highest record set aside (quarantine file) */
+  bool clock_bad;      /* the clock check failed: log the recovery once */
+  double clock_logged; /* skew reported last */
   struct uploader_pos pos;   /* where cursor starts, when known */
   struct uploader_pos after; /* where the batch in flight ends */
   ev_timer timer;            /* linger and backoff */
@@ -127,6 +144,7 @@ struct uploader {
   ev_timer idle_timer;
   uint64_t rng;  /* xorshift64 state for the backoff jitter */
   char *scratch; /* segment read buffer, shared: one read at a time */
+  char spool_id[SPOOL_ID_HEXLEN + 1]; /* "" when the spool has none */
   size_t scratch_alloc;
 };
 
@@ -161,69 +179,14 @@ static void uploader_linger(struct uploader_coll *c);
 
 /* ---- spool segments ---------------------------------------------------- */
 
-/* The spool's naming (spool.h): "seg-" + 20 digits + ".jsonl". */
-static bool uploader_segment_name(const char *name, uint64_t *first)
-{
-  static const char pre[] = "seg-", suf[] = ".jsonl";
-  if (strlen(name) != strlen(pre) + 20 + strlen(suf) ||
-      strncmp(name, pre, strlen(pre)) != 0 ||
-      strcmp(name + strlen(pre) + 20, suf) != 0)
-    return false;
-  uint64_t v = 0;
-  for (const char *p = name + strlen(pre); p < name + strlen(pre) + 20; p++) {
-    if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-      return false;
-    v = v * 10 + (uint64_t)(*p - '0');
-  }
-  *first = v;
-  return true;
-}
-
-static int uploader_cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Lists the segments, oldest first, into a new array (*segs, caller
  * frees; NULL when there are none). Logs failures. */
 static enum vt_status uploader_list(struct uploader *up, uint64_t **segs,
                                     size_t *n)
 {
-  *segs = NULL;
-  *n = 0;
-  DIR *d = opendir(up->spool_dir);
-  if (!d) {
+  enum vt_status st = spool_list(up->spool_dir, segs, n);
+  if (st == VT_EIO)
     vt_err("upload: %s: cannot list: %s", up->spool_dir, strerror(errno));
-    return VT_EIO;
-  }
-  enum vt_status st = VT_OK;
-  size_t alloc = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    uint64_t first;
-    if (!uploader_segment_name(de->d_name, &first))
-      continue;
-    if (*n == alloc) {
-      size_t na = alloc ? 2 * alloc : 16;
-      uint64_t *p = realloc(*segs, na * sizeof(*p));
-      if (!p) {
-        st = VT_ENOMEM;
-        goto out;
-      }
-      *segs = p;
-      alloc = na;
-    }
-    (*segs)[(*n)++] = first;
-  }
-  qsort(*segs, *n, sizeof(**segs), uploader_cmp_u64);
-out:
-  closedir(d);
-  if (st != VT_OK) {
-    free(*segs);
-    *segs = NULL;
-    *n = 0;
-  }
   return st;
 }
 
@@ -256,7 +219,7 @@ static enum vt_status uploader_read_segment(struct uploader_coll *c,
   struct uploader *up = c->up;
   enum vt_status st = VT_OK;
   char name[64];
-  snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", seg);
+  spool_segment_file(seg, name, sizeof(name));
   int fd = openat(up->dir_fd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -280,7 +243,9 @@ static enum vt_status uploader_read_segment(struct uploader_coll *c,
     while ((nl = memchr(up->scratch + used, '\n', (size_t)got - used))) {
       size_t len = (size_t)(nl - (up->scratch + used)) + 1;
       if (*rec >= c->seq) {
-        size_t limit = c->fails ? UPLOADER_PROBE_RECORDS : c->batch_max;
+        size_t limit = c->fails && UPLOADER_PROBE_RECORDS < c->limit
+                           ? UPLOADER_PROBE_RECORDS
+                           : c->limit;
         if (c->count >= limit ||
             (c->count > 0 && c->body_len + len > UPLOADER_MAX_BODY)) {
           *full = true;
@@ -334,7 +299,15 @@ static enum vt_status uploader_fill(struct uploader_coll *c)
   c->body_len = 0;
   c->count = 0;
   c->full = false;
+  if (c->poison_set && c->cursor >= c->poison) {
+    if (c->cursor == c->poison)
+      c->cursor++; /* quarantined: the records behind it go on */
+    c->poison_set = false;
+  }
   c->seq = c->cursor;
+  c->limit = c->slow && c->slow < c->batch_max ? c->slow : c->batch_max;
+  if (c->poison_set && c->poison - c->seq < c->limit)
+    c->limit = (size_t)(c->poison - c->seq);
   if (n == 0)
     goto out;
 
@@ -376,6 +349,20 @@ static enum vt_status uploader_fill(struct uploader_coll *c)
     }
     if ((st = uploader_read_segment(c, seg, &rec, &off, &full)) != VT_OK)
       goto out;
+  }
+  if (c->count == 0 && seg == segs[n - 1] && rec < c->seq) {
+    /* The newest segment ends below the cursor: a cursor file from another
+     * spool, or a spool put back from a backup. Waiting for the spool to
+     * reach it would stop the uploads silently; sending again what the
+     * spool holds loses nothing (the collector drops what it has). */
+    vt_warn("upload: %s: the cursor (record %" PRIu64 ") is past the "
+            "spool's end (record %" PRIu64 "); sending again from the oldest "
+            "record in the spool, %" PRIu64,
+            c->url, c->seq, rec, segs[0]);
+    c->cursor = c->seq = segs[0];
+    c->pos = (struct uploader_pos){0};
+    free(segs);
+    return uploader_fill(c);
   }
   c->after = (struct uploader_pos){
       .valid = true, .seg = seg, .record = rec, .off = off};
@@ -467,22 +454,25 @@ fail_close:;
   errno = saved;
 fail:
   if (!c->save_failing)
-    vt_err("upload: %s: %s/%s: %s failed: %s (segments are kept until it "
-           "works)",
+    vt_err("upload: %s: %s/%s: %s failed: %s (acknowledged segments are "
+           "deleted all the same; saved again with the next acknowledgement)",
            c->url, up->spool_dir, tmp, what, strerror(errno));
   c->save_failing = true;
   return VT_EIO;
 }
 
-/* Deletes every segment whose records all lie below the cursor every
- * collector has on disk. The newest segment, which the spool appends to,
- * always stays. */
+/* Deletes every segment whose records all lie below every collector's
+ * cursor. The cursor in memory counts, not the one on disk: the records
+ * were acknowledged, so a cursor file that could not be written (a full
+ * volume) must not keep them, and after a crash the older file only makes
+ * the uploader skip ahead to the oldest segment left. The newest segment,
+ * which the spool appends to, always stays. */
 static void uploader_collect(struct uploader *up)
 {
   uint64_t low = UINT64_MAX;
   for (size_t i = 0; i < up->n; i++)
-    if (up->colls[i].persisted < low)
-      low = up->colls[i].persisted;
+    if (up->colls[i].cursor < low)
+      low = up->colls[i].cursor;
   uint64_t *segs;
   size_t n;
   if (uploader_list(up, &segs, &n) != VT_OK)
@@ -490,7 +480,7 @@ static void uploader_collect(struct uploader *up)
   /* Segment i holds records [segs[i], segs[i + 1]). */
   for (size_t i = 0; i + 1 < n && segs[i + 1] <= low; i++) {
     char name[64];
-    snprintf(name, sizeof(name), "seg-%020" PRIu64 ".jsonl", segs[i]);
+    spool_segment_file(segs[i], name, sizeof(name));
     if (unlinkat(up->dir_fd, name, 0) != 0 && errno != ENOENT) {
       vt_err("upload: %s/%s: cannot delete: %s", up->spool_dir, name,
              strerror(errno));
@@ -638,10 +628,16 @@ static void uploader_acked(struct uploader_coll *c)
   c->last_kind = 0;
   c->stats.batches++;
   c->stats.records += c->count;
+  if (c->slow && (c->slow *= 2) >= c->batch_max)
+    c->slow = 0;
   c->pos = next == c->after.record ? c->after : (struct uploader_pos){0};
   c->cursor = next;
-  if (uploader_save_cursor(c) == VT_OK)
-    uploader_collect(up);
+  /* Segments go even when the cursor cannot be saved (a full volume):
+   * deleting them makes the room to save it. */
+  bool saved = uploader_save_cursor(c) == VT_OK;
+  uploader_collect(up);
+  if (!saved)
+    (void)uploader_save_cursor(c);
   if (up->stopping) {
     if (ev_now(up->loop) < up->drain_until) {
       uploader_send(c); /* draining: the rest, or STOPPED when caught up */
@@ -686,13 +682,105 @@ static void uploader_too_large(struct uploader_coll *c)
   uploader_send(c);
 }
 
+/* Compares the collector's Date with our clock and reports a probe whose
+ * clock is off: its results carry wrong times, and the collector refuses
+ * its requests (401 "stale time") or their records ("ts is in the
+ * future") once it is off by more than the time window. Logged when it
+ * starts, when it changes by more than the threshold, and when it ends. */
+static void uploader_check_clock(struct uploader_coll *c)
+{
+  double skew;
+  if (!collector_req_clock_skew(&c->req, &skew))
+    return;
+  c->stats.clock_skew_s = skew;
+  if (fabs(skew) <= UPLOADER_CLOCK_SKEW_S) {
+    if (c->clock_bad)
+      vt_notice("upload: %s: this probe's clock agrees with the collector's "
+                "again (%+.0f s)",
+                c->url, skew);
+    c->clock_bad = false;
+    return;
+  }
+  if (c->clock_bad && fabs(skew - c->clock_logged) <= UPLOADER_CLOCK_SKEW_S)
+    return;
+  vt_err("upload: %s: THIS PROBE'S CLOCK IS WRONG: %.0f s %s the collector's "
+         "(its Date header); results carry wrong times, and the collector "
+         "refuses requests and records more than its time window off. Fix "
+         "the time synchronisation (NTP) of this machine",
+         c->url, fabs(skew), skew > 0 ? "ahead of" : "behind");
+  c->clock_bad = true;
+  c->clock_logged = skew;
+}
+
+/* A 400 that names a line of the batch ("line 21: unknown field"): that
+ * record can never be stored. Sets it aside in the spool's quarantine file
+ * with the reason, and sends at once what lies before it, then what lies
+ * behind it. False when the reply names no line of the batch (the request
+ * as a whole was refused: retried like any refusal). */
+static bool uploader_refused_record(struct uploader_coll *c, const char *why)
+{
+  struct uploader *up = c->up;
+  unsigned long long line = 0;
+  int end = 0;
+  if (sscanf(why, "line %llu:%n", &line, &end) != 1 || end == 0 || line < 1 ||
+      line > c->count)
+    return false;
+  /* Line `line` of the body. */
+  const char *p = c->body, *stop = c->body + c->body_len;
+  for (unsigned long long i = 1; i < line && p; i++) {
+    p = memchr(p, '\n', (size_t)(stop - p));
+    p = p ? p + 1 : NULL;
+  }
+  const char *nl = p ? memchr(p, '\n', (size_t)(stop - p)) : NULL;
+  if (!nl)
+    return false;
+  uint64_t rec = c->seq + line - 1;
+  c->stats.failures++;
+  if (c->poison_seen && rec <= c->poison_max) {
+    /* Sent again (a cursor moved back, a restart before the cursor was
+     * saved): it is set aside already. */
+    vt_info("upload: %s: record %" PRIu64 " refused again (%s); already set "
+            "aside",
+            c->url, rec, why);
+  } else {
+    c->stats.quarantined++;
+    c->poison_seen = true;
+    c->poison_max = rec;
+    if (spool_quarantine(up->spool_dir, rec, p, (size_t)(nl - p), c->url,
+                         why) == VT_OK)
+      vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s): "
+             "set aside in %s/%s; the records behind it go on (%" PRIu64
+             " set aside so far)",
+             c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
+             c->stats.quarantined);
+    else
+      vt_err("upload: %s: record %" PRIu64 " refused by the collector (%s) "
+             "and could not be set aside in %s/%s (%s): skipped; the records "
+             "behind it go on",
+             c->url, rec, why, up->spool_dir, SPOOL_QUARANTINE_FILE,
+             strerror(errno));
+  }
+  c->poison_set = true;
+  c->poison = rec;
+  c->slow = 1;
+  if (up->stopping && ev_now(up->loop) >= up->drain_until) {
+    uploader_set_state(c, UPLOADER_STOPPED);
+    uploader_check_idle(up);
+    return true;
+  }
+  uploader_send(c);
+  return true;
+}
+
 /* curl_loop_done_fn: the request ended (the easy handle is back with us). */
 static void uploader_done(CURL *easy, CURLcode rc, void *arg)
 {
   struct uploader_coll *c = arg;
   long status = 0;
-  if (rc == CURLE_OK)
+  if (rc == CURLE_OK) {
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    uploader_check_clock(c);
+  }
   char why[CURL_ERROR_SIZE + 64], reason[160];
   if (rc != CURLE_OK) {
     snprintf(why, sizeof(why), "%s", collector_req_strerror(&c->req, rc));
@@ -703,6 +791,8 @@ static void uploader_done(CURL *easy, CURLcode rc, void *arg)
     uploader_too_large(c);
   } else {
     collector_req_reason(&c->req, reason, sizeof(reason));
+    if (status == 400 && uploader_refused_record(c, reason))
+      return;
     snprintf(why, sizeof(why), "HTTP %ld%s%s", status, reason[0] ? ": " : "",
              reason);
     /* 5xx (and anything odd) is the collector's trouble: back off and
@@ -829,6 +919,9 @@ static enum vt_status uploader_coll_init(struct uploader *up,
       vt_err("upload: %s: cannot set up libcurl", c->url);
     return st;
   }
+  c->req.spool = up->spool_id;
+  /* Records set aside before are not set aside again when sent again. */
+  c->poison_seen = spool_quarantine_max(up->spool_dir, c->url, &c->poison_max);
   uploader_load_cursor(c);
   c->stats.cursor = c->cursor;
   return VT_OK;
@@ -875,6 +968,14 @@ struct uploader *uploader_create(struct ev_loop *loop, struct curl_loop *cl,
     vt_err("upload: %s: cannot open: %s", spool_dir, strerror(errno));
     *st = VT_EIO;
     goto fail;
+  }
+  enum vt_status ist = spool_id_load(spool_dir, up->spool_id);
+  if (ist != VT_OK) {
+    up->spool_id[0] = '\0';
+    if (ist != VT_ENOTFOUND)
+      vt_warn("upload: %s/id: cannot read the spool's id (%s); sending "
+              "without one",
+              spool_dir, vt_strerror(ist));
   }
   if (!(up->colls = calloc(n, sizeof(*up->colls))))
     goto fail;

@@ -7,7 +7,13 @@
  * number and a newline). Segments whose records every collector has
  * acknowledged are deleted, never the newest (the spool appends to it). A
  * collector that is down is retried with exponential backoff; the probe
- * keeps checking and spooling meanwhile. */
+ * keeps checking and spooling meanwhile.
+ *
+ * A record the collector refuses (400 naming its line) is set aside in the
+ * spool's quarantine file with the reason, counted and logged, and the
+ * records behind it go on. Every batch carries the spool's id (the file
+ * "id", docs/wire.md). Each reply's Date is compared with our clock, and a
+ * probe clock more than UPLOADER_CLOCK_SKEW_S off is reported loudly. */
 #ifndef PROBE_UPLOADER_H
 #define PROBE_UPLOADER_H
 
@@ -32,6 +38,8 @@ struct uploader_stats {
   uint64_t records;  /* records in those batches */
   uint64_t failures; /* failed requests (any cause, 413 included) */
   size_t batch_max;  /* current batch size (halved by 413) */
+  uint64_t quarantined; /* records the collector refused, set aside */
+  double clock_skew_s;  /* our clock minus the collector's (its Date) */
 };
 
 /* Creates the uploader for the n collectors in c (n >= 1), reading the

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-  tap_plan(14);
+  tap_plan(19);
   struct addrset as;
   addrset_init(&as, 60.0);
   const char *a1[] = {"192.0.2.10", "192.0.2.11"};
@@ -52,5 +52,39 @@ int main(void)
   }
   tap_ok(addrset_update(&big, ptr, ADDRSET_MAX + 3, 1.0) == 3,
          "overflow counted");
+
+  /* Answers rotating through a pool of 200 with a long keep_gone: the set
+   * fills with addresses that left, and the current answer must still be
+   * in it, first, every round. */
+  struct addrset rot;
+  addrset_init(&rot, 600.0);
+  char pool[200][32];
+  for (int k = 0; k < 200; k++)
+    snprintf(pool[k], sizeof(pool[k]), "203.0.113.%d", k);
+  bool all_in = true, first = true, none_dropped = true, full = false;
+  for (int round = 0; round < 30; round++) {
+    const char *ans[20];
+    for (int k = 0; k < 20; k++)
+      ans[k] = pool[(round * 20 + k) % 200];
+    double now = 1000.0 + 10.0 * round; /* well inside keep_gone */
+    none_dropped &= addrset_update(&rot, ans, 20, now) == 0;
+    addrset_expire(&rot, now);
+    full |= rot.n == ADDRSET_MAX;
+    for (int k = 0; k < 20; k++) {
+      int i = addrset_find(&rot, ans[k]);
+      all_in &= i >= 0 && rot.e[i].in_answer &&
+                addrset_entry_active(&rot, &rot.e[i], now);
+      first &= i >= 0 && i < 20;
+    }
+  }
+  tap_ok(full, "rotating pool: the set filled up");
+  tap_ok(none_dropped, "rotating pool: no address of an answer dropped");
+  tap_ok(all_in, "rotating pool: every current address is in the set");
+  tap_ok(first, "rotating pool: the current answer comes first");
+  /* The stale entries kept are the most recent ones. */
+  int newest_stale = addrset_find(&rot, pool[(28 * 20) % 200]);
+  int oldest = addrset_find(&rot, pool[0]);
+  tap_ok(newest_stale == 20 && oldest < 0,
+         "rotating pool: the stalest addresses gave way");
   return tap_done();
 }

@@ -162,6 +162,37 @@ static void test_probe_numbering(void)
          "next record survives close and open");
   tap_is_str(query("probe.db", "SELECT probe, event, ts FROM probe_events"),
              "p1|first_seen|1000.0", "first sight is an event");
+
+  /* Spool ids: the first continues the numbering the probe had without
+   * one; a later new spool (a rebuilt probe) starts at 0. */
+  const char *sa = "0123456789abcdef0123456789abcdef";
+  const char *sb = "fedcba9876543210fedcba9876543210";
+  bool known = true;
+  tap_ok(events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
+             next == 250 && !known,
+         "the first spool continues the probe's numbering");
+  st = events_begin(ev);
+  st |= events_spool_seen(ev, "p1", sa, 300, 1001);
+  st |= events_probe_seen(ev, "p1", 300, 1001);
+  st |= events_commit(ev);
+  tap_ok(st == VT_OK &&
+             events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
+             next == 300 && known,
+         "a known spool continues its own numbering");
+  tap_ok(events_spool_next(ev, "p1", sb, &next, &known) == VT_OK && next == 0 &&
+             !known,
+         "a new spool of the same probe starts at 0");
+  st = events_begin(ev);
+  st |= events_spool_seen(ev, "p1", sb, 10, 1002);
+  st |= events_spool_seen(ev, "p1", sb, 5, 1002);
+  st |= events_commit(ev);
+  tap_ok(
+      st == VT_OK && events_spool_next(ev, "p1", sb, &next, &known) == VT_OK &&
+          next == 10 &&
+          events_spool_next(ev, "p1", sa, &next, &known) == VT_OK &&
+          next == 300 &&
+          events_spool_next(ev, "p9", sb, &next, &known) == VT_OK && next == 0,
+      "spools count apart, never backwards, per probe");
   events_close(ev);
 
   /* A database from a newer collector is refused, not misread. */
@@ -634,7 +665,7 @@ static void remove_db(const char *name)
 
 int main(void)
 {
-  tap_plan(52);
+  tap_plan(56);
   vt_log_init("test_events", VT_LOG_ERR);
   if (!mkdtemp(test_dir)) {
     perror("mkdtemp");

@@ -26,7 +26,7 @@ static int count_lines(const char *path)
 
 int main(void)
 {
-  tap_plan(11);
+  tap_plan(25);
   vt_log_init("test_spool", VT_LOG_ERR);
   char dir[] = "test-spool.XXXXXX";
   if (!mkdtemp(dir)) {
@@ -81,6 +81,93 @@ int main(void)
   sp = spool_open(sub, PROBE_FSYNC_INTERVAL, 20, &st);
   tap_ok(sp && spool_next_record(sp) == 9, "reopen continues the newest");
   spool_close(sp);
+
+  /* Identity: created once, kept on reopen, new when the segments were
+   * removed by hand (the numbering starts at 0 again). */
+  char id1[SPOOL_ID_HEXLEN + 1] = "", id2[SPOOL_ID_HEXLEN + 1] = "";
+  tap_ok(spool_id_load(sub, id1) == VT_OK && strlen(id1) == SPOOL_ID_HEXLEN,
+         "the spool has an id of 32 hex digits");
+  sp = spool_open(sub, PROBE_FSYNC_NEVER, 20, &st);
+  tap_ok(sp && strcmp(spool_id(sp), id1) == 0, "reopen keeps the id");
+  spool_close(sp);
+  char wipe[600];
+  snprintf(wipe, sizeof(wipe), "rm -f '%s'/seg-*", sub);
+  tap_ok(system(wipe) == 0, "segments removed by hand");
+  sp = spool_open(sub, PROBE_FSYNC_NEVER, 20, &st);
+  tap_ok(sp && spool_next_record(sp) == 0 && spool_id_load(sub, id2) == VT_OK &&
+             strcmp(id1, id2) != 0 && strcmp(spool_id(sp), id2) == 0,
+         "a spool without segments gets a new id");
+  spool_close(sp);
+
+  /* The cap, dropping the oldest: 3 MB of records under a 1 MiB cap. */
+  char rec[1000];
+  memset(rec, 'r', sizeof(rec));
+  char capd[300];
+  snprintf(capd, sizeof(capd), "%s/cap", dir);
+  sp = spool_open(capd, PROBE_FSYNC_NEVER, 0, &st);
+  spool_set_cap(sp, 1u << 20, PROBE_SPOOL_DROP_OLDEST);
+  st = VT_OK;
+  for (int i = 0; i < 3000; i++)
+    st |= spool_append(sp, rec, sizeof(rec));
+  struct spool_stats ss;
+  spool_get_stats(sp, &ss);
+  tap_ok(st == VT_OK && spool_next_record(sp) == 3000,
+         "drop_oldest: every new record written");
+  tap_ok(ss.bytes <= (1u << 20) && ss.dropped >= 1900 && ss.dropped < 2100,
+         "drop_oldest: under the cap, the oldest dropped and counted "
+         "(%llu bytes, %llu dropped)",
+         (unsigned long long)ss.bytes, (unsigned long long)ss.dropped);
+  uint64_t *segs = NULL;
+  size_t n = 0;
+  tap_ok(spool_list(capd, &segs, &n) == VT_OK && n >= 8 &&
+             segs[0] == ss.dropped,
+         "drop_oldest: small segments, the oldest left follows the dropped");
+  free(segs);
+  spool_close(sp);
+
+  /* The cap, refusing: the spool keeps what it has. */
+  snprintf(capd, sizeof(capd), "%s/refuse", dir);
+  sp = spool_open(capd, PROBE_FSYNC_NEVER, 0, &st);
+  spool_set_cap(sp, 1u << 20, PROBE_SPOOL_REFUSE);
+  int written = 0;
+  for (int i = 0; i < 3000; i++)
+    written += spool_append(sp, rec, sizeof(rec)) == VT_OK;
+  spool_get_stats(sp, &ss);
+  tap_ok(written > 1000 && written < 1100 && ss.refused == 3000u - written &&
+             ss.dropped == 0 && ss.bytes <= (1u << 20),
+         "refuse: %d written, the rest refused and counted", written);
+  /* The uploader deletes an acknowledged segment: room again. */
+  segs = NULL;
+  char seg0[600];
+  tap_ok(spool_list(capd, &segs, &n) == VT_OK && n > 2, "refuse: segments");
+  spool_segment_file(segs[0], seg0, sizeof(seg0));
+  free(segs);
+  char seg0p[1000];
+  snprintf(seg0p, sizeof(seg0p), "%s/%s", capd, seg0);
+  tap_ok(unlink(seg0p) == 0 && spool_append(sp, rec, sizeof(rec)) == VT_OK,
+         "refuse: writes again once a segment is deleted");
+  spool_close(sp);
+
+  /* Quarantine: one JSON line per record, with the reason; a line that is
+   * not UTF-8 is kept in hex. */
+  tap_ok(spool_quarantine(sub, 7, "{\"x\":1}", 7, "http://c", "line 1: bad") ==
+                 VT_OK &&
+             spool_quarantine(sub, 8, "\xff\x01", 2, "http://c", "why") ==
+                 VT_OK,
+         "quarantine written");
+  char qpath[600], qline[600] = "";
+  snprintf(qpath, sizeof(qpath), "%s/%s", sub, SPOOL_QUARANTINE_FILE);
+  FILE *q = fopen(qpath, "r");
+  tap_ok(q && fgets(qline, sizeof(qline), q) && strstr(qline, "\"record\":7") &&
+             strstr(qline, "\"reason\":\"line 1: bad\"") &&
+             strstr(qline, "\"line\":\"{\\\"x\\\":1}\""),
+         "quarantine: record, reason and line");
+  tap_ok(q && fgets(qline, sizeof(qline), q) &&
+             strstr(qline, "\"line_hex\":\"ff01\""),
+         "quarantine: a line that is not UTF-8 in hex");
+  if (q)
+    fclose(q);
+  tap_ok(count_lines(qpath) == 2, "quarantine: two lines");
 
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

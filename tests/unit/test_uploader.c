@@ -93,7 +93,7 @@ static size_t fake_request(struct fake *f)
     return 0;
   *end = '\0';
   size_t head_len = (size_t)(end - f->buf) + 4;
-  char v[5][128];
+  char v[6][128];
   uint64_t clen = 0, seq = 0, count = 0;
   int64_t t = 0;
   if (!fake_header(f->buf, "Content-Length", v[0], sizeof(v[0])) ||
@@ -121,8 +121,11 @@ static size_t fake_request(struct fake *f)
              !fake_header(f->buf, VT_WIRE_HDR_SIG, v[4], sizeof(v[4])) ||
              !vt_wire_parse_u64(v[1], &seq) ||
              !vt_wire_parse_u64(v[2], &count) || !vt_wire_parse_i64(v[3], &t) ||
-             !vt_wire_verify(&f->key, VT_WIRE_RESULTS, v[0], seq, count, t,
-                             body, clen, v[4]) ||
+             /* The spool's id, signed (the spool made it). */
+             !fake_header(f->buf, VT_WIRE_HDR_SPOOL, v[5], sizeof(v[5])) ||
+             !vt_wire_spool_ok(v[5]) ||
+             !vt_wire_verify_spool(&f->key, VT_WIRE_RESULTS, v[0], v[5], seq,
+                                   count, t, body, clen, v[4]) ||
              strncmp(f->buf, "POST /v1/results ", 17) != 0) {
     f->bad++;
     fake_reply(f, 401, "{\"error\":\"bad signature\"}");

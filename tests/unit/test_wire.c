@@ -205,6 +205,47 @@ static void test_tampering(void)
          "sign refuses a NULL probe");
 }
 
+/* The spool's id (X-Vantage-Spool) is signed; computed like the others:
+ *
+ *   printf 'vantage-results-v1\n4:fra1\n1200\n2\n1700000000\n'\
+ * 's32:00112233445566778899aabbccddeeff\n12:line1\nline2\n' |
+ *     openssl dgst -sha256 -mac HMAC \
+ *       -macopt key:0123456789abcdef0123456789abcdef */
+static const char kat_spool[] =
+    "37fccac186a9ac183055ec4113bc70aa726b97249022041169101b875236ef51";
+
+static void test_spool_ids(void)
+{
+  struct vt_wire_key k;
+  test_key(&k);
+  const char *id = "00112233445566778899aabbccddeeff";
+  const char *other = "00112233445566778899aabbccddeef0";
+  const struct req *r = &good_req;
+  char hex[VT_WIRE_SIG_HEXLEN + 1], plain[VT_WIRE_SIG_HEXLEN + 1];
+  tap_ok(vt_wire_sign_spool(&k, r->kind, r->probe, id, r->seq, r->count,
+                            r->time, r->body, r->body_len, hex) == VT_OK,
+         "sign with a spool id");
+  tap_is_str(hex, kat_spool, "spool signature matches openssl dgst");
+  tap_ok(vt_wire_verify_spool(&k, r->kind, r->probe, id, r->seq, r->count,
+                              r->time, r->body, r->body_len, hex),
+         "spool signature verifies");
+  tap_ok(!vt_wire_verify_spool(&k, r->kind, r->probe, other, r->seq, r->count,
+                               r->time, r->body, r->body_len, hex) &&
+             !req_verify(&k, r, hex),
+         "another spool id, or none, does not verify");
+  tap_ok(req_sign(&k, r, plain) &&
+             !vt_wire_verify_spool(&k, r->kind, r->probe, id, r->seq, r->count,
+                                   r->time, r->body, r->body_len, plain) &&
+             vt_wire_verify_spool(&k, r->kind, r->probe, "", r->seq, r->count,
+                                  r->time, r->body, r->body_len, plain),
+         "a signature without an id does not pass for one with; \"\" is none");
+  tap_ok(vt_wire_spool_ok(id) && !vt_wire_spool_ok("00112233") &&
+             !vt_wire_spool_ok("00112233445566778899AABBCCDDEEFF") &&
+             !vt_wire_spool_ok("00112233445566778899aabbccddeeff0") &&
+             !vt_wire_spool_ok(NULL),
+         "spool ids: 32 lowercase hex digits");
+}
+
 /* ---- key files ---------------------------------------------------------- */
 
 static bool write_file(const char *path, const void *data, size_t len)
@@ -824,6 +865,7 @@ int main(void)
 {
   test_known_answers();
   test_tampering();
+  test_spool_ids();
   test_key_files();
   test_numbers();
   test_names();
