@@ -47,6 +47,10 @@
 /* File descriptors kept free beyond the connection limit: the listening
  * socket, epoll, SQLite, RRD files, rrdcached, the status page child. */
 #define HTTP_API_SPARE_FDS 64u
+/* MHD accepts this many connections past conn_limit; each one past it
+ * evicts the connection whose request has been in progress longest, so a
+ * full house of slow clients cannot keep a quick probe out. */
+#define HTTP_API_EVICT_MARGIN 64u
 /* Distinct libmicrohttpd messages that get their own log back-off. */
 #define HTTP_API_LOG_KINDS 8
 /* Per-connection pool: holds the request line and headers, so it bounds
@@ -86,6 +90,11 @@ struct http_api {
   void (*precheck)(void *arg, const struct http_api_request *req,
                    int *status, struct vt_buf *body);
   struct http_api_stats stats;
+  unsigned conn_limit; /* past it, the oldest request in progress goes */
+  /* Connections by the start of their current request (header or body
+   * phase), oldest first; the candidates for eviction. */
+  struct http_api_conn *oldest, *newest;
+  struct vt_log_backoff bo_evict;
   /* Refusals come by the thousand under attack: one line, then a
    * summary at most every 10 s (vt_log_backoff). */
   struct vt_log_backoff bo_deadline, bo_memory, bo_precheck, bo_framing;
@@ -105,6 +114,8 @@ struct http_api_conn {
   int fd;
   ev_timer deadline;
   bool in_body; /* headers done: the body deadline runs */
+  bool listed;  /* in api's oldest..newest list */
+  struct http_api_conn *prev, *next;
 };
 
 /* Per-request state, hung on *con_cls from the first access-handler call
@@ -395,11 +406,37 @@ static struct http_api_conn *http_api_conn_of(struct MHD_Connection *conn)
   return ci ? ci->socket_context : NULL;
 }
 
+static void http_api_conn_unlist(struct http_api_conn *hc)
+{
+  struct http_api *api = hc->api;
+  if (!hc->listed)
+    return;
+  if (hc->prev)
+    hc->prev->next = hc->next;
+  else
+    api->oldest = hc->next;
+  if (hc->next)
+    hc->next->prev = hc->prev;
+  else
+    api->newest = hc->prev;
+  hc->prev = hc->next = NULL;
+  hc->listed = false;
+}
+
 /* (Re)starts the connection's one deadline: header_timeout_s for the next
- * request line and headers, body_timeout_s once they are in. */
+ * request line and headers, body_timeout_s once they are in; and makes
+ * it the newest for eviction. */
 static void http_api_conn_arm(struct http_api_conn *hc, bool in_body)
 {
   struct http_api *api = hc->api;
+  http_api_conn_unlist(hc);
+  hc->prev = api->newest;
+  if (api->newest)
+    api->newest->next = hc;
+  else
+    api->oldest = hc;
+  api->newest = hc;
+  hc->listed = true;
   hc->in_body = in_body;
   ev_timer_stop(api->loop, &hc->deadline);
   ev_timer_set(&hc->deadline,
@@ -424,7 +461,27 @@ static void http_api_deadline_cb(struct ev_loop *loop, ev_timer *w,
            hc->in_body ? "request body" : "request headers",
            hc->in_body ? api->body_timeout_s : api->header_timeout_s);
   http_api_refusal(&api->bo_deadline, hc->conn, what);
+  http_api_conn_unlist(hc);
   shutdown(hc->fd, SHUT_RDWR);
+}
+
+/* Past conn_limit: shuts down the connection whose request has been in
+ * progress longest (the slowest client), never the one just opened. */
+static void http_api_evict(struct http_api *api, struct http_api_conn *fresh)
+{
+  struct http_api_conn *victim = api->oldest;
+  if (!victim || victim == fresh)
+    return;
+  api->stats.evicted++;
+  char what[128];
+  snprintf(what, sizeof(what),
+           "closed: the oldest request in progress (%u connections open, "
+           "collector.max_connections)",
+           (unsigned)api->stats.connections);
+  http_api_refusal(&api->bo_evict, victim->conn, what);
+  ev_timer_stop(api->loop, &victim->deadline);
+  http_api_conn_unlist(victim);
+  shutdown(victim->fd, SHUT_RDWR);
 }
 
 /* MHD_OPTION_NOTIFY_CONNECTION: a connection opened or closed. */
@@ -438,6 +495,7 @@ static void http_api_conn_cb(void *cls, struct MHD_Connection *conn,
     if (!hc)
       return;
     ev_timer_stop(api->loop, &hc->deadline);
+    http_api_conn_unlist(hc);
     free(hc);
     *socket_context = NULL;
     api->stats.connections--;
@@ -455,6 +513,8 @@ static void http_api_conn_cb(void *cls, struct MHD_Connection *conn,
   *socket_context = hc;
   api->stats.connections++;
   http_api_conn_arm(hc, false);
+  if (api->stats.connections > api->conn_limit)
+    http_api_evict(api, hc);
 }
 
 /* Two Content-Length fields, even equal ones, are refused: a proxy in
@@ -795,7 +855,9 @@ struct http_api *http_api_start(struct ev_loop *loop,
 
   unsigned int conn_limit =
       conf->conn_limit ? conf->conn_limit : HTTP_API_DEFAULT_CONN_LIMIT;
-  conn_limit = http_api_fd_room(conn_limit);
+  conn_limit = http_api_fd_room(conn_limit + HTTP_API_EVICT_MARGIN) -
+               HTTP_API_EVICT_MARGIN;
+  api->conn_limit = conn_limit;
   unsigned int conn_timeout_s = conf->conn_timeout_s
                                     ? conf->conn_timeout_s
                                     : HTTP_API_DEFAULT_CONN_TIMEOUT_S;
@@ -820,7 +882,7 @@ struct http_api *http_api_start(struct ev_loop *loop,
       flags, port, NULL, NULL, http_api_access_cb, api,
       MHD_OPTION_EXTERNAL_LOGGER, http_api_log_cb, (void *)api,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+      MHD_OPTION_CONNECTION_LIMIT, conn_limit + HTTP_API_EVICT_MARGIN,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->per_ip_limit,
       MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_API_CONN_MEMORY,

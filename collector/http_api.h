@@ -82,6 +82,7 @@ struct http_api_stats {
   size_t buffered;                /* bytes of request bodies held now */
   unsigned long refused_limit;    /* over the total or per-address limit */
   unsigned long closed_deadline;  /* header or body deadline passed */
+  unsigned long evicted;          /* oldest request closed past the limit */
   unsigned long refused_memory;   /* max_buffered reached */
   unsigned long refused_precheck; /* precheck answered before the body */
   unsigned long refused_framing;  /* conflicting Content-Length etc. */

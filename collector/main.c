@@ -204,13 +204,13 @@ static void healthz(struct collector *c, int *status, struct vt_buf *body)
       "\"results\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
       "\"ahead\":%llu,\"outages_open\":%llu,\"partial_open\":%llu,"
       "\"connections\":%lu,\"buffered_bytes\":%zu,\"refused_limit\":%lu,"
-      "\"closed_deadline\":%lu,\"refused_memory\":%lu,"
+      "\"closed_deadline\":%lu,\"evicted\":%lu,\"refused_memory\":%lu,"
       "\"refused_early\":%lu,\"refused_framing\":%lu,\"problems\":[",
       n_why ? "error" : "ok", vt_time_wall() - c->started, is.batches,
       is.results, is.duplicates, is.rejected, is.ahead,
       (unsigned long long)es.outages_open, (unsigned long long)es.partial_open,
       hs.connections, hs.buffered, hs.refused_limit, hs.closed_deadline,
-      hs.refused_memory, hs.refused_precheck, hs.refused_framing);
+      hs.evicted, hs.refused_memory, hs.refused_precheck, hs.refused_framing);
   for (int i = 0; st == VT_OK && i < n_why; i++) {
     if (i)
       st = vt_buf_adds(body, ",");

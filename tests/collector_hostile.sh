@@ -78,6 +78,26 @@ check "the others are closed at the 2 s header deadline despite the trickle ($la
 n_lines=$(grep -c 'connection limit\|not complete within' "$log")
 check "refusals logged with back-off ($n_lines lines for 200 sockets)" test "$n_lines" -le 12
 
+# 200 slow sockets from 10 addresses pass the per-address limit and fill
+# max_connections (150): each new connection past it evicts the request
+# in progress longest, so the probe still gets in at once.
+"${slow[@]}" 127.0.0.1 "$port" --count 200 --mode header --interval 0.5 \
+	--duration 4 --sources "$(echo 127.0.1.{1..10} | tr ' ' ,)" \
+	--ready "$VT_TMP/slow2.ready" >"$VT_TMP/slow2.json" &
+slow_pid=$!
+vt_track "$slow_pid"
+for i in $(seq 1 50); do [ -f "$VT_TMP/slow2.ready" ] && break; sleep 0.1; done
+ok_posts=0
+for i in 6 7 8; do
+	post_rec $((t0 + 10 * i))
+	case $r in 200*) ok_posts=$((ok_posts + 1)) ;; esac
+done
+is "$ok_posts" 3 "probe uploads 3 of 3 while slow sockets fill max_connections"
+wait "$slow_pid"
+diag "slow headers, full house: $(cat "$VT_TMP/slow2.json")"
+like "$(vt_http GET "$url/healthz")" '"evicted":([5-9][0-9]|[1-9][0-9][0-9])' \
+	"the oldest requests in progress were evicted (/healthz counts them)"
+
 # A slow body from a known probe is closed at the body deadline.
 s=$("${slow[@]}" 127.0.0.1 "$port" --count 3 --mode body --length 60000 \
 	--interval 0.5 --duration 6 --sources 127.0.0.10)
@@ -143,21 +163,21 @@ r=$(rec $((t0 + 100)) | post a "$keya" 9223372036854775807)
 like "$r" '^400 .*past the last record number' "seq 2^63-1 + 1 refused ($r)"
 
 # ---- corrupt RRD file --------------------------------------------------------
-post_rec $((t0 + 60)) 127.0.0.12
+post_rec $((t0 + 90)) 127.0.0.12
 like "$r" '^200 ' "second series stored"
 f1=$data/rrd/www/tcp/127.0.0.11/a.rrd
 f2=$data/rrd/www/tcp/127.0.0.12/a.rrd
 head -c 3000 /dev/urandom >"$f1"
-r=$( { rec $((t0 + 70)) 127.0.0.11; rec $((t0 + 70)) 127.0.0.12; } | post a "$keya" "$seq_no")
+r=$( { rec $((t0 + 100)) 127.0.0.11; rec $((t0 + 100)) 127.0.0.12; } | post a "$keya" "$seq_no")
 like "$r" '^200 .*"stored":2' "a batch touching a corrupt RRD file is stored ($r)"
 seq_no=$((seq_no + 2))
 check "the corrupt file was moved aside" bash -c "ls '$f1'.corrupt-* >/dev/null"
 check "and a fresh one created" rrdtool info "$f1"
-is "$(rrdtool lastupdate "$f2" | awk 'END {print $1}')" "$((t0 + 70)):" \
+is "$(rrdtool lastupdate "$f2" | awk 'END {print $1}')" "$((t0 + 100)):" \
 	"the other series of the batch got its value"
 like "$(cat "$log")" "corrupt .*moved aside" "the replacement is logged"
 truncate -s 100 "$f2"
-post_rec $((t0 + 80)) 127.0.0.12
+post_rec $((t0 + 110)) 127.0.0.12
 like "$r" '^200 ' "a truncated RRD file is replaced too ($r)"
 
 # ---- clock step ahead inside the window -------------------------------------
