@@ -97,7 +97,7 @@ struct http_api {
   struct vt_log_backoff bo_evict;
   /* Refusals come by the thousand under attack: one line, then a
    * summary at most every 10 s (vt_log_backoff). */
-  struct vt_log_backoff bo_deadline, bo_memory, bo_precheck, bo_framing;
+  struct vt_log_backoff bo_deadline, bo_memory, bo_framing;
   struct {
     const char *fmt; /* MHD's format string: one per kind of message */
     struct vt_log_backoff bo;

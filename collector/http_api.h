@@ -2,7 +2,11 @@
 /* The collector's HTTP(S) server: libmicrohttpd in epoll mode on the libev
  * loop (no thread of its own). It collects each request's headers and body
  * (bounded: 413 past max_body, from Content-Length at once or while
- * receiving) and hands complete requests to one handler on the loop. */
+ * receiving) and hands complete requests to one handler on the loop.
+ * Slow clients are bounded: connection limits in all and per address,
+ * absolute header and body deadlines, an optional check of the headers
+ * before a body is read, and a bound on the bodies held at once
+ * (docs/collector.md, "Slow and hostile clients"). */
 #ifndef COLLECTOR_HTTP_API_H
 #define COLLECTOR_HTTP_API_H
 
@@ -20,7 +24,9 @@ struct http_api_conf {
   const char *tls_cert_file; /* PEM paths; both NULL = plain HTTP */
   const char *tls_key_file;
   size_t max_body;         /* bytes; 0 accepts no body at all */
-  unsigned conn_limit;     /* 0 = the default, 1024 */
+  unsigned conn_limit;     /* 0 = the default, 1024; past it a new
+                            * connection closes the one whose request has
+                            * been in progress longest */
   unsigned conn_timeout_s; /* idle connections closed after; 0 = 30 s */
   unsigned per_ip_limit;   /* connections per client address; 0 = none */
   /* Absolute deadlines that a trickle of bytes does not extend: the
