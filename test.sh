@@ -53,8 +53,8 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
-# browser); the demo does not.
-TEST_PKGS=(valgrind chromium faketime)
+# browser, libFuzzer for tests/fuzz.sh); the demo does not.
+TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev)
 
 say() { echo "==> $*"; }
 

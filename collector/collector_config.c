@@ -24,6 +24,12 @@
  * files (4 ms each at the default layout): the request stops creating after
  * this long and acknowledges the records stored so far. */
 #define DEF_CREATE_BUDGET_S 0.3
+/* Front-door limits (docs/collector.md, "Slow and hostile clients"). */
+#define DEF_MAX_CONNECTIONS 1024
+#define DEF_MAX_CONNECTIONS_PER_ADDRESS 64
+#define DEF_HEADER_TIMEOUT_S 10.0
+#define DEF_BODY_TIMEOUT_S 60.0
+#define DEF_MAX_BUFFERED (256L << 20)
 #define DEF_QUORUM 2
 #define DEF_CONFIRM 2
 #define DEF_SILENCE_S 60.0
@@ -35,7 +41,9 @@ static const char *const status_keys[] = {"output_dir", "interval", "title",
                                           "announcements_file", NULL};
 static const char *const collector_keys[] = {
     "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
-    "max_body",  "time_window", "log_level", "targets_file", NULL};
+    "max_body",  "time_window", "log_level", "targets_file",
+    "max_connections", "max_connections_per_address", "header_timeout",
+    "body_timeout", "max_buffered", NULL};
 static const char *const storage_keys[] = {"step", "heartbeat", "rra",
                                            "create_budget", NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
@@ -195,6 +203,23 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
     cc->max_body = (long)mb;
   vt_cfg_get_number(c, g, "collector", "time_window", 1, 86400,
                     &cc->time_window_s);
+  if (vt_cfg_get_int(c, g, "collector", "max_connections", 1, 1000000, &mb))
+    cc->max_connections = (unsigned)mb;
+  if (vt_cfg_get_int(c, g, "collector", "max_connections_per_address", 0,
+                     1000000, &mb))
+    cc->max_connections_per_address = (unsigned)mb;
+  vt_cfg_get_number(c, g, "collector", "header_timeout", 0.1, 3600,
+                    &cc->header_timeout_s);
+  vt_cfg_get_number(c, g, "collector", "body_timeout", 0.1, 3600,
+                    &cc->body_timeout_s);
+  if (vt_cfg_get_int(c, g, "collector", "max_buffered", 1024, 1LL << 40, &mb))
+    cc->max_buffered = (long long)mb;
+  if (cc->max_buffered < cc->max_body)
+    vt_cfg_error(c, config_setting_get_member(g, "max_buffered"),
+                 "collector.max_buffered",
+                 "%lld bytes is less than max_body (%ld): no batch of the "
+                 "largest size could ever be received",
+                 cc->max_buffered, cc->max_body);
   char *lvl = NULL;
   if (vt_cfg_get_string(c, g, "collector", "log_level", false, &lvl)) {
     if (vt_log_level_parse(lvl, &cc->log_level))
@@ -414,6 +439,11 @@ enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
     return VT_ENOMEM;
   cc->max_body = DEF_MAX_BODY;
   cc->time_window_s = DEF_TIME_WINDOW_S;
+  cc->max_connections = DEF_MAX_CONNECTIONS;
+  cc->max_connections_per_address = DEF_MAX_CONNECTIONS_PER_ADDRESS;
+  cc->header_timeout_s = DEF_HEADER_TIMEOUT_S;
+  cc->body_timeout_s = DEF_BODY_TIMEOUT_S;
+  cc->max_buffered = DEF_MAX_BUFFERED;
   cc->log_level = VT_LOG_INFO;
   cc->step_s = DEF_STEP_S;
   cc->create_budget_s = DEF_CREATE_BUDGET_S;

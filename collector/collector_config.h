@@ -37,6 +37,11 @@ struct coll_conf {
   enum vt_log_level log_level;
   bool log_level_set;
   char *targets_file; /* served at /v1/targets; NULL = none */
+  unsigned max_connections;             /* open connections in all */
+  unsigned max_connections_per_address; /* 0 = no per-address limit */
+  double header_timeout_s; /* a request's headers complete within this */
+  double body_timeout_s;   /* its body (and the reply) within this */
+  long long max_buffered;  /* bytes of request bodies held at once */
   /* storage */
   int step_s, heartbeat_s;
   double create_budget_s; /* time a request may spend creating RRD files */

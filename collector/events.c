@@ -21,6 +21,8 @@
 #include "events.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "grow.h"
@@ -37,6 +40,8 @@
 #include "vt_time.h"
 
 #define EVENTS_SCHEMA_VERSION 1
+/* How long a statement waits for a lock held by another process. */
+#define EVENTS_BUSY_TIMEOUT_MS 250
 
 static const char events_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(version INTEGER NOT NULL);"
@@ -1300,7 +1305,10 @@ struct events *events_open(const struct events_conf *conf, enum vt_status *st)
     *st = VT_ELIB;
     goto fail;
   }
-  sqlite3_busy_timeout(ev->db, 5000);
+  /* Short: an outside process holding a lock (a backup, a sqlite3 shell)
+   * must not stall the loop that serves every probe; the batch gets a 503
+   * and comes again. */
+  sqlite3_busy_timeout(ev->db, EVENTS_BUSY_TIMEOUT_MS);
   /* FULL: see the top of the file. foreign_keys is per connection. */
   *st = events_exec(ev, "PRAGMA journal_mode=WAL", "switch to WAL", "wal");
   if (*st == VT_OK)
@@ -1706,4 +1714,49 @@ void events_get_stats(struct events *ev, struct events_stats *out)
   if (rc != SQLITE_DONE)
     events_sql_fail(ev, EVENTS_SQL_OPEN_COUNT);
   events_sql_reset(ev, EVENTS_SQL_OPEN_COUNT);
+}
+
+/* ---- health ------------------------------------------------------------- */
+
+enum vt_status events_health(struct events *ev, char *why, size_t why_len)
+{
+  /* A file overwritten or truncated behind our back: SQLite may not read
+   * page 1 again for a while, so look at its header ourselves. */
+  char head[16] = {0};
+  int fd = open(ev->path, O_RDONLY | O_CLOEXEC);
+  ssize_t got = fd >= 0 ? pread(fd, head, sizeof(head), 0) : -1;
+  int err = errno;
+  if (fd >= 0)
+    close(fd);
+  if (got < 0) {
+    snprintf(why, why_len, "database %s: %s", ev->path, strerror(err));
+    return VT_EIO;
+  }
+  if (got != (ssize_t)sizeof(head) ||
+      memcmp(head, "SQLite format 3", sizeof(head)) != 0) {
+    snprintf(why, why_len, "database %s: not an SQLite database (corrupt?)",
+             ev->path);
+    return VT_EIO;
+  }
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(ev->db, "SELECT count(*) FROM sqlite_master",
+                              -1, &s, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  /* In WAL mode readers pass a writer's lock; storing a batch needs the
+   * write lock, so try to take it (and give it back) too. */
+  if (rc == SQLITE_ROW && !ev->in_txn) {
+    rc = sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+      rc = SQLITE_ROW;
+      sqlite3_exec(ev->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  }
+  if (rc == SQLITE_ROW)
+    return VT_OK;
+  snprintf(why, why_len, "database %s: %s", ev->path,
+           rc == SQLITE_BUSY ? "locked by another process"
+                             : sqlite3_errmsg(ev->db));
+  return rc == SQLITE_BUSY ? VT_EBUSY : VT_EIO;
 }

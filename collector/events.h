@@ -122,6 +122,12 @@ enum vt_status events_tick(struct events *ev, double now)
  * never happened as stored: it merged into another or moved). They run
  * inside the batch's transaction; hooks for alerts belong there. */
 
+/* For /healthz: checks that the database file is still an SQLite
+ * database and answers a query (within the short busy timeout). Returns
+ * VT_OK, VT_EBUSY (locked by another process) or VT_EIO, with the reason
+ * in why. */
+enum vt_status events_health(struct events *ev, char *why, size_t why_len);
+
 /* Counts, for tests and /healthz. */
 struct events_stats {
   uint64_t batches, results, outages_open, partial_open;

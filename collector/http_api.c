@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -26,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "vt_time.h"
 
 /* Handlers return enum MHD_Result since 0.9.71 (configure asks for it). */
 #if MHD_VERSION < 0x00097002
@@ -39,6 +42,17 @@
  * wrong for us: a connection timeout of 0 means "never". */
 #define HTTP_API_DEFAULT_CONN_LIMIT 1024u
 #define HTTP_API_DEFAULT_CONN_TIMEOUT_S 30u
+#define HTTP_API_DEFAULT_HEADER_TIMEOUT_S 10.0
+#define HTTP_API_DEFAULT_BODY_TIMEOUT_S 60.0
+/* File descriptors kept free beyond the connection limit: the listening
+ * socket, epoll, SQLite, RRD files, rrdcached, the status page child. */
+#define HTTP_API_SPARE_FDS 64u
+/* MHD accepts this many connections past conn_limit; each one past it
+ * evicts the connection whose request has been in progress longest, so a
+ * full house of slow clients cannot keep a quick probe out. */
+#define HTTP_API_EVICT_MARGIN 64u
+/* Distinct libmicrohttpd messages that get their own log back-off. */
+#define HTTP_API_LOG_KINDS 8
 /* Per-connection pool: holds the request line and headers, so it bounds
  * them (MHD answers 431 beyond it); MHD's default is 32 KiB. */
 #define HTTP_API_CONN_MEMORY ((size_t)64 * 1024)
@@ -69,6 +83,39 @@ struct http_api {
    * callback that called MHD_run finishes the job. */
   bool in_run;
   bool stopping;
+  /* Front-door limits (http_api_conf) and what they did. */
+  double header_timeout_s, body_timeout_s;
+  size_t max_buffered; /* 0 = none */
+  size_t buffered;     /* bytes allocated for request bodies now */
+  void (*precheck)(void *arg, const struct http_api_request *req,
+                   int *status, struct vt_buf *body);
+  struct http_api_stats stats;
+  unsigned conn_limit; /* past it, the oldest request in progress goes */
+  /* Connections by the start of their current request (header or body
+   * phase), oldest first; the candidates for eviction. */
+  struct http_api_conn *oldest, *newest;
+  struct vt_log_backoff bo_evict;
+  /* Refusals come by the thousand under attack: one line, then a
+   * summary at most every 10 s (vt_log_backoff). */
+  struct vt_log_backoff bo_deadline, bo_memory, bo_framing;
+  struct {
+    const char *fmt; /* MHD's format string: one per kind of message */
+    struct vt_log_backoff bo;
+  } bo_mhd[HTTP_API_LOG_KINDS];
+};
+
+/* Per-connection state (MHD_OPTION_NOTIFY_CONNECTION's socket context):
+ * the absolute deadline of the request in progress. MHD's own timeout is
+ * an idle timeout that every byte resets, so a client trickling one byte
+ * every few seconds would hold its connection forever. */
+struct http_api_conn {
+  struct http_api *api;
+  struct MHD_Connection *conn;
+  int fd;
+  ev_timer deadline;
+  bool in_body; /* headers done: the body deadline runs */
+  bool listed;  /* in api's oldest..newest list */
+  struct http_api_conn *prev, *next;
 };
 
 /* Per-request state, hung on *con_cls from the first access-handler call
@@ -78,6 +125,7 @@ struct http_api_req {
   bool too_large;   /* past max_body: the rest is discarded, then 413 */
   size_t discarded; /* bytes thrown away since too_large was set */
   bool replied;     /* a response is queued; ignore whatever still comes */
+  size_t charged;   /* bytes of api->buffered that are this body's */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -89,13 +137,34 @@ static void http_api_log_cb(void *cls, const char *fmt, va_list ap)
  * certificates, protocol errors) go to our log instead of raw stderr. */
 static void http_api_log_cb(void *cls, const char *fmt, va_list ap)
 {
-  (void)cls;
+  struct http_api *api = cls;
+  /* A refused connection is one message each: 2,000 sockets a second
+   * would write megabytes. Each kind of message (MHD's format string) is
+   * logged once, then summed up at most every 10 s. */
+  struct vt_log_backoff *bo = NULL;
+  if (api) {
+    if (strstr(fmt, "connection limit"))
+      api->stats.refused_limit++;
+    size_t i = 0;
+    while (i < HTTP_API_LOG_KINDS - 1 && api->bo_mhd[i].fmt &&
+           api->bo_mhd[i].fmt != fmt)
+      i++;
+    api->bo_mhd[i].fmt = fmt;
+    bo = &api->bo_mhd[i].bo;
+  }
+  unsigned long skipped = 0;
+  if (bo && !vt_log_backoff_due(bo, vt_time_mono(), &skipped))
+    return;
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);
   size_t n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
     msg[--n] = '\0';
-  vt_warn("http: %s", msg);
+  if (skipped)
+    vt_warn("http: %s (and %lu more like it since the last such line)", msg,
+            skipped);
+  else
+    vt_warn("http: %s", msg);
 }
 
 /* Splits "a.b.c.d:port" or "[v6addr]:port" and resolves it numerically
@@ -309,6 +378,198 @@ static enum MHD_Result http_api_dispatch(struct http_api *api,
   return ok ? MHD_YES : MHD_NO;
 }
 
+/* ---- deadlines, limits -------------------------------------------------- */
+
+/* Logs a refusal of class bo with back-off: "http: <client>: <what>",
+ * then at most one line per 10 s with the count left out. */
+static void http_api_refusal(struct vt_log_backoff *bo,
+                             struct MHD_Connection *conn, const char *what)
+{
+  unsigned long skipped = 0;
+  if (!vt_log_backoff_due(bo, vt_time_mono(), &skipped))
+    return;
+  char client[INET6_ADDRSTRLEN + 64];
+  http_api_client_text(conn, client, sizeof(client));
+  if (skipped)
+    vt_warn("http: %s: %s (%lu more such refusals since the last line; "
+            "%lu in all)",
+            client, what, skipped, bo->total);
+  else
+    vt_warn("http: %s: %s (further ones summed up every %.0fs)", client,
+            what, bo->interval_s > 0 ? bo->interval_s : 10.0);
+}
+
+static struct http_api_conn *http_api_conn_of(struct MHD_Connection *conn)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void http_api_conn_unlist(struct http_api_conn *hc)
+{
+  struct http_api *api = hc->api;
+  if (!hc->listed)
+    return;
+  if (hc->prev)
+    hc->prev->next = hc->next;
+  else
+    api->oldest = hc->next;
+  if (hc->next)
+    hc->next->prev = hc->prev;
+  else
+    api->newest = hc->prev;
+  hc->prev = hc->next = NULL;
+  hc->listed = false;
+}
+
+/* (Re)starts the connection's one deadline: header_timeout_s for the next
+ * request line and headers, body_timeout_s once they are in; and makes
+ * it the newest for eviction. */
+static void http_api_conn_arm(struct http_api_conn *hc, bool in_body)
+{
+  struct http_api *api = hc->api;
+  http_api_conn_unlist(hc);
+  hc->prev = api->newest;
+  if (api->newest)
+    api->newest->next = hc;
+  else
+    api->oldest = hc;
+  api->newest = hc;
+  hc->listed = true;
+  hc->in_body = in_body;
+  ev_timer_stop(api->loop, &hc->deadline);
+  ev_timer_set(&hc->deadline,
+               in_body ? api->body_timeout_s : api->header_timeout_s, 0.);
+  ev_timer_start(api->loop, &hc->deadline);
+}
+
+/* The deadline passed: shut the socket down. MHD owns the descriptor, so
+ * it is not closed here; MHD sees the hang-up at its next run (epoll
+ * reports it at once) and closes the connection the ordinary way, with
+ * NOTIFY_COMPLETED and NOTIFY_CONNECTION. */
+static void http_api_deadline_cb(struct ev_loop *loop, ev_timer *w,
+                                 int revents)
+{
+  (void)loop;
+  (void)revents;
+  struct http_api_conn *hc = container_of(w, struct http_api_conn, deadline);
+  struct http_api *api = hc->api;
+  api->stats.closed_deadline++;
+  char what[96];
+  snprintf(what, sizeof(what), "closed: %s not complete within %gs",
+           hc->in_body ? "request body" : "request headers",
+           hc->in_body ? api->body_timeout_s : api->header_timeout_s);
+  http_api_refusal(&api->bo_deadline, hc->conn, what);
+  http_api_conn_unlist(hc);
+  shutdown(hc->fd, SHUT_RDWR);
+}
+
+/* Past conn_limit: shuts down the connection whose request has been in
+ * progress longest (the slowest client), never the one just opened. */
+static void http_api_evict(struct http_api *api, struct http_api_conn *fresh)
+{
+  struct http_api_conn *victim = api->oldest;
+  if (!victim || victim == fresh)
+    return;
+  api->stats.evicted++;
+  char what[128];
+  snprintf(what, sizeof(what),
+           "closed: the oldest request in progress (%u connections open, "
+           "collector.max_connections)",
+           (unsigned)api->stats.connections);
+  http_api_refusal(&api->bo_evict, victim->conn, what);
+  ev_timer_stop(api->loop, &victim->deadline);
+  http_api_conn_unlist(victim);
+  shutdown(victim->fd, SHUT_RDWR);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection opened or closed. */
+static void http_api_conn_cb(void *cls, struct MHD_Connection *conn,
+                             void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+  struct http_api *api = cls;
+  struct http_api_conn *hc = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    if (!hc)
+      return;
+    ev_timer_stop(api->loop, &hc->deadline);
+    http_api_conn_unlist(hc);
+    free(hc);
+    *socket_context = NULL;
+    api->stats.connections--;
+    return;
+  }
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (!ci || !(hc = calloc(1, sizeof(*hc)))) {
+    /* Without a deadline MHD's idle timeout still applies. */
+    vt_warn("http: out of memory for a connection's state");
+    return;
+  }
+  *hc = (struct http_api_conn){.api = api, .conn = conn, .fd = ci->connect_fd};
+  ev_init(&hc->deadline, http_api_deadline_cb);
+  *socket_context = hc;
+  api->stats.connections++;
+  http_api_conn_arm(hc, false);
+  if (api->stats.connections > api->conn_limit)
+    http_api_evict(api, hc);
+}
+
+/* Two Content-Length fields, even equal ones, are refused: a proxy in
+ * front may take the other one (RFC 9112 section 6.3: "MUST treat it as
+ * an unrecoverable error"). */
+static enum MHD_Result http_api_count_cl(void *cls, enum MHD_ValueKind kind,
+                                         const char *key, const char *value)
+{
+  (void)kind;
+  (void)value;
+  if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    ++*(unsigned *)cls;
+  return MHD_YES;
+}
+
+static enum MHD_Result http_api_reply_error(struct MHD_Connection *conn,
+                                            struct http_api_req *r,
+                                            unsigned status, const char *json)
+{
+  r->replied = true;
+  return http_api_reply(conn, status, "application/json", json, strlen(json))
+             ? MHD_YES
+             : MHD_NO;
+}
+
+/* Runs the precheck on the headers alone; true when it answered. */
+static bool http_api_precheck(struct http_api *api,
+                              struct MHD_Connection *conn, const char *url,
+                              const char *method, enum MHD_Result *ret,
+                              struct http_api_req *r)
+{
+  char client[INET6_ADDRSTRLEN + 64];
+  http_api_client_text(conn, client, sizeof(client));
+  struct http_api_request req = {
+      .method = method, .path = url, .client = client, .conn = conn};
+  int status = 0;
+  struct vt_buf out;
+  vt_buf_init(&out, 0);
+  api->precheck(api->arg, &req, &status, &out);
+  if (status == 0) {
+    vt_buf_cleanup(&out);
+    return false;
+  }
+  if (status < 100 || status > 599)
+    status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+  api->stats.refused_precheck++;
+  r->replied = true;
+  *ret = http_api_reply(conn, (unsigned)status, "application/json",
+                        vt_buf_str(&out), out.len)
+             ? MHD_YES
+             : MHD_NO;
+  vt_buf_cleanup(&out);
+  return true;
+}
+
 /* ---- MHD callbacks ------------------------------------------------------ */
 
 /* MHD calls this once after the headers (*con_cls NULL), once per chunk of
@@ -330,28 +591,56 @@ http_api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
     }
     vt_buf_init(&r->body, 0); /* capped by hand against max_body below */
     *con_cls = r;
+    struct http_api_conn *hc = http_api_conn_of(conn);
+    if (hc)
+      http_api_conn_arm(hc, true); /* headers in: the body's deadline */
+    unsigned n_cl = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, http_api_count_cl, &n_cl);
+    if (n_cl > 1) {
+      api->stats.refused_framing++;
+      http_api_refusal(&api->bo_framing, conn,
+                       "refused: more than one Content-Length");
+      return http_api_reply_error(
+          conn, r, MHD_HTTP_BAD_REQUEST,
+          "{\"error\":\"more than one Content-Length\"}");
+    }
     const char *cl = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     /* 0.9.75 accepts both framings at once; a proxy in front may pick
      * the other one, which is how requests get smuggled (RFC 9112
      * section 6.3 lets a server reject this). */
-    if (cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                          MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-      static const char msg[] =
-          "{\"error\":\"both Content-Length and Transfer-Encoding\"}";
-      r->replied = true;
-      return http_api_reply(conn, MHD_HTTP_BAD_REQUEST, "application/json", msg,
-                            sizeof(msg) - 1)
-                 ? MHD_YES
-                 : MHD_NO;
+    if (cl && te) {
+      api->stats.refused_framing++;
+      return http_api_reply_error(
+          conn, r, MHD_HTTP_BAD_REQUEST,
+          "{\"error\":\"both Content-Length and Transfer-Encoding\"}");
     }
     /* Refuse a declared oversize body before reading a byte of it. MHD
      * has already answered a malformed Content-Length with 400. */
+    unsigned long long declared = 0;
     if (cl) {
       errno = 0;
-      unsigned long long v = strtoull(cl, NULL, 10);
-      if (errno == ERANGE || v > api->max_body)
+      declared = strtoull(cl, NULL, 10);
+      if (errno == ERANGE || declared > api->max_body)
         return http_api_reply_too_large(api, conn, r);
+    }
+    /* Who sends a body must be a known probe with well-formed signature
+     * headers before a byte of it is held (the signature itself covers
+     * the body, so it is checked at the end). */
+    enum MHD_Result ret;
+    if (api->precheck && (declared > 0 || te) &&
+        http_api_precheck(api, conn, url, method, &ret, r))
+      return ret;
+    if (api->max_buffered && declared > api->max_buffered - api->buffered) {
+      api->stats.refused_memory++;
+      http_api_refusal(&api->bo_memory, conn,
+                       "refused with 503: request bodies in memory at "
+                       "collector.max_buffered");
+      return http_api_reply_error(conn, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "{\"error\":\"busy: too many request "
+                                  "bodies in memory, retry later\"}");
     }
     return MHD_YES;
   }
@@ -366,6 +655,8 @@ http_api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
        * reading to the end so that the 413 arrives as a clean reply. */
       r->too_large = true;
       vt_buf_cleanup(&r->body);
+      api->buffered -= r->charged;
+      r->charged = 0;
     }
     if (r->too_large) {
       r->discarded += n;
@@ -378,10 +669,20 @@ http_api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
       }
       return MHD_YES;
     }
+    if (api->max_buffered && n > api->max_buffered - api->buffered) {
+      /* Mid-body, MHD 0.9.75 cannot queue a reply: close instead. */
+      api->stats.refused_memory++;
+      http_api_refusal(&api->bo_memory, conn,
+                       "closed: request bodies in memory at "
+                       "collector.max_buffered");
+      return MHD_NO;
+    }
     if (vt_buf_add(&r->body, upload_data, n) != VT_OK) {
       vt_warn("http: out of memory for the body of %s %s", method, url);
       return MHD_NO;
     }
+    api->buffered += r->body.alloc - r->charged;
+    r->charged = r->body.alloc;
     return MHD_YES;
   }
 
@@ -398,18 +699,54 @@ static void http_api_completed_cb(void *cls, struct MHD_Connection *conn,
                                   void **con_cls,
                                   enum MHD_RequestTerminationCode toe)
 {
-  (void)cls;
-  (void)conn;
-  (void)toe;
+  struct http_api *api = cls;
+  /* A kept-alive connection gets header_timeout_s for its next request
+   * from now. */
+  struct http_api_conn *hc = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+                                 ? http_api_conn_of(conn)
+                                 : NULL;
+  if (hc)
+    http_api_conn_arm(hc, false);
   struct http_api_req *r = *con_cls;
   if (!r)
     return;
+  api->buffered -= r->charged;
   vt_buf_cleanup(&r->body);
   free(r);
   *con_cls = NULL;
 }
 
 /* ---- libev wiring ------------------------------------------------------- */
+
+/* Raises the soft RLIMIT_NOFILE so that conn_limit connections fit (a
+ * systemd default of 1024 would make accept() fail with EMFILE before
+ * MHD's limit, and MHD then spins on the listening socket); returns the
+ * limit that fits when even the hard limit is too low. */
+static unsigned http_api_fd_room(unsigned conn_limit)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return conn_limit;
+  rlim_t want = (rlim_t)conn_limit + HTTP_API_SPARE_FDS;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+                     ? want
+                     : rl.rlim_max;
+    rl.rlim_cur = cur;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl))
+      return conn_limit;
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    unsigned fit = rl.rlim_cur > 2 * HTTP_API_SPARE_FDS
+                       ? (unsigned)(rl.rlim_cur - HTTP_API_SPARE_FDS)
+                       : HTTP_API_SPARE_FDS;
+    vt_warn("http: open-file limit %llu is too low for %u connections; "
+            "accepting at most %u (raise LimitNOFILE)",
+            (unsigned long long)rl.rlim_cur, conn_limit, fit);
+    return fit;
+  }
+  return conn_limit;
+}
 
 static void http_api_destroy(struct http_api *api);
 
@@ -493,6 +830,14 @@ struct http_api *http_api_start(struct ev_loop *loop,
       .handler = handler,
       .arg = arg,
       .max_body = conf->max_body,
+      .header_timeout_s = conf->header_timeout_s > 0
+                              ? conf->header_timeout_s
+                              : HTTP_API_DEFAULT_HEADER_TIMEOUT_S,
+      .body_timeout_s = conf->body_timeout_s > 0
+                            ? conf->body_timeout_s
+                            : HTTP_API_DEFAULT_BODY_TIMEOUT_S,
+      .max_buffered = conf->max_buffered,
+      .precheck = conf->precheck,
   };
   ev_init(&api->io, http_api_io_cb);
   ev_init(&api->timer, http_api_timer_cb);
@@ -510,6 +855,9 @@ struct http_api *http_api_start(struct ev_loop *loop,
 
   unsigned int conn_limit =
       conf->conn_limit ? conf->conn_limit : HTTP_API_DEFAULT_CONN_LIMIT;
+  conn_limit = http_api_fd_room(conn_limit + HTTP_API_EVICT_MARGIN) -
+               HTTP_API_EVICT_MARGIN;
+  api->conn_limit = conn_limit;
   unsigned int conn_timeout_s = conf->conn_timeout_s
                                     ? conf->conn_timeout_s
                                     : HTTP_API_DEFAULT_CONN_TIMEOUT_S;
@@ -534,8 +882,8 @@ struct http_api *http_api_start(struct ev_loop *loop,
       flags, port, NULL, NULL, http_api_access_cb, api,
       MHD_OPTION_EXTERNAL_LOGGER, http_api_log_cb, (void *)api,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
+      MHD_OPTION_CONNECTION_LIMIT, conn_limit + HTTP_API_EVICT_MARGIN,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->per_ip_limit,
       MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_API_CONN_MEMORY,
 #if MHD_VERSION >= 0x00097205
@@ -543,6 +891,7 @@ struct http_api *http_api_start(struct ev_loop *loop,
       MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
 #endif
       MHD_OPTION_NOTIFY_COMPLETED, http_api_completed_cb, (void *)api,
+      MHD_OPTION_NOTIFY_CONNECTION, http_api_conn_cb, (void *)api,
       MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
       MHD_OPTION_END);
   /* clang-format on */
@@ -581,6 +930,13 @@ fail:
   http_api_destroy(api);
   *st = rc;
   return NULL;
+}
+
+void http_api_get_stats(const struct http_api *api,
+                        struct http_api_stats *out)
+{
+  *out = api->stats;
+  out->buffered = api->buffered;
 }
 
 int http_api_port(const struct http_api *api)

@@ -9,7 +9,9 @@
 
 #include "ingest.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "collector_config.h"
 #include "events.h"
+#include "fsutil.h"
 #include "http_api.h"
 #include "json.h"
 #include "log.h"
@@ -35,8 +38,13 @@ struct ingest {
   /* Reused from batch to batch: no allocation per record in steady state. */
   struct vt_result *recs;
   size_t *order;
+  size_t *line_off;     /* where each record's line starts in the body */
+  unsigned char *ahead; /* 1: ts ahead of our clock, set aside */
   size_t cap;
   struct ingest_stats stats;
+  /* Refusals a stranger can cause at will are logged with back-off. */
+  struct vt_log_backoff bo_unknown, bo_badsig, bo_stale, bo_future,
+      bo_refused;
 };
 
 struct ingest *ingest_create(const struct coll_conf *conf,
@@ -65,6 +73,8 @@ void ingest_destroy(struct ingest *in)
     return;
   free(in->recs);
   free(in->order);
+  free(in->line_off);
+  free(in->ahead);
   free(in);
 }
 
@@ -102,6 +112,14 @@ static enum vt_status ingest_reserve(struct ingest *in, size_t n)
   if (!o)
     return VT_ENOMEM;
   in->order = o;
+  size_t *lo = realloc(in->line_off, cap * sizeof(*lo));
+  if (!lo)
+    return VT_ENOMEM;
+  in->line_off = lo;
+  unsigned char *ah = realloc(in->ahead, cap);
+  if (!ah)
+    return VT_ENOMEM;
+  in->ahead = ah;
   in->cap = cap;
   return VT_OK;
 }
@@ -110,16 +128,19 @@ static enum vt_status ingest_reserve(struct ingest *in, size_t n)
 struct ingest_auth {
   const char *probe;
   const char *spool; /* the spool's id (X-Vantage-Spool); NULL: none sent */
+  const struct vt_wire_key *key;
   uint64_t seq, count;
   int64_t time;
 };
 
-/* Checks headers, probe, signature and time. Returns 0, or the status to
- * reply with (reply filled). */
-static int ingest_authenticate(struct ingest *in,
-                               const struct http_api_request *req,
-                               enum vt_wire_kind kind, struct ingest_auth *a,
-                               struct vt_buf *reply)
+/* Checks the headers alone: present, well-formed, a known probe, a time
+ * within the window. Needs no body, so it runs before the body is read
+ * (ingest_precheck) and again with it. Returns 0, or the status to reply
+ * with (reply filled). */
+static int ingest_check_headers(struct ingest *in,
+                                const struct http_api_request *req,
+                                enum vt_wire_kind kind, struct ingest_auth *a,
+                                struct vt_buf *reply)
 {
   int status = 0;
   const char *probe = http_api_header(req, VT_WIRE_HDR_PROBE);
@@ -158,26 +179,71 @@ static int ingest_authenticate(struct ingest *in,
   }
   const struct coll_probe_conf *p =
       vt_wire_name_ok(probe) ? coll_conf_probe(in->conf, probe) : NULL;
+  unsigned long skipped = 0;
   if (!p) {
-    vt_warn("ingest: %s: unknown probe \"%.63s\"", req->client, probe);
+    /* The name is the peer's: the log escapes its control bytes. */
+    if (vt_log_backoff_due(&in->bo_unknown, vt_time_mono(), &skipped))
+      vt_warn("ingest: %s: unknown probe \"%.63s\" (%lu more unknown-probe "
+              "requests since the last such line)",
+              req->client, probe, skipped);
     reply_error(reply, &status, 401, "unknown probe");
     return status;
   }
-  if (!vt_wire_verify_spool(&p->key, kind, probe, a->spool, a->seq, a->count,
-                            a->time, req->body, req->body_len, sig)) {
-    vt_warn("ingest: %s: probe %s: bad signature", req->client, probe);
-    reply_error(reply, &status, 401, "bad signature");
+  /* Sequence arithmetic: the batch's end (seq + count) must fit the
+   * database's signed 64-bit record numbers. */
+  if (a->count > (uint64_t)INT64_MAX ||
+      a->seq > (uint64_t)INT64_MAX - a->count) {
+    reply_error(reply, &status, 400,
+                "%s %" PRIu64 " + %s %" PRIu64 " is past the last record "
+                "number (2^63-1)",
+                VT_WIRE_HDR_SEQ, a->seq, VT_WIRE_HDR_COUNT, a->count);
     return status;
   }
   double skew = vt_time_wall() - (double)a->time;
   if (fabs(skew) > in->conf->time_window_s) {
-    vt_warn("ingest: %s: probe %s: stale time (%.0fs off, window %.0fs)",
-            req->client, probe, skew, in->conf->time_window_s);
+    if (vt_log_backoff_due(&in->bo_stale, vt_time_mono(), &skipped))
+      vt_warn("ingest: %s: probe %s: stale time (%.0fs off, window %.0fs; "
+              "%lu more since the last such line)",
+              req->client, probe, skew, in->conf->time_window_s, skipped);
     reply_error(reply, &status, 401, "stale time");
     return status;
   }
   a->probe = p->name;
+  a->key = &p->key;
   return 0;
+}
+
+/* Checks headers, probe, time and the signature over the body. Returns 0,
+ * or the status to reply with (reply filled). */
+static int ingest_authenticate(struct ingest *in,
+                               const struct http_api_request *req,
+                               enum vt_wire_kind kind, struct ingest_auth *a,
+                               struct vt_buf *reply)
+{
+  int status = ingest_check_headers(in, req, kind, a, reply);
+  if (status)
+    return status;
+  if (!vt_wire_verify_spool(a->key, kind, a->probe, a->spool, a->seq,
+                            a->count, a->time, req->body, req->body_len,
+                            http_api_header(req, VT_WIRE_HDR_SIG))) {
+    unsigned long skipped = 0;
+    if (vt_log_backoff_due(&in->bo_badsig, vt_time_mono(), &skipped))
+      vt_warn("ingest: %s: probe %s: bad signature (%lu more since the last "
+              "such line)",
+              req->client, a->probe, skipped);
+    reply_error(reply, &status, 401, "bad signature");
+    return status;
+  }
+  return 0;
+}
+
+void ingest_precheck(struct ingest *in, const struct http_api_request *req,
+                     int *status, struct vt_buf *reply)
+{
+  struct ingest_auth a;
+  *status = ingest_check_headers(in, req, VT_WIRE_RESULTS, &a, reply);
+  if (*status)
+    in->stats.rejected++;
 }
 
 int ingest_verify_get(struct ingest *in, const struct http_api_request *req,
@@ -185,6 +251,15 @@ int ingest_verify_get(struct ingest *in, const struct http_api_request *req,
 {
   struct ingest_auth a;
   return ingest_authenticate(in, req, VT_WIRE_TARGETS, &a, reply);
+}
+
+/* How far ahead of our clock a result may be and still be stored: one
+ * step. Further ahead (a probe clock stepped forward, inside the time
+ * window) it would move its series' last update into the future, and
+ * librrd would skip every correct value after it until then. */
+static double ingest_ahead_tolerance(const struct ingest *in)
+{
+  return in->conf->step_s > 0 ? in->conf->step_s : 10;
 }
 
 /* Splits and parses the body into in->recs; returns 0 or 400. */
@@ -234,6 +309,8 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
                   n + 1);
       return status;
     }
+    in->line_off[n] = (size_t)(p - req->body);
+    in->ahead[n] = r->ts > now + ingest_ahead_tolerance(in);
     in->order[n] = n;
     n++;
     p = nl + 1;
@@ -434,6 +511,8 @@ static enum vt_status ingest_budget(struct ingest *in, size_t skip,
   size_t created = 0;
   *cut = count;
   for (size_t i = skip; i < count; i++) {
+    if (in->ahead[i])
+      continue;
     enum vt_status st = ingest_ensure_files(in, &in->recs[i], &created);
     if (st != VT_OK)
       return st;
@@ -462,17 +541,80 @@ static int by_ts(const void *a, const void *b, void *recs)
   return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+/* Writes the lines of the records in [from, to) whose time is ahead of
+ * our clock to DATA_DIR/quarantine/PROBE.jsonl, each with the reason, so
+ * an operator can look at them and nothing goes silently; returns how
+ * many. Logged with back-off. */
+static size_t ingest_set_aside(struct ingest *in,
+                               const struct http_api_request *req,
+                               const struct ingest_auth *a, size_t from,
+                               size_t to)
+{
+  size_t n = 0;
+  for (size_t i = from; i < to; i++)
+    n += in->ahead[i];
+  if (!n)
+    return 0;
+  in->stats.ahead += n;
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/quarantine", in->conf->data_dir);
+  FILE *f = NULL;
+  if (vt_mkdir_p(path, 0750) == 0 &&
+      (size_t)snprintf(path, sizeof(path), "%s/quarantine/%s.jsonl",
+                       in->conf->data_dir, a->probe) < sizeof(path))
+    f = fopen(path, "ae");
+  double now = vt_time_wall();
+  for (size_t i = from; f && i < to; i++) {
+    if (!in->ahead[i])
+      continue;
+    const char *line = req->body + in->line_off[i];
+    const char *nl = memchr(line, '\n', req->body_len - in->line_off[i]);
+    fprintf(f,
+            "{\"received\":%.0f,\"seq\":%" PRIu64 ",\"reason\":\"ts %.0fs "
+            "ahead of the collector's clock\",\"record\":%.*s}\n",
+            now, a->seq + i, in->recs[i].ts - now, (int)(nl - line), line);
+  }
+  bool ok = f && fflush(f) == 0 && !ferror(f);
+  if (f && fclose(f) != 0)
+    ok = false;
+  unsigned long skipped = 0;
+  if (!ok)
+    vt_err("ingest: probe %s: %zu record(s) ahead of the clock not stored, "
+           "and %s not writable: %s",
+           a->probe, n, path, strerror(errno));
+  else if (vt_log_backoff_due(&in->bo_future, vt_time_mono(), &skipped))
+    vt_warn("ingest: probe %s: %zu record(s) more than %.0fs ahead of this "
+            "collector's clock set aside in %s, not stored (is the probe's "
+            "clock right?; %lu more such batches since the last line)",
+            a->probe, n, ingest_ahead_tolerance(in), path, skipped);
+  return n;
+}
+
 void ingest_results(struct ingest *in, const struct http_api_request *req,
                     int *status, struct vt_buf *reply)
 {
-  struct ingest_auth a;
+  struct ingest_auth a = {0};
   int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
-  if (!code && (code = ingest_parse(in, req, &a, reply)) == 400)
-    vt_warn("ingest: %s: probe %s: records %" PRIu64 "+%" PRIu64 " refused: %s",
-            req->client, a.probe, a.seq, a.count, vt_buf_str(reply));
+  if (!code)
+    code = ingest_parse(in, req, &a, reply);
   if (code) {
     in->stats.rejected++;
     *status = code;
+    /* A 401 has been logged where it was decided; a 400 says why here,
+     * with the record line (the probe sets the record aside on its side). */
+    unsigned long skipped = 0;
+    if (code == 400 &&
+        vt_log_backoff_due(&in->bo_refused, vt_time_mono(), &skipped))
+      vt_warn("ingest: %s: probe %s: batch from record %s refused (400): "
+              "%s%s",
+              req->client,
+              a.probe ? a.probe : http_api_header(req, VT_WIRE_HDR_PROBE)
+                                      ? http_api_header(req, VT_WIRE_HDR_PROBE)
+                                      : "?",
+              http_api_header(req, VT_WIRE_HDR_SEQ)
+                  ? http_api_header(req, VT_WIRE_HDR_SEQ)
+                  : "?",
+              vt_buf_str(reply), skipped ? " (and earlier ones left out)" : "");
     return;
   }
 
@@ -519,7 +661,8 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
 
   enum vt_status st = events_begin(in->ev);
   for (size_t i = 0; st == VT_OK && i < n; i++)
-    st = ingest_record(in, &in->recs[order[i]]);
+    if (!in->ahead[order[i]])
+      st = ingest_record(in, &in->recs[order[i]]);
   if (st == VT_OK)
     st = rrd_store_flush(in->rrd);
   else
@@ -538,14 +681,17 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
+  size_t ahead = ingest_set_aside(in, req, &a, skip, cut);
+  n -= ahead;
   in->stats.batches++;
   in->stats.results += n;
   vt_debug("ingest: probe %s: stored records %" PRIu64 "..%" PRIu64, a.probe,
            a.seq + skip, end - 1);
   vt_buf_reset(reply);
   if (vt_buf_addf(reply,
-                  "{\"stored\":%zu,\"duplicate\":false,\"next\":%" PRIu64 "}",
-                  n, end) != VT_OK)
+                  "{\"stored\":%zu,\"duplicate\":false,\"next\":%" PRIu64
+                  ",\"ahead\":%zu}",
+                  n, end, ahead) != VT_OK)
     vt_buf_reset(reply);
   *status = 200;
 }

@@ -30,6 +30,13 @@ void ingest_set_conf(struct ingest *in, const struct coll_conf *conf);
 void ingest_results(struct ingest *in, const struct http_api_request *req,
                     int *status, struct vt_buf *reply);
 
+/* http_api's precheck for POST /v1/results, before the body is read:
+ * leaves *status 0 when the headers name a known probe, are well-formed and
+ * carry a time within the window; else sets the status (400, 401) and the
+ * reason in reply. The signature is checked with the body. */
+void ingest_precheck(struct ingest *in, const struct http_api_request *req,
+                     int *status, struct vt_buf *reply);
+
 /* Verifies a signed GET (e.g. /v1/targets): returns 0 when the request is
  * signed by a known probe within the time window, else the HTTP status to
  * reply with (reason in reply). */
@@ -38,6 +45,7 @@ int ingest_verify_get(struct ingest *in, const struct http_api_request *req,
 
 struct ingest_stats {
   unsigned long long batches, duplicates, rejected, results;
+  unsigned long long ahead; /* records set aside: ts ahead of our clock */
 };
 void ingest_get_stats(const struct ingest *in, struct ingest_stats *out);
 

@@ -157,6 +157,85 @@ static void set_reply(struct vt_buf *body, int *status, int code,
   *status = vt_buf_adds(body, json) == VT_OK ? code : 503;
 }
 
+/* Checks that dir takes a new file (a read-only or full file system, a
+ * file or nothing where the directory belongs); the reason into why. */
+static bool health_dir(const char *dir, char *why, size_t why_len)
+{
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/.healthz-%ld", dir, (long)getpid());
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                0600);
+  bool ok = fd >= 0 && write(fd, "x", 1) == 1;
+  int err = errno;
+  if (fd >= 0) {
+    close(fd);
+    unlink(path);
+  }
+  if (!ok)
+    snprintf(why, why_len, "data directory %s: cannot write: %s", dir,
+             strerror(err));
+  return ok;
+}
+
+/* GET /healthz: 200 with "status":"ok", or 503 with "status":"error" and
+ * what is wrong (database unusable or locked, data directory not
+ * writable); counters of the ingest and the front door either way. */
+static void healthz(struct collector *c, int *status, struct vt_buf *body)
+{
+  struct ingest_stats is;
+  struct events_stats es;
+  struct http_api_stats hs;
+  ingest_get_stats(c->ingest, &is);
+  events_get_stats(c->ev, &es);
+  http_api_get_stats(c->api, &hs);
+  char why[3][512];
+  int n_why = 0;
+  char rrd_dir[4096];
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", c->conf->data_dir);
+  if (!health_dir(c->conf->data_dir, why[n_why], sizeof(why[0])))
+    n_why++;
+  if (!health_dir(rrd_dir, why[n_why], sizeof(why[0])))
+    n_why++;
+  if (events_health(c->ev, why[n_why], sizeof(why[0])) != VT_OK)
+    n_why++;
+  enum vt_status st = vt_buf_addf(
+      body,
+      "{\"status\":\"%s\",\"uptime_s\":%.0f,\"batches\":%llu,"
+      "\"results\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
+      "\"ahead\":%llu,\"outages_open\":%llu,\"partial_open\":%llu,"
+      "\"connections\":%lu,\"buffered_bytes\":%zu,\"refused_limit\":%lu,"
+      "\"closed_deadline\":%lu,\"evicted\":%lu,\"refused_memory\":%lu,"
+      "\"refused_early\":%lu,\"refused_framing\":%lu,\"problems\":[",
+      n_why ? "error" : "ok", vt_time_wall() - c->started, is.batches,
+      is.results, is.duplicates, is.rejected, is.ahead,
+      (unsigned long long)es.outages_open, (unsigned long long)es.partial_open,
+      hs.connections, hs.buffered, hs.refused_limit, hs.closed_deadline,
+      hs.evicted, hs.refused_memory, hs.refused_precheck, hs.refused_framing);
+  for (int i = 0; st == VT_OK && i < n_why; i++) {
+    if (i)
+      st = vt_buf_adds(body, ",");
+    if (st == VT_OK)
+      st = vt_json_str(body, why[i]);
+  }
+  if (st == VT_OK)
+    st = vt_buf_adds(body, "]}");
+  *status = st != VT_OK || n_why ? 503 : 200;
+}
+
+/* http_api's precheck: a body is read only for POST /v1/results, and only
+ * from a known probe with well-formed headers (ingest_precheck). */
+static void precheck(void *arg, const struct http_api_request *req,
+                     int *status, struct vt_buf *body)
+{
+  struct collector *c = arg;
+  if (strcmp(req->path, "/v1/results") == 0 &&
+      strcmp(req->method, "POST") == 0) {
+    ingest_precheck(c->ingest, req, status, body);
+    return;
+  }
+  set_reply(body, status, 405, "{\"error\":\"no request body expected\"}");
+}
+
 static void handle(void *arg, const struct http_api_request *req, int *status,
                    const char **ctype, struct vt_buf *body)
 {
@@ -187,20 +266,7 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
     return;
   }
   if (strcmp(req->path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
-    struct ingest_stats is;
-    struct events_stats es;
-    ingest_get_stats(c->ingest, &is);
-    events_get_stats(c->ev, &es);
-    *status = 200;
-    if (vt_buf_addf(body,
-                    "{\"status\":\"ok\",\"uptime_s\":%.0f,\"batches\":%llu,"
-                    "\"results\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
-                    "\"outages_open\":%llu,\"partial_open\":%llu}",
-                    vt_time_wall() - c->started, is.batches, is.results,
-                    is.duplicates, is.rejected,
-                    (unsigned long long)es.outages_open,
-                    (unsigned long long)es.partial_open) != VT_OK)
-      *status = 503;
+    healthz(c, status, body);
     return;
   }
   set_reply(body, status, 404, "{\"error\":\"not found\"}");
@@ -493,8 +559,13 @@ static int run(struct collector *c)
       .tls_cert_file = conf->tls_cert,
       .tls_key_file = conf->tls_key,
       .max_body = (size_t)conf->max_body,
-      .conn_limit = 1024,
+      .conn_limit = conf->max_connections,
       .conn_timeout_s = 30,
+      .per_ip_limit = conf->max_connections_per_address,
+      .header_timeout_s = conf->header_timeout_s,
+      .body_timeout_s = conf->body_timeout_s,
+      .max_buffered = (size_t)conf->max_buffered,
+      .precheck = precheck,
   };
   c->api = http_api_start(c->loop, &hc, handle, c, &st);
   if (!c->api)

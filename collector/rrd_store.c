@@ -447,6 +447,48 @@ rrd_store_key_update(const struct rrd_store *s, size_t k)
   return &s->q[s->keys[k].i];
 }
 
+/* ---- corrupt files ---- */
+
+/* librrd's messages for a file that cannot be an RRD file (truncated,
+ * overwritten, empty); a file of another layout or a lock is not one. */
+static bool rrd_store_corrupt_msg(const char *msg)
+{
+  static const char *const signs[] = {
+      "is not an RRD file", "reached EOF while loading header",
+      "mmaping file",       "is too small (should be",
+      "short read",         "created on another architecture",
+  };
+  for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+    if (strstr(msg, signs[i]))
+      return true;
+  return false;
+}
+
+/* s->path failed with msg. When the file is corrupt, moves it aside as
+ * NAME.corrupt-<unix time> (kept for the operator, never read again) and
+ * creates a fresh one whose first value comes at first_ts, so one broken
+ * file costs its own series' history and never the rest of a batch.
+ * Returns true when the caller should write again. */
+static bool rrd_store_replace_corrupt(struct rrd_store *s, const char *msg,
+                                      long first_ts)
+{
+  if (!rrd_store_corrupt_msg(msg))
+    return false;
+  char aside[PATH_MAX + 32];
+  if (snprintf(aside, sizeof(aside), "%s.corrupt-%ld", s->path,
+               (long)time(NULL)) >= (int)sizeof(aside) ||
+      rename(s->path, aside) != 0) {
+    vt_err("rrd: %s: corrupt (%s) and cannot be moved aside: %s", s->path,
+           msg, strerror(errno));
+    return false;
+  }
+  rrd_store_known_clear(s);
+  vt_err("rrd: %s: corrupt (%s); moved aside as %s and created afresh: "
+         "this series' history starts again",
+         s->path, msg, aside);
+  return rrd_store_create(s, first_ts) == VT_OK;
+}
+
 /* librrd direct: creates the file when missing, then one rrd_updatex_r
  * with all of its values. */
 static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
@@ -475,6 +517,7 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
     argv[k] = p;
     p += strlen(p) + 1;
   }
+  bool replaced = false;
   for (int attempt = 0;; attempt++) {
     rrd_clear_error();
     if (rrd_updatex_r(s->path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) ==
@@ -487,6 +530,11 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
     if (attempt < RRD_STORE_LOCK_RETRIES &&
         strstr(rrd_get_error(), "could not lock")) {
       nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+      continue;
+    }
+    if (!replaced &&
+        rrd_store_replace_corrupt(s, rrd_get_error(), s->keys[first].ts)) {
+      replaced = true;
       continue;
     }
     rrd_store_file_error(s, "%s: %s", s->path, rrd_get_error());

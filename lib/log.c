@@ -64,11 +64,20 @@ void vt_log_write(enum vt_log_level level, const char *fmt, ...)
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
-  char msg[2048];
+  char raw[2048], esc[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
+  /* Untrusted text (a probe name, a peer's header) may hold CR, LF or ESC;
+   * escape only when there is something to escape. */
+  const char *msg = raw;
+  for (const char *p = raw; *p; p++) {
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+      msg = vt_log_escape(raw, esc, sizeof(esc));
+      break;
+    }
+  }
   if (log_plain) {
     fprintf(stderr, "%s: %s: %s\n", log_ident, vt_log_level_name(level), msg);
     return;
@@ -76,4 +85,52 @@ void vt_log_write(enum vt_log_level level, const char *fmt, ...)
   /* One fprintf per line so concurrent writers do not interleave mid-line. */
   fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s\n", stamp, (long)(tv.tv_usec / 1000),
           log_ident, (long)getpid(), vt_log_level_name(level), msg);
+}
+
+char *vt_log_escape(const char *in, char *out, size_t size)
+{
+  static const char hex[] = "0123456789abcdef";
+  if (!size)
+    return out;
+  if (!in)
+    in = "(null)";
+  size_t j = 0;
+  for (; *in; in++) {
+    unsigned char c = (unsigned char)*in;
+    char e[5];
+    size_t n = 0;
+    if (c < 0x20 || c == 0x7f) {
+      e[n++] = '\\';
+      e[n++] = 'x';
+      e[n++] = hex[c >> 4];
+      e[n++] = hex[c & 15];
+    } else if (c == '\\') {
+      e[n++] = '\\';
+      e[n++] = '\\';
+    } else {
+      e[n++] = (char)c;
+    }
+    if (j + n >= size)
+      break;
+    memcpy(out + j, e, n);
+    j += n;
+  }
+  out[j] = '\0';
+  return out;
+}
+
+bool vt_log_backoff_due(struct vt_log_backoff *b, double now,
+                        unsigned long *skipped)
+{
+  double interval = b->interval_s > 0 ? b->interval_s : 10.0;
+  b->total++;
+  if (b->total > 1 && now - b->last < interval) {
+    b->suppressed++;
+    return false;
+  }
+  if (skipped)
+    *skipped = b->suppressed;
+  b->suppressed = 0;
+  b->last = now;
+  return true;
 }
