@@ -54,6 +54,17 @@ struct dns_sock {
  * (skb overhead included; about 1.3 KB on loopback, rounded up). */
 #define DNS_RCVBUF_PER_ANSWER 2048
 
+/* Pacing of one resolver, shared by its channels (one per timeout):
+ * lookups sent and not answered, and those waiting to be. */
+struct dns_pace {
+  char *resolver;
+  int in_flight;
+  int max_in_flight; /* the pool's, lowered when a socket buffer is small */
+  struct dns_lookup *queue, *queue_tail; /* not sent yet, FIFO */
+  bool warned_rcvbuf;
+  struct dns_pace *next;
+};
+
 /* One c-ares channel: one resolver, one timeout, kept for the pool's life so
  * that queries reuse its socket instead of paying for a channel each. */
 struct dns_chan {
@@ -64,17 +75,14 @@ struct dns_chan {
   ev_timer timer; /* fires when ares_timeout() says a query may expire */
   struct dns_sock *socks;
   struct dns_chan *next;
-  /* Pacing: lookups sent and not answered, and those waiting to be. */
-  int in_flight;
-  int max_in_flight; /* the pool's, lowered when the socket buffer is small */
-  struct dns_lookup *active;              /* queued or in flight, by host */
-  struct dns_lookup *queue, *queue_tail;  /* not sent yet, FIFO */
-  bool warned_rcvbuf;
+  struct dns_pace *pace;     /* shared by the resolver's channels */
+  struct dns_lookup *active; /* queued or in flight, by host */
 };
 
 struct dns_pool {
   struct ev_loop *loop;
-  int max_in_flight; /* lookups (A+AAAA pairs) per channel */
+  int max_in_flight; /* lookups (A+AAAA pairs) per resolver */
+  struct dns_pace *paces;
   struct dns_stats stats;
   struct dns_lookup *lookups;   /* every lookup not yet freed */
   struct dns_chan *chans;
@@ -116,7 +124,7 @@ struct dns_lookup {
   char *host;
   struct dns_lookup *prev, *next;     /* in pool->lookups */
   struct dns_lookup *act_next;        /* in ch->active */
-  struct dns_lookup *q_next;          /* in ch->queue */
+  struct dns_lookup *q_next;          /* in ch->pace->queue */
   struct dns_query *waiters;          /* via wait_next */
   bool sent, answered;
   int pending; /* c-ares callbacks still to come */
@@ -250,12 +258,12 @@ static int dns_on_sock_config(ares_socket_t fd, int type, void *data)
   struct dns_chan *ch = data;
   if (type != SOCK_DGRAM)
     return 0;
+  struct dns_pace *pc = ch->pace;
   int want = 2 * ch->pool->max_in_flight * DNS_RCVBUF_PER_ANSWER;
   int have = 0;
   socklen_t len = sizeof(have);
   if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &len) == 0 &&
       have >= want) {
-    ch->max_in_flight = ch->pool->max_in_flight;
     return 0;
   }
   /* Linux doubles the value asked for (bookkeeping overhead) and caps it
@@ -272,10 +280,10 @@ static int dns_on_sock_config(ares_socket_t fd, int type, void *data)
   int fits = have / (2 * DNS_RCVBUF_PER_ANSWER);
   if (fits < 1)
     fits = 1;
-  ch->max_in_flight =
-      fits < ch->pool->max_in_flight ? fits : ch->pool->max_in_flight;
-  if (fits < ch->pool->max_in_flight && !ch->warned_rcvbuf) {
-    ch->warned_rcvbuf = true;
+  if (fits < pc->max_in_flight)
+    pc->max_in_flight = fits;
+  if (fits < ch->pool->max_in_flight && !pc->warned_rcvbuf) {
+    pc->warned_rcvbuf = true;
     vt_warn("dns: %s: the socket receive buffer holds %d bytes, room for %d "
             "lookups in flight, not probe.dns_max_in_flight = %d (raise "
             "net.core.rmem_max); pacing at %d",
@@ -317,13 +325,25 @@ static enum vt_status dns_chan_create(struct dns_pool *p, const char *resolver,
   struct dns_chan *ch = malloc(sizeof(*ch));
   if (!ch)
     return VT_ENOMEM;
-  *ch = (struct dns_chan){.pool = p,
-                          .timeout_ms = timeout_ms,
-                          .max_in_flight = p->max_in_flight};
+  *ch = (struct dns_chan){.pool = p, .timeout_ms = timeout_ms};
   ev_init(&ch->timer, dns_on_timer);
   ch->resolver = strdup(resolver);
   if (!ch->resolver)
     goto fail;
+  for (ch->pace = p->paces; ch->pace; ch->pace = ch->pace->next)
+    if (strcmp(ch->pace->resolver, resolver) == 0)
+      break;
+  if (!ch->pace) {
+    struct dns_pace *pc = calloc(1, sizeof(*pc));
+    if (!pc || !(pc->resolver = strdup(resolver))) {
+      free(pc);
+      goto fail;
+    }
+    pc->max_in_flight = p->max_in_flight;
+    pc->next = p->paces;
+    p->paces = pc;
+    ch->pace = pc;
+  }
 
   /* "b": DNS only, never /etc/hosts. NOCHECKRESP: hand SERVFAIL and REFUSED
    * back (ARES_ESERVFAIL/EREFUSED with the packet) instead of trying the
@@ -421,6 +441,12 @@ void dns_pool_destroy(struct dns_pool *p)
     struct dns_chan *ch = p->chans;
     p->chans = ch->next;
     dns_chan_free(ch);
+  }
+  while (p->paces) {
+    struct dns_pace *pc = p->paces;
+    p->paces = pc->next;
+    free(pc->resolver);
+    free(pc);
   }
   while (p->lookups) {
     struct dns_lookup *lk = p->lookups;
@@ -655,6 +681,7 @@ static void dns_lookup_deactivate(struct dns_lookup *lk)
 
 static void dns_on_reply(void *arg, int status, int timeouts,
                          unsigned char *abuf, int alen);
+static void dns_lookup_answer(struct dns_lookup *lk);
 
 static void dns_half_send(struct dns_half *h)
 {
@@ -677,35 +704,36 @@ static void dns_lookup_send(struct dns_lookup *lk)
     };
   }
   lk->sent = true;
-  ch->in_flight++;
+  ch->pace->in_flight++;
   ch->pool->stats.lookups_sent++;
   lk->t0_mono = vt_time_mono();
-  /* Both counted before either is sent: c-ares may call back from inside
-   * ares_query() (a socket that cannot be opened, say). */
-  lk->pending = 2;
+  /* Both counted before either is sent, plus one for this function: c-ares
+   * may call back from inside ares_query() (a socket that cannot be
+   * opened, say), and must not free lk under us. */
+  lk->pending = 3;
   for (int k = 0; k < 2; k++) {
     lk->half[k].tries = 1;
     ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->half[k].type,
                dns_on_reply, &lk->half[k]);
   }
+  if (--lk->pending == 0 && !lk->answered)
+    dns_lookup_answer(lk);
 }
 
-/* Sends queued lookups while the channel has room. */
-static void dns_chan_pump(struct dns_chan *ch)
+/* Sends queued lookups while the resolver has room. */
+static void dns_pace_pump(struct dns_pool *p, struct dns_pace *pc)
 {
-  bool sent = false;
-  while (ch->queue && ch->in_flight < ch->max_in_flight) {
-    struct dns_lookup *lk = ch->queue;
-    ch->queue = lk->q_next;
-    if (!ch->queue)
-      ch->queue_tail = NULL;
+  while (pc->queue && pc->in_flight < pc->max_in_flight) {
+    struct dns_lookup *lk = pc->queue;
+    pc->queue = lk->q_next;
+    if (!pc->queue)
+      pc->queue_tail = NULL;
     lk->q_next = NULL;
-    ch->pool->stats.queued--;
+    p->stats.queued--;
     dns_lookup_send(lk);
-    sent = true;
+    dns_chan_arm_timer(lk->ch);
+    dns_lookup_release(lk); /* answered at once: nobody else holds it */
   }
-  if (sent)
-    dns_chan_arm_timer(ch);
 }
 
 /* The lookup has its answer: every waiter gets it (through the loop). */
@@ -714,7 +742,7 @@ static void dns_lookup_answer(struct dns_lookup *lk)
   struct dns_chan *ch = lk->ch;
   dns_lookup_combine(lk);
   lk->answered = true;
-  ch->in_flight--;
+  ch->pace->in_flight--;
   dns_lookup_deactivate(lk);
   while (lk->waiters) {
     struct dns_query *q = lk->waiters;
@@ -761,7 +789,7 @@ static void dns_on_reply(void *arg, int status, int timeouts,
      * and that query would sit out the whole timeout. Answer now. */
     if (lk->pending == 0 || status == ARES_ECONNREFUSED) {
       dns_lookup_answer(lk);
-      dns_chan_pump(ch);
+      dns_pace_pump(ch->pool, ch->pace);
     }
   }
   /* c-ares is done with this half once this returns. */
@@ -802,18 +830,19 @@ static enum vt_status dns_query_start(struct dns_pool *p, const char *resolver,
   lk->waiters = q;
   if (lk->sent)
     return VT_OK;
-  if (lk->q_next || ch->queue_tail == lk)
+  struct dns_pace *pc = ch->pace;
+  if (lk->q_next || pc->queue_tail == lk)
     return VT_OK; /* already queued */
-  if (ch->in_flight < ch->max_in_flight) {
+  if (pc->in_flight < pc->max_in_flight) {
     dns_lookup_send(lk);
-    dns_lookup_release(lk);
     dns_chan_arm_timer(ch);
+    dns_lookup_release(lk);
   } else {
-    if (ch->queue_tail)
-      ch->queue_tail->q_next = lk;
+    if (pc->queue_tail)
+      pc->queue_tail->q_next = lk;
     else
-      ch->queue = lk;
-    ch->queue_tail = lk;
+      pc->queue = lk;
+    pc->queue_tail = lk;
     p->stats.queued++;
   }
   return VT_OK;
@@ -859,17 +888,17 @@ static void dns_query_detach(struct dns_query *q)
   q->lk = NULL;
   if (lk->waiters || lk->sent)
     return; /* a sent one still answers (nobody), then goes */
-  struct dns_chan *ch = lk->ch;
-  struct dns_lookup **qp = &ch->queue, *prev = NULL;
+  struct dns_pace *pc = lk->ch->pace;
+  struct dns_lookup **qp = &pc->queue, *prev = NULL;
   while (*qp && *qp != lk) {
     prev = *qp;
     qp = &(*qp)->q_next;
   }
   if (*qp) {
     *qp = lk->q_next;
-    if (ch->queue_tail == lk)
-      ch->queue_tail = prev;
-    ch->pool->stats.queued--;
+    if (pc->queue_tail == lk)
+      pc->queue_tail = prev;
+    lk->ch->pool->stats.queued--;
   }
   dns_lookup_deactivate(lk);
   dns_lookup_free(lk);
@@ -894,9 +923,9 @@ void dns_pool_set_max_in_flight(struct dns_pool *p, int n)
   if (!p || n < 1)
     return;
   p->max_in_flight = n;
-  for (struct dns_chan *ch = p->chans; ch; ch = ch->next) {
-    ch->max_in_flight = n;
-    dns_chan_pump(ch);
+  for (struct dns_pace *pc = p->paces; pc; pc = pc->next) {
+    pc->max_in_flight = n;
+    dns_pace_pump(p, pc);
   }
 }
 
@@ -904,8 +933,8 @@ void dns_pool_get_stats(const struct dns_pool *p, struct dns_stats *out)
 {
   *out = p->stats;
   out->in_flight = 0;
-  for (const struct dns_chan *ch = p->chans; ch; ch = ch->next)
-    out->in_flight += ch->in_flight;
+  for (const struct dns_pace *pc = p->paces; pc; pc = pc->next)
+    out->in_flight += pc->in_flight;
 }
 
 /* ---- cache --------------------------------------------------------------- */
