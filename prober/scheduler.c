@@ -104,6 +104,7 @@ struct sched_check {
 /* The latest definitive answer of one resolver of the resolution. */
 struct resolver_answer {
   bool valid;
+  double expiry; /* ev_now() until which its TTL holds (hidden resolution) */
   int n;
   char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
 };
@@ -932,8 +933,15 @@ static void check_round(struct sched_check *chk, double ts)
   struct sched_target *t = chk->t;
   s->stats.rounds++;
   if (chk->is_resolve) {
-    for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+    double now = ev_now(s->loop);
+    for (size_t i = 0; i < chk->conf->n_resolvers; i++) {
+      /* The hidden resolution only feeds the address set: like any client,
+       * it keeps an answer for its TTL instead of asking every interval.
+       * A dns check always asks: that is its measurement. */
+      if (!chk->reportable && now < t->answers[i].expiry)
+        continue;
       slot_run(chk, chk->conf->resolvers[i], ts);
+    }
     return;
   }
   if (chk->conf->type == VT_CHECK_CLIENT) {
@@ -1033,6 +1041,9 @@ static void target_update_answers(struct sched_target *t, int resolver,
   if (!definitive)
     return;
   struct resolver_answer *ra = &t->answers[resolver];
+  ra->expiry = r->error == VT_ERR_NONE && !r->incomplete && r->ttl > 0
+                   ? ev_now(t->s->loop) + (double)r->ttl
+                   : 0;
   if (!r->incomplete || !ra->valid) {
     ra->valid = true;
     ra->n = r->n_answers;
