@@ -105,9 +105,22 @@ struct sched_check {
 struct resolver_answer {
   bool valid;
   double expiry; /* ev_now() until which its TTL holds (hidden resolution) */
-  int n;
-  char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+  int n, cap;
+  char (*ips)[VT_IP_STRLEN]; /* cap entries, sized to what it holds */
 };
+
+/* Makes room for want addresses in ra; false when out of memory. */
+static bool resolver_answer_reserve(struct resolver_answer *ra, int want)
+{
+  if (want <= ra->cap)
+    return true;
+  char(*ips)[VT_IP_STRLEN] = realloc(ra->ips, (size_t)want * sizeof(*ips));
+  if (!ips)
+    return false;
+  ra->ips = ips;
+  ra->cap = want;
+  return true;
+}
 
 struct sched_target {
   struct sched *s;
@@ -150,6 +163,8 @@ struct sched {
   struct sched_stats stats;
   struct sched_budget *budget;
   bool own_budget;         /* made by sched_create (ctx had none) */
+  bool no_late;            /* runs starting now are stamped with a past
+                              round (the start-up resolution): not late */
   double skip_log_at;      /* when a skip was last logged */
   uint64_t skip_unlogged;  /* skips since then, not logged one by one */
 };
@@ -815,7 +830,8 @@ static void slot_start(struct sched_slot *sl, double ts)
     slot_skip(sl, false);
     return;
   }
-  sched_record_late(s, ev_time() - ts);
+  if (!s->no_late)
+    sched_record_late(s, ev_time() - ts);
   slot_fill_identity(sl, sl->res, ts);
   enum vt_status st = chk->ops->start(sl->state, sl->res, slot_done, sl);
   if (st != VT_OK) {
@@ -1022,7 +1038,9 @@ static void target_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
   if (ev_periodic_at(&t->resolve.timer) - now < rc->timeout_s)
     return;
   double ts = offset + floor((now - offset) / rc->interval_s) * rc->interval_s;
+  t->s->no_late = true;
   check_round(&t->resolve, ts);
+  t->s->no_late = false;
 }
 
 /* Keeps the per-resolver answers and rebuilds the address set from their
@@ -1044,6 +1062,10 @@ static void target_update_answers(struct sched_target *t, int resolver,
   ra->expiry = r->error == VT_ERR_NONE && !r->incomplete && r->ttl > 0
                    ? ev_now(t->s->loop) + (double)r->ttl
                    : 0;
+  if (!resolver_answer_reserve(ra, ra->n + r->n_answers)) {
+    vt_err("dns: %s: out of memory keeping the answer", t->conf->name);
+    return;
+  }
   if (!r->incomplete || !ra->valid) {
     ra->valid = true;
     ra->n = r->n_answers;
@@ -1402,6 +1424,10 @@ void sched_destroy(struct sched *s)
     if (t->resolve.conf)
       check_free_slots(s, &t->resolve);
     free(t->checks);
+    for (size_t k = 0; t->answers && t->resolve.conf &&
+                       k < t->resolve.conf->n_resolvers;
+         k++)
+      free(t->answers[k].ips);
     free(t->answers);
   }
   /* Slots retired by the cancellations above land in the graveyard. */
