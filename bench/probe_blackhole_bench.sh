@@ -46,13 +46,7 @@ for i in 1 2 3 4 5; do
 	HOLES+=("$VT_LAB_NET.$((20 + i))")
 done
 vt_lab_addr srv "${HEALTHY[@]}" "${HOLES[@]}"
-eval "$(declare -f _vt_nginx_conf | sed '1s/_vt_nginx_conf/_bench_nginx_conf_tests/')"
-# shellcheck disable=SC2317
-_vt_nginx_conf() {
-	_bench_nginx_conf_tests "$@"
-	sed -i -e 's/worker_connections [0-9]*;/worker_connections 16384;/' \
-		-e 's|^\( *\)access_log .*;|\1access_log off;|' "$VT_TMP/nginx/nginx.conf"
-}
+bench_nginx_for_load
 VT_NETNS=$VT_LAB_NS_srv vt_nginx_start "${HEALTHY[@]}" "${HOLES[@]}" >&2
 VT_DNS_TTL=300 VT_NETNS=$VT_LAB_NS_srv VT_DNS_LISTEN=$VT_LAB_IP_srv vt_dns_start >&2
 for i in $(seq 1 "$HOSTS"); do
@@ -102,11 +96,11 @@ vt_track "$pid"
 wait "$pid" || die "run_rusage.py failed"
 cat "$WORK"/spool/seg-*.jsonl >"$WORK/all.jsonl"
 
-healthy_re=$(printf '%s|' "${HEALTHY[@]}" | sed 's/|$//; s/\./\\\\./g')
+healthy_json=$(printf '"%s",' "${HEALTHY[@]}" | sed 's/,$//; s/^/[/; s/$/]/')
 # Rounds due for one (target, address): the complete rounds between the
 # first round of the run and its end; every healthy one must be there.
-jq -r --arg re "^($healthy_re)\$" '
-	select(.ip != null and (.ip | test($re))) | "\(.target) \(.ip) \(.ts) \(.ok)"' \
+jq -r --argjson h "$healthy_json" '
+	select(.ip as $i | $h | index($i)) | "\(.target) \(.ip) \(.ts) \(.ok)"' \
 	"$WORK/all.jsonl" >"$WORK/healthy.txt"
 read -r n_healthy false_fail present due <<<"$(python3 - "$WORK/healthy.txt" "$t0" "$DAEMON_S" <<'PY'
 import sys, collections

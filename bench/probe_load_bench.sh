@@ -59,14 +59,7 @@ cc -O2 -Wall -o "$WORK/probe_ceiling" "$BENCH_DIR/probe_ceiling.c" \
 	-lcurl -lcares -lev 2>"$WORK/cc.log" ||
 	die "cannot build probe_ceiling: $(tail -n 3 "$WORK/cc.log")"
 
-# nginx for load: more connections, no access log (as probe_bench.sh).
-eval "$(declare -f _vt_nginx_conf | sed '1s/_vt_nginx_conf/_bench_nginx_conf_tests/')"
-# shellcheck disable=SC2317 # called by vt_nginx_start
-_vt_nginx_conf() {
-	_bench_nginx_conf_tests "$@"
-	sed -i -e 's/worker_connections [0-9]*;/worker_connections 16384;/' \
-		-e 's|^\( *\)access_log .*;|\1access_log off;|' "$VT_TMP/nginx/nginx.conf"
-}
+bench_nginx_for_load
 IPS=()
 for i in $(seq 1 "$N_ADDRS"); do
 	IPS+=("127.0.0.$((40 + i))")

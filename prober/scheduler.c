@@ -844,6 +844,10 @@ static void slot_start(struct sched_slot *sl, double ts)
     }
     budget_res_put(b, sl->res);
     sl->res = NULL;
+    /* The pump may have made this address's entry for it. */
+    struct budget_addr *a = budget_addr_get(b, key, false);
+    if (a)
+      budget_addr_maybe_free(b, a);
     return;
   }
   sl->running = true;

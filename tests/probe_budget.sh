@@ -9,7 +9,7 @@
 #     one address, nor max_in_flight in all, and every run is ok although
 #     the pass takes longer than the timeout (a timeout starts at the start);
 #   - a run that cannot start within its round is skipped: no result, no
-#     failure, counted on stderr;
+#     failure, counted on stderr (--once) and in the statistics (daemon);
 #   - N dns checks of one name at one resolver cost one A and one AAAA query;
 #   - a lost query is asked again within the timeout, and the DNS time says
 #     how long the answer took;
@@ -115,6 +115,33 @@ like "$(cat "$VT_ERR")" "could not start within its round .*skipped, no data" \
 like "$(cat "$VT_ERR")" "--once: $((12 - n)) runs skipped by the probe" \
 	"skipped: counted ($((12 - n)))"
 is "$(stat .max_total)" 1 "skipped: still one connection at a time"
+
+# ---- the same in the daemon ---------------------------------------------------------
+# Six targets on one address, one run at a time, 0.2 s each, interval 1 s,
+# timeout 0.5 s: each round about three start, the others are skipped; the
+# spool holds only real results, all ok.
+http d
+cfg "$VT_TMP/d.cfg" "max_per_address = 1; spool_dir = \"$VT_TMP/spool-d\"; fsync = \"never\";" \
+	1.0 0.5 6 '"127.0.0.31"'
+"$VANTAGE_PROBE" -c "$VT_TMP/d.cfg" 2>"$VT_TMP/d.log" &
+pid=$!
+vt_track "$pid"
+sleep 3.5
+kill -USR1 "$pid"
+sleep 0.3
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+is "$rc" 0 "daemon: exits 0 on SIGTERM"
+cat "$VT_TMP"/spool-d/seg-*.jsonl >"$VT_TMP/d.jsonl" 2>/dev/null
+nd=$(jq -s 'length' "$VT_TMP/d.jsonl")
+like "$nd" '^([4-9]|1[0-9])$' "daemon: runs that started have results ($nd)"
+is "$(jq -s '[.[] | select(.ok | not)] | length' "$VT_TMP/d.jsonl")" 0 \
+	"daemon: no run reported as a failure of the target"
+like "$(cat "$VT_TMP/d.log")" "[1-9][0-9]* found no room in their round" \
+	"daemon: skipped runs counted in the statistics"
+like "$(cat "$VT_TMP/d.log")" "1 per address" "daemon: statistics show the budget"
+is "$(stat .max_total)" 1 "daemon: one connection at a time"
 
 # ---- DNS: coalescing, retry, pacing -----------------------------------------------
 qcount() { grep -c "^q $1 $2\$" "$VT_TMP/dns.log"; }
