@@ -116,8 +116,7 @@ static void curl_timer_cb(struct ev_loop *l, ev_timer *w, int revents)
   curl_check_done();
 }
 
-static int curl_sock_cb(CURL *e, curl_socket_t s, int what, void *up,
-                        void *sp)
+static int curl_sock_cb(CURL *e, curl_socket_t s, int what, void *up, void *sp)
 {
   struct sock *k = sp;
   if (what == CURL_POLL_REMOVE) {
@@ -151,7 +150,10 @@ static int curl_timer_fn(CURLM *m, long ms, void *up)
   return 0;
 }
 
-static size_t discard(char *p, size_t s, size_t n, void *u) { return s * n; }
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+  return s * n;
+}
 
 static void http_start(struct req *r)
 {
@@ -164,9 +166,9 @@ static void http_start(struct req *r)
     curl_url_set(u, CURLUPART_URL, r->a, 0);
     curl_url_get(u, CURLUPART_HOST, &h, 0);
     curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT);
-    snprintf(pin, sizeof(pin), strchr(r->b, ':') ? "%s:%s:[%s]:%s"
-                                                 : "%s:%s:%s:%s",
-             h, p, r->b, p);
+    snprintf(pin, sizeof(pin),
+             strchr(r->b, ':') ? "%s:%s:[%s]:%s" : "%s:%s:%s:%s", h, p, r->b,
+             p);
     r->pin = curl_slist_append(NULL, pin);
     curl_free(h);
     curl_free(p);
@@ -234,8 +236,8 @@ static void tcp_start(struct req *r)
       r->sa_len = sizeof(*a6);
     }
   }
-  int fd = socket(r->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  0);
+  int fd =
+      socket(r->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   struct tcp *c = calloc(1, sizeof(*c));
   if (fd < 0 || !c) {
     free(c);
@@ -252,7 +254,7 @@ static void tcp_start(struct req *r)
   ev_timer_start(loop, &c->t);
 }
 
-/* ---- dns: c-ares A+AAAA ----------------------------------------------------*/
+/* ---- dns: c-ares A+AAAA ------------------------------------------------*/
 
 struct chan {
   char server[128];
@@ -397,9 +399,9 @@ static void start_some(void)
   }
   double t = now_mono() - t_start;
   /* Due in whole batches: the probe starts a check's addresses together. */
-  unsigned long due = t >= duration_s ? (unsigned long)(duration_s * rate)
-                                      : (unsigned long)(t * rate / batch + 1) *
-                                            batch;
+  unsigned long due = t >= duration_s
+                          ? (unsigned long)(duration_s * rate)
+                          : (unsigned long)(t * rate / batch + 1) * batch;
   while (due_n < due && in_flight < max_in_flight) {
     start_one();
     due_n++;

@@ -15,7 +15,6 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
-#include <sys/socket.h>
 #include <ev.h>
 #include <math.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "probe_config.h"
@@ -84,7 +84,7 @@ struct dns_pool {
   int max_in_flight; /* lookups (A+AAAA pairs) per resolver */
   struct dns_pace *paces;
   struct dns_stats stats;
-  struct dns_lookup *lookups;   /* every lookup not yet freed */
+  struct dns_lookup *lookups; /* every lookup not yet freed */
   struct dns_chan *chans;
   struct dns_query *queries;    /* every query not yet freed */
   struct dns_query *delivering; /* whose user callback is running */
@@ -122,13 +122,13 @@ struct dns_cache {
 struct dns_lookup {
   struct dns_chan *ch;
   char *host;
-  struct dns_lookup *prev, *next;     /* in pool->lookups */
-  struct dns_lookup *act_next;        /* in ch->active */
-  struct dns_lookup *q_next;          /* in ch->pace->queue */
-  struct dns_query *waiters;          /* via wait_next */
+  struct dns_lookup *prev, *next; /* in pool->lookups */
+  struct dns_lookup *act_next;    /* in ch->active */
+  struct dns_lookup *q_next;      /* in ch->pace->queue */
+  struct dns_query *waiters;      /* via wait_next */
   bool sent, answered;
-  int pending; /* c-ares callbacks still to come */
-  double t0_mono; /* first send */
+  int pending;             /* c-ares callbacks still to come */
+  double t0_mono;          /* first send */
   struct dns_half half[2]; /* A, AAAA */
   struct dns_answer ans;
 };
@@ -262,8 +262,7 @@ static int dns_on_sock_config(ares_socket_t fd, int type, void *data)
   int want = 2 * ch->pool->max_in_flight * DNS_RCVBUF_PER_ANSWER;
   int have = 0;
   socklen_t len = sizeof(have);
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &len) == 0 &&
-      have >= want) {
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &len) == 0 && have >= want) {
     return 0;
   }
   /* Linux doubles the value asked for (bookkeeping overhead) and caps it
@@ -428,7 +427,8 @@ struct dns_pool *dns_pool_create(struct ev_loop *loop)
     ares_library_cleanup();
     return NULL;
   }
-  *p = (struct dns_pool){.loop = loop, .max_in_flight = DNS_DEFAULT_MAX_IN_FLIGHT};
+  *p = (struct dns_pool){.loop = loop,
+                         .max_in_flight = DNS_DEFAULT_MAX_IN_FLIGHT};
   return p;
 }
 
@@ -713,8 +713,8 @@ static void dns_lookup_send(struct dns_lookup *lk)
   lk->pending = 3;
   for (int k = 0; k < 2; k++) {
     lk->half[k].tries = 1;
-    ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->half[k].type,
-               dns_on_reply, &lk->half[k]);
+    ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->half[k].type, dns_on_reply,
+               &lk->half[k]);
   }
   if (--lk->pending == 0 && !lk->answered)
     dns_lookup_answer(lk);

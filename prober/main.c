@@ -157,10 +157,9 @@ static void log_stats(struct probe *p, const char *why)
           "spooled, %llu spool errors",
           why, (unsigned long long)st.rounds, (unsigned long long)st.runs,
           (unsigned long long)st.skipped, (unsigned long long)st.skipped_busy,
-          (unsigned long long)st.skipped_budget,
-          (unsigned long long)st.results, st.running, st.in_flight,
-          st.max_in_flight, st.max_per_address, st.queued,
-          1000.0 * sched_late_quantile_s(&st, 0.50),
+          (unsigned long long)st.skipped_budget, (unsigned long long)st.results,
+          st.running, st.in_flight, st.max_in_flight, st.max_per_address,
+          st.queued, 1000.0 * sched_late_quantile_s(&st, 0.50),
           1000.0 * sched_late_quantile_s(&st, 0.99), 1000.0 * st.late_max_s,
           p->spooled, p->spool_errors);
   for (size_t i = 0; p->uploader && i < p->n_uploads; i++) {
@@ -514,8 +513,8 @@ static int run(struct probe *p)
   }
   p->ctx.budget = sched_budget_create(p->loop, p->conf);
   if (p->ctx.budget)
-    p->sched = sched_create(&p->ctx, p->conf,
-                            p->once ? emit_stdout : emit_spool, p);
+    p->sched =
+        sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool, p);
   dns_pool_set_max_in_flight(p->ctx.dns, p->conf->dns_max_in_flight);
   if (!p->sched) {
     vt_err("probe: out of memory");

@@ -65,9 +65,9 @@ static const char *const top_keys[] = {"probe", "defaults", "targets",
 /* What a targets text fetched from a collector may hold. */
 static const char *const fetched_keys[] = {"defaults", "targets", NULL};
 static const char *const probe_keys[] = {
-    "name",          "spool_dir",       "fsync",
-    "fsync_interval", "log_level",      "max_in_flight",
-    "max_per_address", "dns_max_in_flight", NULL};
+    "name",      "spool_dir",     "fsync",           "fsync_interval",
+    "log_level", "max_in_flight", "max_per_address", "dns_max_in_flight",
+    NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
 static const char *const target_keys[] = {

@@ -162,11 +162,11 @@ struct sched {
   const struct sched *prev; /* replaced by this one, maybe still draining */
   struct sched_stats stats;
   struct sched_budget *budget;
-  bool own_budget;         /* made by sched_create (ctx had none) */
-  bool no_late;            /* runs starting now are stamped with a past
-                              round (the start-up resolution): not late */
-  double skip_log_at;      /* when a skip was last logged */
-  uint64_t skip_unlogged;  /* skips since then, not logged one by one */
+  bool own_budget;        /* made by sched_create (ctx had none) */
+  bool no_late;           /* runs starting now are stamped with a past
+                             round (the start-up resolution): not late */
+  double skip_log_at;     /* when a skip was last logged */
+  uint64_t skip_unlogged; /* skips since then, not logged one by one */
 };
 
 static const char *sched_phase_name(enum sched_phase p)
@@ -266,8 +266,8 @@ void sched_budget_set_limits(struct sched_budget *b,
       nofile = 1ull << 20;
     max = sched_default_max_in_flight(nofile);
   }
-  if (b->max_in_flight && (b->max_in_flight != max ||
-                           b->max_per_address != conf->max_per_address))
+  if (b->max_in_flight &&
+      (b->max_in_flight != max || b->max_per_address != conf->max_per_address))
     vt_info("sched: budget: %d checks in flight, %d per address", max,
             conf->max_per_address > 0 ? conf->max_per_address : 1);
   b->max_in_flight = max;
@@ -328,8 +328,8 @@ static struct budget_addr *budget_addr_get(struct sched_budget *b,
                                            const char *ip, bool create)
 {
   if (b->tab_cap) {
-    for (struct budget_addr *a = b->tab[budget_hash(ip) & (b->tab_cap - 1)];
-         a; a = a->next)
+    for (struct budget_addr *a = b->tab[budget_hash(ip) & (b->tab_cap - 1)]; a;
+         a = a->next)
       if (strcmp(a->ip, ip) == 0)
         return a;
   }
@@ -909,8 +909,8 @@ static void slot_run(struct sched_check *chk, const char *key, double ts)
   struct sched *s = chk->t->s;
   struct sched_slot *sl = slot_get(chk, key);
   if (!sl) {
-    vt_err("sched: %s/%s [%s]: out of memory; run skipped",
-           chk->t->conf->name, chk->conf->name, key);
+    vt_err("sched: %s/%s [%s]: out of memory; run skipped", chk->t->conf->name,
+           chk->conf->name, key);
     return;
   }
   sl->retire = false;
@@ -1428,9 +1428,8 @@ void sched_destroy(struct sched *s)
     if (t->resolve.conf)
       check_free_slots(s, &t->resolve);
     free(t->checks);
-    for (size_t k = 0; t->answers && t->resolve.conf &&
-                       k < t->resolve.conf->n_resolvers;
-         k++)
+    for (size_t k = 0;
+         t->answers && t->resolve.conf && k < t->resolve.conf->n_resolvers; k++)
       free(t->answers[k].ips);
     free(t->answers);
   }

@@ -48,10 +48,10 @@ struct sched_stats {
   double late_sum_s;   /* sum of the runs' lateness */
   double late_max_s;   /* worst lateness of a run */
   uint64_t late_hist[SCHED_LATE_BUCKETS];
-  int running;         /* runs going now (all kinds) */
-  int in_flight;       /* of those, runs holding the budget (tcp/http/client) */
-  int queued;          /* runs waiting for the budget */
-  int max_in_flight;   /* the budget's limits now */
+  int running;       /* runs going now (all kinds) */
+  int in_flight;     /* of those, runs holding the budget (tcp/http/client) */
+  int queued;        /* runs waiting for the budget */
+  int max_in_flight; /* the budget's limits now */
   int max_per_address;
 };
 
