@@ -162,6 +162,13 @@ static void log_stats(struct probe *p, const char *why)
           st.queued, 1000.0 * sched_late_quantile_s(&st, 0.50),
           1000.0 * sched_late_quantile_s(&st, 0.99), 1000.0 * st.late_max_s,
           p->spooled, p->spool_errors);
+  struct dns_stats ds;
+  dns_pool_get_stats(p->ctx.dns, &ds);
+  vt_info("probe: %s: dns: %llu lookups sent, %llu queries answered by a "
+          "lookup already going, %llu retries, %d in flight, %d queued",
+          why, (unsigned long long)ds.lookups_sent,
+          (unsigned long long)ds.coalesced, (unsigned long long)ds.retries,
+          ds.in_flight, ds.queued);
   for (size_t i = 0; p->uploader && i < p->n_uploads; i++) {
     struct uploader_stats us;
     uploader_get_stats(p->uploader, i, &us);

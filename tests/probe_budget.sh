@@ -141,6 +141,8 @@ is "$(jq -s '[.[] | select(.ok | not)] | length' "$VT_TMP/d.jsonl")" 0 \
 like "$(cat "$VT_TMP/d.log")" "[1-9][0-9]* found no room in their round" \
 	"daemon: skipped runs counted in the statistics"
 like "$(cat "$VT_TMP/d.log")" "1 per address" "daemon: statistics show the budget"
+like "$(cat "$VT_TMP/d.log")" "dns: [1-9][0-9]* lookups sent, [0-9]+ queries answered by a lookup already going" \
+	"daemon: statistics show the DNS counters"
 is "$(stat .max_total)" 1 "daemon: one connection at a time"
 
 # ---- DNS: coalescing, retry, pacing -----------------------------------------------
