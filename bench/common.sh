@@ -12,6 +12,8 @@
 #   bench_servers              cd to $TMPDIR (or /tmp), source
 #                              tests/lib/servers.sh and vt_setup (the
 #                              caller exports top_srcdir and VANTAGE_*)
+#   bench_nginx_for_load       after bench_servers: the next vt_nginx_start
+#                              gets 16384 connections and no access log
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -49,4 +51,18 @@ bench_servers() {
 	# shellcheck disable=SC1091 # (sourced at run time from the repository)
 	. "$ROOT/tests/lib/servers.sh"
 	vt_setup
+}
+
+# servers.sh sizes nginx for the tests (512 connections, access log on).  A
+# once pass keeps thousands of connections open at the same moment, so the
+# benchmark's nginx gets more connections and no access log; everything else
+# (listeners, certificates, locations) stays as the tests have it.
+bench_nginx_for_load() {
+	eval "$(declare -f _vt_nginx_conf | sed '1s/_vt_nginx_conf/_bench_nginx_conf_tests/')"
+	# shellcheck disable=SC2317 # called by vt_nginx_start
+	_vt_nginx_conf() {
+		_bench_nginx_conf_tests "$@"
+		sed -i -e 's/worker_connections [0-9]*;/worker_connections 16384;/' \
+			-e 's|^\( *\)access_log .*;|\1access_log off;|' "$VT_TMP/nginx/nginx.conf"
+	}
 }

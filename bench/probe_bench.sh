@@ -69,17 +69,7 @@ bench_servers
 WORK=$VT_TMP/bench
 mkdir -p "$WORK"
 
-# servers.sh sizes nginx for the tests (512 connections, access log on).  A
-# once pass keeps thousands of connections open at the same moment, so the
-# benchmark's nginx gets more connections and no access log; everything else
-# (listeners, certificates, locations) stays as the tests have it.
-eval "$(declare -f _vt_nginx_conf | sed '1s/_vt_nginx_conf/_bench_nginx_conf_tests/')"
-# shellcheck disable=SC2317 # called by vt_nginx_start
-_vt_nginx_conf() {
-	_bench_nginx_conf_tests "$@"
-	sed -i -e 's/worker_connections [0-9]*;/worker_connections 16384;/' \
-		-e 's|^\( *\)access_log .*;|\1access_log off;|' "$VT_TMP/nginx/nginx.conf"
-}
+bench_nginx_for_load
 
 IPS=()
 for i in $(seq 1 "$N_ADDRS"); do

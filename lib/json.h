@@ -18,4 +18,9 @@ enum vt_status vt_json_str(struct vt_buf *b, const char *s)
 enum vt_status vt_json_num(struct vt_buf *b, double v, int decimals)
     __attribute__((warn_unused_result));
 
+/* Appends v with exactly decimals digits after the point (like "%.*f"),
+ * or null when v is NaN or infinite. */
+enum vt_status vt_json_fixed(struct vt_buf *b, double v, int decimals)
+    __attribute__((warn_unused_result));
+
 #endif

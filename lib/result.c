@@ -126,7 +126,10 @@ const char *vt_rcode_name(int rcode)
 /* Appends ,"key": — the caller writes the value. */
 static enum vt_status key(struct vt_buf *b, const char *k)
 {
-  return vt_buf_addf(b, ",\"%s\":", k);
+  enum vt_status st = vt_buf_add(b, ",\"", 2);
+  if (!st)
+    st = vt_buf_adds(b, k);
+  return st ? st : vt_buf_add(b, "\":", 2);
 }
 
 static enum vt_status str_field(struct vt_buf *b, bool compact, const char *k,
@@ -153,7 +156,7 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
 {
   enum vt_status st = vt_buf_adds(out, "{\"ts\":");
   if (!st)
-    st = vt_buf_addf(out, "%.3f", r->ts);
+    st = vt_json_fixed(out, r->ts, 3);
   if (!st)
     st = str_field(out, false, "probe", r->probe);
   if (!st)
@@ -196,7 +199,11 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
     for (size_t i = 0; !st && i < sizeof(ms) / sizeof(ms[0]); i++) {
       if (compact && !isfinite(ms[i].v))
         continue;
-      st = vt_buf_addf(out, "%s\"%s\":", first ? "" : ",", ms[i].k);
+      st = vt_buf_adds(out, first ? "\"" : ",\"");
+      if (!st)
+        st = vt_buf_adds(out, ms[i].k);
+      if (!st)
+        st = vt_buf_add(out, "\":", 2);
       if (!st)
         st = vt_json_num(out, ms[i].v, 3);
       first = false;

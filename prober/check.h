@@ -14,6 +14,7 @@ struct ev_loop;
 struct curl_loop;
 struct dns_pool;
 struct dns_cache;
+struct sched_budget;
 struct probe_target_conf;
 struct probe_check_conf;
 
@@ -23,6 +24,7 @@ struct probe_ctx {
   struct curl_loop *curl;
   struct dns_pool *dns;
   struct dns_cache *cache; /* for client checks */
+  struct sched_budget *budget; /* checks in flight (scheduler.h); may be NULL */
 };
 
 /* Called exactly once per run, with the result the run filled in. */

@@ -49,6 +49,15 @@ struct curl_loop {
    * highest fd seen and stays, so lookups need no allocation. */
   struct curl_loop_sock **by_fd;
   size_t n_by_fd;
+  /* Idle easy handles for checks: as many as were ever in flight at once,
+   * which the scheduler's budget bounds. */
+  struct curl_loop_easy *free_easies;
+  int n_free_easies;
+};
+
+struct curl_loop_easy {
+  CURL *easy;
+  struct curl_loop_easy *next;
 };
 
 /* ---- intrusive lists ------------------------------------------------- */
@@ -331,6 +340,12 @@ void curl_loop_destroy(struct curl_loop *cl)
     cl->free_socks = s->next;
     free(s);
   }
+  while (cl->free_easies) {
+    struct curl_loop_easy *e = cl->free_easies;
+    cl->free_easies = e->next;
+    curl_easy_cleanup(e->easy);
+    free(e);
+  }
   while (cl->free_xfers) {
     struct curl_loop_xfer *x = cl->free_xfers;
     cl->free_xfers = x->next;
@@ -386,4 +401,30 @@ void curl_loop_remove(struct curl_loop *cl, CURL *easy)
 int curl_loop_running(const struct curl_loop *cl)
 {
   return cl ? cl->n_active : 0;
+}
+
+CURL *curl_loop_easy_get(struct curl_loop *cl)
+{
+  struct curl_loop_easy *e = cl->free_easies;
+  if (!e)
+    return curl_easy_init();
+  cl->free_easies = e->next;
+  cl->n_free_easies--;
+  CURL *easy = e->easy;
+  free(e);
+  return easy;
+}
+
+void curl_loop_easy_put(struct curl_loop *cl, CURL *easy)
+{
+  if (!easy)
+    return;
+  struct curl_loop_easy *e = malloc(sizeof(*e));
+  if (!e) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  *e = (struct curl_loop_easy){.easy = easy, .next = cl->free_easies};
+  cl->free_easies = e;
+  cl->n_free_easies++;
 }

@@ -33,6 +33,16 @@ enum vt_status curl_loop_add(struct curl_loop *cl, CURL *easy,
 /* Removes a running transfer at once, without calling its done. */
 void curl_loop_remove(struct curl_loop *cl, CURL *easy);
 
+/* An easy handle from the pool of idle ones (curl_easy_init when empty):
+ * checks take one per run instead of one for life, so handles and their
+ * buffers follow the runs in flight. Options are whatever the last user
+ * left: curl_easy_reset before use. NULL when out of memory. */
+CURL *curl_loop_easy_get(struct curl_loop *cl);
+
+/* Gives an easy handle that is in no transfer back to the pool (cl takes
+ * it over and cleans it up at curl_loop_destroy). easy may be NULL. */
+void curl_loop_easy_put(struct curl_loop *cl, CURL *easy);
+
 /* Transfers running now. */
 int curl_loop_running(const struct curl_loop *cl);
 

@@ -2,7 +2,13 @@
 /* DNS on the libev loop (see dns.h): a pool of c-ares channels, one per
  * resolver and timeout, each joined to the loop through its socket-state
  * callback and one ev_timer; A+AAAA lookups combined into one answer with
- * rcode, TTL and timing; and a small TTL cache in front of them. */
+ * rcode, TTL and timing; and a small TTL cache in front of them.
+ *
+ * Losing no answer: identical lookups in flight (host at one channel) are
+ * sent once and answer every query waiting on them; a channel has at most
+ * max_in_flight lookups out and queues the rest; its UDP socket's receive
+ * buffer is sized for the answers those can bring; and a half (A or AAAA)
+ * that got nothing in half the timeout is asked once more within it. */
 #include "config.h"
 
 #include "dns.h"
@@ -15,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "probe_config.h"
@@ -42,6 +50,21 @@ struct dns_sock {
   struct dns_sock *next;
 };
 
+/* What the kernel charges a small UDP datagram against the receive buffer
+ * (skb overhead included; about 1.3 KB on loopback, rounded up). */
+#define DNS_RCVBUF_PER_ANSWER 2048
+
+/* Pacing of one resolver, shared by its channels (one per timeout):
+ * lookups sent and not answered, and those waiting to be. */
+struct dns_pace {
+  char *resolver;
+  int in_flight;
+  int max_in_flight; /* the pool's, lowered when a socket buffer is small */
+  struct dns_lookup *queue, *queue_tail; /* not sent yet, FIFO */
+  bool warned_rcvbuf;
+  struct dns_pace *next;
+};
+
 /* One c-ares channel: one resolver, one timeout, kept for the pool's life so
  * that queries reuse its socket instead of paying for a channel each. */
 struct dns_chan {
@@ -52,20 +75,27 @@ struct dns_chan {
   ev_timer timer; /* fires when ares_timeout() says a query may expire */
   struct dns_sock *socks;
   struct dns_chan *next;
+  struct dns_pace *pace;     /* shared by the resolver's channels */
+  struct dns_lookup *active; /* queued or in flight, by host */
 };
 
 struct dns_pool {
   struct ev_loop *loop;
+  int max_in_flight; /* lookups (A+AAAA pairs) per resolver */
+  struct dns_pace *paces;
+  struct dns_stats stats;
+  struct dns_lookup *lookups; /* every lookup not yet freed */
   struct dns_chan *chans;
   struct dns_query *queries;    /* every query not yet freed */
   struct dns_query *delivering; /* whose user callback is running */
   bool destroying;              /* c-ares callbacks must not touch queries */
 };
 
-/* One of the two lookups (A or AAAA) of a query. */
+/* One of the two halves (A or AAAA) of a lookup. */
 struct dns_half {
-  struct dns_query *q;
+  struct dns_lookup *lk;
   int type;   /* DNS_TYPE_A or DNS_TYPE_AAAA */
+  int tries;  /* sent so far */
   int status; /* ARES_*, after parsing; -1 while no reply came */
   int rcode;  /* -1 = no packet */
   int n;
@@ -87,9 +117,27 @@ struct dns_cache {
   struct dns_cache_entry *entries;
 };
 
+/* One A+AAAA resolution of host at one channel, shared by every query that
+ * asked for it while it was queued or in flight. */
+struct dns_lookup {
+  struct dns_chan *ch;
+  char *host;
+  struct dns_lookup *prev, *next; /* in pool->lookups */
+  struct dns_lookup *act_next;    /* in ch->active */
+  struct dns_lookup *q_next;      /* in ch->pace->queue */
+  struct dns_query *waiters;      /* via wait_next */
+  bool sent, answered;
+  int pending;             /* c-ares callbacks still to come */
+  double t0_mono;          /* first send */
+  struct dns_half half[2]; /* A, AAAA */
+  struct dns_answer ans;
+};
+
 struct dns_query {
   struct dns_pool *pool;
   struct dns_query *prev, *next; /* in pool->queries */
+  struct dns_lookup *lk;         /* waiting on it; NULL once answered */
+  struct dns_query *wait_next;
   /* Exactly one of cb and cache_cb is set until delivery or cancel. */
   dns_answer_fn *cb;
   dns_cache_fn *cache_cb;
@@ -99,9 +147,6 @@ struct dns_query {
   bool from_cache;
   bool answered; /* ans is final (user callback pending, done or dropped) */
   bool orphaned; /* the pool was destroyed from this query's callback */
-  int pending;   /* c-ares callbacks still to come */
-  double t0_mono;
-  struct dns_half half[2]; /* A, AAAA */
   struct dns_answer ans;
   ev_timer defer; /* delivers ans from the loop */
 };
@@ -204,6 +249,48 @@ static enum vt_status dns_server_parse(const char *spec,
   return VT_OK;
 }
 
+/* Sizes a new socket's receive buffer for the answers the channel may have
+ * out (two per lookup), and lowers the channel's limit to what the kernel
+ * granted: an answer that does not fit is dropped and its query times out,
+ * which a check would report as the resolver's failure. */
+static int dns_on_sock_config(ares_socket_t fd, int type, void *data)
+{
+  struct dns_chan *ch = data;
+  if (type != SOCK_DGRAM)
+    return 0;
+  struct dns_pace *pc = ch->pace;
+  int want = 2 * ch->pool->max_in_flight * DNS_RCVBUF_PER_ANSWER;
+  int have = 0;
+  socklen_t len = sizeof(have);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &len) == 0 && have >= want) {
+    return 0;
+  }
+  /* Linux doubles the value asked for (bookkeeping overhead) and caps it
+   * at net.core.rmem_max; SO_RCVBUFFORCE passes the cap with
+   * CAP_NET_ADMIN. */
+  int ask = want / 2;
+#ifdef SO_RCVBUFFORCE
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &ask, sizeof(ask)) != 0)
+#endif
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ask, sizeof(ask));
+  len = sizeof(have);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &len) != 0)
+    have = want;
+  int fits = have / (2 * DNS_RCVBUF_PER_ANSWER);
+  if (fits < 1)
+    fits = 1;
+  if (fits < pc->max_in_flight)
+    pc->max_in_flight = fits;
+  if (fits < ch->pool->max_in_flight && !pc->warned_rcvbuf) {
+    pc->warned_rcvbuf = true;
+    vt_warn("dns: %s: the socket receive buffer holds %d bytes, room for %d "
+            "lookups in flight, not probe.dns_max_in_flight = %d (raise "
+            "net.core.rmem_max); pacing at %d",
+            ch->resolver, have, fits, ch->pool->max_in_flight, fits);
+  }
+  return 0;
+}
+
 static void dns_chan_free(struct dns_chan *ch)
 {
   if (!ch)
@@ -242,16 +329,32 @@ static enum vt_status dns_chan_create(struct dns_pool *p, const char *resolver,
   ch->resolver = strdup(resolver);
   if (!ch->resolver)
     goto fail;
+  for (ch->pace = p->paces; ch->pace; ch->pace = ch->pace->next)
+    if (strcmp(ch->pace->resolver, resolver) == 0)
+      break;
+  if (!ch->pace) {
+    struct dns_pace *pc = calloc(1, sizeof(*pc));
+    if (!pc || !(pc->resolver = strdup(resolver))) {
+      free(pc);
+      goto fail;
+    }
+    pc->max_in_flight = p->max_in_flight;
+    pc->next = p->paces;
+    p->paces = pc;
+    ch->pace = pc;
+  }
 
   /* "b": DNS only, never /etc/hosts. NOCHECKRESP: hand SERVFAIL and REFUSED
    * back (ARES_ESERVFAIL/EREFUSED with the packet) instead of trying the
-   * next server and ending in ECONNREFUSED. One try of timeout_ms: 1.18
-   * doubles the per-try timeout each round, so more tries would blur the
-   * deadline the check promises. */
+   * next server and ending in ECONNREFUSED. One c-ares try of half the
+   * timeout: 1.18 doubles the per-try timeout each round, which would blur
+   * the deadline the check promises, so the one retry is ours
+   * (dns_on_reply), within the same deadline. */
   static char lookups[] = "b";
+  int try_ms = timeout_ms / 2;
   struct ares_options o = {
       .flags = ARES_FLAG_NOCHECKRESP,
-      .timeout = timeout_ms,
+      .timeout = try_ms > 0 ? try_ms : 1,
       .tries = 1,
       .lookups = lookups,
       .sock_state_cb = dns_on_sock_state,
@@ -272,6 +375,7 @@ static enum vt_status dns_chan_create(struct dns_pool *p, const char *resolver,
     st = rc == ARES_ENOMEM ? VT_ENOMEM : VT_ELIB;
     goto fail;
   }
+  ares_set_socket_configure_callback(ch->ares, dns_on_sock_config, ch);
   if (!is_system) {
     server.next = NULL;
     rc = ares_set_servers_ports(ch->ares, &server);
@@ -323,7 +427,8 @@ struct dns_pool *dns_pool_create(struct ev_loop *loop)
     ares_library_cleanup();
     return NULL;
   }
-  *p = (struct dns_pool){.loop = loop};
+  *p = (struct dns_pool){.loop = loop,
+                         .max_in_flight = DNS_DEFAULT_MAX_IN_FLIGHT};
   return p;
 }
 
@@ -336,6 +441,18 @@ void dns_pool_destroy(struct dns_pool *p)
     struct dns_chan *ch = p->chans;
     p->chans = ch->next;
     dns_chan_free(ch);
+  }
+  while (p->paces) {
+    struct dns_pace *pc = p->paces;
+    p->paces = pc->next;
+    free(pc->resolver);
+    free(pc);
+  }
+  while (p->lookups) {
+    struct dns_lookup *lk = p->lookups;
+    p->lookups = lk->next;
+    free(lk->host);
+    free(lk);
   }
   /* c-ares holds no query now; free what is left, delivered or not, except
    * the one whose callback called us: dns_on_defer frees that one. */
@@ -365,11 +482,11 @@ static void dns_query_unlink(struct dns_query *q)
   q->prev = q->next = NULL;
 }
 
-/* Frees q once nobody holds it: c-ares has called back for both halves, and
- * its answer was delivered or will never be. */
+/* Frees q once nobody holds it: its answer was delivered or will never be,
+ * and it waits on no lookup. */
 static void dns_query_release(struct dns_query *q)
 {
-  if (q->pending > 0 || !q->answered || ev_is_active(&q->defer) ||
+  if (q->lk || !q->answered || ev_is_active(&q->defer) ||
       q == q->pool->delivering)
     return;
   dns_query_unlink(q);
@@ -469,8 +586,8 @@ static int dns_half_parse_addrs(struct dns_half *h, const unsigned char *abuf,
   return n > 0 ? ARES_SUCCESS : ARES_ENODATA;
 }
 
-/* Merges the two halves into q->ans (see dns.h for the rules). */
-static void dns_query_combine(struct dns_query *q)
+/* Merges the two halves into lk->ans (see dns.h for the rules). */
+static void dns_lookup_combine(struct dns_lookup *q)
 {
   struct dns_answer *a = &q->ans;
   *a = (struct dns_answer){.rcode = -1, .ttl = -1};
@@ -527,6 +644,121 @@ static void dns_cache_store(struct dns_query *q)
   e->valid = true;
 }
 
+/* ---- lookups ------------------------------------------------------------- */
+
+static void dns_lookup_free(struct dns_lookup *lk)
+{
+  struct dns_pool *p = lk->ch->pool;
+  if (lk->prev)
+    lk->prev->next = lk->next;
+  else
+    p->lookups = lk->next;
+  if (lk->next)
+    lk->next->prev = lk->prev;
+  free(lk->host);
+  free(lk);
+}
+
+/* Frees lk once c-ares owes it nothing and nobody waits on it. */
+static void dns_lookup_release(struct dns_lookup *lk)
+{
+  if (lk->pending > 0 || lk->waiters || (lk->sent && !lk->answered))
+    return;
+  dns_lookup_free(lk);
+}
+
+/* Takes lk out of its channel's active list (new queries for its host then
+ * start a new lookup). */
+static void dns_lookup_deactivate(struct dns_lookup *lk)
+{
+  struct dns_lookup **pp = &lk->ch->active;
+  while (*pp && *pp != lk)
+    pp = &(*pp)->act_next;
+  if (*pp)
+    *pp = lk->act_next;
+  lk->act_next = NULL;
+}
+
+static void dns_on_reply(void *arg, int status, int timeouts,
+                         unsigned char *abuf, int alen);
+static void dns_lookup_answer(struct dns_lookup *lk);
+
+static void dns_half_send(struct dns_half *h)
+{
+  struct dns_lookup *lk = h->lk;
+  h->tries++;
+  lk->pending++;
+  ares_query(lk->ch->ares, lk->host, DNS_CLASS_IN, h->type, dns_on_reply, h);
+}
+
+static void dns_lookup_send(struct dns_lookup *lk)
+{
+  struct dns_chan *ch = lk->ch;
+  for (int k = 0; k < 2; k++) {
+    lk->half[k] = (struct dns_half){
+        .lk = lk,
+        .type = k == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA,
+        .status = -1,
+        .rcode = -1,
+        .ttl = -1,
+    };
+  }
+  lk->sent = true;
+  ch->pace->in_flight++;
+  ch->pool->stats.lookups_sent++;
+  lk->t0_mono = vt_time_mono();
+  /* Both counted before either is sent, plus one for this function: c-ares
+   * may call back from inside ares_query() (a socket that cannot be
+   * opened, say), and must not free lk under us. */
+  lk->pending = 3;
+  for (int k = 0; k < 2; k++) {
+    lk->half[k].tries = 1;
+    ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->half[k].type, dns_on_reply,
+               &lk->half[k]);
+  }
+  if (--lk->pending == 0 && !lk->answered)
+    dns_lookup_answer(lk);
+}
+
+/* Sends queued lookups while the resolver has room. */
+static void dns_pace_pump(struct dns_pool *p, struct dns_pace *pc)
+{
+  while (pc->queue && pc->in_flight < pc->max_in_flight) {
+    struct dns_lookup *lk = pc->queue;
+    pc->queue = lk->q_next;
+    if (!pc->queue)
+      pc->queue_tail = NULL;
+    lk->q_next = NULL;
+    p->stats.queued--;
+    dns_lookup_send(lk);
+    dns_chan_arm_timer(lk->ch);
+    dns_lookup_release(lk); /* answered at once: nobody else holds it */
+  }
+}
+
+/* The lookup has its answer: every waiter gets it (through the loop). */
+static void dns_lookup_answer(struct dns_lookup *lk)
+{
+  struct dns_chan *ch = lk->ch;
+  dns_lookup_combine(lk);
+  lk->answered = true;
+  ch->pace->in_flight--;
+  dns_lookup_deactivate(lk);
+  while (lk->waiters) {
+    struct dns_query *q = lk->waiters;
+    lk->waiters = q->wait_next;
+    q->wait_next = NULL;
+    q->lk = NULL;
+    q->ans = lk->ans;
+    q->answered = true;
+    dns_cache_store(q);
+    if (q->cb || q->cache_cb)
+      ev_timer_start(ch->pool->loop, &q->defer);
+    else
+      dns_query_release(q);
+  }
+}
+
 /* c-ares' callback for one half. No user code runs from here: delivery goes
  * through q->defer, so callbacks never nest inside ares_process_fd() and may
  * start queries or destroy the pool freely. */
@@ -534,30 +766,34 @@ static void dns_on_reply(void *arg, int status, int timeouts,
                          unsigned char *abuf, int alen)
 {
   struct dns_half *h = arg;
-  struct dns_query *q = h->q;
+  struct dns_lookup *lk = h->lk;
+  struct dns_chan *ch = lk->ch;
   (void)timeouts;
-  q->pending--;
-  if (q->pool->destroying)
-    return; /* dns_pool_destroy frees q */
+  lk->pending--;
+  if (ch->pool->destroying)
+    return; /* dns_pool_destroy frees lk */
 
-  if (!q->answered) {
+  if (!lk->answered) {
+    /* Nothing came back in half the timeout (a datagram lost on the way,
+     * either way): ask once more, which still ends within the timeout. */
+    if (status == ARES_ETIMEOUT && h->tries < 2) {
+      ch->pool->stats.retries++;
+      dns_half_send(h);
+      return;
+    }
     h->rcode = abuf && alen >= 4 ? abuf[3] & 0x0F : -1;
     h->status =
         status == ARES_SUCCESS ? dns_half_parse_addrs(h, abuf, alen) : status;
     /* ECONNREFUSED means nothing listens at the resolver. The other half
      * usually cannot tell: the ICMP error that one send() consumed is gone,
      * and that query would sit out the whole timeout. Answer now. */
-    if (q->pending == 0 || status == ARES_ECONNREFUSED) {
-      dns_query_combine(q);
-      dns_cache_store(q);
-      q->answered = true;
-      if (q->cb || q->cache_cb)
-        ev_timer_start(q->pool->loop, &q->defer);
+    if (lk->pending == 0 || status == ARES_ECONNREFUSED) {
+      dns_lookup_answer(lk);
+      dns_pace_pump(ch->pool, ch->pace);
     }
   }
-  /* c-ares is done with q once this returns, and nothing after this touches
-   * it, so q may go here. */
-  dns_query_release(q);
+  /* c-ares is done with this half once this returns. */
+  dns_lookup_release(lk);
 }
 
 static enum vt_status dns_query_start(struct dns_pool *p, const char *resolver,
@@ -568,24 +804,47 @@ static enum vt_status dns_query_start(struct dns_pool *p, const char *resolver,
   enum vt_status st = dns_chan_get(p, resolver, timeout_s, &ch);
   if (st != VT_OK)
     return st;
-  for (int k = 0; k < 2; k++) {
-    q->half[k] = (struct dns_half){
-        .q = q,
-        .type = k == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA,
-        .status = -1,
-        .rcode = -1,
-        .ttl = -1,
-    };
+  struct dns_lookup *lk = ch->active;
+  while (lk && strcasecmp(lk->host, host) != 0)
+    lk = lk->act_next;
+  if (lk) {
+    p->stats.coalesced++;
+  } else {
+    lk = calloc(1, sizeof(*lk));
+    if (!lk || !(lk->host = strdup(host))) {
+      free(lk);
+      return VT_ENOMEM;
+    }
+    lk->ch = ch;
+    lk->next = p->lookups;
+    if (p->lookups)
+      p->lookups->prev = lk;
+    p->lookups = lk;
+    lk->act_next = ch->active;
+    ch->active = lk;
   }
-  /* Both counted before either is sent: c-ares may call back from inside
-   * ares_query() (a socket that cannot be opened, say). */
-  q->pending = 2;
-  q->t0_mono = vt_time_mono();
-  ares_query(ch->ares, host, DNS_CLASS_IN, DNS_TYPE_A, dns_on_reply,
-             &q->half[0]);
-  ares_query(ch->ares, host, DNS_CLASS_IN, DNS_TYPE_AAAA, dns_on_reply,
-             &q->half[1]);
-  dns_chan_arm_timer(ch);
+  /* Waiting before anything is sent: c-ares may answer from inside
+   * ares_query() (a send that fails at once, say). */
+  q->lk = lk;
+  q->wait_next = lk->waiters;
+  lk->waiters = q;
+  if (lk->sent)
+    return VT_OK;
+  struct dns_pace *pc = ch->pace;
+  if (lk->q_next || pc->queue_tail == lk)
+    return VT_OK; /* already queued */
+  if (pc->in_flight < pc->max_in_flight) {
+    dns_lookup_send(lk);
+    dns_chan_arm_timer(ch);
+    dns_lookup_release(lk);
+  } else {
+    if (pc->queue_tail)
+      pc->queue_tail->q_next = lk;
+    else
+      pc->queue = lk;
+    pc->queue_tail = lk;
+    p->stats.queued++;
+  }
   return VT_OK;
 }
 
@@ -613,16 +872,69 @@ enum vt_status dns_resolve(struct dns_pool *p, const char *resolver,
   return VT_OK;
 }
 
+/* Stops q waiting on its lookup; a queued lookup nobody waits for any more
+ * is dropped before it is sent. */
+static void dns_query_detach(struct dns_query *q)
+{
+  struct dns_lookup *lk = q->lk;
+  if (!lk)
+    return;
+  struct dns_query **pp = &lk->waiters;
+  while (*pp && *pp != q)
+    pp = &(*pp)->wait_next;
+  if (*pp)
+    *pp = q->wait_next;
+  q->wait_next = NULL;
+  q->lk = NULL;
+  if (lk->waiters || lk->sent)
+    return; /* a sent one still answers (nobody), then goes */
+  struct dns_pace *pc = lk->ch->pace;
+  struct dns_lookup **qp = &pc->queue, *prev = NULL;
+  while (*qp && *qp != lk) {
+    prev = *qp;
+    qp = &(*qp)->q_next;
+  }
+  if (*qp) {
+    *qp = lk->q_next;
+    if (pc->queue_tail == lk)
+      pc->queue_tail = prev;
+    lk->ch->pool->stats.queued--;
+  }
+  dns_lookup_deactivate(lk);
+  dns_lookup_free(lk);
+}
+
 void dns_query_cancel(struct dns_query *q)
 {
   if (!q)
     return;
   q->cb = NULL;
   q->cache_cb = NULL;
-  /* Answered and waiting for the loop: drop the delivery. Whatever c-ares
-   * still owes, dns_on_reply collects and then frees q. */
+  dns_query_detach(q);
+  /* Answered and waiting for the loop: drop the delivery. */
   ev_timer_stop(q->pool->loop, &q->defer);
+  if (!q->answered)
+    q->answered = true; /* nothing will come for it now */
   dns_query_release(q);
+}
+
+void dns_pool_set_max_in_flight(struct dns_pool *p, int n)
+{
+  if (!p || n < 1)
+    return;
+  p->max_in_flight = n;
+  for (struct dns_pace *pc = p->paces; pc; pc = pc->next) {
+    pc->max_in_flight = n;
+    dns_pace_pump(p, pc);
+  }
+}
+
+void dns_pool_get_stats(const struct dns_pool *p, struct dns_stats *out)
+{
+  *out = p->stats;
+  out->in_flight = 0;
+  for (const struct dns_pace *pc = p->paces; pc; pc = pc->next)
+    out->in_flight += pc->in_flight;
 }
 
 /* ---- cache --------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #define PROBE_DNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "result.h"
 #include "vt_status.h"
@@ -35,12 +36,35 @@ typedef void dns_answer_fn(void *arg, const struct dns_answer *ans);
  * loop. Returns NULL when out of memory or c-ares cannot start. */
 struct dns_pool *dns_pool_create(struct ev_loop *loop);
 
+/* Lookups (A+AAAA pairs) a channel has out at once unless
+ * dns_pool_set_max_in_flight says otherwise (probe.dns_max_in_flight). */
+#define DNS_DEFAULT_MAX_IN_FLIGHT 64
+
+/* Sets how many lookups each resolver (channel) has in flight; the rest
+ * wait in a queue, in the order they were asked. n >= 1. */
+void dns_pool_set_max_in_flight(struct dns_pool *p, int n);
+
+struct dns_stats {
+  uint64_t lookups_sent; /* A+AAAA pairs sent */
+  uint64_t coalesced;    /* queries answered by a lookup already going */
+  uint64_t retries;      /* halves asked again after half the timeout */
+  int queued;            /* lookups waiting for room at their resolver */
+  int in_flight;         /* lookups out now, all resolvers */
+};
+
+/* Copies the pool's counters. */
+void dns_pool_get_stats(const struct dns_pool *p, struct dns_stats *out);
+
 /* Frees the pool; queries still running are cancelled without callbacks.
  * p may be NULL. */
 void dns_pool_destroy(struct dns_pool *p);
 
 /* Resolves host (A and AAAA) at resolver ("system" or an address with
- * optional port, see probe_resolver_parse) within timeout_s. cb runs
+ * optional port, see probe_resolver_parse) within timeout_s: each half gets
+ * half the timeout, and is asked again once when it got nothing. A lookup
+ * of the same host at the same resolver and timeout that is queued or in
+ * flight answers this query too (the answer's ms is then that lookup's,
+ * from its first send). cb runs
  * exactly once, from the loop, never from inside this call, unless the
  * query is cancelled first. *out (may be NULL) receives a handle for
  * dns_query_cancel, valid until cb runs. Returns VT_EINVAL for a bad

@@ -263,6 +263,8 @@ static CURLcode http_check_ssl_ctx_cb(CURL *e, void *sslctx, void *arg)
 static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
 {
   const struct probe_check_conf *c = h->c;
+  if (!h->easy && !(h->easy = curl_loop_easy_get(h->ctx->curl)))
+    return VT_ENOMEM;
   CURL *e = h->easy;
   curl_easy_reset(e);
   vt_buf_reset(&h->body);
@@ -556,9 +558,13 @@ static void http_check_arm(struct http_check *h, struct vt_result *res,
   res->port = h->url_port;
 }
 
-/* Forgets a run that could not start (its done will never be called). */
+/* Forgets a run that could not start (its done will never be called), or
+ * one that ended; the easy handle (out of the multi by now) goes back to
+ * the pool. */
 static void http_check_disarm(struct http_check *h)
 {
+  curl_loop_easy_put(h->ctx->curl, h->easy);
+  h->easy = NULL;
   h->res = NULL;
   h->done = NULL;
   h->done_arg = NULL;
@@ -624,7 +630,7 @@ static struct http_check *http_check_new(struct probe_ctx *ctx,
   vt_buf_init(&h->body, c->max_body > 0 ? (size_t)c->max_body : 0);
   /* A bad URL (which validation should have caught) leaves url_ok false:
    * start then refuses with VT_EINVAL rather than run unpinned. */
-  if (http_check_parse_url(h) == VT_ENOMEM || !(h->easy = curl_easy_init())) {
+  if (http_check_parse_url(h) == VT_ENOMEM) {
     curl_free(h->url_host);
     free(h);
     return NULL;
@@ -641,7 +647,7 @@ static void http_check_destroy(void *state)
    * than free a handle the multi still holds. */
   if (h->state == HTTP_CHECK_RESOLVING)
     dns_query_cancel(h->query);
-  else if (h->state == HTTP_CHECK_TRANSFER)
+  else if (h->state == HTTP_CHECK_TRANSFER && h->easy)
     curl_loop_remove(h->ctx->curl, h->easy);
   curl_easy_cleanup(h->easy);
   curl_slist_free_all(h->pin);
@@ -657,7 +663,7 @@ static void http_check_cancel(void *state)
     return;
   if (h->state == HTTP_CHECK_RESOLVING)
     dns_query_cancel(h->query);
-  else
+  else if (h->easy)
     curl_loop_remove(h->ctx->curl, h->easy);
   vt_result_fail(h->res, VT_ERR_TIMEOUT, "cancelled");
   http_check_finish(h);

@@ -121,9 +121,14 @@ static void emit_stdout(const struct vt_result *r, void *arg)
     vt_err("probe: out of memory formatting a result");
     return;
   }
-  fputs(vt_buf_str(&p->line), stdout);
-  fputc('\n', stdout);
-  fflush(stdout);
+  /* No flush per result: stdio's buffer makes one write of many lines
+   * (a pass of 20,000 checks is otherwise 20,000 writes); run() flushes
+   * when the pass is done. */
+  if (vt_buf_add(&p->line, "\n", 1) != VT_OK) {
+    vt_err("probe: out of memory formatting a result");
+    return;
+  }
+  fwrite(p->line.data, 1, p->line.len, stdout);
 }
 
 static void emit_spool(const struct vt_result *r, void *arg)
@@ -145,13 +150,25 @@ static void log_stats(struct probe *p, const char *why)
 {
   struct sched_stats st;
   sched_get_stats(p->sched, &st);
-  vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (still running "
-          "when due), %llu results, %d running; lateness avg %.1f ms, max "
-          "%.1f ms; %llu spooled, %llu spool errors",
+  vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (%llu still "
+          "running when due, %llu found no room in their round), %llu "
+          "results, %d running (%d of %d in flight, %d per address), %d "
+          "queued; lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms; %llu "
+          "spooled, %llu spool errors",
           why, (unsigned long long)st.rounds, (unsigned long long)st.runs,
-          (unsigned long long)st.skipped, (unsigned long long)st.results,
-          st.running, st.late_n ? 1000.0 * st.late_sum_s / st.late_n : 0.0,
-          1000.0 * st.late_max_s, p->spooled, p->spool_errors);
+          (unsigned long long)st.skipped, (unsigned long long)st.skipped_busy,
+          (unsigned long long)st.skipped_budget, (unsigned long long)st.results,
+          st.running, st.in_flight, st.max_in_flight, st.max_per_address,
+          st.queued, 1000.0 * sched_late_quantile_s(&st, 0.50),
+          1000.0 * sched_late_quantile_s(&st, 0.99), 1000.0 * st.late_max_s,
+          p->spooled, p->spool_errors);
+  struct dns_stats ds;
+  dns_pool_get_stats(p->ctx.dns, &ds);
+  vt_info("probe: %s: dns: %llu lookups sent, %llu queries answered by a "
+          "lookup already going, %llu retries, %d in flight, %d queued",
+          why, (unsigned long long)ds.lookups_sent,
+          (unsigned long long)ds.coalesced, (unsigned long long)ds.retries,
+          ds.in_flight, ds.queued);
   if (p->spool) {
     struct spool_stats ss;
     spool_get_stats(p->spool, &ss);
@@ -335,6 +352,8 @@ static void apply_conf(struct probe *p, struct probe_conf *nc)
     return;
   }
   sched_adopt(ns, p->sched);
+  sched_budget_set_limits(p->ctx.budget, nc);
+  dns_pool_set_max_in_flight(p->ctx.dns, nc->dns_max_in_flight);
   if (!collectors_same(p->conf, nc))
     reload_uploader(p, nc);
   *r = (struct retiring){.sched = p->sched, .conf = p->conf, .probe = p,
@@ -516,8 +535,11 @@ static int run(struct probe *p)
     rc = EXIT_RUNTIME;
     goto out;
   }
-  p->sched = sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool,
-                          p);
+  p->ctx.budget = sched_budget_create(p->loop, p->conf);
+  if (p->ctx.budget)
+    p->sched =
+        sched_create(&p->ctx, p->conf, p->once ? emit_stdout : emit_spool, p);
+  dns_pool_set_max_in_flight(p->ctx.dns, p->conf->dns_max_in_flight);
   if (!p->sched) {
     vt_err("probe: out of memory");
     rc = EXIT_RUNTIME;
@@ -567,8 +589,19 @@ static int run(struct probe *p)
     sched_start(p->sched, false, NULL, NULL);
   }
   ev_run(p->loop, 0);
-  if (!p->once)
+  fflush(stdout);
+  if (!p->once) {
     log_stats(p, "exiting");
+  } else {
+    struct sched_stats st;
+    sched_get_stats(p->sched, &st);
+    if (st.skipped)
+      vt_warn("probe: --once: %llu runs skipped by the probe (no room in the "
+              "budget of %d checks in flight, %d per address, within their "
+              "round): no data for them, not failures",
+              (unsigned long long)st.skipped, st.max_in_flight,
+              st.max_per_address);
+  }
 
 out:
   while (p->retiring) {
@@ -579,6 +612,7 @@ out:
     free(r);
   }
   sched_destroy(p->sched);
+  sched_budget_destroy(p->ctx.budget);
   /* Before curl_loop_destroy: they remove their easy handles from the
    * multi. */
   targets_fetch_destroy(p->fetch);

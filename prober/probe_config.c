@@ -28,6 +28,12 @@
 #define DEF_MAX_BODY 65536L
 #define DEF_SPOOL_DIR "/var/lib/vantage/probe/spool"
 #define DEF_FSYNC_INTERVAL_S 1.0
+/* Connections to one server at once: what an operator accepts from a
+ * monitor without noticing it. */
+#define DEF_MAX_PER_ADDRESS 8
+/* A+AAAA pairs in flight per resolver: 128 answers fit the default socket
+ * receive buffer (212992 bytes, about 1.7 KB per small datagram). */
+#define DEF_DNS_MAX_IN_FLIGHT 64
 #define DEF_BATCH_MAX 5000
 #define DEF_UPLOAD_TIMEOUT_S 10.0
 #define DEF_TARGETS_INTERVAL_S 60.0
@@ -59,8 +65,10 @@ static const char *const top_keys[] = {"probe", "defaults", "targets",
 /* What a targets text fetched from a collector may hold. */
 static const char *const fetched_keys[] = {"defaults", "targets", NULL};
 static const char *const probe_keys[] = {
-    "name",      "spool_dir",    "fsync",      "fsync_interval",
-    "log_level", "spool_max_mb", "spool_full", NULL};
+    "name",          "spool_dir",       "fsync",
+    "fsync_interval", "log_level",      "spool_max_mb",
+    "spool_full",    "max_in_flight",   "max_per_address",
+    "dns_max_in_flight", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
 static const char *const target_keys[] = {
@@ -767,6 +775,13 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
                      "\"%s\" is not one of drop_oldest, refuse", sf);
       free(sf);
     }
+    long long v;
+    if (vt_cfg_get_int(c, probe, "probe", "max_in_flight", 0, 65536, &v))
+      pc->max_in_flight = (int)v;
+    if (vt_cfg_get_int(c, probe, "probe", "max_per_address", 1, 65536, &v))
+      pc->max_per_address = (int)v;
+    if (vt_cfg_get_int(c, probe, "probe", "dns_max_in_flight", 1, 4096, &v))
+      pc->dns_max_in_flight = (int)v;
     char *lvl = NULL;
     if (vt_cfg_get_string(c, probe, "probe", "log_level", false, &lvl)) {
       if (vt_log_level_parse(lvl, &pc->log_level))
@@ -918,6 +933,9 @@ static enum vt_status load(const char *path, const char *name, const char *text,
     goto out;
   pc->fsync = PROBE_FSYNC_INTERVAL;
   pc->fsync_interval_s = DEF_FSYNC_INTERVAL_S;
+  pc->max_in_flight = 0; /* from the open-files limit */
+  pc->max_per_address = DEF_MAX_PER_ADDRESS;
+  pc->dns_max_in_flight = DEF_DNS_MAX_IN_FLIGHT;
   pc->log_level = VT_LOG_INFO;
   if (!(pc->path = strdup(path)))
     goto out;

@@ -96,6 +96,11 @@ struct probe_conf {
   enum probe_spool_full spool_full; /* over the cap, or the volume full */
   enum vt_log_level log_level;
   bool log_level_set; /* set in the file (the command line wins otherwise) */
+  /* The budget of checks in flight (scheduler.h). max_in_flight 0 = from
+   * the open-files limit (sched_default_max_in_flight). */
+  int max_in_flight;
+  int max_per_address;
+  int dns_max_in_flight; /* query pairs in flight per resolver (dns.h) */
   struct probe_target_conf *targets;
   size_t n_targets;
   struct probe_collector_conf *collectors; /* none: results stay spooled */

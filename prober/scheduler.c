@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "addrset.h"
 #include "check.h"
@@ -33,6 +34,7 @@
 #define BACKSTOP_GRACE_S 2.0
 
 struct sched_check;
+struct budget_addr;
 
 struct sched_slot {
   struct sched_check *chk;
@@ -42,9 +44,47 @@ struct sched_slot {
   bool retire; /* the address expired: free once idle */
   bool state_known, last_ok;
   double down_since; /* ts of the first failed run of a failure streak */
-  struct vt_result res;
+  /* The result of the run going now, from the budget's pool: memory
+   * follows the runs in flight, not the number of slots. */
+  struct vt_result *res;
   ev_timer backstop;
   struct sched_slot *next;
+  /* Waiting for the budget: in the heap (heap_idx) or, when its address
+   * is at its limit, in that address's list (blocked). */
+  bool queued, blocked;
+  bool holds_budget; /* counted in the budget while running */
+  double q_ts;       /* round time of the queued run */
+  double q_deadline; /* latest start: after it the run is skipped */
+  size_t heap_idx;
+  struct budget_addr *addr; /* held (running) or waited for (blocked) */
+  struct sched_slot *blk_prev, *blk_next;
+};
+
+/* One address's share of the budget. Exists while a run holds it or
+ * waits for it. */
+struct budget_addr {
+  char ip[VT_IP_STRLEN];
+  int in_flight;
+  struct sched_slot *blk_head, *blk_tail;
+  struct budget_addr *next; /* hash chain */
+};
+
+/* A result buffer of the pool. */
+struct budget_res {
+  struct vt_result r;
+  struct budget_res *next;
+};
+
+struct sched_budget {
+  struct ev_loop *loop;
+  int max_in_flight, max_per_address;
+  int in_flight;
+  struct sched_slot **heap; /* min-heap on q_deadline */
+  size_t heap_n, heap_cap;
+  struct budget_addr **tab; /* open hash of addresses, power of two */
+  size_t tab_cap, tab_n;
+  struct budget_res *free_res;
+  bool pumping;
 };
 
 struct sched_target;
@@ -64,9 +104,23 @@ struct sched_check {
 /* The latest definitive answer of one resolver of the resolution. */
 struct resolver_answer {
   bool valid;
-  int n;
-  char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+  double expiry; /* ev_now() until which its TTL holds (hidden resolution) */
+  int n, cap;
+  char (*ips)[VT_IP_STRLEN]; /* cap entries, sized to what it holds */
 };
+
+/* Makes room for want addresses in ra; false when out of memory. */
+static bool resolver_answer_reserve(struct resolver_answer *ra, int want)
+{
+  if (want <= ra->cap)
+    return true;
+  char(*ips)[VT_IP_STRLEN] = realloc(ra->ips, (size_t)want * sizeof(*ips));
+  if (!ips)
+    return false;
+  ra->ips = ips;
+  ra->cap = want;
+  return true;
+}
 
 struct sched_target {
   struct sched *s;
@@ -107,6 +161,12 @@ struct sched {
   bool destroying;
   const struct sched *prev; /* replaced by this one, maybe still draining */
   struct sched_stats stats;
+  struct sched_budget *budget;
+  bool own_budget;        /* made by sched_create (ctx had none) */
+  bool no_late;           /* runs starting now are stamped with a past
+                             round (the start-up resolution): not late */
+  double skip_log_at;     /* when a skip was last logged */
+  uint64_t skip_unlogged; /* skips since then, not logged one by one */
 };
 
 static const char *sched_phase_name(enum sched_phase p)
@@ -167,12 +227,303 @@ static void url_host_port(const char *url, char *host, size_t size, int *port)
   curl_url_cleanup(u);
 }
 
+/* ---- the budget ---------------------------------------------------------*/
+
+int sched_default_max_in_flight(unsigned long long nofile)
+{
+  /* A check holds one socket (an HTTPS one briefly two while libcurl
+   * replaces it); keep room for the spool, the uploads, DNS and the
+   * collector's connections. */
+  long long n = ((long long)nofile - 64) / 2;
+  if (n < 16)
+    n = 16;
+  if (n > 4096)
+    n = 4096;
+  return (int)n;
+}
+
+struct sched_budget *sched_budget_create(struct ev_loop *loop,
+                                         const struct probe_conf *conf)
+{
+  struct sched_budget *b = calloc(1, sizeof(*b));
+  if (!b)
+    return NULL;
+  *b = (struct sched_budget){.loop = loop};
+  sched_budget_set_limits(b, conf);
+  return b;
+}
+
+void sched_budget_set_limits(struct sched_budget *b,
+                             const struct probe_conf *conf)
+{
+  int max = conf->max_in_flight;
+  if (max <= 0) {
+    struct rlimit rl;
+    unsigned long long nofile = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      nofile = (unsigned long long)rl.rlim_cur;
+    else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+      nofile = 1ull << 20;
+    max = sched_default_max_in_flight(nofile);
+  }
+  if (b->max_in_flight &&
+      (b->max_in_flight != max || b->max_per_address != conf->max_per_address))
+    vt_info("sched: budget: %d checks in flight, %d per address", max,
+            conf->max_per_address > 0 ? conf->max_per_address : 1);
+  b->max_in_flight = max;
+  b->max_per_address = conf->max_per_address > 0 ? conf->max_per_address : 1;
+}
+
+void sched_budget_destroy(struct sched_budget *b)
+{
+  if (!b)
+    return;
+  while (b->free_res) {
+    struct budget_res *r = b->free_res;
+    b->free_res = r->next;
+    free(r);
+  }
+  for (size_t i = 0; i < b->tab_cap; i++) {
+    while (b->tab[i]) {
+      struct budget_addr *a = b->tab[i];
+      b->tab[i] = a->next;
+      free(a);
+    }
+  }
+  free(b->tab);
+  free(b->heap);
+  free(b);
+}
+
+static struct vt_result *budget_res_get(struct sched_budget *b)
+{
+  struct budget_res *r = b->free_res;
+  if (r) {
+    b->free_res = r->next;
+    return &r->r;
+  }
+  r = malloc(sizeof(*r));
+  return r ? &r->r : NULL;
+}
+
+static void budget_res_put(struct sched_budget *b, struct vt_result *res)
+{
+  if (!res)
+    return;
+  struct budget_res *r = container_of(res, struct budget_res, r);
+  r->next = b->free_res;
+  b->free_res = r;
+}
+
+static size_t budget_hash(const char *ip)
+{
+  uint32_t h = 2166136261u;
+  for (const char *p = ip; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  return h;
+}
+
+/* The entry for ip, made when create; NULL when absent or out of memory. */
+static struct budget_addr *budget_addr_get(struct sched_budget *b,
+                                           const char *ip, bool create)
+{
+  if (b->tab_cap) {
+    for (struct budget_addr *a = b->tab[budget_hash(ip) & (b->tab_cap - 1)]; a;
+         a = a->next)
+      if (strcmp(a->ip, ip) == 0)
+        return a;
+  }
+  if (!create)
+    return NULL;
+  if (b->tab_n >= b->tab_cap) {
+    size_t cap = b->tab_cap ? b->tab_cap * 2 : 256;
+    struct budget_addr **tab = calloc(cap, sizeof(*tab));
+    if (!tab)
+      return NULL;
+    for (size_t i = 0; i < b->tab_cap; i++) {
+      while (b->tab[i]) {
+        struct budget_addr *a = b->tab[i];
+        b->tab[i] = a->next;
+        size_t k = budget_hash(a->ip) & (cap - 1);
+        a->next = tab[k];
+        tab[k] = a;
+      }
+    }
+    free(b->tab);
+    b->tab = tab;
+    b->tab_cap = cap;
+  }
+  struct budget_addr *a = calloc(1, sizeof(*a));
+  if (!a)
+    return NULL;
+  snprintf(a->ip, sizeof(a->ip), "%s", ip);
+  size_t k = budget_hash(ip) & (b->tab_cap - 1);
+  a->next = b->tab[k];
+  b->tab[k] = a;
+  b->tab_n++;
+  return a;
+}
+
+/* Frees a once nothing holds or waits for it. */
+static void budget_addr_maybe_free(struct sched_budget *b,
+                                   struct budget_addr *a)
+{
+  if (a->in_flight > 0 || a->blk_head)
+    return;
+  struct budget_addr **pp = &b->tab[budget_hash(a->ip) & (b->tab_cap - 1)];
+  while (*pp != a)
+    pp = &(*pp)->next;
+  *pp = a->next;
+  b->tab_n--;
+  free(a);
+}
+
+static void heap_swap(struct sched_budget *b, size_t i, size_t j)
+{
+  struct sched_slot *t = b->heap[i];
+  b->heap[i] = b->heap[j];
+  b->heap[j] = t;
+  b->heap[i]->heap_idx = i;
+  b->heap[j]->heap_idx = j;
+}
+
+static void heap_up(struct sched_budget *b, size_t i)
+{
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (b->heap[p]->q_deadline <= b->heap[i]->q_deadline)
+      break;
+    heap_swap(b, i, p);
+    i = p;
+  }
+}
+
+static void heap_down(struct sched_budget *b, size_t i)
+{
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < b->heap_n && b->heap[l]->q_deadline < b->heap[m]->q_deadline)
+      m = l;
+    if (r < b->heap_n && b->heap[r]->q_deadline < b->heap[m]->q_deadline)
+      m = r;
+    if (m == i)
+      return;
+    heap_swap(b, i, m);
+    i = m;
+  }
+}
+
+static bool heap_push(struct sched_budget *b, struct sched_slot *sl)
+{
+  if (b->heap_n == b->heap_cap) {
+    size_t cap = b->heap_cap ? b->heap_cap * 2 : 256;
+    struct sched_slot **h = realloc(b->heap, cap * sizeof(*h));
+    if (!h)
+      return false;
+    b->heap = h;
+    b->heap_cap = cap;
+  }
+  sl->heap_idx = b->heap_n;
+  b->heap[b->heap_n++] = sl;
+  heap_up(b, sl->heap_idx);
+  return true;
+}
+
+static void heap_remove(struct sched_budget *b, struct sched_slot *sl)
+{
+  size_t i = sl->heap_idx;
+  b->heap_n--;
+  if (i != b->heap_n) {
+    b->heap[i] = b->heap[b->heap_n];
+    b->heap[i]->heap_idx = i;
+    heap_down(b, i);
+    heap_up(b, i);
+  }
+}
+
+static void blk_append(struct budget_addr *a, struct sched_slot *sl)
+{
+  sl->blk_next = NULL;
+  sl->blk_prev = a->blk_tail;
+  if (a->blk_tail)
+    a->blk_tail->blk_next = sl;
+  else
+    a->blk_head = sl;
+  a->blk_tail = sl;
+  sl->addr = a;
+  sl->blocked = true;
+}
+
+static void blk_remove(struct sched_slot *sl)
+{
+  struct budget_addr *a = sl->addr;
+  if (sl->blk_prev)
+    sl->blk_prev->blk_next = sl->blk_next;
+  else
+    a->blk_head = sl->blk_next;
+  if (sl->blk_next)
+    sl->blk_next->blk_prev = sl->blk_prev;
+  else
+    a->blk_tail = sl->blk_prev;
+  sl->blk_prev = sl->blk_next = NULL;
+  sl->blocked = false;
+  sl->addr = NULL;
+}
+
+double sched_late_bucket_upper_s(int i)
+{
+  if (i >= SCHED_LATE_BUCKETS - 1)
+    return INFINITY;
+  return 1e-4 * exp2(i / 4.0);
+}
+
+static int late_bucket(double late_s)
+{
+  if (late_s <= 1e-4)
+    return 0;
+  int i = (int)ceil(4.0 * log2(late_s / 1e-4));
+  if (i < 0)
+    i = 0;
+  return i < SCHED_LATE_BUCKETS ? i : SCHED_LATE_BUCKETS - 1;
+}
+
+double sched_late_quantile_s(const struct sched_stats *st, double q)
+{
+  if (st->late_n == 0)
+    return 0;
+  uint64_t want = (uint64_t)ceil(q * (double)st->late_n), seen = 0;
+  if (want < 1)
+    want = 1;
+  for (int i = 0; i < SCHED_LATE_BUCKETS; i++) {
+    seen += st->late_hist[i];
+    if (seen >= want) {
+      double up = sched_late_bucket_upper_s(i);
+      return up < st->late_max_s ? up : st->late_max_s;
+    }
+  }
+  return st->late_max_s;
+}
+
+static void sched_record_late(struct sched *s, double late)
+{
+  if (late < 0)
+    late = 0;
+  s->stats.late_n++;
+  s->stats.late_sum_s += late;
+  if (late > s->stats.late_max_s)
+    s->stats.late_max_s = late;
+  s->stats.late_hist[late_bucket(late)]++;
+}
+
 /* ---- slots --------------------------------------------------------------*/
+
+static void slot_dequeue(struct sched_slot *sl);
 
 static void slot_free(struct sched_slot *sl)
 {
   if (!sl)
     return;
+  slot_dequeue(sl);
   if (sl->chk->ops)
     sl->chk->ops->destroy(sl->state);
   free(sl);
@@ -273,6 +624,126 @@ static void slot_log_state(struct sched_slot *sl, const struct vt_result *r)
   sl->last_ok = r->ok;
 }
 
+static void budget_pump(struct sched_budget *b);
+static void slot_start(struct sched_slot *sl, double ts);
+
+/* Runs of tcp, http and client checks hold a connection: they take the
+ * budget. DNS runs share their resolver's socket, and dns.c paces them. */
+static bool slot_uses_budget(const struct sched_slot *sl)
+{
+  return !sl->chk->is_resolve && sl->chk->conf->type != VT_CHECK_DNS;
+}
+
+/* tcp and http runs also count against their address's limit. */
+static bool slot_uses_addr(const struct sched_slot *sl)
+{
+  return sl->chk->conf->type == VT_CHECK_TCP ||
+         sl->chk->conf->type == VT_CHECK_HTTP;
+}
+
+/* Counts and logs a run that does not happen. Logging every one would
+ * flood the log exactly when the probe is overloaded: the first one, then
+ * at most one line per 10 s with the count since. */
+static void slot_skip(struct sched_slot *sl, bool busy)
+{
+  struct sched *s = sl->chk->t->s;
+  s->stats.skipped++;
+  if (busy)
+    s->stats.skipped_busy++;
+  else
+    s->stats.skipped_budget++;
+  double now = ev_now(s->loop);
+  if (s->skip_log_at > 0 && now - s->skip_log_at < 10.0) {
+    s->skip_unlogged++;
+    vt_debug("sched: %s/%s [%s]: run skipped (%s)", sl->chk->t->conf->name,
+             sl->chk->conf->name, sl->key,
+             busy ? "previous run still going" : "no room in its round");
+    return;
+  }
+  char more[64] = "";
+  if (s->skip_unlogged)
+    snprintf(more, sizeof(more), "; %llu more since the last message",
+             (unsigned long long)s->skip_unlogged);
+  if (busy)
+    vt_warn("sched: %s/%s [%s]: previous run still going; this round is "
+            "skipped (%llu skipped so far%s)",
+            sl->chk->t->conf->name, sl->chk->conf->name, sl->key,
+            (unsigned long long)s->stats.skipped, more);
+  else
+    vt_warn("sched: %s/%s [%s]: could not start within its round (%d in "
+            "flight of %d, %d per address, %d queued); skipped, no data "
+            "(%llu skipped so far%s)",
+            sl->chk->t->conf->name, sl->chk->conf->name, sl->key,
+            s->budget->in_flight, s->budget->max_in_flight,
+            s->budget->max_per_address, s->stats.queued,
+            (unsigned long long)s->stats.skipped, more);
+  s->skip_log_at = now;
+  s->skip_unlogged = 0;
+}
+
+/* Takes sl out of the queue (heap or its address's list), if there. */
+static void slot_dequeue(struct sched_slot *sl)
+{
+  if (!sl->queued)
+    return;
+  struct sched *s = sl->chk->t->s;
+  struct sched_budget *b = s->budget;
+  if (sl->blocked) {
+    struct budget_addr *a = sl->addr;
+    blk_remove(sl);
+    budget_addr_maybe_free(b, a);
+  } else {
+    heap_remove(b, sl);
+  }
+  sl->queued = false;
+  s->stats.queued--;
+}
+
+/* Gives back what a finished run held, and lets the next runs start: first
+ * those waiting for this address, then the heap. */
+static void slot_release(struct sched_slot *sl, bool pump)
+{
+  struct sched *s = sl->chk->t->s;
+  struct sched_budget *b = s->budget;
+  if (!sl->holds_budget)
+    return;
+  sl->holds_budget = false;
+  b->in_flight--;
+  s->stats.in_flight--;
+  struct budget_addr *a = sl->addr;
+  sl->addr = NULL;
+  if (a) {
+    a->in_flight--;
+    double now = ev_time();
+    while (a->blk_head && a->in_flight < b->max_per_address) {
+      struct sched_slot *w = a->blk_head;
+      struct sched *ws = w->chk->t->s;
+      blk_remove(w);
+      w->queued = false;
+      ws->stats.queued--;
+      if (now > w->q_deadline) {
+        slot_skip(w, false);
+        continue;
+      }
+      if (pump && b->in_flight < b->max_in_flight) {
+        slot_start(w, w->q_ts);
+        continue;
+      }
+      /* No global room: back to the heap, in deadline order. */
+      if (heap_push(b, w)) {
+        w->queued = true;
+        ws->stats.queued++;
+      } else {
+        slot_skip(w, false);
+      }
+      break;
+    }
+    budget_addr_maybe_free(b, a);
+  }
+  if (pump)
+    budget_pump(b);
+}
+
 static void slot_done(struct vt_result *r, void *arg)
 {
   struct sched_slot *sl = arg;
@@ -282,9 +753,15 @@ static void slot_done(struct vt_result *r, void *arg)
   sl->running = false;
   s->stats.running--;
 
-  /* Runs cancelled by sched_destroy are not measurements: drop them. */
-  if (s->destroying)
+  /* Runs cancelled by sched_destroy are not measurements: drop them. The
+   * budget is shared with other schedulers, so give it back all the same
+   * (sched_destroy pumps once at the end). */
+  if (s->destroying) {
+    slot_release(sl, false);
+    budget_res_put(s->budget, sl->res);
+    sl->res = NULL;
     return;
+  }
   {
     if (chk->is_resolve) {
       int idx = 0;
@@ -298,6 +775,8 @@ static void slot_done(struct vt_result *r, void *arg)
       sched_emit(s, r);
     }
   }
+  budget_res_put(s->budget, sl->res);
+  sl->res = NULL;
   if (sl->retire) {
     /* Unlink now, free from the reaper: the module's callback is still on
      * the stack. */
@@ -310,6 +789,7 @@ static void slot_done(struct vt_result *r, void *arg)
     s->graveyard = sl;
     ev_idle_start(s->loop, &s->reaper);
   }
+  slot_release(sl, true);
   if (s->phase == SCHED_ONCE_RESOLVE && s->stats.running == 0)
     once_start_checks(s);
   else
@@ -349,42 +829,134 @@ static bool sched_busy_elsewhere(const struct sched *prev,
   return false;
 }
 
-/* Starts one run of chk against key at round time ts. */
-static void slot_run(struct sched_check *chk, const char *key, double ts)
+/* Starts the run of sl for round ts now (the budget, if it takes one, has
+ * room). */
+static void slot_start(struct sched_slot *sl, double ts)
 {
+  struct sched_check *chk = sl->chk;
   struct sched *s = chk->t->s;
-  struct sched_slot *sl = slot_get(chk, key);
-  if (!sl) {
+  struct sched_budget *b = s->budget;
+  const char *key = sl->key;
+  sl->res = budget_res_get(b);
+  if (!sl->res) {
     vt_err("sched: %s/%s [%s]: out of memory; run skipped",
            chk->t->conf->name, chk->conf->name, key);
+    slot_skip(sl, false);
     return;
   }
-  sl->retire = false;
-  if (sl->running || sched_busy_elsewhere(s->prev, chk, key)) {
-    s->stats.skipped++;
-    vt_warn("sched: %s/%s [%s]: previous run still going; this round is "
-            "skipped (%llu skipped so far)",
-            chk->t->conf->name, chk->conf->name, key,
-            (unsigned long long)s->stats.skipped);
-    return;
-  }
-  slot_fill_identity(sl, &sl->res, ts);
-  enum vt_status st = chk->ops->start(sl->state, &sl->res, slot_done, sl);
+  if (!s->no_late)
+    sched_record_late(s, ev_time() - ts);
+  slot_fill_identity(sl, sl->res, ts);
+  enum vt_status st = chk->ops->start(sl->state, sl->res, slot_done, sl);
   if (st != VT_OK) {
     vt_err("sched: %s/%s [%s]: cannot start: %s", chk->t->conf->name,
            chk->conf->name, key, vt_strerror(st));
     if (chk->reportable) {
-      vt_result_fail(&sl->res, VT_ERR_INTERNAL, "cannot start: %s",
+      vt_result_fail(sl->res, VT_ERR_INTERNAL, "cannot start: %s",
                      vt_strerror(st));
-      sched_emit(s, &sl->res);
+      sched_emit(s, sl->res);
     }
+    budget_res_put(b, sl->res);
+    sl->res = NULL;
+    /* The pump may have made this address's entry for it. */
+    struct budget_addr *a = budget_addr_get(b, key, false);
+    if (a)
+      budget_addr_maybe_free(b, a);
     return;
   }
   sl->running = true;
   s->stats.running++;
   s->stats.runs++;
+  if (slot_uses_budget(sl)) {
+    sl->holds_budget = true;
+    b->in_flight++;
+    s->stats.in_flight++;
+    if (slot_uses_addr(sl)) {
+      sl->addr = budget_addr_get(b, key, true);
+      if (sl->addr)
+        sl->addr->in_flight++;
+    }
+  }
   ev_timer_set(&sl->backstop, chk->conf->timeout_s + BACKSTOP_GRACE_S, 0.);
   ev_timer_start(s->loop, &sl->backstop);
+}
+
+/* Starts queued runs while the budget has room, in deadline order. A run
+ * whose deadline passed is skipped; one whose address is at its limit
+ * waits in that address's list until a run there finishes. */
+static void budget_pump(struct sched_budget *b)
+{
+  if (b->pumping)
+    return;
+  b->pumping = true;
+  double now = ev_time();
+  while (b->heap_n > 0 && b->in_flight < b->max_in_flight) {
+    struct sched_slot *sl = b->heap[0];
+    struct sched *s = sl->chk->t->s;
+    heap_remove(b, sl);
+    sl->queued = false;
+    s->stats.queued--;
+    if (now > sl->q_deadline) {
+      slot_skip(sl, false);
+      sched_maybe_idle(s);
+      continue;
+    }
+    if (slot_uses_addr(sl)) {
+      struct budget_addr *a = budget_addr_get(b, sl->key, true);
+      if (a && a->in_flight >= b->max_per_address) {
+        blk_append(a, sl);
+        sl->queued = true;
+        s->stats.queued++;
+        continue;
+      }
+    }
+    slot_start(sl, sl->q_ts);
+    sched_maybe_idle(s);
+  }
+  b->pumping = false;
+}
+
+/* Starts one run of chk against key at round time ts, or queues it for
+ * the budget. */
+static void slot_run(struct sched_check *chk, const char *key, double ts)
+{
+  struct sched *s = chk->t->s;
+  struct sched_slot *sl = slot_get(chk, key);
+  if (!sl) {
+    vt_err("sched: %s/%s [%s]: out of memory; run skipped", chk->t->conf->name,
+           chk->conf->name, key);
+    return;
+  }
+  sl->retire = false;
+  if (sl->running || sched_busy_elsewhere(s->prev, chk, key)) {
+    slot_skip(sl, true);
+    return;
+  }
+  if (sl->queued) {
+    /* The previous round's run never got to start. */
+    slot_dequeue(sl);
+    slot_skip(sl, false);
+  }
+  if (!slot_uses_budget(sl)) {
+    slot_start(sl, ts);
+    return;
+  }
+  /* The latest start that still leaves the run its timeout before the
+   * next round (at least half the interval). */
+  const struct probe_check_conf *cc = chk->conf;
+  double room = cc->interval_s - cc->timeout_s;
+  if (room < cc->interval_s / 2)
+    room = cc->interval_s / 2;
+  sl->q_ts = ts;
+  sl->q_deadline = ts + room;
+  if (!heap_push(s->budget, sl)) {
+    vt_err("sched: %s/%s [%s]: out of memory queueing; run skipped",
+           chk->t->conf->name, chk->conf->name, key);
+    slot_skip(sl, false);
+    return;
+  }
+  sl->queued = true;
+  s->stats.queued++;
 }
 
 /* ---- rounds -------------------------------------------------------------*/
@@ -395,12 +967,20 @@ static void check_round(struct sched_check *chk, double ts)
   struct sched_target *t = chk->t;
   s->stats.rounds++;
   if (chk->is_resolve) {
-    for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+    double now = ev_now(s->loop);
+    for (size_t i = 0; i < chk->conf->n_resolvers; i++) {
+      /* The hidden resolution only feeds the address set: like any client,
+       * it keeps an answer for its TTL instead of asking every interval.
+       * A dns check always asks: that is its measurement. */
+      if (!chk->reportable && now < t->answers[i].expiry)
+        continue;
       slot_run(chk, chk->conf->resolvers[i], ts);
+    }
     return;
   }
   if (chk->conf->type == VT_CHECK_CLIENT) {
     slot_run(chk, "", ts);
+    budget_pump(s->budget);
     return;
   }
   if (!t->attempted && t->conf->n_ips == 0) {
@@ -448,6 +1028,7 @@ static void check_round(struct sched_check *chk, double ts)
                    t->last_dns_error);
     sched_emit(s, &r);
   }
+  budget_pump(s->budget);
 }
 
 /* The round time is the periodic's scheduled time, not the wake-up time:
@@ -455,15 +1036,10 @@ static void check_round(struct sched_check *chk, double ts)
 static void check_periodic_cb(struct ev_loop *loop, ev_periodic *w, int revents)
 {
   struct sched_check *chk = container_of(w, struct sched_check, timer);
-  struct sched *s = chk->t->s;
   double ts = ev_periodic_at(w) - chk->conf->interval_s;
+  /* Lateness is recorded per run as it starts (queueing included); a
+   * round this late means the loop itself was held up. */
   double late = ev_time() - ts;
-  if (late < 0)
-    late = 0;
-  s->stats.late_n++;
-  s->stats.late_sum_s += late;
-  if (late > s->stats.late_max_s)
-    s->stats.late_max_s = late;
   if (late > 1.0)
     vt_warn("sched: %s/%s: round started %.2fs late", chk->t->conf->name,
             chk->conf->name, late);
@@ -482,7 +1058,9 @@ static void target_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
   if (ev_periodic_at(&t->resolve.timer) - now < rc->timeout_s)
     return;
   double ts = offset + floor((now - offset) / rc->interval_s) * rc->interval_s;
+  t->s->no_late = true;
   check_round(&t->resolve, ts);
+  t->s->no_late = false;
 }
 
 /* Keeps the per-resolver answers and rebuilds the address set from their
@@ -501,6 +1079,13 @@ static void target_update_answers(struct sched_target *t, int resolver,
   if (!definitive)
     return;
   struct resolver_answer *ra = &t->answers[resolver];
+  ra->expiry = r->error == VT_ERR_NONE && !r->incomplete && r->ttl > 0
+                   ? ev_now(t->s->loop) + (double)r->ttl
+                   : 0;
+  if (!resolver_answer_reserve(ra, ra->n + r->n_answers)) {
+    vt_err("dns: %s: out of memory keeping the answer", t->conf->name);
+    return;
+  }
   if (!r->incomplete || !ra->valid) {
     ra->valid = true;
     ra->n = r->n_answers;
@@ -602,6 +1187,10 @@ static void once_start_checks(struct sched *s)
 static void sched_idle_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct sched *s = container_of(w, struct sched, idle_timer);
+  /* Runs may have started since the timer was set (a pass queues and
+   * starts many from one callback). */
+  if (s->stats.running > 0 || s->stats.queued > 0)
+    return;
   sched_idle_fn *idle = s->idle;
   s->idle = NULL;
   if (idle)
@@ -610,7 +1199,7 @@ static void sched_idle_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void sched_maybe_idle(struct sched *s)
 {
-  if (s->stats.running > 0 || !s->idle)
+  if (s->stats.running > 0 || s->stats.queued > 0 || !s->idle)
     return;
   if (s->phase != SCHED_ONCE_CHECKS && s->phase != SCHED_STOPPING)
     return;
@@ -663,8 +1252,21 @@ struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
                       .emit_arg = arg};
   ev_timer_init(&s->idle_timer, sched_idle_timer_cb, 0., 0.);
   ev_idle_init(&s->reaper, sched_reaper_cb);
+  s->budget = ctx->budget;
+  if (!s->budget) {
+    s->budget = sched_budget_create(s->loop, conf);
+    s->own_budget = true;
+    if (!s->budget) {
+      free(s);
+      return NULL;
+    }
+  }
+  s->stats.max_in_flight = s->budget->max_in_flight;
+  s->stats.max_per_address = s->budget->max_per_address;
   s->targets = calloc(conf->n_targets, sizeof(*s->targets));
   if (!s->targets && conf->n_targets) {
+    if (s->own_budget)
+      sched_budget_destroy(s->budget);
     free(s);
     return NULL;
   }
@@ -783,6 +1385,30 @@ void sched_start(struct sched *s, bool once, sched_idle_fn *idle, void *arg)
   }
 }
 
+/* Takes every queued run of s out of the budget's queue, counting each as
+ * skipped (no data) unless s is being destroyed. */
+static void sched_drop_queued(struct sched *s)
+{
+  uint64_t dropped = 0;
+  for (size_t i = 0; i < s->n_targets && s->stats.queued > 0; i++) {
+    struct sched_target *t = &s->targets[i];
+    for (size_t k = 0; t->checks && k < t->n_checks; k++) {
+      for (struct sched_slot *sl = t->checks[k].slots; sl; sl = sl->next) {
+        if (!sl->queued)
+          continue;
+        slot_dequeue(sl);
+        dropped++;
+      }
+    }
+  }
+  if (dropped && !s->destroying) {
+    s->stats.skipped += dropped;
+    s->stats.skipped_budget += dropped;
+    vt_notice("sched: stopping: %llu queued runs dropped (no data)",
+              (unsigned long long)dropped);
+  }
+}
+
 static void sched_stop_timers(struct sched *s)
 {
   for (size_t i = 0; i < s->n_targets; i++) {
@@ -797,6 +1423,7 @@ static void sched_stop_timers(struct sched *s)
 void sched_stop(struct sched *s, sched_idle_fn *idle, void *arg)
 {
   sched_stop_timers(s);
+  sched_drop_queued(s);
   sched_set_phase(s, SCHED_STOPPING);
   s->idle = idle;
   s->idle_arg = arg;
@@ -806,6 +1433,8 @@ void sched_stop(struct sched *s, sched_idle_fn *idle, void *arg)
 void sched_get_stats(const struct sched *s, struct sched_stats *out)
 {
   *out = s->stats;
+  out->max_in_flight = s->budget->max_in_flight;
+  out->max_per_address = s->budget->max_per_address;
 }
 
 static void check_free_slots(struct sched *s, struct sched_check *chk)
@@ -829,6 +1458,7 @@ void sched_destroy(struct sched *s)
     return;
   s->destroying = true;
   sched_stop_timers(s);
+  sched_drop_queued(s);
   ev_timer_stop(s->loop, &s->idle_timer);
   for (size_t i = 0; i < s->n_targets; i++) {
     struct sched_target *t = &s->targets[i];
@@ -839,6 +1469,9 @@ void sched_destroy(struct sched *s)
     if (t->resolve.conf)
       check_free_slots(s, &t->resolve);
     free(t->checks);
+    for (size_t k = 0;
+         t->answers && t->resolve.conf && k < t->resolve.conf->n_resolvers; k++)
+      free(t->answers[k].ips);
     free(t->answers);
   }
   /* Slots retired by the cancellations above land in the graveyard. */
@@ -849,5 +1482,9 @@ void sched_destroy(struct sched *s)
     slot_free(sl);
   }
   free(s->targets);
+  if (s->own_budget)
+    sched_budget_destroy(s->budget);
+  else
+    budget_pump(s->budget); /* what this one held, others may use now */
   free(s);
 }
