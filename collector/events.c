@@ -242,7 +242,27 @@ struct events {
   bool engine_ok;        /* the quorum engine matches the database */
   uint64_t pending;      /* results of the open transaction */
   uint64_t batches, results;
+  events_observer_fn *observer; /* alerts; NULL = none */
+  void *observer_arg;
 };
+
+/* Tells the observer (if any) about one change; see events.h. */
+static void events_notify(struct events *ev, const struct events_note *n)
+{
+  if (ev->observer)
+    ev->observer(ev->observer_arg, n);
+}
+
+static void events_notify_row(struct events *ev, enum events_note_kind kind,
+                              const struct quorum_row *row, int64_t id,
+                              double end)
+{
+  events_notify(ev, &(struct events_note){
+                        .kind = kind, .id = id, .target = row->target,
+                        .ip = row->ip, .row = row->kind, .state = row->state,
+                        .probes = row->probes, .start = row->start, .end = end,
+                        .seen_by = row->seen_by, .of_probes = row->of_probes});
+}
 
 static enum vt_status events_oom(void)
 {
@@ -327,8 +347,10 @@ static enum vt_status events_row_open(void *arg, const struct quorum_row *row,
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_NEW, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_NEW);
-  if (st == VT_OK)
+  if (st == VT_OK) {
     *id = sqlite3_last_insert_rowid(ev->db);
+    events_notify_row(ev, EVENTS_NOTE_OPEN, row, *id, NAN);
+  }
   return st;
 }
 
@@ -346,7 +368,11 @@ static enum vt_status events_row_update(void *arg, const struct quorum_row *row,
   rc |= sqlite3_bind_double(s, 5, now);
   rc |= sqlite3_bind_int64(s, 6, row->id);
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_SET) : st;
+  if (st == VT_OK)
+    st = events_run(ev, EVENTS_SQL_ROW_SET);
+  if (st == VT_OK)
+    events_notify_row(ev, EVENTS_NOTE_UPDATE, row, row->id, end);
+  return st;
 }
 
 /* struct quorum_ops row_drop. */
@@ -356,7 +382,12 @@ static enum vt_status events_row_drop(void *arg, int64_t id)
   enum vt_status st =
       events_bound(ev, EVENTS_SQL_ROW_DEL,
                    sqlite3_bind_int64(ev->stmt[EVENTS_SQL_ROW_DEL], 1, id));
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_ROW_DEL) : st;
+  if (st == VT_OK)
+    st = events_run(ev, EVENTS_SQL_ROW_DEL);
+  if (st == VT_OK)
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_DROP, .id = id,
+                                            .end = NAN});
+  return st;
 }
 
 /* struct quorum_ops streak_put: called at commit for each changed streak. */
@@ -601,6 +632,7 @@ static void events_txn_rollback(struct events *ev)
     (void)events_run(ev, EVENTS_SQL_ROLLBACK);
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
+  events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_ROLLBACK});
   if (events_engine_load(ev) != VT_OK)
     vt_err("events: %s: cannot reload the quorum state after a rollback; "
            "retrying at the next transaction",
@@ -625,6 +657,7 @@ static enum vt_status events_txn_commit(struct events *ev)
   ev->results += ev->pending;
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
+  events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_COMMIT});
   return VT_OK;
 }
 
@@ -931,6 +964,9 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
   } else if (st == VT_OK && silent) {
     vt_notice("events: probe %s is back", probe);
     st = events_probe_event(ev, probe, "back", now);
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_BACK,
+                                            .probes = probe, .start = now,
+                                            .end = NAN});
   }
 done:
   return events_auto_end(ev, own, st);
@@ -1042,9 +1078,19 @@ enum vt_status events_tick(struct events *ev, double now)
     vt_notice("events: probe %s silent for %s", silent.v[i],
               vt_time_fmt_duration(ev->silence_s, dur, sizeof(dur)));
     st = events_probe_event(ev, silent.v[i], "silent", now);
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_SILENT,
+                                            .probes = silent.v[i],
+                                            .start = now, .end = NAN});
   }
   quorum_names_cleanup(&silent);
   return events_auto_end(ev, own, st);
+}
+
+void events_set_observer(struct events *ev, events_observer_fn *fn,
+                         void *arg)
+{
+  ev->observer = fn;
+  ev->observer_arg = arg;
 }
 
 /* outages_open and partial_open count address rows; host rows summarize

@@ -572,8 +572,10 @@ static enum vt_status quorum_addr_open(struct quorum *q, struct quorum_ent *ent,
     q->outages_open++;
   else
     q->partial_open++;
-  vt_notice("events: %s %s: %s from %.3f, seen by %d of %d", ent->tgt->name,
-            ent->key, row.kind, start, slot->seen_by, slot->of_probes);
+  char iso[32];
+  vt_notice("events: %s %s: %s from %s, seen by %d of %d", ent->tgt->name,
+            ent->key, row.kind, vt_time_fmt_iso(start, iso, sizeof(iso)),
+            slot->seen_by, slot->of_probes);
   return VT_OK;
 }
 
@@ -603,9 +605,9 @@ static enum vt_status quorum_addr_close(struct quorum *q,
   st = quorum_slot_update(q, slot, row, end, end);
   if (st != VT_OK)
     return st;
-  char dur[32];
-  vt_notice("events: %s %s: %s ended at %.3f after %s", ent->tgt->name,
-            ent->key, row.kind, end,
+  char dur[32], iso[32];
+  vt_notice("events: %s %s: %s ended at %s after %s", ent->tgt->name,
+            ent->key, row.kind, vt_time_fmt_iso(end, iso, sizeof(iso)),
             vt_time_fmt_duration(end - slot->start, dur, sizeof(dur)));
   if (slot == &ent->outage)
     q->outages_open--;
@@ -655,8 +657,10 @@ static enum vt_status quorum_host_update(struct quorum *q,
       return st;
     quorum_slot_clear(slot);
   }
-  vt_notice("events: %s: host %s -> %s at %.3f", tgt->name,
-            quorum_host_name(tgt->host), quorum_host_name(state), at);
+  char iso[32];
+  vt_notice("events: %s: host %s -> %s at %s", tgt->name,
+            quorum_host_name(tgt->host), quorum_host_name(state),
+            vt_time_fmt_iso(at, iso, sizeof(iso)));
   tgt->host = state;
   if (state == QUORUM_HOST_UP)
     return VT_OK;
