@@ -148,6 +148,16 @@ static void alert_queue(struct alerts *a, const char *key, char *body,
       .remember = remember_id != 0};
 }
 
+/* "outage", "partial", "host-degraded", "host-down": the first part of a
+ * row event's key (row ids are reused after a partial event is dropped). */
+static const char *alert_row_class(const struct events_note *n)
+{
+  if (!n->ip)
+    return n->state && strcmp(n->state, "degraded") == 0 ? "host-degraded"
+                                                         : "host-down";
+  return n->row && strcmp(n->row, "partial") == 0 ? "partial" : "outage";
+}
+
 /* The event of a row note: "outage" (address down), "partial" or "host". */
 static json_t *alert_row_event(struct alerts *a, const struct events_note *n,
                                const char *status)
@@ -192,8 +202,8 @@ void alerts_observe(void *arg, const struct events_note *n)
   char key[160];
   switch (n->kind) {
   case EVENTS_NOTE_OPEN: {
-    snprintf(key, sizeof(key), "row-%" PRId64 "-%.0f-open", n->id,
-             n->start * 1000);
+    snprintf(key, sizeof(key), "%s-%" PRId64 "-%.0f-open", alert_row_class(n),
+             n->id, n->start * 1000);
     json_t *o = alert_row_event(a, n, "firing");
     json_object_set_new(o, "key", json_string(key));
     alert_queue(a, key, alert_dump(o), n->target, n->start, n->id);
@@ -202,8 +212,8 @@ void alerts_observe(void *arg, const struct events_note *n)
   case EVENTS_NOTE_UPDATE: {
     if (isnan(n->end))
       break; /* still open: a probe joined or left; no new alert */
-    snprintf(key, sizeof(key), "row-%" PRId64 "-%.0f-end-%.0f", n->id,
-             n->start * 1000, n->end * 1000);
+    snprintf(key, sizeof(key), "%s-%" PRId64 "-%.0f-end-%.0f",
+             alert_row_class(n), n->id, n->start * 1000, n->end * 1000);
     json_t *o = alert_row_event(a, n, "resolved");
     json_object_set_new(o, "key", json_string(key));
     alert_queue(a, key, alert_dump(o), n->target, n->start, 0);
@@ -228,7 +238,8 @@ void alerts_observe(void *arg, const struct events_note *n)
     }
     if (!o)
       break;
-    snprintf(key, sizeof(key), "row-%" PRId64 "-drop", n->id);
+    const char *okey = json_string_value(json_object_get(o, "key"));
+    snprintf(key, sizeof(key), "%.140s-drop", okey ? okey : "row");
     json_object_set_new(o, "status", json_string("resolved"));
     json_object_set_new(o, "dropped", json_true());
     json_object_set_new(o, "key", json_string(key));
@@ -448,19 +459,30 @@ static char *alert_am_body(const char *body, const char *generator)
   return alert_dump(arr);
 }
 
-/* Runs the program with body on stdin; true when it exits 0 in time. */
+/* Runs the program with body on stdin; true when it exits 0 in time.
+ * libev's default loop reaps every child of the collector (its SIGCHLD
+ * watcher waits for any pid), so the exit status cannot come from
+ * waitpid: a wrapper shell writes it to fd 3, a pipe of ours. The command
+ * runs in a process group of its own, killed whole at the timeout. */
 static bool alert_program(const struct alert_rx_conf *rx, const char *key,
                           const char *body, char *err, size_t errsize)
 {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
     snprintf(err, errsize, "pipe: %s", strerror(errno));
+    return false;
+  }
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    snprintf(err, errsize, "pipe: %s", strerror(errno));
+    close(in[0]);
+    close(in[1]);
     return false;
   }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 3);
   posix_spawnattr_init(&at);
   sigset_t none, def;
   sigemptyset(&none);
@@ -471,57 +493,70 @@ static bool alert_program(const struct alert_rx_conf *rx, const char *key,
   posix_spawnattr_setpgroup(&at, 0);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                     POSIX_SPAWN_SETPGROUP);
-  char *argv[] = {"/bin/sh", "-c", rx->command, NULL};
+  char *argv[] = {"/bin/sh", "-c", "/bin/sh -c \"$1\" 3>&-; echo $? >&3",
+                  "vantage-alert", rx->command, NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
-  close(fds[0]);
+  close(in[0]);
+  close(out[1]);
   if (rc != 0) {
-    close(fds[1]);
+    close(in[1]);
+    close(out[0]);
     snprintf(err, errsize, "cannot run /bin/sh: %s", strerror(rc));
     return false;
   }
   double deadline = vt_time_mono() + rx->timeout_s;
-  /* The event is small (a few hundred bytes): one write fits the pipe. */
   size_t len = strlen(body), off = 0;
-  fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  int status = 0;
-  bool exited = false;
-  while (!exited && vt_time_mono() < deadline) {
-    if (off < len) {
-      ssize_t w = write(fds[1], body + off, len - off);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  char status[16];
+  size_t got = 0;
+  bool done = false, eof = false;
+  while (!done && !eof && vt_time_mono() < deadline) {
+    if (in[1] >= 0) {
+      ssize_t w = write(in[1], body + off, len - off);
       if (w > 0)
         off += (size_t)w;
       else if (w < 0 && errno != EAGAIN && errno != EINTR)
         off = len; /* EPIPE: the program does not read; its exit decides */
       if (off == len) {
-        close(fds[1]);
-        fds[1] = -1;
+        close(in[1]);
+        in[1] = -1;
       }
     }
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid)
-      exited = true;
-    else
-      poll(NULL, 0, 20);
+    struct pollfd pf = {.fd = out[0], .events = POLLIN};
+    if (poll(&pf, 1, 20) > 0) {
+      ssize_t r = read(out[0], status + got, sizeof(status) - 1 - got);
+      if (r > 0)
+        got += (size_t)r;
+      else if (r == 0)
+        eof = true;
+      done = memchr(status, '\n', got) != NULL || got == sizeof(status) - 1;
+    }
+    (void)waitpid(pid, NULL, WNOHANG); /* reaps when libev does not */
   }
-  if (fds[1] >= 0)
-    close(fds[1]);
-  if (!exited) {
+  if (in[1] >= 0)
+    close(in[1]);
+  close(out[0]);
+  if (!done && !eof) {
     kill(-pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    (void)waitpid(pid, NULL, 0);
     vt_warn("alert: %s: program killed after %.1f s (event %s)", rx->name,
             rx->timeout_s, key);
     snprintf(err, errsize, "killed after the %.1f s timeout", rx->timeout_s);
     return false;
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+  (void)waitpid(pid, NULL, 0);
+  status[got] = '\0';
+  if (!done) {
+    snprintf(err, errsize, "killed");
+    return false;
+  }
+  int code = atoi(status);
+  if (code == 0)
     return true;
-  if (WIFEXITED(status))
-    snprintf(err, errsize, "exit status %d", WEXITSTATUS(status));
-  else
-    snprintf(err, errsize, "killed by signal %d", WTERMSIG(status));
+  snprintf(err, errsize, "exit status %d", code);
   return false;
 }
 
