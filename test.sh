@@ -54,7 +54,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
 # browser); the demo does not.
-TEST_PKGS=(valgrind chromium)
+TEST_PKGS=(valgrind chromium prometheus prometheus-alertmanager)
 
 say() { echo "==> $*"; }
 

@@ -87,6 +87,7 @@ struct probe_conf {
   double fsync_interval_s;
   enum vt_log_level log_level;
   bool log_level_set; /* set in the file (the command line wins otherwise) */
+  char *metrics_listen; /* GET /metrics and /healthz; NULL = off */
   struct probe_target_conf *targets;
   size_t n_targets;
   struct probe_collector_conf *collectors; /* none: results stay spooled */

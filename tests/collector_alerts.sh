@@ -20,7 +20,7 @@ vt_require python3
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || { echo "1..0 # SKIP prometheus-alertmanager not installed"; exit 0; }
 vt_setup
-tap_plan 25
+tap_plan 27
 
 A=127.0.0.11
 B=127.0.0.12
@@ -248,3 +248,15 @@ like "$out" 'hang \(program\): FAILED: killed after the 1.0 s timeout' \
 	"a hanging program is killed after its timeout"
 is "$("$VT_PYTHON" -c "import sys; print(int(float(sys.argv[2]) - float(sys.argv[1]) < 5))" "$t0" "$t1")" 1 \
 	"... within seconds"
+
+# Logs: ISO UTC times in event lines; journald priorities when stderr is
+# the journal (JOURNAL_STREAM names stderr's device and inode).
+like "$(grep -m1 'outage from' "$VT_TMP/collector.log")" \
+	'outage from 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z, seen by' \
+	"event lines carry ISO UTC times"
+printf 'probes = 1;\n' >"$VT_TMP/bad.cfg"
+: >"$VT_TMP/journal.txt"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$VT_TMP/journal.txt") \
+	"$VANTAGE_COLLECTOR" -c "$VT_TMP/bad.cfg" 2>>"$VT_TMP/journal.txt" || true
+like "$(head -n 1 "$VT_TMP/journal.txt")" '^<3>err: .*bad.cfg' \
+	"journald priority prefixes when stderr is the journal"
