@@ -396,7 +396,8 @@ static const char *alert_name(json_t *ev)
 
 /* The Alertmanager v2 body: one alert, labels that identify it (so its
  * resolution matches), endsAt when resolved. */
-static char *alert_am_body(const char *body, const char *generator)
+static char *alert_am_body(const char *body, const char *generator,
+                           char **labels_out, bool *firing)
 {
   json_t *ev = json_loads(body, 0, NULL);
   if (!ev)
@@ -454,6 +455,8 @@ static char *alert_am_body(const char *body, const char *generator)
   if (generator)
     json_object_set_new(alert, "generatorURL", json_string(generator));
   json_decref(ev);
+  *labels_out = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+  *firing = !json_object_get(alert, "endsAt");
   json_t *arr = json_array();
   json_array_append_new(arr, alert);
   return alert_dump(arr);
@@ -560,11 +563,70 @@ static bool alert_program(const struct alert_rx_conf *rx, const char *key,
   return false;
 }
 
-/* Delivers one event to one receiver. */
+/* Alertmanager forgets an alert after its resolve_timeout unless it is
+ * sent again: the alerts it has firing are kept in am_firing (by labels)
+ * and re-sent every ALERT_AM_RESEND_S; a resolution deletes the row. */
+#define ALERT_AM_RESEND_S 60.0
+
+static void alert_am_track(sqlite3 *db, const char *rx, const char *labels,
+                           const char *am, bool firing)
+{
+  if (!db || !labels)
+    return;
+  sqlite3_stmt *s = NULL;
+  const char *sql = firing ? "INSERT OR REPLACE INTO am_firing (receiver, "
+                             "labels, body) VALUES (?, ?, ?)"
+                           : "DELETE FROM am_firing WHERE receiver = ? AND "
+                             "labels = ?";
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, rx, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, labels, -1, SQLITE_STATIC);
+    if (firing)
+      sqlite3_bind_text(s, 3, am, -1, SQLITE_STATIC);
+    sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+}
+
+/* Re-sends the firing alerts of every Alertmanager receiver (best effort:
+ * a failure waits for the next time). */
+static void alert_am_resend(sqlite3 *db, const struct alert_conf *conf)
+{
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT receiver, body FROM am_firing", -1, &s,
+                         NULL) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return;
+  }
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    const struct alert_rx_conf *rx = NULL;
+    for (size_t i = 0; conf && i < conf->n_rx; i++)
+      if (conf->rx[i].type == ALERT_RX_ALERTMANAGER &&
+          strcmp(conf->rx[i].name, name) == 0)
+        rx = &conf->rx[i];
+    if (!rx)
+      continue;
+    char url[1024], err[256];
+    size_t n = strlen(rx->url);
+    snprintf(url, sizeof(url), "%s%s", rx->url,
+             n && rx->url[n - 1] == '/' ? "api/v2/alerts" : "/api/v2/alerts");
+    struct curl_slist *h =
+        curl_slist_append(NULL, "Content-Type: application/json");
+    if (!alert_http_post(rx, url, (const char *)sqlite3_column_text(s, 1), h,
+                         err, sizeof(err)))
+      vt_debug("alert: %s: re-sending a firing alert: %s", rx->name, err);
+    curl_slist_free_all(h);
+  }
+  sqlite3_finalize(s);
+}
+
+/* Delivers one event to one receiver; db (may be NULL) keeps what
+ * Alertmanager has firing. */
 static bool alert_deliver(const struct alert_conf *conf,
                           const struct alert_rx_conf *rx, int64_t id,
                           const char *key, const char *body, char *err,
-                          size_t errsize)
+                          size_t errsize, sqlite3 *db)
 {
   struct curl_slist *h = NULL;
   bool ok = false;
@@ -573,7 +635,10 @@ static bool alert_deliver(const struct alert_conf *conf,
   case ALERT_RX_PROGRAM:
     return alert_program(rx, key, body, err, errsize);
   case ALERT_RX_ALERTMANAGER: {
-    char *am = alert_am_body(body, conf ? conf->status_url : NULL);
+    char *labels = NULL;
+    bool firing = false;
+    char *am =
+        alert_am_body(body, conf ? conf->status_url : NULL, &labels, &firing);
     if (!am) {
       snprintf(err, errsize, "event %s is not JSON", key);
       return false;
@@ -584,6 +649,9 @@ static bool alert_deliver(const struct alert_conf *conf,
              n && rx->url[n - 1] == '/' ? "api/v2/alerts" : "/api/v2/alerts");
     h = curl_slist_append(h, "Content-Type: application/json");
     ok = alert_http_post(rx, url, am, h, err, errsize);
+    if (ok)
+      alert_am_track(db, rx->name, labels, am, firing);
+    free(labels);
     free(am);
     break;
   }
@@ -703,7 +771,8 @@ static double alert_round(struct alerts *a, sqlite3 *db)
       continue;
     }
     char err[512] = "";
-    bool ok = alert_deliver(conf, rx, r->id, r->key, r->body, err, sizeof(err));
+    bool ok = alert_deliver(conf, rx, r->id, r->key, r->body, err, sizeof(err),
+                            db);
     now = vt_time_wall();
     if (ok) {
       sqlite3_bind_double(done, 1, now);
@@ -758,9 +827,14 @@ static void *alert_thread(void *arg)
     return NULL;
   }
   sqlite3_busy_timeout(db, 5000);
+  double resent = vt_time_mono();
   for (;;) {
     pthread_mutex_lock(&a->conf_lock);
     double next = alert_round(a, db);
+    if (vt_time_mono() - resent >= ALERT_AM_RESEND_S) {
+      resent = vt_time_mono();
+      alert_am_resend(db, a->conf);
+    }
     pthread_mutex_unlock(&a->conf_lock);
     pthread_mutex_lock(&a->lock);
     if (a->stop) {
@@ -796,7 +870,9 @@ static const char alert_schema[] =
     " done REAL, last_error TEXT, UNIQUE (receiver, key));"
     "CREATE INDEX IF NOT EXISTS outbox_undone ON outbox (id) WHERE done IS NULL;"
     "CREATE TABLE IF NOT EXISTS alert_rows (id INTEGER PRIMARY KEY,"
-    " body TEXT NOT NULL);";
+    " body TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS am_firing (receiver TEXT NOT NULL,"
+    " labels TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (receiver, labels));";
 
 static void alert_names_free(struct alerts *a);
 
@@ -954,7 +1030,8 @@ int alerts_test(const struct alert_conf *conf)
     printf("no receivers configured (alerts.receivers)\n");
   for (size_t i = 0; body && conf && i < conf->n_rx; i++) {
     char err[512] = "";
-    bool ok = alert_deliver(conf, &conf->rx[i], 0, key, body, err, sizeof(err));
+    bool ok = alert_deliver(conf, &conf->rx[i], 0, key, body, err, sizeof(err),
+                            NULL);
     static const char *const types[] = {"alertmanager", "webhook", "program"};
     printf("%s (%s): %s%s\n", conf->rx[i].name, types[conf->rx[i].type],
            ok ? "ok" : "FAILED: ", ok ? "" : err);

@@ -20,7 +20,7 @@ vt_require python3
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || { echo "1..0 # SKIP prometheus-alertmanager not installed"; exit 0; }
 vt_setup
-tap_plan 27
+tap_plan 29
 
 A=127.0.0.11
 B=127.0.0.12
@@ -144,6 +144,8 @@ check "A ok fed" feed "$A" "$T" "$((T + 60))" -
 check "A outage fed" feed "$A" "$((T + 60))" "$((T + 120))" p1,p2,p3
 wait_am firing "$A"
 is "$(am_count firing "$A")" 1 "an outage by quorum reaches Alertmanager's receiver once"
+is "$(vt_sql "$data/alerts.sqlite" "select count(*) from am_firing where labels like '%$A%'")" 1 \
+	"the firing alert is kept for re-sending to Alertmanager"
 check "A back fed" feed "$A" "$((T + 120))" "$((T + 150))" -
 wait_am resolved "$A"
 is "$(am_count resolved "$A")" 1 "its end resolves it"
@@ -227,6 +229,8 @@ is "$progv" "True outage/firing/127.0.0.11 outage/resolved/127.0.0.11 outage/fir
 	"the program gets each event as JSON on stdin"
 is "$(vt_sql "$data/alerts.sqlite" "select count(*) from outbox where done is null")" 0 \
 	"the outbox is drained"
+is "$(vt_sql "$data/alerts.sqlite" "select count(*) from am_firing")" 0 \
+	"nothing left firing in Alertmanager"
 
 # /metrics counts the alerts.
 m=$(vt_http GET "http://127.0.0.1:$port/metrics")
