@@ -42,6 +42,25 @@ struct alert_pending {
   bool remember;
 };
 
+/* A condition decided by a quorum of probes from their last results:
+ * "cert" (days left at most cert_days) or "dns" (answers differ from
+ * expect), per target, check and address. Firing ones are also in the
+ * table alert_conds, so a restart does not announce them again. */
+struct alert_cond_probe {
+  char name[64];
+  bool bad;
+  int days;
+};
+struct alert_cond {
+  char id[256]; /* "cert/www/https/192.0.2.1" */
+  const char *kind;
+  char target[64], check[64], ip[VT_IP_STRLEN], detail[160];
+  struct alert_cond_probe *probes;
+  size_t n_probes;
+  bool firing;
+  double since;
+};
+
 struct alerts {
   pthread_mutex_t lock; /* maint, stats, stop, the copies below */
   pthread_cond_t wake;
@@ -59,6 +78,9 @@ struct alerts {
   struct alert_maint *maint;
   size_t n_maint;
   char *path;
+  int cert_days, quorum;
+  struct alert_cond *conds; /* certificate and DNS `expect` conditions */
+  size_t n_conds, cap_conds;
   sqlite3 *db; /* the loop thread's connection */
   struct alert_pending *pending;
   size_t n_pending, cap_pending;
@@ -196,6 +218,157 @@ static json_t *alert_row_event(struct alerts *a, const struct events_note *n,
   return o;
 }
 
+static struct alert_cond *alert_cond_get(struct alerts *a, const char *kind,
+                                          const struct vt_result *r)
+{
+  char id[256];
+  snprintf(id, sizeof(id), "%s/%s/%s/%s", kind, r->target, r->name, r->ip);
+  for (size_t i = 0; i < a->n_conds; i++)
+    if (strcmp(a->conds[i].id, id) == 0)
+      return &a->conds[i];
+  if (a->n_conds == a->cap_conds) {
+    size_t cap = a->cap_conds ? a->cap_conds * 2 : 16;
+    struct alert_cond *c = realloc(a->conds, cap * sizeof(*c));
+    if (!c)
+      return NULL;
+    a->conds = c;
+    a->cap_conds = cap;
+  }
+  struct alert_cond *c = &a->conds[a->n_conds++];
+  *c = (struct alert_cond){.kind = kind};
+  snprintf(c->id, sizeof(c->id), "%s", id);
+  snprintf(c->target, sizeof(c->target), "%s", r->target);
+  snprintf(c->check, sizeof(c->check), "%s", r->name);
+  snprintf(c->ip, sizeof(c->ip), "%s", r->ip);
+  /* Firing before a restart? */
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(a->db, "SELECT since FROM alert_conds WHERE id = ?",
+                         -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      c->firing = true;
+      c->since = sqlite3_column_double(s, 0);
+    }
+  }
+  sqlite3_finalize(s);
+  return c;
+}
+
+static void alert_cond_event(struct alerts *a, struct alert_cond *c,
+                             double at, int bad, int min_days)
+{
+  char key[400];
+  snprintf(key, sizeof(key), "%s-%.0f-%s", c->id, c->since * 1000,
+           c->firing ? "open" : "end");
+  json_t *o = json_object();
+  json_object_set_new(o, "event", json_string(c->kind));
+  json_object_set_new(o, "status",
+                      json_string(c->firing ? "firing" : "resolved"));
+  json_object_set_new(o, "target", json_string(c->target));
+  json_object_set_new(o, "host", json_string(c->target));
+  json_object_set_new(o, "check", json_string(c->check));
+  if (c->ip[0])
+    json_object_set_new(o, "address", json_string(c->ip));
+  json_t *probes = json_array();
+  for (size_t i = 0; i < c->n_probes; i++)
+    if (c->probes[i].bad)
+      json_array_append_new(probes, json_string(c->probes[i].name));
+  json_object_set_new(o, "probes", probes);
+  json_object_set_new(o, "seen_by", json_integer(bad));
+  json_object_set_new(o, "of_probes", json_integer((json_int_t)c->n_probes));
+  if (strcmp(c->kind, "cert") == 0 && c->firing)
+    json_object_set_new(o, "days_left", json_integer(min_days));
+  if (strcmp(c->kind, "dns") == 0 && c->firing && c->detail[0])
+    json_object_set_new(o, "detail", json_string(c->detail));
+  alert_set_time(o, "start", c->since);
+  if (!c->firing) {
+    alert_set_time(o, "end", at);
+    json_object_set_new(o, "duration_s", json_real(at - c->since));
+  }
+  pthread_mutex_lock(&a->lock);
+  if (a->status_url)
+    json_object_set_new(o, "status_url", json_string(a->status_url));
+  pthread_mutex_unlock(&a->lock);
+  json_object_set_new(o, "key", json_string(key));
+  vt_notice("alert: %s %s %s%s%s: %s, seen by %d of %zu probes", c->kind,
+            c->target, c->check, c->ip[0] ? " " : "", c->ip,
+            c->firing ? "firing" : "resolved", bad, c->n_probes);
+  alert_queue(a, key, alert_dump(o), c->target, c->firing ? c->since : at, 0);
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(a->db,
+                         c->firing ? "INSERT OR REPLACE INTO alert_conds "
+                                     "(id, since) VALUES (?, ?)"
+                                   : "DELETE FROM alert_conds WHERE id = ?",
+                         -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC);
+    if (c->firing)
+      sqlite3_bind_double(s, 2, c->since);
+    sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+}
+
+/* Feeds one result to the certificate and DNS `expect` conditions. */
+static void alert_cond_result(struct alerts *a, const struct vt_result *r)
+{
+  const char *kind = NULL;
+  bool bad = false;
+  int days = 0;
+  if (r->cert_days_left != VT_NO_CERT_DAYS) {
+    kind = "cert";
+    days = r->cert_days_left;
+    bad = days <= a->cert_days;
+  } else if (r->check == VT_CHECK_DNS &&
+             (r->ok || r->error == VT_ERR_DNS_UNEXPECTED)) {
+    kind = "dns";
+    bad = !r->ok;
+  }
+  if (!kind)
+    return; /* nothing said about the condition */
+  struct alert_cond *c = alert_cond_get(a, kind, r);
+  if (!c)
+    return;
+  struct alert_cond_probe *p = NULL;
+  for (size_t i = 0; i < c->n_probes && !p; i++)
+    if (strcmp(c->probes[i].name, r->probe) == 0)
+      p = &c->probes[i];
+  if (!p) {
+    struct alert_cond_probe *np =
+        realloc(c->probes, (c->n_probes + 1) * sizeof(*np));
+    if (!np)
+      return;
+    c->probes = np;
+    p = &c->probes[c->n_probes++];
+    *p = (struct alert_cond_probe){0};
+    snprintf(p->name, sizeof(p->name), "%s", r->probe);
+  }
+  p->bad = bad;
+  p->days = days;
+  if (bad && kind[0] == 'd')
+    snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
+  int n_bad = 0, min_days = INT32_MAX;
+  for (size_t i = 0; i < c->n_probes; i++)
+    if (c->probes[i].bad) {
+      n_bad++;
+      if (c->probes[i].days < min_days)
+        min_days = c->probes[i].days;
+    }
+  int quorum = a->quorum > 0 ? a->quorum : 1;
+  if (!c->firing && n_bad >= quorum) {
+    c->firing = true;
+    c->since = r->ts;
+    alert_cond_event(a, c, r->ts, n_bad, min_days);
+  } else if (c->firing && n_bad < quorum) {
+    c->firing = false;
+    alert_cond_event(a, c, r->ts, n_bad, min_days);
+  }
+}
+
+void alerts_set_quorum(struct alerts *a, int quorum)
+{
+  a->quorum = quorum;
+}
+
 void alerts_observe(void *arg, const struct events_note *n)
 {
   struct alerts *a = arg;
@@ -267,6 +440,9 @@ void alerts_observe(void *arg, const struct events_note *n)
     alert_queue(a, key, alert_dump(o), NULL, n->start, 0);
     break;
   }
+  case EVENTS_NOTE_RESULT:
+    alert_cond_result(a, n->result);
+    break;
   case EVENTS_NOTE_ROLLBACK:
     alert_pending_clear(a);
     break;
@@ -391,6 +567,10 @@ static const char *alert_name(json_t *ev)
     return "VantageProbeSilent";
   if (strcmp(e, "test") == 0)
     return "VantageTest";
+  if (strcmp(e, "cert") == 0)
+    return "VantageCertExpiry";
+  if (strcmp(e, "dns") == 0)
+    return "VantageDNSUnexpected";
   return "VantageEvent";
 }
 
@@ -409,7 +589,8 @@ static char *alert_am_body(const char *body, const char *generator,
   bool critical = e && (strcmp(e, "outage") == 0 || strcmp(e, "host") == 0);
   json_object_set_new(labels, "severity",
                       json_string(critical ? "critical" : "warning"));
-  static const char *const copy[] = {"target", "host", "address", "probe"};
+  static const char *const copy[] = {"target", "host", "address", "probe",
+                                     "check"};
   for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
     json_t *v = json_object_get(ev, copy[i]);
     if (json_is_string(v))
@@ -871,6 +1052,8 @@ static const char alert_schema[] =
     "CREATE INDEX IF NOT EXISTS outbox_undone ON outbox (id) WHERE done IS NULL;"
     "CREATE TABLE IF NOT EXISTS alert_rows (id INTEGER PRIMARY KEY,"
     " body TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS alert_conds (id TEXT PRIMARY KEY,"
+    " since REAL NOT NULL);"
     "CREATE TABLE IF NOT EXISTS am_firing (receiver TEXT NOT NULL,"
     " labels TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (receiver, labels));";
 
@@ -924,6 +1107,9 @@ void alerts_stop(struct alerts *a)
   }
   alert_pending_clear(a);
   free(a->pending);
+  for (size_t i = 0; i < a->n_conds; i++)
+    free(a->conds[i].probes);
+  free(a->conds);
   sqlite3_close(a->db);
   for (size_t i = 0; i < a->n_maint; i++)
     free((char *)a->maint[i].target);
@@ -964,6 +1150,7 @@ void alerts_set_conf(struct alerts *a, const struct alert_conf *conf)
       a->rx_events[a->n_rx_names++] = conf->rx[i].events;
   if (conf && conf->status_url)
     a->status_url = strdup(conf->status_url);
+  a->cert_days = conf ? conf->cert_days : 14;
   pthread_cond_signal(&a->wake);
   pthread_mutex_unlock(&a->lock);
   pthread_mutex_unlock(&a->conf_lock);

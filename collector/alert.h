@@ -37,13 +37,17 @@ enum {
   ALERT_EV_PARTIAL = 1u << 1, /* some probes, below quorum */
   ALERT_EV_HOST = 1u << 2,    /* host degraded, down, up */
   ALERT_EV_PROBE = 1u << 3,   /* a probe silent, back */
-  ALERT_EV_DEFAULT = ALERT_EV_OUTAGE | ALERT_EV_HOST | ALERT_EV_PROBE,
+  ALERT_EV_CERT = 1u << 4,    /* a quorum of probes: certificate expires */
+  ALERT_EV_DNS = 1u << 5,     /* a quorum of probes: answers differ from expect */
+  ALERT_EV_DEFAULT = ALERT_EV_OUTAGE | ALERT_EV_HOST | ALERT_EV_PROBE |
+                     ALERT_EV_CERT | ALERT_EV_DNS,
 };
 /* The bit of an event name ("outage", ...), 0 if unknown. */
 unsigned alert_event_bit(const char *name);
 
 struct alert_conf {
   char *status_url; /* link in every event (generatorURL); NULL = none */
+  int cert_days;    /* certificate-expiry events this many days ahead */
   double retry_min_s, retry_max_s;
   struct alert_rx_conf *rx;
   size_t n_rx;
@@ -72,6 +76,8 @@ struct alerts *alerts_start(const struct alert_conf *conf, const char *db_path,
 void alerts_stop(struct alerts *a);
 /* Replaces the configuration (reload); conf as for alerts_start. */
 void alerts_set_conf(struct alerts *a, const struct alert_conf *conf);
+/* Probes that must agree for certificate and DNS `expect` events. */
+void alerts_set_quorum(struct alerts *a, int quorum);
 /* Replaces the maintenance windows (copied). */
 enum vt_status alerts_set_maintenance(struct alerts *a,
                                       const struct alert_maint *m, size_t n);

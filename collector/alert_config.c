@@ -11,9 +11,11 @@
 #define DEF_RETRY_MIN_S 1.0
 #define DEF_RETRY_MAX_S 300.0
 #define DEF_TIMEOUT_S 10.0
+#define DEF_CERT_DAYS 14
 
 static const char *const alert_keys[] = {"status_url", "retry_min",
-                                         "retry_max", "receivers", NULL};
+                                         "retry_max",  "receivers",
+                                         "cert_days",  NULL};
 static const char *const rx_keys[] = {"name",    "type",    "url", "key_file",
                                       "command", "timeout", "events", NULL};
 
@@ -25,7 +27,9 @@ unsigned alert_event_bit(const char *name)
   } names[] = {{"outage", ALERT_EV_OUTAGE},
                {"partial", ALERT_EV_PARTIAL},
                {"host", ALERT_EV_HOST},
-               {"probe", ALERT_EV_PROBE}};
+               {"probe", ALERT_EV_PROBE},
+               {"cert", ALERT_EV_CERT},
+               {"dns", ALERT_EV_DNS}};
   for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
     if (strcmp(name, names[i].name) == 0)
       return names[i].bit;
@@ -65,7 +69,8 @@ static void alert_rx_parse(struct vt_cfg *c, const config_setting_t *g,
       if (!bit)
         vt_cfg_error(c, config_setting_get_member(g, "events"),
                      vt_cfg_path(pk, sizeof(pk), path, "events", 0),
-                     "\"%s\" is not outage, partial, host or probe", ev[i]);
+                     "\"%s\" is not outage, partial, host, probe, cert or dns",
+                     ev[i]);
       r->events |= bit;
     }
     vt_cfg_strv_free(ev, n_ev);
@@ -109,6 +114,10 @@ void alert_conf_parse(struct vt_cfg *c, const config_setting_t *g,
   *out = a;
   a->retry_min_s = DEF_RETRY_MIN_S;
   a->retry_max_s = DEF_RETRY_MAX_S;
+  a->cert_days = DEF_CERT_DAYS;
+  long long days;
+  if (vt_cfg_get_int(c, g, "alerts", "cert_days", 0, 3650, &days))
+    a->cert_days = (int)days;
   vt_cfg_check_keys(c, g, "alerts", alert_keys);
   vt_cfg_get_string(c, g, "alerts", "status_url", false, &a->status_url);
   vt_cfg_get_number(c, g, "alerts", "retry_min", 0.01, 3600, &a->retry_min_s);

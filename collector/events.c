@@ -1031,8 +1031,11 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
     st = quorum_result(ev->quorum, r);
     break;
   }
-  if (st == VT_OK)
+  if (st == VT_OK) {
     ev->pending++;
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_RESULT,
+                                            .result = r, .end = NAN});
+  }
   return events_auto_end(ev, own, st);
 }
 

@@ -99,6 +99,7 @@ enum events_note_kind {
   EVENTS_NOTE_DROP,   /* a partial event of no duration deleted */
   EVENTS_NOTE_PROBE_SILENT,
   EVENTS_NOTE_PROBE_BACK,
+  EVENTS_NOTE_RESULT, /* a stored result (cert expiry, DNS `expect`) */
   EVENTS_NOTE_COMMIT,
   EVENTS_NOTE_ROLLBACK,
 };
@@ -112,6 +113,7 @@ struct events_note {
   const char *probes;  /* rows: comma-separated; probe notes: the probe */
   double start, end;   /* end NaN while open; probe notes: start = when */
   int seen_by, of_probes;
+  const struct vt_result *result; /* EVENTS_NOTE_RESULT */
 };
 typedef void events_observer_fn(void *arg, const struct events_note *n);
 void events_set_observer(struct events *ev, events_observer_fn *fn,

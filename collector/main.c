@@ -453,8 +453,10 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   }
   events_set_quorum(c->ev, nc->quorum, nc->confirm, nc->silence_s);
   ingest_set_conf(c->ingest, nc);
-  if (c->alerts)
+  if (c->alerts) {
     alerts_set_conf(c->alerts, nc->alerts);
+    alerts_set_quorum(c->alerts, nc->quorum);
+  }
   else if (nc->alerts && nc->alerts->n_rx)
     vt_warn("collector: alerts.receivers added; they start at the next "
             "restart");
@@ -514,6 +516,7 @@ static int run(struct collector *c)
     c->alerts = alerts_start(conf->alerts, adb, &st);
     if (!c->alerts)
       goto out;
+    alerts_set_quorum(c->alerts, conf->quorum);
     events_set_observer(c->ev, alerts_observe, c->alerts);
   }
   if (!c->rrd || !c->ev || apply_maintenance(c, conf) != VT_OK ||

@@ -20,7 +20,7 @@ vt_require python3
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || { echo "1..0 # SKIP prometheus-alertmanager not installed"; exit 0; }
 vt_setup
-tap_plan 29
+tap_plan 32
 
 A=127.0.0.11
 B=127.0.0.12
@@ -89,7 +89,8 @@ alerts = {
   receivers = (
     { name = "am"; type = "alertmanager"; url = "http://127.0.0.1:$am_port"; },
     { name = "hook"; type = "webhook"; url = "http://127.0.0.1:$sink_port/hook";
-      key_file = "$hookkey"; events = [ "outage", "partial", "host", "probe" ]; },
+      key_file = "$hookkey";
+      events = [ "outage", "partial", "host", "probe", "cert", "dns" ]; },
     { name = "flaky"; type = "webhook"; url = "http://127.0.0.1:$sink_port/flaky";
       key_file = "$hookkey"; },
     { name = "prog"; type = "program"; timeout = 5.0;
@@ -173,6 +174,33 @@ check "B back fed" feed "$B" "$((T + 150))" "$((T + 180))" -
 wait_am resolved "$B"
 is "$(am_count resolved "$B")" 1 "and resolved"
 sleep 2
+
+# Certificates and DNS `expect`, by quorum: one probe alone says nothing.
+feedm() { # feedm MODE IP FROM TO FAILING
+	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
+		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 p1,p2,p3 "$5" "$1"
+}
+hook_events() { "$VT_PYTHON" -c '
+import json, sys
+print(" ".join(sorted(json.loads(json.loads(l)["body"])["event"] + "/" +
+      json.loads(json.loads(l)["body"])["status"] for l in open(sys.argv[1])
+      if json.loads(l)["path"] == "/hook" and json.loads(l)["status"] == 200
+      and json.loads(json.loads(l)["body"])["event"] == sys.argv[2])))' "$sinklog" "$1"; }
+feedm cert "$A" "$((T + 150))" "$((T + 170))" p1 >/dev/null
+feedm dns "$A" "$((T + 150))" "$((T + 170))" p1 >/dev/null
+sleep 1.5
+is "$(hook_events cert) $(hook_events dns)" " " "one probe seeing a certificate expire or a wrong answer: nothing"
+feedm cert "$A" "$((T + 170))" "$((T + 190))" p1,p2 >/dev/null
+feedm dns "$A" "$((T + 170))" "$((T + 190))" p1,p3 >/dev/null
+feedm cert "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
+feedm dns "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
+for _ in $(seq 1 25); do
+	[ "$(hook_events cert) $(hook_events dns)" = "cert/firing cert/resolved dns/firing dns/resolved" ] && break
+	sleep 0.2
+done
+is "$(hook_events cert) $(hook_events dns)" "cert/firing cert/resolved dns/firing dns/resolved" \
+	"a quorum agreeing on a certificate's expiry and a DNS answer differing from expect: fired and resolved"
+like "$(grep '"/hook"' "$sinklog" | grep -m1 'days_left')" 'days_left.{1,6}3' "the event carries days_left"
 
 # Webhooks: signatures (independently), once per event, 500 three times.
 verdict=$("$VT_PYTHON" - "$sinklog" "$hookkey" "$data/alerts.sqlite" <<'PY'

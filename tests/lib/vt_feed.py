@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""vt_feed.py URL KEYDIR STATE IP T_FROM T_TO STEP PROBES FAILING: sends, for
+"""vt_feed.py URL KEYDIR STATE IP T_FROM T_TO STEP PROBES FAILING [MODE]: sends, for
 each probe of PROBES (comma-separated), one signed batch (docs/wire.md) of
 tcp results of target "www" for address IP at T_FROM, T_FROM+STEP, ...
 < T_TO; the probes in FAILING ("-" = none) fail. Record numbers persist in
-the JSON file STATE. Exits 1 unless every record is stored."""
+the JSON file STATE. MODE "dns": dns results of check "dns" instead (the
+failing ones answer something else than `expect`: dns_unexpected); MODE
+"cert": tcp results, all ok, with cert_days_left 3 for the failing probes
+and 90 for the others. Exits 1 unless every record is stored."""
 import hashlib
 import hmac
 import http.client
@@ -21,6 +24,7 @@ url, keydir, state, ip = sys.argv[1:5]
 t_from, t_to, step = float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
 probes = sys.argv[8].split(',')
 failing = set() if sys.argv[9] == '-' else set(sys.argv[9].split(','))
+mode = sys.argv[10] if len(sys.argv) > 10 else 'tcp'
 seq = json.load(open(state)) if os.path.exists(state) else {}
 u = urllib.parse.urlsplit(url)
 for p in probes:
@@ -28,7 +32,21 @@ for p in probes:
     while t < t_to:
         r = {"ts": t, "probe": p, "target": "www", "check": "tcp",
              "name": "tcp", "host": "www.example.test", "ip": ip, "port": 80}
-        if p in failing:
+        if mode == 'dns':
+            r = {"ts": t, "probe": p, "target": "www", "check": "dns",
+                 "name": "dns", "host": "www.example.test",
+                 "resolver": "127.0.0.1:53", "rcode": "NOERROR",
+                 "answers": ["192.0.2.99" if p in failing else ip],
+                 "ttl": 60, "ms": {"dns": 1.0, "total": 1.0}}
+            if p in failing:
+                r.update(ok=False, error="dns_unexpected",
+                         detail="got 192.0.2.99 expected " + ip)
+            else:
+                r.update(ok=True)
+        elif mode == 'cert':
+            r.update(ok=True, ms={"connect": 1.5, "total": 2.5},
+                     cert_days_left=3 if p in failing else 90)
+        elif p in failing:
             r.update(ok=False, error="connect_timeout", ms={})
         else:
             r.update(ok=True, ms={"connect": 1.5, "total": 2.5})
