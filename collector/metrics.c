@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prom.h"
 #include "vt_time.h"
 
 /* Last result per series: open addressing on an FNV-1a hash of the four
@@ -89,51 +90,19 @@ void coll_metrics_note(const struct vt_result *r)
   memcpy(e->ms, ms, sizeof(ms));
 }
 
-/* A label value with the format's escapes (\\ \" \n). */
-static enum vt_status metrics_label(struct vt_buf *b, const char *s)
-{
-  enum vt_status st = VT_OK;
-  for (; *s && st == VT_OK; s++) {
-    if (*s == '\\')
-      st = vt_buf_adds(b, "\\\\");
-    else if (*s == '"')
-      st = vt_buf_adds(b, "\\\"");
-    else if (*s == '\n')
-      st = vt_buf_adds(b, "\\n");
-    else
-      st = vt_buf_add(b, s, 1);
-  }
-  return st;
-}
-
 static enum vt_status metrics_labels(struct vt_buf *b,
                                      const struct metrics_last *e)
 {
   enum vt_status st = vt_buf_adds(b, "{target=\"");
-  if (!st) st = metrics_label(b, e->target);
+  if (!st) st = vt_prom_label(b, e->target);
   if (!st) st = vt_buf_adds(b, "\",check=\"");
-  if (!st) st = metrics_label(b, e->check);
+  if (!st) st = vt_prom_label(b, e->check);
   if (!st) st = vt_buf_adds(b, "\",address=\"");
-  if (!st) st = metrics_label(b, e->ip);
+  if (!st) st = vt_prom_label(b, e->ip);
   if (!st) st = vt_buf_adds(b, "\",probe=\"");
-  if (!st) st = metrics_label(b, e->probe);
+  if (!st) st = vt_prom_label(b, e->probe);
   if (!st) st = vt_buf_adds(b, "\"");
   return st;
-}
-
-static enum vt_status metrics_head(struct vt_buf *b, const char *name,
-                                   const char *type, const char *help)
-{
-  return vt_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-                     type);
-}
-
-static enum vt_status metrics_one(struct vt_buf *b, const char *name,
-                                  const char *type, const char *help,
-                                  double v)
-{
-  enum vt_status st = metrics_head(b, name, type, help);
-  return st ? st : vt_buf_addf(b, "%s %.17g\n", name, v);
 }
 
 enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
@@ -145,7 +114,7 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
   double now = vt_time_wall();
   static const char *const phases[] = {"dns", "connect", "tls", "ttfb",
                                        "total"};
-  st = metrics_head(b, "vantage_up", "gauge",
+  st = vt_prom_head(b, "vantage_up", "gauge",
                     "Last result of a check of one address from one probe "
                     "(1 ok, 0 failed)");
   for (size_t i = 0; !st && i < last_cap; i++) {
@@ -156,7 +125,7 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
     if (!st) st = vt_buf_addf(b, "} %d\n", last[i].ok ? 1 : 0);
   }
   if (!st)
-    st = metrics_head(b, "vantage_result_age_seconds", "gauge",
+    st = vt_prom_head(b, "vantage_result_age_seconds", "gauge",
                       "Seconds since the round of the last result");
   for (size_t i = 0; !st && i < last_cap; i++) {
     if (!last[i].used)
@@ -166,7 +135,7 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
     if (!st) st = vt_buf_addf(b, "} %.3f\n", now - last[i].ts);
   }
   if (!st)
-    st = metrics_head(b, "vantage_phase_seconds", "gauge",
+    st = vt_prom_head(b, "vantage_phase_seconds", "gauge",
                       "Latency phases of the last result (dns, connect, tls, "
                       "ttfb, total); absent when not measured");
   for (size_t i = 0; !st && i < last_cap; i++) {
@@ -182,54 +151,48 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
   }
   struct ingest_stats is;
   struct events_stats es;
+  struct alerts_stats as = {0};
   ingest_get_stats(in, &is);
   events_get_stats(ev, &es);
-  if (!st)
-    st = metrics_one(b, "vantage_outages_open", "gauge",
-                     "Address outages open (quorum of probes agree)",
-                     (double)es.outages_open);
-  if (!st)
-    st = metrics_one(b, "vantage_partial_open", "gauge",
-                     "Partial events open (some probes, below quorum)",
-                     (double)es.partial_open);
-  if (!st)
-    st = metrics_one(b, "vantage_ingest_batches_total", "counter",
-                     "Result batches stored", (double)is.batches);
-  if (!st)
-    st = metrics_one(b, "vantage_ingest_results_total", "counter",
-                     "Results stored", (double)is.results);
-  if (!st)
-    st = metrics_one(b, "vantage_ingest_duplicates_total", "counter",
-                     "Batches acknowledged again without storing",
-                     (double)is.duplicates);
-  if (!st)
-    st = metrics_one(b, "vantage_ingest_rejected_total", "counter",
-                     "Requests rejected (signature, format, time)",
-                     (double)is.rejected);
-  if (!st)
-    st = metrics_one(b, "vantage_collector_uptime_seconds", "gauge",
-                     "Seconds since the collector started", uptime_s);
-  if (!st && alerts) {
-    struct alerts_stats as;
+  if (alerts)
     alerts_get_stats(alerts, &as);
-    st = metrics_one(b, "vantage_alerts_queued_total", "counter",
-                     "Alert events queued (one per receiver)",
-                     (double)as.queued);
-    if (!st)
-      st = metrics_one(b, "vantage_alerts_delivered_total", "counter",
-                       "Alert events delivered", (double)as.delivered);
-    if (!st)
-      st = metrics_one(b, "vantage_alerts_failed_attempts_total", "counter",
-                       "Failed delivery attempts (retried)",
-                       (double)as.failed_attempts);
-    if (!st)
-      st = metrics_one(b, "vantage_alerts_muted_total", "counter",
-                       "Alert events muted by maintenance windows",
-                       (double)as.muted);
-    if (!st)
-      st = metrics_one(b, "vantage_alerts_pending", "gauge",
-                       "Alert events not delivered yet (outbox)",
-                       (double)as.pending);
-  }
+  const struct {
+    const char *name, *type, *help;
+    double v;
+    bool alerts;
+  } one[] = {
+      {"vantage_outages_open", "gauge",
+       "Address outages open (quorum of probes agree)",
+       (double)es.outages_open, false},
+      {"vantage_partial_open", "gauge",
+       "Partial events open (some probes, below quorum)",
+       (double)es.partial_open, false},
+      {"vantage_ingest_batches_total", "counter", "Result batches stored",
+       (double)is.batches, false},
+      {"vantage_ingest_results_total", "counter", "Results stored",
+       (double)is.results, false},
+      {"vantage_ingest_duplicates_total", "counter",
+       "Batches acknowledged again without storing", (double)is.duplicates,
+       false},
+      {"vantage_ingest_rejected_total", "counter",
+       "Requests rejected (signature, format, time)", (double)is.rejected,
+       false},
+      {"vantage_collector_uptime_seconds", "gauge",
+       "Seconds since the collector started", uptime_s, false},
+      {"vantage_alerts_queued_total", "counter",
+       "Alert events queued (one per receiver)", (double)as.queued, true},
+      {"vantage_alerts_delivered_total", "counter", "Alert events delivered",
+       (double)as.delivered, true},
+      {"vantage_alerts_failed_attempts_total", "counter",
+       "Failed delivery attempts (retried)", (double)as.failed_attempts,
+       true},
+      {"vantage_alerts_muted_total", "counter",
+       "Alert events muted by maintenance windows", (double)as.muted, true},
+      {"vantage_alerts_pending", "gauge",
+       "Alert events not delivered yet (outbox)", (double)as.pending, true},
+  };
+  for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
+    if (!one[i].alerts || alerts)
+      st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
   return st;
 }

@@ -10,10 +10,11 @@
 #include "buf.h"
 #include "events.h"
 #include "ingest.h"
+#include "prom.h"
 #include "result.h"
 #include "rrd_store.h"
 
-#define COLL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define COLL_METRICS_CONTENT_TYPE VT_PROM_CONTENT_TYPE
 
 /* Remembers r as the last result of its series (process-wide table). */
 void coll_metrics_note(const struct vt_result *r);

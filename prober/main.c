@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "probe_metrics.h"
+#include "prom.h"
 #include "probe_config.h"
 #include "result.h"
 #include "scheduler.h"
@@ -186,7 +187,7 @@ static int probe_http(void *arg, const char *path, const char **ctype,
   if (strcmp(path, "/metrics") != 0) {
     return vt_buf_adds(b, "not found\n") == VT_OK ? 404 : 500;
   }
-  *ctype = "text/plain; version=0.0.4; charset=utf-8";
+  *ctype = VT_PROM_CONTENT_TYPE;
   struct probe_metrics pm = {.name = p->conf->name,
                              .results_ok = p->results_ok,
                              .results_failed = p->results_failed,
