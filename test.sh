@@ -53,8 +53,10 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
-# browser, libFuzzer for tests/fuzz.sh); the demo does not.
-TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev)
+# browser, libFuzzer for tests/fuzz.sh, Prometheus and Alertmanager for
+# alerts and /metrics); the demo does not.
+TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev prometheus
+	prometheus-alertmanager)
 
 say() { echo "==> $*"; }
 

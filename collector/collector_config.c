@@ -4,6 +4,8 @@
 
 #include "collector_config.h"
 
+#include "alert.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -36,7 +38,7 @@
 
 static const char *const top_keys[] = {"collector",   "storage", "quorum",
                                        "probes",      "maintenance", "status",
-                                       NULL};
+                                       "alerts",      NULL};
 static const char *const status_keys[] = {"output_dir", "interval", "title",
                                           "announcements_file", NULL};
 static const char *const collector_keys[] = {
@@ -116,6 +118,7 @@ void coll_conf_free(struct coll_conf *c)
     free(c->maint[i].reason);
   }
   free(c->maint);
+  alert_conf_free(c->alerts);
   vt_cfg_strv_free(c->rra, c->n_rra);
   free(c->path);
   free(c->listen);
@@ -141,7 +144,7 @@ const struct coll_probe_conf *coll_conf_probe(const struct coll_conf *c,
 
 /* Relative paths in the file are relative to the file's directory, like
  * @include, so a config and its keys can move together. Replaces *p. */
-static void resolve_path(const struct vt_cfg *c, char **p)
+void coll_conf_resolve_path(const struct vt_cfg *c, char **p)
 {
   if (!*p || (*p)[0] == '/')
     return;
@@ -181,15 +184,15 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
                  cc->listen);
   vt_cfg_get_string(c, g, "collector", "tls_cert", false, &cc->tls_cert);
   vt_cfg_get_string(c, g, "collector", "tls_key", false, &cc->tls_key);
-  resolve_path(c, &cc->tls_cert);
-  resolve_path(c, &cc->tls_key);
+  coll_conf_resolve_path(c, &cc->tls_cert);
+  coll_conf_resolve_path(c, &cc->tls_key);
   if (!cc->tls_cert != !cc->tls_key)
     vt_cfg_error(c, g, "collector",
                  "tls_cert and tls_key go together (both or neither)");
   readable(c, g, "collector", "tls_cert", cc->tls_cert);
   readable(c, g, "collector", "tls_key", cc->tls_key);
   if (vt_cfg_get_string(c, g, "collector", "data_dir", false, &cc->data_dir))
-    resolve_path(c, &cc->data_dir);
+    coll_conf_resolve_path(c, &cc->data_dir);
   if (vt_cfg_get_string(c, g, "collector", "rrdcached", false,
                         &cc->rrdcached) &&
       !(strncmp(cc->rrdcached, "unix:/", 6) == 0 || cc->rrdcached[0] == '/' ||
@@ -233,7 +236,7 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
   }
   if (vt_cfg_get_string(c, g, "collector", "targets_file", false,
                         &cc->targets_file)) {
-    resolve_path(c, &cc->targets_file);
+    coll_conf_resolve_path(c, &cc->targets_file);
     readable(c, g, "collector", "targets_file", cc->targets_file);
   }
 }
@@ -272,7 +275,7 @@ static void parse_probes(struct vt_cfg *c, config_setting_t *list,
                    p->name);
     if (vt_cfg_get_string(c, g, path, "key_file", true, &p->key_file)) {
       char why[160] = "";
-      resolve_path(c, &p->key_file);
+      coll_conf_resolve_path(c, &p->key_file);
       if (vt_wire_key_load(p->key_file, &p->key, why, sizeof(why)) != VT_OK)
         vt_cfg_error(c, config_setting_get_member(g, "key_file"),
                      vt_cfg_path(pk, sizeof(pk), path, "key_file", 0), "%s",
@@ -412,6 +415,10 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
   if (g)
     parse_maintenance(c, g, cc);
 
+  g = config_setting_get_member(root, "alerts");
+  if (g)
+    alert_conf_parse(c, g, &cc->alerts);
+
   g = config_setting_get_member(root, "status");
   if (g && !config_setting_is_group(g)) {
     vt_cfg_error(c, g, "status", "expected a group { output_dir = ...; }");
@@ -419,13 +426,13 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     vt_cfg_check_keys(c, g, "status", status_keys);
     if (vt_cfg_get_string(c, g, "status", "output_dir", true,
                           &cc->status_dir))
-      resolve_path(c, &cc->status_dir);
+      coll_conf_resolve_path(c, &cc->status_dir);
     vt_cfg_get_number(c, g, "status", "interval", 0, 86400,
                       &cc->status_interval_s);
     vt_cfg_get_string(c, g, "status", "title", false, &cc->status_title);
     if (vt_cfg_get_string(c, g, "status", "announcements_file", false,
                           &cc->announcements_file)) {
-      resolve_path(c, &cc->announcements_file);
+      coll_conf_resolve_path(c, &cc->announcements_file);
       readable(c, g, "status", "announcements_file", cc->announcements_file);
     }
   }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct alert_conf;
+
 #include "log.h"
 #include "vt_status.h"
 #include "wire.h"
@@ -59,6 +61,8 @@ struct coll_conf {
   double status_interval_s; /* the collector rebuilds it this often; 0 = never */
   char *status_title;
   char *announcements_file; /* NULL = none */
+  /* alerts (docs/alerts.md); NULL = none */
+  struct alert_conf *alerts;
 };
 
 /* Reads and validates path. On failure every problem has been logged as
@@ -76,5 +80,9 @@ const struct coll_probe_conf *coll_conf_probe(const struct coll_conf *c,
 /* Parses "YYYY-MM-DDTHH:MM:SSZ" (UTC) into Unix seconds; false if it is
  * not exactly that form. */
 bool coll_parse_utc(const char *s, double *out);
+
+struct vt_cfg;
+/* Makes a relative path in the file relative to the file's directory. */
+void coll_conf_resolve_path(const struct vt_cfg *c, char **p);
 
 #endif

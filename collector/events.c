@@ -347,7 +347,16 @@ struct events {
   bool engine_ok;        /* the quorum engine matches the database */
   uint64_t pending;      /* results of the open transaction */
   uint64_t batches, results;
+  events_observer_fn *observer; /* alerts; NULL = none */
+  void *observer_arg;
 };
+
+/* Tells the observer (if any) about one change; see events.h. */
+static void events_notify(struct events *ev, const struct events_note *n)
+{
+  if (ev->observer)
+    ev->observer(ev->observer_arg, n);
+}
 
 static enum vt_status events_oom(void)
 {
@@ -428,6 +437,20 @@ struct events_verdict {
   const char *end_reason; /* NULL, or EVENTS_NO_LONGER_CHECKED */
 };
 
+/* Tells the observer about verdict v of target (end NaN: open). */
+static void events_verdict_note(struct events *ev, enum events_note_kind kind,
+                                const char *target,
+                                const struct events_verdict *v, double end)
+{
+  events_notify(ev, &(struct events_note){
+                        .kind = kind, .id = v->id, .target = target,
+                        .ip = v->ip,
+                        .row = v->outage ? "outage" : "partial",
+                        .state = v->state, .probes = v->probes,
+                        .start = v->start, .end = end,
+                        .seen_by = v->seen_by, .of_probes = v->of_probes});
+}
+
 /* The choke point (events.h, "Verdict changes"): stores a new verdict row
  * of target. */
 static enum vt_status events_verdict_open(struct events *ev,
@@ -456,11 +479,15 @@ static enum vt_status events_verdict_open(struct events *ev,
   if (st != VT_OK)
     return st;
   v->id = sqlite3_last_insert_rowid(ev->db);
-  vt_notice("events: %s %s: %s from %.3f%s, seen by %d of %d", target,
+  char iso[32];
+  vt_notice("events: %s %s: %s from %s%s, seen by %d of %d", target,
             v->ip ? v->ip : "(host)",
             v->state ? v->state : v->outage ? "outage" : "partial event",
-            v->start, isfinite(v->end) ? " (closed)" : "", v->seen_by,
-            v->of_probes);
+            vt_time_fmt_iso(v->start, iso, sizeof(iso)),
+            isfinite(v->end) ? " (closed)" : "", v->seen_by, v->of_probes);
+  events_verdict_note(ev, EVENTS_NOTE_OPEN, target, v, NAN);
+  if (isfinite(v->end))
+    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end);
   return VT_OK;
 }
 
@@ -483,12 +510,15 @@ static enum vt_status events_verdict_change(struct events *ev,
   enum vt_status st = events_bound(ev, EVENTS_SQL_ROW_SET, rc);
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_SET);
+  if (st == VT_OK)
+    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v,
+                        isfinite(v->end) ? v->end : NAN);
   if (st == VT_OK && isfinite(v->end)) {
-    char dur[32];
-    vt_notice("events: %s %s: %s ended at %.3f after %s%s%s", target,
+    char dur[32], iso[32];
+    vt_notice("events: %s %s: %s ended at %s after %s%s%s", target,
               v->ip ? v->ip : "(host)",
               v->state ? v->state : v->outage ? "outage" : "partial event",
-              v->end,
+              vt_time_fmt_iso(v->end, iso, sizeof(iso)),
               vt_time_fmt_duration(v->end - v->start, dur, sizeof(dur)),
               v->end_reason ? ": " : "",
               v->end_reason ? v->end_reason : "");
@@ -506,9 +536,13 @@ static enum vt_status events_verdict_delete(struct events *ev,
                    sqlite3_bind_int64(ev->stmt[EVENTS_SQL_ROW_DEL], 1, id));
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_DEL);
-  if (st == VT_OK)
+  if (st == VT_OK) {
     vt_info("events: %s: verdict %" PRId64 " withdrawn by later results",
             target, id);
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_DROP,
+                                            .id = id, .target = target,
+                                            .end = NAN});
+  }
   return st;
 }
 
@@ -1152,6 +1186,7 @@ static void events_txn_rollback(struct events *ev)
     (void)events_run(ev, EVENTS_SQL_ROLLBACK);
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
+  events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_ROLLBACK});
   if (events_engine_load(ev) != VT_OK)
     vt_err("events: %s: cannot reload the quorum state after a rollback; "
            "retrying at the next transaction",
@@ -1178,6 +1213,7 @@ static enum vt_status events_txn_commit(struct events *ev)
   ev->results += ev->pending;
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
+  events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_COMMIT});
   return VT_OK;
 }
 
@@ -1537,6 +1573,9 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
   } else if (st == VT_OK && silent) {
     vt_notice("events: probe %s is back", probe);
     st = events_probe_event(ev, probe, "back", now);
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_BACK,
+                                            .probes = probe, .start = now,
+                                            .end = NAN});
   }
 done:
   return events_auto_end(ev, own, st);
@@ -1638,8 +1677,11 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
       st = events_retire(ev, r);
     break;
   }
-  if (st == VT_OK)
+  if (st == VT_OK) {
     ev->pending++;
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_RESULT,
+                                            .result = r, .end = NAN});
+  }
   return events_auto_end(ev, own, st);
 }
 
@@ -1692,9 +1734,19 @@ enum vt_status events_tick(struct events *ev, double now)
     vt_notice("events: probe %s silent for %s", silent.v[i],
               vt_time_fmt_duration(ev->silence_s, dur, sizeof(dur)));
     st = events_probe_event(ev, silent.v[i], "silent", now);
+    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_SILENT,
+                                            .probes = silent.v[i],
+                                            .start = now, .end = NAN});
   }
   quorum_names_cleanup(&silent);
   return events_auto_end(ev, own, st);
+}
+
+void events_set_observer(struct events *ev, events_observer_fn *fn,
+                         void *arg)
+{
+  ev->observer = fn;
+  ev->observer_arg = arg;
 }
 
 /* outages_open and partial_open count address rows; host rows summarize

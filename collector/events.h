@@ -127,6 +127,36 @@ enum vt_status events_tick(struct events *ev, double now)
  * VT_OK, VT_EBUSY (locked by another process) or VT_EIO, with the reason
  * in why. */
 enum vt_status events_health(struct events *ev, char *why, size_t why_len);
+/* Observer of verdict changes (alerts, collector/alert.c). One call per
+ * row opened, changed, closed or dropped and per probe silent or back, made
+ * inside the transaction; then EVENTS_NOTE_COMMIT or EVENTS_NOTE_ROLLBACK
+ * says whether the calls since the last of those happened. Strings are
+ * borrowed for the call. */
+enum events_note_kind {
+  EVENTS_NOTE_OPEN,   /* a row opened (outage, partial, host state) */
+  EVENTS_NOTE_UPDATE, /* its probes changed, or its end (end not NaN) */
+  EVENTS_NOTE_DROP,   /* a partial event of no duration deleted */
+  EVENTS_NOTE_PROBE_SILENT,
+  EVENTS_NOTE_PROBE_BACK,
+  EVENTS_NOTE_RESULT, /* a stored result (cert expiry, DNS `expect`) */
+  EVENTS_NOTE_COMMIT,
+  EVENTS_NOTE_ROLLBACK,
+};
+struct events_note {
+  enum events_note_kind kind;
+  int64_t id;          /* row id (rows only) */
+  const char *target;  /* rows */
+  const char *ip;      /* NULL for a host row */
+  const char *row;     /* "outage" or "partial" */
+  const char *state;   /* host rows: "degraded" or "down"; else NULL */
+  const char *probes;  /* rows: comma-separated; probe notes: the probe */
+  double start, end;   /* end NaN while open; probe notes: start = when */
+  int seen_by, of_probes;
+  const struct vt_result *result; /* EVENTS_NOTE_RESULT */
+};
+typedef void events_observer_fn(void *arg, const struct events_note *n);
+void events_set_observer(struct events *ev, events_observer_fn *fn,
+                         void *arg);
 
 /* Counts, for tests and /healthz. */
 struct events_stats {

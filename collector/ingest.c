@@ -24,6 +24,7 @@
 #include "http_api.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "result.h"
 #include "rrd_store.h"
 #include "vt_time.h"
@@ -457,6 +458,8 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
   }
   if (st == VT_OK)
     st = events_result(in->ev, r);
+  if (st == VT_OK)
+    coll_metrics_note(r); /* /metrics: the last result of the series */
   return st;
 }
 

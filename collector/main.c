@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "alert.h"
 #include "buf.h"
 #include "cli.h"
 #include "collector_config.h"
@@ -27,6 +30,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "rrd_store.h"
 #include "vt_time.h"
 
@@ -52,6 +56,7 @@ struct collector {
   struct coll_conf *conf;
   struct rrd_store *rrd;
   struct events *ev;
+  struct alerts *alerts; /* NULL without alerts.receivers */
   struct ingest *ingest;
   struct http_api *api;
   char *targets; /* contents of targets_file, served at /v1/targets */
@@ -80,6 +85,8 @@ static void usage(FILE *out)
           "Options:\n"
           "  -c, --config FILE     configuration file (default %s)\n"
           "      --check           validate the configuration and exit\n"
+          "      --test-alert      send a test event to every alert receiver,\n"
+          "                        print each result; exit 1 if one failed\n"
           "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
           "  -v, --verbose         same as --log-level debug\n"
           "  -q, --quiet           same as --log-level warning\n"
@@ -87,7 +94,7 @@ static void usage(FILE *out)
           "  -V, --version         show the version and exit\n"
           "\n"
           "HTTP API: POST /v1/results (signed batches), GET /v1/targets\n"
-          "(signed), GET /healthz.\n"
+          "(signed), GET /healthz, GET /metrics (Prometheus).\n"
           "\n"
           "Signals: SIGHUP reloads probes, keys, quorum settings, targets and\n"
           "maintenance windows (a bad configuration is rejected and the\n"
@@ -146,7 +153,16 @@ static enum vt_status apply_maintenance(struct collector *c,
                                  .start = conf->maint[i].start,
                                  .end = conf->maint[i].end,
                                  .reason = conf->maint[i].reason};
-  return events_set_maintenance(c->ev, m, conf->n_maint);
+  enum vt_status st = events_set_maintenance(c->ev, m, conf->n_maint);
+  if (st == VT_OK && c->alerts) {
+    struct alert_maint am[conf->n_maint ? conf->n_maint : 1];
+    for (size_t i = 0; i < conf->n_maint; i++)
+      am[i] = (struct alert_maint){.target = conf->maint[i].target,
+                                   .start = conf->maint[i].start,
+                                   .end = conf->maint[i].end};
+    st = alerts_set_maintenance(c->alerts, am, conf->n_maint);
+  }
+  return st;
 }
 
 /* A fixed JSON reply; 503 if even that cannot be built. */
@@ -263,6 +279,14 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
     }
     *ctype = "text/plain; charset=utf-8";
     *status = vt_buf_add(body, c->targets, c->targets_len) == VT_OK ? 200 : 503;
+    return;
+  }
+  if (strcmp(req->path, "/metrics") == 0 && strcmp(req->method, "GET") == 0) {
+    *ctype = COLL_METRICS_CONTENT_TYPE;
+    *status = coll_metrics_render(c->ingest, c->ev, c->alerts, c->rrd,
+                                  vt_time_wall() - c->started, body) == VT_OK
+                  ? 200
+                  : 503;
     return;
   }
   if (strcmp(req->path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
@@ -495,6 +519,13 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   }
   events_set_quorum(c->ev, nc->quorum, nc->confirm, nc->silence_s);
   ingest_set_conf(c->ingest, nc);
+  if (c->alerts) {
+    alerts_set_conf(c->alerts, nc->alerts);
+    alerts_set_quorum(c->alerts, nc->quorum);
+  }
+  else if (nc->alerts && nc->alerts->n_rx)
+    vt_warn("collector: alerts.receivers added; they start at the next "
+            "restart");
   coll_conf_free(c->conf);
   c->conf = nc;
   if (nc->log_level_set)
@@ -545,6 +576,15 @@ static int run(struct collector *c)
                            .confirm = conf->confirm,
                            .silence_s = conf->silence_s};
   c->ev = c->rrd ? events_open(&ec, &st) : NULL;
+  if (c->ev && conf->alerts && conf->alerts->n_rx) {
+    char adb[PATH_MAX];
+    snprintf(adb, sizeof(adb), "%s/alerts.sqlite", conf->data_dir);
+    c->alerts = alerts_start(conf->alerts, adb, &st);
+    if (!c->alerts)
+      goto out;
+    alerts_set_quorum(c->alerts, conf->quorum);
+    events_set_observer(c->ev, alerts_observe, c->alerts);
+  }
   if (!c->rrd || !c->ev || apply_maintenance(c, conf) != VT_OK ||
       load_targets(c, conf) != VT_OK)
     goto out;
@@ -614,6 +654,9 @@ out:
             (long)c->status_pid);
   http_api_stop(c->api);
   ingest_destroy(c->ingest);
+  if (c->ev)
+    events_set_observer(c->ev, NULL, NULL);
+  alerts_stop(c->alerts);
   events_close(c->ev);
   rrd_store_close(c->rrd);
   free(c->targets);
@@ -630,16 +673,18 @@ int main(int argc, char **argv)
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
+      {"test-alert", no_argument, NULL, 'T'},
       {NULL, 0, NULL, 0},
   };
   struct collector c = {.config_path = DEFAULT_CONFIG};
-  bool check_only = false, level_given = false;
+  bool check_only = false, level_given = false, test_alert = false;
   enum vt_log_level level = VT_LOG_INFO;
   int opt;
   while ((opt = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
     switch (opt) {
     case 'c': c.config_path = optarg; break;
     case 'k': check_only = true; break;
+    case 'T': test_alert = true; break;
     case 'l':
     case 'v':
     case 'q':
@@ -663,7 +708,7 @@ int main(int argc, char **argv)
     return EXIT_USAGE;
   }
   vt_log_init("vantage-collector", level);
-  vt_log_set_plain(check_only);
+  vt_log_set_plain(check_only || test_alert);
   if (coll_conf_load(c.config_path, &c.conf) != VT_OK)
     return EXIT_USAGE;
   if (c.conf->log_level_set && !level_given)
@@ -675,7 +720,19 @@ int main(int argc, char **argv)
     return EXIT_OK;
   }
   signal(SIGPIPE, SIG_IGN);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    vt_err("collector: cannot initialize libcurl");
+    coll_conf_free(c.conf);
+    return EXIT_RUNTIME;
+  }
+  if (test_alert) {
+    int failed = alerts_test(c.conf->alerts);
+    curl_global_cleanup();
+    coll_conf_free(c.conf);
+    return failed ? EXIT_RUNTIME : EXIT_OK;
+  }
   int rc = run(&c);
+  curl_global_cleanup();
   coll_conf_free(c.conf);
   return rc;
 }

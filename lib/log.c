@@ -6,7 +6,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +16,25 @@
 enum vt_log_level vt_log_threshold = VT_LOG_INFO;
 static const char *log_ident = "vantage";
 static bool log_plain;
+static int log_journal = -1; /* stderr is the journal; -1 = not checked */
+
+/* systemd sets JOURNAL_STREAM to "<dev>:<inode>" of the stream it connects
+ * to stderr; when that is still our stderr, lines carry a "<N>" priority
+ * prefix (sd-daemon(3)) and no time or pid of their own (the journal
+ * records both). */
+static bool log_to_journal(void)
+{
+  if (log_journal < 0) {
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    log_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+                  fstat(STDERR_FILENO, &st) == 0 &&
+                  (unsigned long long)st.st_dev == dev &&
+                  (unsigned long long)st.st_ino == ino;
+  }
+  return log_journal == 1;
+}
 
 static const struct {
   enum vt_log_level level;
@@ -77,6 +98,10 @@ void vt_log_write(enum vt_log_level level, const char *fmt, ...)
       msg = vt_log_escape(raw, esc, sizeof(esc));
       break;
     }
+  }
+  if (log_to_journal()) {
+    fprintf(stderr, "<%d>%s: %s\n", (int)level, vt_log_level_name(level), msg);
+    return;
   }
   if (log_plain) {
     fprintf(stderr, "%s: %s: %s\n", log_ident, vt_log_level_name(level), msg);

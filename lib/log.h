@@ -33,9 +33,11 @@ bool vt_log_level_parse(const char *name, enum vt_log_level *out);
 /* Name of a level ("info"); never NULL. */
 const char *vt_log_level_name(enum vt_log_level level);
 
-/* Writes one line to stderr: "<time> <ident>[pid] <level>: <message>".
- * Control bytes in the formatted message are escaped (vt_log_escape), so
- * one call is always exactly one line. */
+/* Writes one line to stderr: "<time> <ident>[pid] <level>: <message>", or
+ * "<N><level>: <message>" (N the syslog priority) when stderr is the
+ * journal (JOURNAL_STREAM names it). Control bytes in the formatted
+ * message are escaped (vt_log_escape), so one call is always exactly one
+ * line. */
 void vt_log_write(enum vt_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -44,3 +44,19 @@ char *vt_time_fmt_duration(double seconds, char *out, unsigned long size)
     snprintf(out, size, "%lds", sec);
   return out;
 }
+
+char *vt_time_fmt_iso(double t, char *out, unsigned long size)
+{
+  double whole = floor(t);
+  time_t s = (time_t)whole;
+  struct tm tm;
+  if (!isfinite(t) || !gmtime_r(&s, &tm)) {
+    snprintf(out, size, "?");
+    return out;
+  }
+  char base[32];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  int ms = (int)((t - whole) * 1000);
+  snprintf(out, size, "%s.%03dZ", base, ms > 999 ? 999 : ms);
+  return out;
+}

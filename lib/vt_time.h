@@ -13,4 +13,8 @@ double vt_time_mono(void);
  * out (at least 16 bytes). Returns out. */
 char *vt_time_fmt_duration(double seconds, char *out, unsigned long size);
 
+/* Formats Unix time t as ISO 8601 UTC with milliseconds
+ * ("2026-12-03T11:40:00.123Z") into out (at least 32 bytes). Returns out. */
+char *vt_time_fmt_iso(double t, char *out, unsigned long size);
+
 #endif

@@ -157,7 +157,8 @@ static enum vt_status wire_mac(const struct vt_wire_key *key,
                                unsigned char mac[MAC_LEN])
 {
   if (!key || key->len > VT_WIRE_KEY_MAX || !probe || (!body && body_len) ||
-      (kind != VT_WIRE_RESULTS && kind != VT_WIRE_TARGETS) ||
+      (kind != VT_WIRE_RESULTS && kind != VT_WIRE_TARGETS &&
+       kind != VT_WIRE_ALERT) ||
       (spool && strlen(spool) > VT_WIRE_SPOOL_HEXLEN))
     return VT_EINVAL;
   EVP_MAC *hmac = wire_hmac_get();
@@ -189,8 +190,11 @@ static enum vt_status wire_mac(const struct vt_wire_key *key,
   size_t out_len = 0;
   if (EVP_MAC_init(ctx, key->bytes, key->len, params) != 1)
     goto out;
-  if (mac_update_str(ctx, kind == VT_WIRE_RESULTS ? "vantage-results-v1\n"
-                                                  : "vantage-targets-v1\n") ||
+  static const char *const prefix[] = {
+      [VT_WIRE_RESULTS] = "vantage-results-v1\n",
+      [VT_WIRE_TARGETS] = "vantage-targets-v1\n",
+      [VT_WIRE_ALERT] = "vantage-alert-v1\n"};
+  if (mac_update_str(ctx, prefix[kind]) ||
       mac_update_str(ctx, probe_len) || mac_update_str(ctx, probe) ||
       mac_update_str(ctx, numbers))
     goto out;

@@ -28,6 +28,7 @@
 enum vt_wire_kind {
   VT_WIRE_RESULTS, /* POST /v1/results */
   VT_WIRE_TARGETS, /* GET /v1/targets */
+  VT_WIRE_ALERT,   /* the collector's alert webhook (docs/alerts.md) */
 };
 
 struct vt_wire_key {

@@ -22,6 +22,9 @@
 #include "curl_loop.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "probe_metrics.h"
+#include "prom.h"
 #include "probe_config.h"
 #include "result.h"
 #include "scheduler.h"
@@ -65,6 +68,8 @@ struct probe {
   ev_signal sig_hup, sig_term, sig_int, sig_usr1;
   ev_timer fsync_timer, stats_timer;
   unsigned long long spooled, spool_errors;
+  unsigned long long results_ok, results_failed; /* /metrics */
+  struct metrics_http *metrics; /* probe.metrics_listen; NULL = off */
 };
 
 /* Every check in flight holds a socket (two for DNS over TCP): take the
@@ -138,6 +143,10 @@ static void emit_spool(const struct vt_result *r, void *arg)
   enum vt_status st = vt_result_to_json(r, true, &p->line);
   if (st == VT_OK)
     st = spool_append(p->spool, vt_buf_str(&p->line), p->line.len);
+  if (r->ok)
+    p->results_ok++;
+  else
+    p->results_failed++;
   if (st == VT_OK) {
     p->spooled++;
     uploader_kick(p->uploader);
@@ -189,6 +198,37 @@ static void log_stats(struct probe *p, const char *why)
             (unsigned long long)us.failures, us.batch_max,
             (unsigned long long)us.quarantined, us.clock_skew_s);
   }
+}
+
+/* GET /metrics and /healthz of probe.metrics_listen (docs/metrics.md). */
+static int probe_http(void *arg, const char *path, const char **ctype,
+                      struct vt_buf *b)
+{
+  struct probe *p = arg;
+  if (strcmp(path, "/healthz") == 0) {
+    *ctype = "application/json";
+    return vt_buf_addf(b, "{\"status\":\"ok\",\"probe\":\"%s\"}\n",
+                       p->conf->name) == VT_OK
+               ? 200
+               : 500;
+  }
+  if (strcmp(path, "/metrics") != 0) {
+    return vt_buf_adds(b, "not found\n") == VT_OK ? 404 : 500;
+  }
+  *ctype = VT_PROM_CONTENT_TYPE;
+  struct probe_metrics pm = {.name = p->conf->name,
+                             .results_ok = p->results_ok,
+                             .results_failed = p->results_failed,
+                             .spooled = p->spooled,
+                             .spool_errors = p->spool_errors,
+                             .spool_next = p->spool ? spool_next_record(p->spool)
+                                                    : 0,
+                             .uploader = p->uploader,
+                             .collectors = p->conf->collectors,
+                             .n_collectors = p->n_uploads};
+  if (p->sched)
+    sched_get_stats(p->sched, &pm.sched);
+  return probe_metrics_render(&pm, b) == VT_OK ? 200 : 500;
 }
 
 static void break_loop(void *arg)
@@ -587,6 +627,15 @@ static int run(struct probe *p)
                 p->conf->collectors[0].url, p->spool_dir, TARGETS_FETCH_FILE);
     sync_fetch(p);
     sched_start(p->sched, false, NULL, NULL);
+    if (p->conf->metrics_listen) {
+      enum vt_status mst;
+      p->metrics = metrics_http_start(p->loop, p->conf->metrics_listen,
+                                      probe_http, p, &mst);
+      if (!p->metrics) {
+        rc = EXIT_RUNTIME;
+        goto out;
+      }
+    }
   }
   ev_run(p->loop, 0);
   fflush(stdout);
@@ -604,6 +653,8 @@ static int run(struct probe *p)
   }
 
 out:
+  metrics_http_stop(p->metrics);
+  p->metrics = NULL;
   while (p->retiring) {
     struct retiring *r = p->retiring;
     p->retiring = r->next;

@@ -68,7 +68,7 @@ static const char *const probe_keys[] = {
     "name",          "spool_dir",       "fsync",
     "fsync_interval", "log_level",      "spool_max_mb",
     "spool_full",    "max_in_flight",   "max_per_address",
-    "dns_max_in_flight", NULL};
+    "dns_max_in_flight", "metrics_listen", NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
 static const char *const target_keys[] = {
@@ -222,6 +222,7 @@ void probe_conf_free(struct probe_conf *c)
   free(c->path);
   free(c->name);
   free(c->spool_dir);
+  free(c->metrics_listen);
   free(c);
 }
 
@@ -743,6 +744,12 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
                    "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
                    pc->name);
     vt_cfg_get_string(c, probe, "probe", "spool_dir", false, &pc->spool_dir);
+    if (vt_cfg_get_string(c, probe, "probe", "metrics_listen", false,
+                          &pc->metrics_listen) &&
+        !strchr(pc->metrics_listen, ':'))
+      vt_cfg_error(c, config_setting_get_member(probe, "metrics_listen"),
+                   "probe.metrics_listen", "\"%s\" is not HOST:PORT",
+                   pc->metrics_listen);
     char *fs = NULL;
     if (vt_cfg_get_string(c, probe, "probe", "fsync", false, &fs)) {
       if (strcmp(fs, "always") == 0)

@@ -101,6 +101,7 @@ struct probe_conf {
   int max_in_flight;
   int max_per_address;
   int dns_max_in_flight; /* query pairs in flight per resolver (dns.h) */
+  char *metrics_listen; /* GET /metrics and /healthz; NULL = off */
   struct probe_target_conf *targets;
   size_t n_targets;
   struct probe_collector_conf *collectors; /* none: results stay spooled */

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Alerts from the quorum engine's verdicts (docs/alerts.md): events.c tells
+ * this module what it opened, changed and closed (events_set_observer); each
+ * committed change becomes one event per receiver in a durable SQLite outbox
+ * (alerts.sqlite in the data directory), which a delivery thread drains in
+ * order per receiver, retrying with backoff: Alertmanager's v2 API, a signed
+ * webhook, or a program with the event on standard input. */
+#ifndef COLLECTOR_ALERT_H
+#define COLLECTOR_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "cfg.h"
+#include "events.h"
+#include "vt_status.h"
+#include "wire.h"
+
+enum alert_rx_type { ALERT_RX_ALERTMANAGER, ALERT_RX_WEBHOOK, ALERT_RX_PROGRAM };
+
+struct alert_rx_conf {
+  char *name;
+  enum alert_rx_type type;
+  char *url;      /* alertmanager (base URL) and webhook */
+  char *key_file; /* webhook: HMAC key (lib/wire key file) */
+  struct vt_wire_key key;
+  char *command; /* program: run with /bin/sh -c */
+  double timeout_s;
+  unsigned events; /* ALERT_EV_* bits this receiver gets */
+};
+
+/* Event classes (receiver setting "events"). */
+enum {
+  ALERT_EV_OUTAGE = 1u << 0,  /* an address down by quorum */
+  ALERT_EV_PARTIAL = 1u << 1, /* some probes, below quorum */
+  ALERT_EV_HOST = 1u << 2,    /* host degraded, down, up */
+  ALERT_EV_PROBE = 1u << 3,   /* a probe silent, back */
+  ALERT_EV_CERT = 1u << 4,    /* a quorum of probes: certificate expires */
+  ALERT_EV_DNS = 1u << 5,     /* a quorum of probes: answers differ from expect */
+  ALERT_EV_DEFAULT = ALERT_EV_OUTAGE | ALERT_EV_HOST | ALERT_EV_PROBE |
+                     ALERT_EV_CERT | ALERT_EV_DNS,
+};
+/* The bit of an event name ("outage", ...), 0 if unknown. */
+unsigned alert_event_bit(const char *name);
+
+struct alert_conf {
+  char *status_url; /* link in every event (generatorURL); NULL = none */
+  int cert_days;    /* certificate-expiry events this many days ahead */
+  double retry_min_s, retry_max_s;
+  struct alert_rx_conf *rx;
+  size_t n_rx;
+};
+
+/* Parses the "alerts" group of the collector's configuration into *out
+ * (errors through vt_cfg_error). */
+void alert_conf_parse(struct vt_cfg *c, const config_setting_t *g,
+                      struct alert_conf **out);
+void alert_conf_free(struct alert_conf *a); /* a may be NULL */
+
+/* A maintenance window: alerts of target within [start, end) are muted. */
+struct alert_maint {
+  const char *target;
+  double start, end;
+};
+
+struct alerts;
+
+/* Opens the outbox at db_path and starts the delivery thread. conf is
+ * borrowed and must outlive the handle (replace with alerts_set_conf).
+ * Returns NULL (logged) on failure. */
+struct alerts *alerts_start(const struct alert_conf *conf, const char *db_path,
+                            enum vt_status *st);
+/* Stops the thread (an attempt under way finishes) and closes. */
+void alerts_stop(struct alerts *a);
+/* Replaces the configuration (reload); conf as for alerts_start. */
+void alerts_set_conf(struct alerts *a, const struct alert_conf *conf);
+/* Probes that must agree for certificate and DNS `expect` events. */
+void alerts_set_quorum(struct alerts *a, int quorum);
+/* Replaces the maintenance windows (copied). */
+enum vt_status alerts_set_maintenance(struct alerts *a,
+                                      const struct alert_maint *m, size_t n);
+
+/* The events observer (events_set_observer(ev, alerts_observe, a)). */
+void alerts_observe(void *arg, const struct events_note *n);
+
+/* Counts for /metrics. */
+struct alerts_stats {
+  unsigned long long queued, delivered, failed_attempts, muted, pending;
+};
+void alerts_get_stats(struct alerts *a, struct alerts_stats *out);
+
+/* --test-alert: sends one test event to every receiver now and prints one
+ * line per receiver to stdout. Returns the number of failures. */
+int alerts_test(const struct alert_conf *conf);
+
+#endif

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's /metrics (see metrics.h, docs/metrics.md). */
+#include "config.h"
+
+#include "metrics.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prom.h"
+#include "vt_time.h"
+
+/* Last result per series: open addressing on an FNV-1a hash of the four
+ * names; grows at half full. Process-wide: one collector per process. */
+struct metrics_last {
+  bool used;
+  char target[64], check[64], ip[VT_IP_STRLEN], probe[64];
+  bool ok;
+  double ts, received;
+  double ms[5];
+};
+
+static struct metrics_last *last;
+static size_t last_cap, last_n;
+
+static uint64_t metrics_hash(const char *t, const char *c, const char *ip,
+                             const char *p)
+{
+  uint64_t h = 1469598103934665603ULL;
+  const char *parts[] = {t, c, ip, p};
+  for (size_t i = 0; i < 4; i++) {
+    for (const char *s = parts[i]; *s; s++)
+      h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+  }
+  return h;
+}
+
+static struct metrics_last *metrics_slot(struct metrics_last *tab, size_t cap,
+                                         const char *t, const char *c,
+                                         const char *ip, const char *p)
+{
+  size_t i = metrics_hash(t, c, ip, p) & (cap - 1);
+  while (tab[i].used &&
+         (strcmp(tab[i].target, t) || strcmp(tab[i].check, c) ||
+          strcmp(tab[i].ip, ip) || strcmp(tab[i].probe, p)))
+    i = (i + 1) & (cap - 1);
+  return &tab[i];
+}
+
+static bool metrics_grow(void)
+{
+  size_t cap = last_cap ? last_cap * 2 : 1024;
+  struct metrics_last *tab = calloc(cap, sizeof(*tab));
+  if (!tab)
+    return false;
+  for (size_t i = 0; i < last_cap; i++)
+    if (last[i].used)
+      *metrics_slot(tab, cap, last[i].target, last[i].check, last[i].ip,
+                    last[i].probe) = last[i];
+  free(last);
+  last = tab;
+  last_cap = cap;
+  return true;
+}
+
+void coll_metrics_note(const struct vt_result *r)
+{
+  if ((last_n + 1) * 2 > last_cap && !metrics_grow())
+    return;
+  struct metrics_last *e =
+      metrics_slot(last, last_cap, r->target, r->name, r->ip, r->probe);
+  if (e->used && e->ts > r->ts)
+    return; /* a late result does not replace a newer one */
+  if (!e->used) {
+    last_n++;
+    e->used = true;
+    snprintf(e->target, sizeof(e->target), "%s", r->target);
+    snprintf(e->check, sizeof(e->check), "%s", r->name);
+    snprintf(e->ip, sizeof(e->ip), "%s", r->ip);
+    snprintf(e->probe, sizeof(e->probe), "%s", r->probe);
+  }
+  e->ok = r->ok;
+  e->ts = r->ts;
+  e->received = vt_time_wall();
+  double ms[5] = {r->ms_dns, r->ms_connect, r->ms_tls, r->ms_ttfb,
+                  r->ms_total};
+  memcpy(e->ms, ms, sizeof(ms));
+}
+
+static enum vt_status metrics_labels(struct vt_buf *b,
+                                     const struct metrics_last *e)
+{
+  enum vt_status st = vt_buf_adds(b, "{target=\"");
+  if (!st) st = vt_prom_label(b, e->target);
+  if (!st) st = vt_buf_adds(b, "\",check=\"");
+  if (!st) st = vt_prom_label(b, e->check);
+  if (!st) st = vt_buf_adds(b, "\",address=\"");
+  if (!st) st = vt_prom_label(b, e->ip);
+  if (!st) st = vt_buf_adds(b, "\",probe=\"");
+  if (!st) st = vt_prom_label(b, e->probe);
+  if (!st) st = vt_buf_adds(b, "\"");
+  return st;
+}
+
+enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
+                                   struct alerts *alerts, struct rrd_store *rrd,
+                                   double uptime_s, struct vt_buf *b)
+{
+  (void)rrd;
+  enum vt_status st = VT_OK;
+  double now = vt_time_wall();
+  static const char *const phases[] = {"dns", "connect", "tls", "ttfb",
+                                       "total"};
+  st = vt_prom_head(b, "vantage_up", "gauge",
+                    "Last result of a check of one address from one probe "
+                    "(1 ok, 0 failed)");
+  for (size_t i = 0; !st && i < last_cap; i++) {
+    if (!last[i].used)
+      continue;
+    st = vt_buf_adds(b, "vantage_up");
+    if (!st) st = metrics_labels(b, &last[i]);
+    if (!st) st = vt_buf_addf(b, "} %d\n", last[i].ok ? 1 : 0);
+  }
+  if (!st)
+    st = vt_prom_head(b, "vantage_result_age_seconds", "gauge",
+                      "Seconds since the round of the last result");
+  for (size_t i = 0; !st && i < last_cap; i++) {
+    if (!last[i].used)
+      continue;
+    st = vt_buf_adds(b, "vantage_result_age_seconds");
+    if (!st) st = metrics_labels(b, &last[i]);
+    if (!st) st = vt_buf_addf(b, "} %.3f\n", now - last[i].ts);
+  }
+  if (!st)
+    st = vt_prom_head(b, "vantage_phase_seconds", "gauge",
+                      "Latency phases of the last result (dns, connect, tls, "
+                      "ttfb, total); absent when not measured");
+  for (size_t i = 0; !st && i < last_cap; i++) {
+    for (size_t p = 0; !st && last[i].used && p < 5; p++) {
+      if (isnan(last[i].ms[p]))
+        continue;
+      st = vt_buf_adds(b, "vantage_phase_seconds");
+      if (!st) st = metrics_labels(b, &last[i]);
+      if (!st)
+        st = vt_buf_addf(b, ",phase=\"%s\"} %.6f\n", phases[p],
+                         last[i].ms[p] / 1000.0);
+    }
+  }
+  struct ingest_stats is;
+  struct events_stats es;
+  struct alerts_stats as = {0};
+  ingest_get_stats(in, &is);
+  events_get_stats(ev, &es);
+  if (alerts)
+    alerts_get_stats(alerts, &as);
+  const struct {
+    const char *name, *type, *help;
+    double v;
+    bool alerts;
+  } one[] = {
+      {"vantage_outages_open", "gauge",
+       "Address outages open (quorum of probes agree)",
+       (double)es.outages_open, false},
+      {"vantage_partial_open", "gauge",
+       "Partial events open (some probes, below quorum)",
+       (double)es.partial_open, false},
+      {"vantage_ingest_batches_total", "counter", "Result batches stored",
+       (double)is.batches, false},
+      {"vantage_ingest_results_total", "counter", "Results stored",
+       (double)is.results, false},
+      {"vantage_ingest_duplicates_total", "counter",
+       "Batches acknowledged again without storing", (double)is.duplicates,
+       false},
+      {"vantage_ingest_rejected_total", "counter",
+       "Requests rejected (signature, format, time)", (double)is.rejected,
+       false},
+      {"vantage_collector_uptime_seconds", "gauge",
+       "Seconds since the collector started", uptime_s, false},
+      {"vantage_alerts_queued_total", "counter",
+       "Alert events queued (one per receiver)", (double)as.queued, true},
+      {"vantage_alerts_delivered_total", "counter", "Alert events delivered",
+       (double)as.delivered, true},
+      {"vantage_alerts_failed_attempts_total", "counter",
+       "Failed delivery attempts (retried)", (double)as.failed_attempts,
+       true},
+      {"vantage_alerts_muted_total", "counter",
+       "Alert events muted by maintenance windows", (double)as.muted, true},
+      {"vantage_alerts_pending", "gauge",
+       "Alert events not delivered yet (outbox)", (double)as.pending, true},
+  };
+  for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
+    if (!one[i].alerts || alerts)
+      st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
+  return st;
+}

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# /metrics on both daemons (docs/metrics.md): two real probes check nginx's
+# port on www's two fixed addresses, A (nginx listens) and B (nothing does:
+# connection refused), and upload to a collector. `promtool check metrics`
+# (Debian's prometheus) accepts the collector's and the probes' pages, the
+# probe answers /healthz, and a real Prometheus scraping all three every
+# second answers a PromQL query with vantage_up per address and probe:
+# 1 for A, 0 for B, from both probes.
+. "$top_srcdir/tests/lib/servers.sh"
+vt_require probe nginx python3
+[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
+command -v prometheus >/dev/null && command -v promtool >/dev/null ||
+	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
+vt_setup
+tap_plan 7
+
+A=127.0.0.11
+B=127.0.0.12
+vt_nginx_start "$A"
+port=$(vt_free_port)
+cat >"$VT_TMP/collector.cfg" <<CFG
+collector = { listen = "127.0.0.1:$port"; data_dir = "$VT_TMP/data"; };
+storage = { step = 1; heartbeat = 3; rra = [ "RRA:AVERAGE:0.5:1:600" ]; };
+probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
+           { name = "p2"; key_file = "$(vt_key p2)"; } );
+CFG
+vt_collector_start "$VT_TMP/collector.cfg" "$port" || bail "collector did not start"
+declare -A MPORT
+for p in p1 p2; do
+	MPORT[$p]=$(vt_free_port)
+	cat >"$VT_TMP/$p.cfg" <<CFG
+probe = { name = "$p"; spool_dir = "$VT_TMP/spool-$p";
+          metrics_listen = "127.0.0.1:${MPORT[$p]}"; };
+collector = { url = "http://127.0.0.1:$port"; key_file = "$(vt_key "$p")"; timeout = 2.0; };
+defaults = { interval = 1.0; timeout = 0.5; };
+targets = ( { name = "www"; host = "www.example.test"; ips = [ "$A", "$B" ];
+  checks = ( { type = "tcp"; port = $VT_HTTP_PORT; } ); } );
+CFG
+	"$VANTAGE_PROBE" -c "$VT_TMP/$p.cfg" 2>"$VT_TMP/$p.log" &
+	vt_track $!
+done
+for _ in $(seq 1 50); do
+	case $(vt_http GET "http://127.0.0.1:${MPORT[p2]}/healthz") in 200*) break ;; esac
+	sleep 0.1
+done
+like "$(vt_http GET "http://127.0.0.1:${MPORT[p2]}/healthz")" '^200 .*"status":"ok"' \
+	"the probe answers /healthz"
+sleep 3
+
+fetch() { "$VT_PYTHON" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"; }
+fetch "http://127.0.0.1:$port/metrics" >"$VT_TMP/collector.prom"
+fetch "http://127.0.0.1:${MPORT[p1]}/metrics" >"$VT_TMP/probe.prom"
+check "promtool check metrics: the collector's /metrics" \
+	sh -c "promtool check metrics <'$VT_TMP/collector.prom'"
+check "promtool check metrics: the probe's /metrics" \
+	sh -c "promtool check metrics <'$VT_TMP/probe.prom'"
+like "$(grep "vantage_up{" "$VT_TMP/collector.prom" | sort | tr '\n' ' ')" \
+	"address=\"$A\",probe=\"p1\"} 1 .*address=\"$B\",probe=\"p2\"} 0" \
+	"the collector's vantage_up per address and probe"
+
+pport=$(vt_free_port)
+cat >"$VT_TMP/prometheus.yml" <<YML
+global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: collector
+    static_configs: [ { targets: [ "127.0.0.1:$port" ] } ]
+  - job_name: probe
+    static_configs: [ { targets: [ "127.0.0.1:${MPORT[p1]}", "127.0.0.1:${MPORT[p2]}" ] } ]
+YML
+prometheus --config.file="$VT_TMP/prometheus.yml" \
+	--storage.tsdb.path="$VT_TMP/prom" \
+	--web.listen-address="127.0.0.1:$pport" >"$VT_TMP/prometheus.log" 2>&1 &
+vt_track $!
+query() { "$VT_PYTHON" - "http://127.0.0.1:$pport" "$1" <<'PY'
+import json, sys, urllib.parse, urllib.request
+u = sys.argv[1] + '/api/v1/query?' + urllib.parse.urlencode({'query': sys.argv[2]})
+try:
+    r = json.load(urllib.request.urlopen(u, timeout=5))
+except Exception as e:
+    print('error', type(e).__name__)
+    sys.exit(0)
+print(' '.join(sorted('%s/%s=%s' % (x['metric'].get('address', x['metric'].get('instance')),
+                                    x['metric'].get('probe', x['metric'].get('job')),
+                                    x['value'][1]) for x in r['data']['result'])))
+PY
+}
+for _ in $(seq 1 150); do
+	got=$(query 'vantage_up{job="collector"}')
+	up=$(query 'up')
+	[ "$got" = "$A/p1=1 $A/p2=1 $B/p1=0 $B/p2=0" ] &&
+		[ "$(echo "$up" | grep -o '=1' | wc -l)" = 3 ] && break
+	sleep 0.2
+done
+is "$got" "$A/p1=1 $A/p2=1 $B/p1=0 $B/p2=0" \
+	"PromQL: vantage_up per address and probe, as the probes produced it"
+like "$up" "^([^ ]*=1 ){2}[^ ]*=1$" "Prometheus scrapes the collector and both probes"
+got=$(query 'vantage_probe_checks_total{result="failed"} > 0')
+like "$got" "p1.*p2|probe.*probe" "the probes' failed checks (B) reach Prometheus"
