@@ -37,7 +37,7 @@ static const char *const collector_keys[] = {
     "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
     "max_body",  "time_window", "log_level", "targets_file", NULL};
 static const char *const storage_keys[] = {"step", "heartbeat", "rra",
-                                           "create_budget", NULL};
+                                           "create_budget", "layout", NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
                                           NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
@@ -333,6 +333,16 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     }
     vt_cfg_get_number(c, g, "storage", "create_budget", 0.001, 60,
                       &cc->create_budget_s);
+    char *layout = NULL;
+    if (vt_cfg_get_string(c, g, "storage", "layout", false, &layout)) {
+      if (strcmp(layout, "full") == 0)
+        cc->full_layout = true;
+      else if (strcmp(layout, "lean") != 0)
+        vt_cfg_error(c, config_setting_get_member(g, "layout"),
+                     "storage.layout",
+                     "\"%s\" is not a layout (\"lean\" or \"full\")", layout);
+    }
+    free(layout);
     if (vt_cfg_get_strv(c, g, "storage", "rra", &cc->rra, &cc->n_rra)) {
       for (size_t i = 0; i < cc->n_rra; i++)
         if (strncmp(cc->rra[i], "RRA:", 4) != 0 ||

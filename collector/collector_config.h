@@ -42,6 +42,7 @@ struct coll_conf {
   double create_budget_s; /* time a request may spend creating RRD files */
   char **rra;
   size_t n_rra;
+  bool full_layout; /* storage.layout "full": 7 data sources per file */
   /* quorum */
   int quorum, confirm;
   double silence_s;

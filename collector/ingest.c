@@ -292,7 +292,23 @@ static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r
 
 static const struct rrd_values unknown_values = {
     .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
-    .tls = NAN, .ttfb = NAN, .share = NAN};
+    .tls = NAN, .ttfb = NAN, .share = NAN, .kind = RRD_KIND_SHARE};
+
+/* The kind of the main series of a check type (its addresses' share
+ * series are RRD_KIND_SHARE). */
+static enum rrd_kind ingest_kind(enum vt_check_type t)
+{
+  switch (t) {
+  case VT_CHECK_TCP:
+    return RRD_KIND_TCP;
+  case VT_CHECK_DNS:
+    return RRD_KIND_DNS;
+  case VT_CHECK_HTTP:
+  case VT_CHECK_CLIENT:
+    break;
+  }
+  return RRD_KIND_HTTP;
+}
 
 /* Share series of a dns or client result: each address in `share_of` gets
  * its share, addresses seen before get 0 (the band shrinks to nothing
@@ -328,6 +344,7 @@ static enum vt_status ingest_shares(struct ingest *in, const struct vt_result *r
 static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r)
 {
   struct rrd_values v = unknown_values;
+  v.kind = ingest_kind(r->check);
   v.up = r->ok ? 1 : 0;
   /* Latency of a failed check is unknown, not the time it took to fail:
    * graphs break the line there. */
@@ -382,7 +399,7 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
                                           size_t *created)
 {
   char keys[VT_RESULT_MAX_ANSWERS + 1][80];
-  size_t n = 0;
+  size_t n = 0; /* keys[0] is the main series, the others shares */
   switch (r->check) {
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
@@ -403,7 +420,9 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
     char rel[320];
     bool made;
     ingest_relpath(r, keys[i], rel, sizeof(rel));
-    enum vt_status st = rrd_store_ensure(in->rrd, rel, lround(r->ts), &made);
+    enum vt_status st = rrd_store_ensure_kind(
+        in->rrd, rel, lround(r->ts),
+        i == 0 ? ingest_kind(r->check) : RRD_KIND_SHARE, &made);
     if (st != VT_OK)
       return st;
     *created += made;

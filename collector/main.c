@@ -80,6 +80,10 @@ static void usage(FILE *out)
           "Options:\n"
           "  -c, --config FILE     configuration file (default %s)\n"
           "      --check           validate the configuration and exit\n"
+          "      --convert-rrd DIR convert the 7-data-source files below DIR\n"
+          "                        (vantage <= 0.1) to the lean layout of their\n"
+          "                        check type, keeping their history; stop the\n"
+          "                        collector (and rrdcached) first\n"
           "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
           "  -v, --verbose         same as --log-level debug\n"
           "  -q, --quiet           same as --log-level warning\n"
@@ -472,6 +476,7 @@ static int run(struct collector *c)
       .rra = conf->rra,
       .n_rra = conf->n_rra,
       .io_timeout_s = 5.0,
+      .full_layout = conf->full_layout,
   };
   c->rrd = rrd_store_open(&rc_conf, &st);
   struct events_conf ec = {.path = db,
@@ -554,6 +559,7 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"check", no_argument, NULL, 'k'},
+      {"convert-rrd", required_argument, NULL, 'C'},
       {"log-level", required_argument, NULL, 'l'},
       {"verbose", no_argument, NULL, 'v'},
       {"quiet", no_argument, NULL, 'q'},
@@ -563,12 +569,14 @@ int main(int argc, char **argv)
   };
   struct collector c = {.config_path = DEFAULT_CONFIG};
   bool check_only = false, level_given = false;
+  const char *convert_dir = NULL;
   enum vt_log_level level = VT_LOG_INFO;
   int opt;
   while ((opt = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
     switch (opt) {
     case 'c': c.config_path = optarg; break;
     case 'k': check_only = true; break;
+    case 'C': convert_dir = optarg; break;
     case 'l':
     case 'v':
     case 'q':
@@ -592,7 +600,20 @@ int main(int argc, char **argv)
     return EXIT_USAGE;
   }
   vt_log_init("vantage-collector", level);
-  vt_log_set_plain(check_only);
+  vt_log_set_plain(check_only || convert_dir);
+  if (convert_dir) {
+    struct stat sb;
+    if (stat(convert_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+      fprintf(stderr, "vantage-collector: --convert-rrd %s: not a directory\n",
+              convert_dir);
+      return EXIT_USAGE;
+    }
+    size_t done = 0, failed = 0;
+    enum vt_status st =
+        rrd_store_convert_tree(convert_dir, 0, stdout, &done, &failed);
+    printf("%zu file(s) converted, %zu failed\n", done, failed);
+    return st == VT_OK ? EXIT_OK : EXIT_RUNTIME;
+  }
   if (coll_conf_load(c.config_path, &c.conf) != VT_OK)
     return EXIT_USAGE;
   if (c.conf->log_level_set && !level_given)
