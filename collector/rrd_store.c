@@ -995,6 +995,126 @@ static enum rrd_kind rrd_store_kind_for(const char *path, unsigned mask)
   return RRD_KIND_FULL;
 }
 
+/* Appends the AVERAGE rows of path over (from, to] at fetch step want to
+ * text as "ts:v:..." updates of the data sources in ds (NUL-separated),
+ * leaving out unknown rows before the first known one (*started). */
+static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
+                                            time_t to, unsigned long want,
+                                            unsigned ds, bool *started,
+                                            struct vt_buf *text, size_t *n)
+{
+  if (to <= from)
+    return VT_OK;
+  unsigned long step = want, n_ds = 0;
+  char **names = NULL;
+  rrd_value_t *data = NULL;
+  rrd_clear_error();
+  if (rrd_fetch_r(path, "AVERAGE", &from, &to, &step, &n_ds, &names, &data) !=
+      0)
+    return VT_EIO;
+  int col[RRD_STORE_N_DS];
+  for (int k = 0; k < RRD_STORE_N_DS; k++) {
+    col[k] = -1;
+    for (unsigned long d = 0; d < n_ds; d++)
+      if (strcmp(names[d], rrd_store_ds[k].name) == 0)
+        col[k] = (int)d;
+  }
+  enum vt_status st = VT_OK;
+  size_t rows = step && to > from ? (size_t)(to - from) / step : 0;
+  for (size_t r = 0; r < rows && st == VT_OK; r++) {
+    struct rrd_store_update u = {.ts = (long)from + (long)((r + 1) * step)};
+    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,  &u.v.connect,
+                                 &u.v.tls, &u.v.ttfb,  &u.v.share};
+    bool known = false;
+    for (int k = 0; k < RRD_STORE_N_DS; k++) {
+      *v[k] = col[k] >= 0 ? data[r * n_ds + (size_t)col[k]] : NAN;
+      known |= (ds & (1u << k)) && !isnan(*v[k]);
+    }
+    if (!known && !*started)
+      continue;
+    char line[RRD_STORE_VALUE_MAX];
+    if (!*started) {
+      /* The row's start, unknown, so that the row's value counts from it. */
+      struct rrd_store_update u0 = {.ts = u.ts - (long)step};
+      u0.v = (struct rrd_values){NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
+      size_t len0 = rrd_store_format(line, &u0, ds);
+      if ((st = vt_buf_add(text, line, len0 + 1)) != VT_OK)
+        break;
+      (*n)++;
+    }
+    *started = true;
+    size_t len = rrd_store_format(line, &u, ds);
+    st = vt_buf_add(text, line, len + 1);
+    (*n)++;
+  }
+  for (unsigned long d = 0; d < n_ds; d++)
+    rrd_freemem(names[d]);
+  rrd_freemem(names);
+  rrd_freemem(data);
+  return st;
+}
+
+/* Fills the new file path (its heartbeat long enough for hourly rows) with
+ * the rows of the old one: hourly rows older than 35 days, 1-minute rows
+ * up to a day ago, base rows since; each becomes one update at its end, so
+ * the base rows are copied exactly and the coarser rows are their means. */
+static enum vt_status rrd_store_replay(const char *old, const char *path,
+                                       time_t last, long step, unsigned ds)
+{
+  struct vt_buf text;
+  vt_buf_init(&text, 0);
+  size_t n = 0;
+  bool started = false;
+  /* Ranges inside each archive (a fetch wider than an archive's span gets
+   * the next coarser one), on hour boundaries. */
+  time_t day = last - 86400 + 3600, month = last - 35 * 86400L + 3600;
+  day -= day % 3600;
+  month -= month % 3600;
+  enum vt_status st = rrd_store_replay_rows(old, last - 732 * 86400L, month,
+                                            3600, ds, &started, &text, &n);
+  if (st == VT_OK)
+    st = rrd_store_replay_rows(old, month, day, 60, ds, &started, &text, &n);
+  if (st == VT_OK)
+    st = rrd_store_replay_rows(old, day, last - last % step, (unsigned long)step,
+                               ds, &started, &text, &n);
+  const char **argv = n ? calloc(n, sizeof(*argv)) : NULL;
+  if (st == VT_OK && n && !argv)
+    st = VT_ENOMEM;
+  if (st == VT_OK && n) {
+    const char *p = text.data;
+    for (size_t k = 0; k < n; k++) {
+      argv[k] = p;
+      p += strlen(p) + 1;
+    }
+    rrd_clear_error();
+    if (rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) != 0)
+      st = VT_EIO;
+  }
+  free(argv);
+  vt_buf_cleanup(&text);
+  return st;
+}
+
+/* rrdtool tune FILE -h ds:heartbeat for every data source in ds. */
+static int rrd_store_tune_heartbeat(const char *path, unsigned ds,
+                                    long heartbeat)
+{
+  char args[RRD_STORE_N_DS][64];
+  const char *argv[3 + 2 * RRD_STORE_N_DS] = {"tune", path};
+  int argc = 2;
+  for (int k = 0; k < RRD_STORE_N_DS; k++) {
+    if (!(ds & (1u << k)))
+      continue;
+    snprintf(args[k], sizeof(args[k]), "%s:%ld", rrd_store_ds[k].name,
+             heartbeat);
+    argv[argc++] = "-h";
+    argv[argc++] = args[k];
+  }
+  rrd_clear_error();
+  optind = 0; /* rrd_tune parses with getopt */
+  return rrd_tune(argc, (char **)argv);
+}
+
 /* Converts one file; *converted tells whether it was a full one. */
 static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
                                              bool *converted)
@@ -1028,20 +1148,27 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
     return VT_OK; /* measures everything (nothing written by vantage does) */
   struct rrd_store tmp = {.step_s = step};
   struct rrd_store_conf conf = {0};
-  enum vt_status st = rrd_store_layout_kind(&tmp, &conf, heartbeat, kind);
+  /* Hourly rows are replayed one update an hour: a heartbeat of a little
+   * more than that while filling, the file's own one after. */
+  enum vt_status st =
+      rrd_store_layout_kind(&tmp, &conf, 3600 + 2 * step, kind);
   char newpath[PATH_MAX];
   if (st == VT_OK &&
       snprintf(newpath, sizeof(newpath), "%s.convert", path) >=
           (int)sizeof(newpath))
     st = VT_EINVAL;
   if (st == VT_OK) {
-    const char *sources[] = {path, NULL};
     unlink(newpath);
     rrd_clear_error();
     struct stat sb;
-    if (rrd_create_r2(newpath, (unsigned long)step, last, 1, sources, NULL,
+    time_t first = last - 732 * 86400L - 3600;
+    if (rrd_create_r2(newpath, (unsigned long)step, first, 1, NULL, NULL,
                       tmp.n_layouts[kind],
                       (const char **)tmp.layouts[kind]) != 0 ||
+        rrd_store_replay(path, newpath, last, step,
+                         rrd_store_kind_mask[kind]) != VT_OK ||
+        rrd_store_tune_heartbeat(newpath, rrd_store_kind_mask[kind],
+                                 heartbeat) != 0 ||
         stat(path, &sb) != 0 || chmod(newpath, sb.st_mode & 07777) != 0 ||
         rename(newpath, path) != 0) {
       if (out)
