@@ -37,7 +37,10 @@ static const char *const collector_keys[] = {
     "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
     "max_body",  "time_window", "log_level", "targets_file", NULL};
 static const char *const storage_keys[] = {"step", "heartbeat", "rra",
-                                           "create_budget", "layout", NULL};
+                                           "create_budget", "layout",
+                                           "retention", "retention_archive",
+                                           "disk_warn", "sweep_interval",
+                                           NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
                                           NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
@@ -115,6 +118,7 @@ void coll_conf_free(struct coll_conf *c)
   free(c->tls_key);
   free(c->data_dir);
   free(c->rrdcached);
+  free(c->retention_archive);
   free(c->targets_file);
   free(c->status_dir);
   free(c->status_title);
@@ -343,6 +347,15 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
                      "\"%s\" is not a layout (\"lean\" or \"full\")", layout);
     }
     free(layout);
+    /* Retention: at least an hour (rrdcached may hold values that long). */
+    vt_cfg_get_number(c, g, "storage", "retention", 3600, 100 * 366 * 86400.0,
+                      &cc->retention_s);
+    vt_cfg_get_string(c, g, "storage", "retention_archive", false,
+                      &cc->retention_archive);
+    vt_cfg_get_number(c, g, "storage", "disk_warn", 1, 100,
+                      &cc->disk_warn_percent);
+    vt_cfg_get_number(c, g, "storage", "sweep_interval", 1, 86400,
+                      &cc->sweep_interval_s);
     if (vt_cfg_get_strv(c, g, "storage", "rra", &cc->rra, &cc->n_rra)) {
       for (size_t i = 0; i < cc->n_rra; i++)
         if (strncmp(cc->rra[i], "RRA:", 4) != 0 ||
@@ -427,6 +440,8 @@ enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
   cc->log_level = VT_LOG_INFO;
   cc->step_s = DEF_STEP_S;
   cc->create_budget_s = DEF_CREATE_BUDGET_S;
+  cc->disk_warn_percent = 90;
+  cc->sweep_interval_s = 3600;
   cc->quorum = DEF_QUORUM;
   cc->confirm = DEF_CONFIRM;
   cc->silence_s = DEF_SILENCE_S;

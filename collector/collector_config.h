@@ -43,6 +43,10 @@ struct coll_conf {
   char **rra;
   size_t n_rra;
   bool full_layout; /* storage.layout "full": 7 data sources per file */
+  double retention_s;      /* 0 = series kept forever */
+  char *retention_archive; /* NULL = removed, else moved there */
+  double disk_warn_percent; /* default 90 */
+  double sweep_interval_s;  /* default 3600 */
   /* quorum */
   int quorum, confirm;
   double silence_s;

@@ -27,6 +27,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "retention.h"
 #include "rrd_store.h"
 #include "vt_time.h"
 
@@ -68,7 +69,17 @@ struct collector {
   unsigned status_failures; /* failed rebuilds in a row */
   unsigned status_skipped;  /* ticks skipped while the current one runs */
   bool status_slow;         /* rebuilds outlast the interval (logged) */
+  /* retention sweep and disk use (retention.h), every sweep_interval_s */
+  ev_timer sweep_timer;
+  struct retention_stats disk;
 };
+
+/* What the last retention sweep found: disk use of the RRD tree and the
+ * event store, the file system's fill, series removed. */
+static const struct retention_stats *collector_disk(const struct collector *c)
+{
+  return &c->disk;
+}
 
 static void usage(FILE *out)
 {
@@ -195,15 +206,28 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
     struct events_stats es;
     ingest_get_stats(c->ingest, &is);
     events_get_stats(c->ev, &es);
+    const struct retention_stats *d = collector_disk(c);
     *status = 200;
     if (vt_buf_addf(body,
                     "{\"status\":\"ok\",\"uptime_s\":%.0f,\"batches\":%llu,"
                     "\"results\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
-                    "\"outages_open\":%llu,\"partial_open\":%llu}",
+                    "\"outages_open\":%llu,\"partial_open\":%llu",
                     vt_time_wall() - c->started, is.batches, is.results,
                     is.duplicates, is.rejected,
                     (unsigned long long)es.outages_open,
-                    (unsigned long long)es.partial_open) != VT_OK)
+                    (unsigned long long)es.partial_open) != VT_OK ||
+        vt_buf_addf(body,
+                    ",\"disk\":{\"rrd_bytes\":%llu,\"events_bytes\":%llu,"
+                    "\"series\":%llu,\"fs_free_bytes\":%llu,"
+                    "\"fs_used_percent\":%.1f,\"warning\":%s,"
+                    "\"series_removed\":%llu,\"swept_at\":%.0f}}",
+                    (unsigned long long)d->rrd_bytes,
+                    (unsigned long long)d->events_bytes,
+                    (unsigned long long)d->n_series,
+                    (unsigned long long)d->fs_free, d->fs_used_percent,
+                    d->warning ? "true" : "false",
+                    (unsigned long long)d->removed_total,
+                    d->swept_at) != VT_OK)
       *status = 503;
     return;
   }
@@ -390,6 +414,25 @@ static void status_configure(struct collector *c)
           c->graph_exe[0] ? c->graph_exe : GRAPH_PROGRAM " (from PATH)");
 }
 
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct collector *c = w->data;
+  const struct coll_conf *conf = c->conf;
+  char rrd_dir[4096];
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", conf->data_dir);
+  const struct retention_conf rc = {.rrd_dir = rrd_dir,
+                                    .data_dir = conf->data_dir,
+                                    .keep_s = conf->retention_s,
+                                    .archive_dir = conf->retention_archive,
+                                    .warn_percent = conf->disk_warn_percent};
+  (void)retention_sweep(&rc, vt_time_wall(), &c->disk);
+  if (c->disk.removed)
+    rrd_store_forget(c->rrd);
+  /* The interval of a reloaded configuration applies from now on. */
+  w->repeat = conf->sweep_interval_s;
+  ev_timer_again(loop, w);
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct collector *c = w->data;
@@ -516,6 +559,9 @@ static int run(struct collector *c)
   c->tick.data = c;
   ev_timer_start(c->loop, &c->tick);
   status_find_graph(c);
+  ev_timer_init(&c->sweep_timer, on_sweep, 0., conf->sweep_interval_s);
+  c->sweep_timer.data = c;
+  ev_timer_start(c->loop, &c->sweep_timer);
   ev_timer_init(&c->status_timer, on_status_timer, 0., 0.);
   c->status_timer.data = c;
   ev_child_init(&c->status_child, on_status_child, 0, 0);
@@ -537,6 +583,7 @@ out:
     ev_signal_stop(c->loop, &c->sig_term);
     ev_signal_stop(c->loop, &c->sig_int);
     ev_timer_stop(c->loop, &c->tick);
+    ev_timer_stop(c->loop, &c->sweep_timer);
     ev_timer_stop(c->loop, &c->status_timer);
     ev_child_stop(c->loop, &c->status_child);
   }

@@ -879,6 +879,11 @@ enum vt_status rrd_store_flush(struct rrd_store *s)
   return st;
 }
 
+void rrd_store_forget(struct rrd_store *s)
+{
+  rrd_store_known_clear(s);
+}
+
 void rrd_store_discard(struct rrd_store *s)
 {
   s->n_q = 0;

@@ -102,6 +102,10 @@ enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
 enum vt_status rrd_store_flush(struct rrd_store *s)
     __attribute__((warn_unused_result));
 
+/* Forgets which files exist (after files were removed behind the store's
+ * back, by retention): the next write of each looks again. */
+void rrd_store_forget(struct rrd_store *s);
+
 /* Drops the queue without writing (a rejected batch). */
 void rrd_store_discard(struct rrd_store *s);
 

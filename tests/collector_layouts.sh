@@ -15,7 +15,8 @@
 #   - a lean collector keeps writing into an old full file (an upgrade
 #     without conversion);
 #   - retention: a series whose address was not measured for longer than
-#     storage.retention is removed, and the report still lists its outage.
+#     storage.retention is removed at the next sweep, /healthz reports the
+#     disk use and the warning, and the report still lists its outage.
 . "$top_srcdir/tests/lib/servers.sh"
 vt_require python3
 vt_require rrdtool
@@ -193,5 +194,46 @@ is "$(rrdtool lastupdate "$f/tcp/$A/p1.rrd" | tail -n 1 | cut -d: -f1)" \
 	"$((T0 + SPAN + 50))" "the full file got the new values"
 is "$(dsnames "$f/tcp/$A/p1.rrd")" "up total dns connect tls ttfb share " \
 	"and keeps its layout"
+
+# Retention: A and B measured over T0..T0+SPAN (hours ago), then B alone
+# over the last 10 minutes; restarted with retention = 1 h, the collector
+# removes A's series at its first sweep and keeps B's.
+port=$(mkcfg ret lean)
+mkdir -p "$VT_TMP/seq-ret"
+vt_collector_start "$VT_TMP/ret.cfg" "$port" || bail "collector ret did not start"
+out=$(feed "$port" "$T0" $((T0 + SPAN)) "$A,$B" "$VT_TMP/seq-ret") || true
+recent=$(((now / 10) * 10 - 600))
+out2=$(feed "$port" "$recent" $((recent + 300)) "$B" "$VT_TMP/seq-ret") || true
+like "$out $out2" '^ok [0-9]+ batches ok [0-9]+ batches$' "retention: every batch stored"
+vt_collector_stop || true
+r=$VT_TMP/ret/rrd/www
+is "$(ls "$r/tcp" "$r/http" | grep -c "^127")" 4 "before the sweep: A and B in tcp and http"
+port=$(mkcfg ret lean "retention = 3600; disk_warn = 1;")
+vt_collector_start "$VT_TMP/ret.cfg" "$port" || bail "collector ret did not start"
+hz=
+for i in $(seq 1 50); do
+	hz=$(vt_http GET "http://127.0.0.1:$port/healthz")
+	case $hz in *'"series_removed":6,'*) break ;; esac
+	sleep 0.1
+done
+diag "healthz: $hz"
+like "$hz" '"series_removed":6,' "healthz: 6 series removed (A: 3 probes x tcp, http)"
+like "$hz" '"disk":\{"rrd_bytes":[1-9][0-9]*,"events_bytes":[1-9][0-9]*,"series":6,' \
+	"healthz: disk use of the RRD tree and the events, 6 series left"
+like "$hz" '"warning":true' "healthz: warning past disk_warn (1 %)"
+like "$(cat "$VT_TMP/collector.log")" 'disk: .* full \(warning at 1 %\)' "the warning is logged"
+is "$(ls "$r/tcp/$A" "$r/http/$A" 2>&1 | grep -c 'No such file')" 2 "A's series are gone"
+is "$(ls "$r/tcp/$B"/*.rrd "$r/http/$B"/*.rrd | wc -l)" 6 "B's series stay"
+vt_collector_stop || true
+"$VANTAGE_GRAPH" -c "$VT_TMP/ret.cfg" report --target www --period "$period" \
+	--format json >"$VT_TMP/ret.json" 2>"$VT_TMP/ret.err" || diag "$(cat "$VT_TMP/ret.err")"
+is "$("$VT_PYTHON" -c 'import json,sys; t=json.load(open(sys.argv[1]))["targets"][0]
+print(json.dumps([(o["ip"], o["start"] - int(sys.argv[2]), o["end"] - int(sys.argv[2])) for o in t["outages"] if o["ip"]]))' "$VT_TMP/ret.json" "$T0")" \
+	'[["127.0.0.11", 600, 700]]' "the report still lists A's outage"
+rc=0
+sed 's/retention = 3600;/retention = 60;/' "$VT_TMP/ret.cfg" >"$VT_TMP/bad.cfg"
+"$VANTAGE_COLLECTOR" -c "$VT_TMP/bad.cfg" --check >"$VT_OUT" 2>&1 || rc=$?
+is "$rc" 2 "retention below an hour: configuration error"
+like "$(cat "$VT_OUT")" 'storage.retention' "the error names storage.retention"
 
 tap_done
