@@ -19,6 +19,11 @@ struct coll_probe_conf {
   struct vt_wire_key key;
 };
 
+struct coll_rw_conf { /* a remote-write receiver */
+  char *name;
+  char *url;
+};
+
 struct coll_maint_conf {
   char *target;
   double start, end; /* Unix seconds */
@@ -54,6 +59,8 @@ struct coll_conf {
   size_t n_probes;
   struct coll_maint_conf *maint;
   size_t n_maint;
+  struct coll_rw_conf *rw; /* remote_write receivers */
+  size_t n_rw;
   /* status page */
   char *status_dir;         /* NULL = no status page */
   double status_interval_s; /* the collector rebuilds it this often; 0 = never */

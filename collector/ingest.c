@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "result.h"
+#include "remote_write.h"
 #include "rrd_store.h"
 #include "vt_time.h"
 #include "wire.h"
@@ -37,6 +38,7 @@ struct ingest {
   size_t *order;
   size_t cap;
   struct ingest_stats stats;
+  struct remote_write *rw; /* NULL = no remote write */
 };
 
 struct ingest *ingest_create(const struct coll_conf *conf,
@@ -52,6 +54,11 @@ struct ingest *ingest_create(const struct coll_conf *conf,
 void ingest_set_conf(struct ingest *in, const struct coll_conf *conf)
 {
   in->conf = conf;
+}
+
+void ingest_set_remote_write(struct ingest *in, struct remote_write *rw)
+{
+  in->rw = rw;
 }
 
 void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
@@ -537,6 +544,9 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
+  /* Stored: now the remote-write journal (an error there is logged and
+   * does not refuse the batch, which is stored). */
+  (void)remote_write_results(in->rw, in->recs, order, n);
   in->stats.batches++;
   in->stats.results += n;
   vt_debug("ingest: probe %s: stored records %" PRIu64 "..%" PRIu64, a.probe,

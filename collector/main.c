@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "remote_write.h"
 #include "retention.h"
 #include "rrd_store.h"
 #include "vt_time.h"
@@ -72,6 +74,7 @@ struct collector {
   /* retention sweep and disk use (retention.h), every sweep_interval_s */
   ev_timer sweep_timer;
   struct retention_stats disk;
+  struct remote_write *rw; /* NULL = no receivers configured */
 };
 
 /* What the last retention sweep found: disk use of the RRD tree and the
@@ -229,6 +232,17 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
                     (unsigned long long)d->removed_total,
                     d->swept_at) != VT_OK)
       *status = 503;
+    /* ,"remote_write":{"<name>":<journal bytes not sent>,...} */
+    if (c->rw && body->len && body->data[body->len - 1] == '}') {
+      body->len--;
+      (void)vt_buf_adds(body, ",\"remote_write\":{");
+      for (size_t i = 0; i < remote_write_count(c->rw); i++)
+        (void)vt_buf_addf(body, "%s\"%s\":%llu", i ? "," : "",
+                          remote_write_name(c->rw, i),
+                          (unsigned long long)remote_write_pending(c->rw, i));
+      if (vt_buf_adds(body, "}}") != VT_OK)
+        *status = 503;
+    }
     return;
   }
   set_reply(body, status, 404, "{\"error\":\"not found\"}");
@@ -535,6 +549,18 @@ static int run(struct collector *c)
     vt_err("collector: out of memory");
     goto out;
   }
+  if (conf->n_rw) {
+    /* Receivers are read at start (a reload keeps them). */
+    struct remote_write_receiver rr[conf->n_rw];
+    for (size_t i = 0; i < conf->n_rw; i++)
+      rr[i] = (struct remote_write_receiver){.name = conf->rw[i].name,
+                                             .url = conf->rw[i].url};
+    char rw_dir[4096];
+    snprintf(rw_dir, sizeof(rw_dir), "%s/remote_write", conf->data_dir);
+    if (!(c->rw = remote_write_open(rw_dir, rr, conf->n_rw, &st)))
+      goto out;
+    ingest_set_remote_write(c->ingest, c->rw);
+  }
   c->loop = EV_DEFAULT;
   struct http_api_conf hc = {
       .listen = conf->listen,
@@ -595,6 +621,7 @@ out:
             (long)c->status_pid);
   http_api_stop(c->api);
   ingest_destroy(c->ingest);
+  remote_write_close(c->rw);
   events_close(c->ev);
   rrd_store_close(c->rrd);
   free(c->targets);
@@ -672,7 +699,9 @@ int main(int argc, char **argv)
     return EXIT_OK;
   }
   signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = run(&c);
+  curl_global_cleanup();
   coll_conf_free(c.conf);
   return rc;
 }

@@ -130,8 +130,8 @@ is "$(dsnames "$f/tcp/$A/p1.rrd")" "up total dns connect tls ttfb share " \
 is "$(dsnames "$l/tcp/$A/p1.rrd")" "up total connect tls " "lean tcp: up total connect tls"
 is "$(dsnames "$l/http/$A/p1.rrd")" "up total dns connect tls ttfb " \
 	"lean http: no share"
-ok "$([ "$(size "$l/http/$A/p1.rrd")" -le 1500000 ] && echo 1)" "lean http file <= 1.5 MB"
-ok "$([ "$(size "$l/tcp/$A/p1.rrd")" -le 800000 ] && echo 1)" "lean tcp file <= 0.8 MB"
+check "lean http file <= 1.5 MB" test "$(size "$l/http/$A/p1.rrd")" -le 1500000
+check "lean tcp file <= 0.8 MB" test "$(size "$l/tcp/$A/p1.rrd")" -le 800000
 
 # Conversion of a copy of the full tree.
 cp -a "$VT_TMP/full" "$VT_TMP/conv"
