@@ -235,12 +235,12 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
     /* ,"remote_write":{"<name>":<journal bytes not sent>,...} */
     if (c->rw && body->len && body->data[body->len - 1] == '}') {
       body->len--;
-      (void)vt_buf_adds(body, ",\"remote_write\":{");
-      for (size_t i = 0; i < remote_write_count(c->rw); i++)
-        (void)vt_buf_addf(body, "%s\"%s\":%llu", i ? "," : "",
+      enum vt_status bst = vt_buf_adds(body, ",\"remote_write\":{");
+      for (size_t i = 0; bst == VT_OK && i < remote_write_count(c->rw); i++)
+        bst = vt_buf_addf(body, "%s\"%s\":%llu", i ? "," : "",
                           remote_write_name(c->rw, i),
                           (unsigned long long)remote_write_pending(c->rw, i));
-      if (vt_buf_adds(body, "}}") != VT_OK)
+      if (bst != VT_OK || vt_buf_adds(body, "}}") != VT_OK)
         *status = 503;
     }
     return;

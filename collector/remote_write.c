@@ -53,12 +53,9 @@ struct remote_write {
 
 /* ---- journal ------------------------------------------------------------- */
 
-static void rw_num(struct vt_buf *b, double v)
+static enum vt_status rw_num(struct vt_buf *b, double v)
 {
-  if (isfinite(v))
-    (void)vt_buf_addf(b, "\t%.17g", v);
-  else
-    (void)vt_buf_adds(b, "\tU");
+  return isfinite(v) ? vt_buf_addf(b, "\t%.17g", v) : vt_buf_adds(b, "\tU");
 }
 
 enum vt_status remote_write_results(struct remote_write *rw,
@@ -74,18 +71,28 @@ enum vt_status remote_write_results(struct remote_write *rw,
                            ? (r->resolver[0] ? r->resolver : "unknown")
                        : r->ip[0] ? r->ip
                                   : "no-address";
-    (void)vt_buf_addf(&rw->line, "%lld\t%s\t%s\t%s\t%s\t%s\t%d",
-                      (long long)llround(r->ts * 1000), r->target,
-                      r->host[0] ? r->host : "-", addr, r->probe, r->name,
-                      r->ok ? 1 : 0);
     bool ok = r->ok;
-    rw_num(&rw->line, ok ? r->ms_total : NAN);
-    rw_num(&rw->line, ok ? r->ms_dns : NAN);
-    rw_num(&rw->line, ok ? r->ms_connect : NAN);
-    rw_num(&rw->line, ok ? r->ms_tls : NAN);
-    rw_num(&rw->line, ok ? r->ms_ttfb : NAN);
-    if (vt_buf_add(&rw->line, "\n", 1) != VT_OK)
-      return VT_ENOMEM;
+    enum vt_status bst = vt_buf_addf(
+        &rw->line, "%lld\t%s\t%s\t%s\t%s\t%s\t%d",
+        (long long)llround(r->ts * 1000), r->target, r->host[0] ? r->host : "-",
+        addr, r->probe, r->name, ok ? 1 : 0);
+    /* Latency of a failed check is unknown, as in the RRD files. */
+    if (bst == VT_OK)
+      bst = rw_num(&rw->line, ok ? r->ms_total : NAN);
+    if (bst == VT_OK)
+      bst = rw_num(&rw->line, ok ? r->ms_dns : NAN);
+    if (bst == VT_OK)
+      bst = rw_num(&rw->line, ok ? r->ms_connect : NAN);
+    if (bst == VT_OK)
+      bst = rw_num(&rw->line, ok ? r->ms_tls : NAN);
+    if (bst == VT_OK)
+      bst = rw_num(&rw->line, ok ? r->ms_ttfb : NAN);
+    if (bst == VT_OK)
+      bst = vt_buf_add(&rw->line, "\n", 1);
+    if (bst != VT_OK) {
+      vt_err("remote write: out of memory; %zu results not journalled", n);
+      return bst;
+    }
   }
   pthread_mutex_lock(&rw->lock);
   const char *p = rw->line.data;
@@ -275,8 +282,9 @@ static size_t rw_curl_sink(char *p, size_t size, size_t n, void *arg)
 {
   struct vt_buf *b = arg;
   size_t len = size * n;
-  if (b->len < 512)
-    (void)vt_buf_add(b, p, len < 512 ? len : 512);
+  /* The start of the reply, for the log; the rest is read and dropped. */
+  if (b->len < 512 && vt_buf_add(b, p, len < 512 ? len : 512) != VT_OK)
+    return 0;
   return len;
 }
 
