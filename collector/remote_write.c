@@ -150,9 +150,9 @@ static void rw_maybe_truncate(struct remote_write *rw)
 
 /* ---- protobuf (prometheus.WriteRequest) ----------------------------------- */
 
-static enum vt_status pb_varint(struct vt_buf *b, uint64_t v)
+/* Base-128 varint of v into out (10 bytes at most); returns its length. */
+static size_t pb_varint_to(unsigned char *out, uint64_t v)
 {
-  unsigned char out[10];
   size_t n = 0;
   do {
     out[n] = (unsigned char)(v & 0x7f);
@@ -161,7 +161,13 @@ static enum vt_status pb_varint(struct vt_buf *b, uint64_t v)
       out[n] |= 0x80;
     n++;
   } while (v);
-  return vt_buf_add(b, out, n);
+  return n;
+}
+
+static enum vt_status pb_varint(struct vt_buf *b, uint64_t v)
+{
+  unsigned char out[10];
+  return vt_buf_add(b, out, pb_varint_to(out, v));
 }
 
 static size_t pb_varint_len(uint64_t v)
@@ -225,14 +231,7 @@ static enum vt_status pb_series(struct vt_buf *out, struct vt_buf *ts,
   memcpy(sample + sl, &value, 8); /* little-endian IEEE 754 on our targets */
   sl += 8;
   sample[sl++] = 2 << 3 | 0;
-  uint64_t u = (uint64_t)t_ms;
-  do {
-    sample[sl] = (unsigned char)(u & 0x7f);
-    u >>= 7;
-    if (u)
-      sample[sl] |= 0x80;
-    sl++;
-  } while (u);
+  sl += pb_varint_to(sample + sl, (uint64_t)t_ms);
   if (st == VT_OK)
     st = pb_bytes(ts, 2, sample, sl);
   return st == VT_OK ? pb_bytes(out, 1, ts->data, ts->len) : st;

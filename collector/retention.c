@@ -16,6 +16,7 @@
 
 #include <rrd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 enum { RETENTION_DEPTH_MAX = 16 };
@@ -33,15 +34,11 @@ static int retention_mkdirs(const char *path)
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
     return -1;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  return 0;
+  char *slash = strrchr(buf, '/');
+  if (!slash || slash == buf)
+    return 0;
+  *slash = '\0';
+  return vt_mkdir_p(buf, 0750);
 }
 
 /* Removes or archives path (relpath below the RRD tree). */
