@@ -53,9 +53,16 @@ struct remote_write {
 
 /* ---- journal ------------------------------------------------------------- */
 
+/* "\t<v>" with the fewest digits that read back as v, "\tU" for unknown. */
 static enum vt_status rw_num(struct vt_buf *b, double v)
 {
-  return isfinite(v) ? vt_buf_addf(b, "\t%.17g", v) : vt_buf_adds(b, "\tU");
+  if (!isfinite(v))
+    return vt_buf_adds(b, "\tU");
+  char out[32];
+  int n = snprintf(out, sizeof(out), "\t%.15g", v);
+  if (strtod(out + 1, NULL) != v)
+    n = snprintf(out, sizeof(out), "\t%.17g", v);
+  return vt_buf_add(b, out, (size_t)n);
 }
 
 enum vt_status remote_write_results(struct remote_write *rw,
@@ -203,48 +210,66 @@ static enum vt_status pb_label(struct vt_buf *b, const char *name,
   return st == VT_OK ? pb_bytes(b, 2, value, lv) : st;
 }
 
-/* One TimeSeries with one Sample as field 1 of WriteRequest; labels in
- * name order (phase NULL = none). */
-static enum vt_status pb_series(struct vt_buf *out, struct vt_buf *ts,
-                                const char *metric, char *const *f,
-                                const char *phase, double value,
-                                int64_t t_ms)
+/* A run of encoded bytes inside a buffer. */
+struct pb_span {
+  size_t off, len;
+};
+
+/* Appends label (name, value) to b and returns where it is. */
+static enum vt_status pb_label_span(struct vt_buf *b, const char *name,
+                                    const char *value, struct pb_span *sp)
 {
-  vt_buf_reset(ts);
-  enum vt_status st = pb_label(ts, "__name__", metric);
-  if (st == VT_OK)
-    st = pb_label(ts, "address", f[3]);
-  if (st == VT_OK)
-    st = pb_label(ts, "check", f[5]);
-  if (st == VT_OK)
-    st = pb_label(ts, "host", f[2]);
-  if (st == VT_OK && phase)
-    st = pb_label(ts, "phase", phase);
-  if (st == VT_OK)
-    st = pb_label(ts, "probe", f[4]);
-  if (st == VT_OK)
-    st = pb_label(ts, "target", f[1]);
+  sp->off = b->len;
+  enum vt_status st = pb_label(b, name, value);
+  sp->len = b->len - sp->off;
+  return st;
+}
+
+/* One TimeSeries with one Sample as field 1 of WriteRequest, from labels
+ * encoded once per line (in name order: __name__, address check host,
+ * phase, probe target); parts with len 0 are left out. */
+static enum vt_status pb_series(struct vt_buf *out, const struct vt_buf *lab,
+                                const struct pb_span *parts, size_t n_parts,
+                                double value, int64_t t_ms)
+{
   /* Sample { double value = 1; int64 timestamp = 2; } */
-  unsigned char sample[1 + 8 + 1 + 10];
-  size_t sl = 0;
+  unsigned char sample[2 + 1 + 8 + 1 + 10];
+  size_t sl = 2; /* room for the field tag and length (< 128) */
   sample[sl++] = 1 << 3 | 1;
   memcpy(sample + sl, &value, 8); /* little-endian IEEE 754 on our targets */
   sl += 8;
   sample[sl++] = 2 << 3 | 0;
   sl += pb_varint_to(sample + sl, (uint64_t)t_ms);
+  sample[0] = 2 << 3 | 2;
+  sample[1] = (unsigned char)(sl - 2);
+  size_t len = sl;
+  for (size_t i = 0; i < n_parts; i++)
+    len += parts[i].len;
+  enum vt_status st = pb_varint(out, 1 << 3 | 2);
   if (st == VT_OK)
-    st = pb_bytes(ts, 2, sample, sl);
-  return st == VT_OK ? pb_bytes(out, 1, ts->data, ts->len) : st;
+    st = pb_varint(out, len);
+  for (size_t i = 0; st == VT_OK && i < n_parts; i++)
+    st = vt_buf_add(out, lab->data + parts[i].off, parts[i].len);
+  return st == VT_OK ? vt_buf_add(out, sample, sl) : st;
 }
 
-/* Encodes the journal lines text[0..len) (whole lines) into req. */
+/* Encodes the journal lines text[0..len) (whole lines) into req; lab is
+ * scratch for the labels of a line. */
 static enum vt_status rw_encode(char *text, size_t len, struct vt_buf *req,
-                                struct vt_buf *ts)
+                                struct vt_buf *lab)
 {
   static const char *const phases[] = {"total", "dns", "connect", "tls",
                                        "ttfb"};
   vt_buf_reset(req);
-  enum vt_status st = VT_OK;
+  /* The labels every line shares a value set of, encoded once. */
+  vt_buf_reset(lab);
+  struct pb_span up, lat, ph[5];
+  enum vt_status st = pb_label_span(lab, "__name__", "vantage_up", &up);
+  if (st == VT_OK)
+    st = pb_label_span(lab, "__name__", "vantage_latency_ms", &lat);
+  for (size_t p = 0; st == VT_OK && p < 5; p++)
+    st = pb_label_span(lab, "phase", phases[p], &ph[p]);
+  size_t fixed = lab->len;
   for (char *line = text, *end = text + len; st == VT_OK && line < end;) {
     char *nl = memchr(line, '\n', (size_t)(end - line));
     if (!nl)
@@ -265,11 +290,27 @@ static enum vt_status rw_encode(char *text, size_t len, struct vt_buf *req,
     line = nl + 1;
     if (nf != RW_FIELDS)
       continue; /* a torn line cannot happen (appends are whole) */
+    lab->len = fixed;
+    struct pb_span a, c, h, pr, tg;
+    st = pb_label_span(lab, "address", f[3], &a);
+    if (st == VT_OK)
+      st = pb_label_span(lab, "check", f[5], &c);
+    if (st == VT_OK)
+      st = pb_label_span(lab, "host", f[2], &h);
+    if (st == VT_OK)
+      st = pb_label_span(lab, "probe", f[4], &pr);
+    if (st == VT_OK)
+      st = pb_label_span(lab, "target", f[1], &tg);
+    /* address, check and host are adjacent in lab, as probe and target. */
+    struct pb_span mid = {a.off, a.len + c.len + h.len},
+                   tail = {pr.off, pr.len + tg.len};
     int64_t t = strtoll(f[0], NULL, 10);
-    st = pb_series(req, ts, "vantage_up", f, NULL, strtod(f[6], NULL), t);
+    if (st == VT_OK)
+      st = pb_series(req, lab, (struct pb_span[]){up, mid, tail}, 3,
+                     strtod(f[6], NULL), t);
     for (size_t p = 0; st == VT_OK && p < 5; p++)
       if (strcmp(f[7 + p], "U") != 0)
-        st = pb_series(req, ts, "vantage_latency_ms", f, phases[p],
+        st = pb_series(req, lab, (struct pb_span[]){lat, mid, ph[p], tail}, 4,
                        strtod(f[7 + p], NULL), t);
   }
   return st;
