@@ -49,14 +49,14 @@ done
 
 PKGS=(build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libc-ares-dev libev-dev librrd-dev libconfig-dev
-	libmicrohttpd-dev libssl-dev libsqlite3-dev
+	libmicrohttpd-dev libssl-dev libsqlite3-dev libsnappy-dev
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
-# browser, libFuzzer for tests/fuzz.sh, Prometheus and Alertmanager for
-# alerts and /metrics); the demo does not.
+# browser, libFuzzer for tests/fuzz.sh, Prometheus, Alertmanager and
+# VictoriaMetrics for alerts, /metrics and remote write); the demo does not.
 TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev prometheus
-	prometheus-alertmanager)
+	prometheus-alertmanager victoria-metrics)
 
 say() { echo "==> $*"; }
 

@@ -38,7 +38,8 @@
 
 static const char *const top_keys[] = {"collector",   "storage", "quorum",
                                        "probes",      "maintenance", "status",
-                                       "alerts",      NULL};
+                                       "alerts",      "remote_write", NULL};
+static const char *const remote_write_keys[] = {"name", "url", NULL};
 static const char *const status_keys[] = {"output_dir", "interval", "title",
                                           "announcements_file", NULL};
 static const char *const collector_keys[] = {
@@ -47,7 +48,10 @@ static const char *const collector_keys[] = {
     "max_connections", "max_connections_per_address", "header_timeout",
     "body_timeout", "max_buffered", NULL};
 static const char *const storage_keys[] = {"step", "heartbeat", "rra",
-                                           "create_budget", NULL};
+                                           "create_budget", "layout",
+                                           "retention", "retention_archive",
+                                           "disk_warn", "sweep_interval",
+                                           NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
                                           NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
@@ -126,6 +130,12 @@ void coll_conf_free(struct coll_conf *c)
   free(c->tls_key);
   free(c->data_dir);
   free(c->rrdcached);
+  free(c->retention_archive);
+  for (size_t i = 0; i < c->n_rw; i++) {
+    free(c->rw[i].name);
+    free(c->rw[i].url);
+  }
+  free(c->rw);
   free(c->targets_file);
   free(c->status_dir);
   free(c->status_title);
@@ -238,6 +248,46 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
                         &cc->targets_file)) {
     coll_conf_resolve_path(c, &cc->targets_file);
     readable(c, g, "collector", "targets_file", cc->targets_file);
+  }
+}
+
+/* remote_write = ( { name = "vm"; url = "http://host:8428/api/v1/write"; } ) */
+static void parse_remote_write(struct vt_cfg *c, config_setting_t *list,
+                               struct coll_conf *cc)
+{
+  int n = config_setting_length(list);
+  if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+    vt_cfg_error(c, list, "remote_write",
+                 "expected a list ( { name = ...; url = ...; }, ... )");
+    return;
+  }
+  if (n <= 0 || !(cc->rw = calloc((size_t)n, sizeof(*cc->rw))))
+    return;
+  cc->n_rw = (size_t)n;
+  for (int i = 0; i < n; i++) {
+    config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    struct coll_rw_conf *r = &cc->rw[i];
+    char path[64], pk[128];
+    vt_cfg_path(path, sizeof(path), "remote_write", NULL, i);
+    if (!config_setting_is_group(g)) {
+      vt_cfg_error(c, g, path, "expected a group { name = ...; url = ...; }");
+      continue;
+    }
+    vt_cfg_check_keys(c, g, path, remote_write_keys);
+    if (vt_cfg_get_string(c, g, path, "name", true, &r->name) &&
+        !vt_wire_name_ok(r->name))
+      vt_cfg_error(c, config_setting_get_member(g, "name"),
+                   vt_cfg_path(pk, sizeof(pk), path, "name", 0),
+                   "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
+                   r->name);
+    if (vt_cfg_get_string(c, g, path, "url", true, &r->url) &&
+        strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0)
+      vt_cfg_error(c, config_setting_get_member(g, "url"),
+                   vt_cfg_path(pk, sizeof(pk), path, "url", 0),
+                   "\"%s\" is not an http:// or https:// URL", r->url);
+    for (int k = 0; k < i; k++)
+      if (r->name && cc->rw[k].name && strcmp(r->name, cc->rw[k].name) == 0)
+        vt_cfg_error(c, g, path, "receiver \"%s\" given twice", r->name);
   }
 }
 
@@ -361,6 +411,25 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     }
     vt_cfg_get_number(c, g, "storage", "create_budget", 0.001, 60,
                       &cc->create_budget_s);
+    char *layout = NULL;
+    if (vt_cfg_get_string(c, g, "storage", "layout", false, &layout)) {
+      if (strcmp(layout, "full") == 0)
+        cc->full_layout = true;
+      else if (strcmp(layout, "lean") != 0)
+        vt_cfg_error(c, config_setting_get_member(g, "layout"),
+                     "storage.layout",
+                     "\"%s\" is not a layout (\"lean\" or \"full\")", layout);
+    }
+    free(layout);
+    /* Retention: at least an hour (rrdcached may hold values that long). */
+    vt_cfg_get_number(c, g, "storage", "retention", 3600, 100 * 366 * 86400.0,
+                      &cc->retention_s);
+    vt_cfg_get_string(c, g, "storage", "retention_archive", false,
+                      &cc->retention_archive);
+    vt_cfg_get_number(c, g, "storage", "disk_warn", 1, 100,
+                      &cc->disk_warn_percent);
+    vt_cfg_get_number(c, g, "storage", "sweep_interval", 1, 86400,
+                      &cc->sweep_interval_s);
     if (vt_cfg_get_strv(c, g, "storage", "rra", &cc->rra, &cc->n_rra)) {
       for (size_t i = 0; i < cc->n_rra; i++)
         if (strncmp(cc->rra[i], "RRA:", 4) != 0 ||
@@ -394,6 +463,10 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
       cc->confirm = (int)v;
     vt_cfg_get_number(c, g, "quorum", "silence", 1, 86400, &cc->silence_s);
   }
+
+  g = config_setting_get_member(root, "remote_write");
+  if (g)
+    parse_remote_write(c, g, cc);
 
   g = config_setting_get_member(root, "probes");
   if (!g)
@@ -454,6 +527,8 @@ enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
   cc->log_level = VT_LOG_INFO;
   cc->step_s = DEF_STEP_S;
   cc->create_budget_s = DEF_CREATE_BUDGET_S;
+  cc->disk_warn_percent = 90;
+  cc->sweep_interval_s = 3600;
   cc->quorum = DEF_QUORUM;
   cc->confirm = DEF_CONFIRM;
   cc->silence_s = DEF_SILENCE_S;

@@ -21,6 +21,11 @@ struct coll_probe_conf {
   struct vt_wire_key key;
 };
 
+struct coll_rw_conf { /* a remote-write receiver */
+  char *name;
+  char *url;
+};
+
 struct coll_maint_conf {
   char *target;
   double start, end; /* Unix seconds */
@@ -49,6 +54,11 @@ struct coll_conf {
   double create_budget_s; /* time a request may spend creating RRD files */
   char **rra;
   size_t n_rra;
+  bool full_layout; /* storage.layout "full": 7 data sources per file */
+  double retention_s;      /* 0 = series kept forever */
+  char *retention_archive; /* NULL = removed, else moved there */
+  double disk_warn_percent; /* default 90 */
+  double sweep_interval_s;  /* default 3600 */
   /* quorum */
   int quorum, confirm;
   double silence_s;
@@ -56,6 +66,8 @@ struct coll_conf {
   size_t n_probes;
   struct coll_maint_conf *maint;
   size_t n_maint;
+  struct coll_rw_conf *rw; /* remote_write receivers */
+  size_t n_rw;
   /* status page */
   char *status_dir;         /* NULL = no status page */
   double status_interval_s; /* the collector rebuilds it this often; 0 = never */

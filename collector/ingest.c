@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "result.h"
+#include "remote_write.h"
 #include "rrd_store.h"
 #include "vt_time.h"
 #include "wire.h"
@@ -46,6 +47,7 @@ struct ingest {
   /* Refusals a stranger can cause at will are logged with back-off. */
   struct vt_log_backoff bo_unknown, bo_badsig, bo_stale, bo_future,
       bo_refused;
+  struct remote_write *rw; /* NULL = no remote write */
 };
 
 struct ingest *ingest_create(const struct coll_conf *conf,
@@ -61,6 +63,11 @@ struct ingest *ingest_create(const struct coll_conf *conf,
 void ingest_set_conf(struct ingest *in, const struct coll_conf *conf)
 {
   in->conf = conf;
+}
+
+void ingest_set_remote_write(struct ingest *in, struct remote_write *rw)
+{
+  in->rw = rw;
 }
 
 void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
@@ -376,7 +383,23 @@ static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r
 
 static const struct rrd_values unknown_values = {
     .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
-    .tls = NAN, .ttfb = NAN, .share = NAN};
+    .tls = NAN, .ttfb = NAN, .share = NAN, .kind = RRD_KIND_SHARE};
+
+/* The kind of the main series of a check type (its addresses' share
+ * series are RRD_KIND_SHARE). */
+static enum rrd_kind ingest_kind(enum vt_check_type t)
+{
+  switch (t) {
+  case VT_CHECK_TCP:
+    return RRD_KIND_TCP;
+  case VT_CHECK_DNS:
+    return RRD_KIND_DNS;
+  case VT_CHECK_HTTP:
+  case VT_CHECK_CLIENT:
+    break;
+  }
+  return RRD_KIND_HTTP;
+}
 
 /* Share series of a dns or client result: each address in `share_of` gets
  * its share, addresses seen before get 0 (the band shrinks to nothing
@@ -415,6 +438,7 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
   if (r->retired)
     return events_result(in->ev, r);
   struct rrd_values v = unknown_values;
+  v.kind = ingest_kind(r->check);
   v.up = r->ok ? 1 : 0;
   /* Latency of a failed check is unknown, not the time it took to fail:
    * graphs break the line there. */
@@ -471,7 +495,7 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
                                           size_t *created)
 {
   char keys[VT_RESULT_MAX_ANSWERS + 1][80];
-  size_t n = 0;
+  size_t n = 0; /* keys[0] is the main series, the others shares */
   if (r->retired)
     return VT_OK; /* no series */
   switch (r->check) {
@@ -494,7 +518,9 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
     char rel[320];
     bool made;
     ingest_relpath(r, keys[i], rel, sizeof(rel));
-    enum vt_status st = rrd_store_ensure(in->rrd, rel, lround(r->ts), &made);
+    enum vt_status st = rrd_store_ensure_kind(
+        in->rrd, rel, lround(r->ts),
+        i == 0 ? ingest_kind(r->check) : RRD_KIND_SHARE, &made);
     if (st != VT_OK)
       return st;
     *created += made;
@@ -684,6 +710,15 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
+  /* Stored: now the remote-write journal (an error there is logged and
+   * does not refuse the batch, which is stored), with only the records
+   * that were stored as series values (not those set aside, not
+   * retirements). */
+  size_t n_rw = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!in->ahead[order[i]] && !in->recs[order[i]].retired)
+      order[n_rw++] = order[i];
+  (void)remote_write_results(in->rw, in->recs, order, n_rw);
   size_t ahead = ingest_set_aside(in, req, &a, skip, cut);
   n -= ahead;
   in->stats.batches++;

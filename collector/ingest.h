@@ -25,6 +25,10 @@ struct ingest *ingest_create(const struct coll_conf *conf,
 /* Switches to a reloaded configuration (probes, keys, limits). */
 void ingest_set_conf(struct ingest *in, const struct coll_conf *conf);
 
+/* Every result stored from now on also goes to rw (NULL = none). */
+struct remote_write;
+void ingest_set_remote_write(struct ingest *in, struct remote_write *rw);
+
 /* Handles one POST /v1/results: sets *status (200, 400, 401, 413, 503) and
  * writes the one-line JSON reply into reply. */
 void ingest_results(struct ingest *in, const struct http_api_request *req,

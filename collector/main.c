@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -31,6 +32,8 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "remote_write.h"
+#include "retention.h"
 #include "rrd_store.h"
 #include "vt_time.h"
 
@@ -73,7 +76,18 @@ struct collector {
   unsigned status_failures; /* failed rebuilds in a row */
   unsigned status_skipped;  /* ticks skipped while the current one runs */
   bool status_slow;         /* rebuilds outlast the interval (logged) */
+  /* retention sweep and disk use (retention.h), every sweep_interval_s */
+  ev_timer sweep_timer;
+  struct retention_stats disk;
+  struct remote_write *rw; /* NULL = no receivers configured */
 };
+
+/* What the last retention sweep found: disk use of the RRD tree and the
+ * event store, the file system's fill, series removed. */
+static const struct retention_stats *collector_disk(const struct collector *c)
+{
+  return &c->disk;
+}
 
 static void usage(FILE *out)
 {
@@ -87,6 +101,10 @@ static void usage(FILE *out)
           "      --check           validate the configuration and exit\n"
           "      --test-alert      send a test event to every alert receiver,\n"
           "                        print each result; exit 1 if one failed\n"
+          "      --convert-rrd DIR convert the 7-data-source files below DIR\n"
+          "                        (vantage <= 0.1) to the lean layout of their\n"
+          "                        check type, keeping their history; stop the\n"
+          "                        collector (and rrdcached) first\n"
           "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
           "  -v, --verbose         same as --log-level debug\n"
           "  -q, --quiet           same as --log-level warning\n"
@@ -476,6 +494,25 @@ static void status_configure(struct collector *c)
           c->graph_exe[0] ? c->graph_exe : GRAPH_PROGRAM " (from PATH)");
 }
 
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct collector *c = w->data;
+  const struct coll_conf *conf = c->conf;
+  char rrd_dir[4096];
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", conf->data_dir);
+  const struct retention_conf rc = {.rrd_dir = rrd_dir,
+                                    .data_dir = conf->data_dir,
+                                    .keep_s = conf->retention_s,
+                                    .archive_dir = conf->retention_archive,
+                                    .warn_percent = conf->disk_warn_percent};
+  (void)retention_sweep(&rc, vt_time_wall(), &c->disk);
+  if (c->disk.removed)
+    rrd_store_forget(c->rrd);
+  /* The interval of a reloaded configuration applies from now on. */
+  w->repeat = conf->sweep_interval_s;
+  ev_timer_again(loop, w);
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct collector *c = w->data;
@@ -569,6 +606,7 @@ static int run(struct collector *c)
       .rra = conf->rra,
       .n_rra = conf->n_rra,
       .io_timeout_s = 5.0,
+      .full_layout = conf->full_layout,
   };
   c->rrd = rrd_store_open(&rc_conf, &st);
   struct events_conf ec = {.path = db,
@@ -592,6 +630,18 @@ static int run(struct collector *c)
   if (!c->ingest) {
     vt_err("collector: out of memory");
     goto out;
+  }
+  if (conf->n_rw) {
+    /* Receivers are read at start (a reload keeps them). */
+    struct remote_write_receiver rr[conf->n_rw];
+    for (size_t i = 0; i < conf->n_rw; i++)
+      rr[i] = (struct remote_write_receiver){.name = conf->rw[i].name,
+                                             .url = conf->rw[i].url};
+    char rw_dir[4096];
+    snprintf(rw_dir, sizeof(rw_dir), "%s/remote_write", conf->data_dir);
+    if (!(c->rw = remote_write_open(rw_dir, rr, conf->n_rw, &st)))
+      goto out;
+    ingest_set_remote_write(c->ingest, c->rw);
   }
   c->loop = EV_DEFAULT;
   struct http_api_conf hc = {
@@ -622,6 +672,9 @@ static int run(struct collector *c)
   c->tick.data = c;
   ev_timer_start(c->loop, &c->tick);
   status_find_graph(c);
+  ev_timer_init(&c->sweep_timer, on_sweep, 0., conf->sweep_interval_s);
+  c->sweep_timer.data = c;
+  ev_timer_start(c->loop, &c->sweep_timer);
   ev_timer_init(&c->status_timer, on_status_timer, 0., 0.);
   c->status_timer.data = c;
   ev_child_init(&c->status_child, on_status_child, 0, 0);
@@ -643,6 +696,7 @@ out:
     ev_signal_stop(c->loop, &c->sig_term);
     ev_signal_stop(c->loop, &c->sig_int);
     ev_timer_stop(c->loop, &c->tick);
+    ev_timer_stop(c->loop, &c->sweep_timer);
     ev_timer_stop(c->loop, &c->status_timer);
     ev_child_stop(c->loop, &c->status_child);
   }
@@ -657,6 +711,7 @@ out:
   if (c->ev)
     events_set_observer(c->ev, NULL, NULL);
   alerts_stop(c->alerts);
+  remote_write_close(c->rw);
   events_close(c->ev);
   rrd_store_close(c->rrd);
   free(c->targets);
@@ -668,6 +723,7 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"check", no_argument, NULL, 'k'},
+      {"convert-rrd", required_argument, NULL, 'C'},
       {"log-level", required_argument, NULL, 'l'},
       {"verbose", no_argument, NULL, 'v'},
       {"quiet", no_argument, NULL, 'q'},
@@ -678,6 +734,7 @@ int main(int argc, char **argv)
   };
   struct collector c = {.config_path = DEFAULT_CONFIG};
   bool check_only = false, level_given = false, test_alert = false;
+  const char *convert_dir = NULL;
   enum vt_log_level level = VT_LOG_INFO;
   int opt;
   while ((opt = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
@@ -685,6 +742,7 @@ int main(int argc, char **argv)
     case 'c': c.config_path = optarg; break;
     case 'k': check_only = true; break;
     case 'T': test_alert = true; break;
+    case 'C': convert_dir = optarg; break;
     case 'l':
     case 'v':
     case 'q':
@@ -708,7 +766,20 @@ int main(int argc, char **argv)
     return EXIT_USAGE;
   }
   vt_log_init("vantage-collector", level);
-  vt_log_set_plain(check_only || test_alert);
+  vt_log_set_plain(check_only || test_alert || convert_dir);
+  if (convert_dir) {
+    struct stat sb;
+    if (stat(convert_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+      fprintf(stderr, "vantage-collector: --convert-rrd %s: not a directory\n",
+              convert_dir);
+      return EXIT_USAGE;
+    }
+    size_t done = 0, failed = 0;
+    enum vt_status st =
+        rrd_store_convert_tree(convert_dir, 0, stdout, &done, &failed);
+    printf("%zu file(s) converted, %zu failed\n", done, failed);
+    return st == VT_OK ? EXIT_OK : EXIT_RUNTIME;
+  }
   if (coll_conf_load(c.config_path, &c.conf) != VT_OK)
     return EXIT_USAGE;
   if (c.conf->log_level_set && !level_given)

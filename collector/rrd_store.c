@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,29 @@ static const struct {
 };
 #define RRD_STORE_N_RRA (sizeof(rrd_store_rra) / sizeof(rrd_store_rra[0]))
 
+/* The lean default RRAs, one AVERAGE each: a day of base rows (the
+ * outage-gap graph of yesterday), 10-minute rows for 35 days and 2-hour
+ * rows for two leap years. Availability comes from the event store, not
+ * from these rows, so it stays exact. At the default 10 s step: 8640 +
+ * 5040 + 8784 = 22,464 rows, 179,712 bytes per data source: http (6 data
+ * sources) 1.08 MB, tcp (4) 0.72 MB, dns (3) 0.54 MB, share (1) 0.18 MB. */
+static const struct {
+  const char *cf;
+  long row_s, span_s;
+} rrd_store_lean_rra[] = {
+    {"AVERAGE", 0, 86400L},
+    {"AVERAGE", 600, 35 * 86400L},
+    {"AVERAGE", 7200, 732 * 86400L},
+};
+#define RRD_STORE_N_LEAN_RRA                                                   \
+  (sizeof(rrd_store_lean_rra) / sizeof(rrd_store_lean_rra[0]))
+
+/* Data sources per kind (bits in rrd_store_ds order). */
+static const unsigned rrd_store_kind_mask[RRD_KIND_N] = {
+    [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f, [RRD_KIND_TCP] = 0x1b,
+    [RRD_KIND_DNS] = 0x07,   [RRD_KIND_SHARE] = 0x40,
+};
+
 /* One queued update. */
 struct rrd_store_update {
   size_t path; /* offset of the relpath in s->paths */
@@ -91,10 +115,13 @@ struct rrd_store_key {
 
 struct rrd_store {
   char *dir; /* root, absolute with symlinks resolved */
+  bool full; /* conf->full_layout */
   int root_fd;
   long step_s;
   char **layout; /* DS and RRA definitions for rrd_create_r2 and CREATE */
-  int n_layout;
+  int n_layout;  /* (layout = layouts[RRD_KIND_FULL]) */
+  char **layouts[RRD_KIND_N];
+  int n_layouts[RRD_KIND_N];
 
   struct rrdcached *daemon; /* NULL: librrd direct */
   size_t n_failed;          /* files that failed in this flush */
@@ -128,6 +155,7 @@ struct rrd_store {
    * removed behind our back is created again. */
   char **known;
   size_t cap_known, n_known;
+  unsigned char *known_mask; /* data sources of each known file */
 };
 
 static char *rrd_store_strdupf(const char *fmt, ...)
@@ -212,27 +240,53 @@ static int rrd_store_mkdir_p(const char *path)
   return 0;
 }
 
-/* Builds the DS and RRA definitions; conf->rra replaces the default RRAs. */
-static enum vt_status rrd_store_layout(struct rrd_store *s,
-                                       const struct rrd_store_conf *conf,
-                                       long heartbeat_s)
+unsigned rrd_kind_ds_mask(enum rrd_kind k)
+{
+  return (unsigned)k < RRD_KIND_N ? rrd_store_kind_mask[k] : 0;
+}
+
+size_t rrd_kind_file_size(enum rrd_kind k, long step_s)
+{
+  size_t rows = 0, n_ds = (size_t)__builtin_popcount(rrd_kind_ds_mask(k));
+  for (size_t i = 0; i < RRD_STORE_N_LEAN_RRA; i++) {
+    long steps = rrd_store_lean_rra[i].row_s / step_s;
+    long row_s = (steps < 1 ? 1 : steps) * step_s;
+    rows += (size_t)((rrd_store_lean_rra[i].span_s + row_s - 1) / row_s);
+  }
+  return rows * n_ds * sizeof(double);
+}
+
+/* Builds the DS and RRA definitions of one kind into s->layouts[kind]; the
+ * full kind keeps the first version's RRAs, the others get the lean ones;
+ * conf->rra replaces either. */
+static enum vt_status rrd_store_layout_kind(struct rrd_store *s,
+                                            const struct rrd_store_conf *conf,
+                                            long heartbeat_s,
+                                            enum rrd_kind kind)
 {
   bool own_rra = conf->rra && conf->n_rra;
-  size_t n_rra = own_rra ? conf->n_rra : RRD_STORE_N_RRA;
+  bool lean = kind != RRD_KIND_FULL;
+  size_t n_rra = own_rra ? conf->n_rra
+                 : lean  ? RRD_STORE_N_LEAN_RRA
+                         : RRD_STORE_N_RRA;
   if (n_rra > RRD_STORE_CREATE_DEFS_MAX - RRD_STORE_N_DS) {
     vt_err("rrd: %zu RRAs configured, at most %d fit", n_rra,
            RRD_STORE_CREATE_DEFS_MAX - RRD_STORE_N_DS);
     return VT_EINVAL;
   }
-  s->layout = calloc(RRD_STORE_N_DS + n_rra, sizeof(*s->layout));
-  if (!s->layout)
+  char **layout = calloc(RRD_STORE_N_DS + n_rra, sizeof(*layout));
+  if (!layout)
     return VT_ENOMEM;
+  s->layouts[kind] = layout;
+  int *n_layout = &s->n_layouts[kind];
   for (size_t i = 0; i < RRD_STORE_N_DS; i++) {
+    if (!(rrd_store_kind_mask[kind] & (1u << i)))
+      continue;
     char *def = rrd_store_strdupf("DS:%s:GAUGE:%ld:0:%s", rrd_store_ds[i].name,
                                   heartbeat_s, rrd_store_ds[i].max);
     if (!def)
       return VT_ENOMEM;
-    s->layout[s->n_layout++] = def;
+    layout[(*n_layout)++] = def;
   }
   for (size_t i = 0; i < n_rra; i++) {
     char *def;
@@ -246,18 +300,67 @@ static enum vt_status rrd_store_layout(struct rrd_store *s,
       }
       def = strdup(r);
     } else {
-      long steps = rrd_store_rra[i].row_s / s->step_s;
+      const char *cf = lean ? rrd_store_lean_rra[i].cf : rrd_store_rra[i].cf;
+      long row_s0 = lean ? rrd_store_lean_rra[i].row_s : rrd_store_rra[i].row_s;
+      long span_s =
+          lean ? rrd_store_lean_rra[i].span_s : rrd_store_rra[i].span_s;
+      long steps = row_s0 / s->step_s;
       if (steps < 1)
         steps = 1;
       long row_s = steps * s->step_s;
-      def = rrd_store_strdupf("RRA:%s:0.5:%ld:%ld", rrd_store_rra[i].cf, steps,
-                              (rrd_store_rra[i].span_s + row_s - 1) / row_s);
+      def = rrd_store_strdupf("RRA:%s:0.5:%ld:%ld", cf, steps,
+                              (span_s + row_s - 1) / row_s);
     }
     if (!def)
       return VT_ENOMEM;
-    s->layout[s->n_layout++] = def;
+    layout[(*n_layout)++] = def;
   }
   return VT_OK;
+}
+
+/* The layouts of every kind; s->layout is the full one. */
+static enum vt_status rrd_store_layout(struct rrd_store *s,
+                                       const struct rrd_store_conf *conf,
+                                       long heartbeat_s)
+{
+  for (int k = 0; k < RRD_KIND_N; k++) {
+    enum vt_status st = rrd_store_layout_kind(s, conf, heartbeat_s, k);
+    if (st != VT_OK)
+      return st;
+  }
+  s->layout = s->layouts[RRD_KIND_FULL];
+  s->n_layout = s->n_layouts[RRD_KIND_FULL];
+  return VT_OK;
+}
+
+/* The data sources of the existing file s->path as a mask, 0 when they
+ * cannot be read or a name is not one of ours. */
+static unsigned rrd_store_file_mask(const char *path)
+{
+  time_t last;
+  unsigned long n = 0;
+  char **names = NULL, **last_ds = NULL;
+  rrd_clear_error();
+  if (rrd_lastupdate_r(path, &last, &n, &names, &last_ds) != 0)
+    return 0;
+  unsigned mask = 0;
+  bool ok = true;
+  for (unsigned long i = 0; i < n; i++) {
+    int d = -1;
+    for (int j = 0; j < RRD_STORE_N_DS; j++)
+      if (strcmp(names[i], rrd_store_ds[j].name) == 0)
+        d = j;
+    /* Values go in our order: a file with another order is not ours. */
+    if (d < 0 || (mask >> d) != 0)
+      ok = false;
+    else
+      mask |= 1u << d;
+    rrd_freemem(names[i]);
+    rrd_freemem(last_ds[i]);
+  }
+  rrd_freemem(names);
+  rrd_freemem(last_ds);
+  return ok ? mask : 0;
 }
 
 /* ---- files ---- */
@@ -294,26 +397,36 @@ static void rrd_store_known_clear(struct rrd_store *s)
   s->n_known = 0;
 }
 
-static bool rrd_store_known_has(const struct rrd_store *s, const char *relpath)
+/* The data sources of relpath when known, else 0. */
+static unsigned rrd_store_known_has(const struct rrd_store *s,
+                                    const char *relpath)
 {
   if (!s->cap_known)
-    return false;
+    return 0;
   size_t mask = s->cap_known - 1;
   for (size_t i = rrd_store_hash(relpath) & mask; s->known[i];
        i = (i + 1) & mask)
     if (strcmp(s->known[i], relpath) == 0)
-      return true;
-  return false;
+      return s->known_mask[i];
+  return 0;
 }
 
-/* Remembers relpath; out of memory only means the walk is done again. */
-static void rrd_store_known_add(struct rrd_store *s, const char *relpath)
+/* Remembers relpath with its data sources (ds, not 0); out of memory only
+ * means the walk is done again. */
+static void rrd_store_known_add(struct rrd_store *s, const char *relpath,
+                                unsigned ds)
 {
+  if (!ds)
+    return;
   if ((s->n_known + 1) * 2 > s->cap_known) {
     size_t cap = s->cap_known ? s->cap_known * 2 : 1024;
     char **t = calloc(cap, sizeof(*t));
-    if (!t)
+    unsigned char *tm = calloc(cap, 1);
+    if (!t || !tm) {
+      free(t);
+      free(tm);
       return;
+    }
     for (size_t i = 0; i < s->cap_known; i++) {
       if (!s->known[i])
         continue;
@@ -321,9 +434,12 @@ static void rrd_store_known_add(struct rrd_store *s, const char *relpath)
       while (t[j])
         j = (j + 1) & (cap - 1);
       t[j] = s->known[i];
+      tm[j] = s->known_mask[i];
     }
     free(s->known);
+    free(s->known_mask);
     s->known = t;
+    s->known_mask = tm;
     s->cap_known = cap;
   }
   char *copy = strdup(relpath);
@@ -333,18 +449,25 @@ static void rrd_store_known_add(struct rrd_store *s, const char *relpath)
   while (s->known[i])
     i = (i + 1) & mask;
   s->known[i] = copy;
+  s->known_mask[i] = (unsigned char)ds;
   s->n_known++;
 }
 
+/* Fills s->path and tells whether relpath exists; when it does, *ds gets
+ * its data sources (ds may be NULL). */
 static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
-                                       bool *exists)
+                                       bool *exists, unsigned *ds)
 {
+  unsigned ds_local;
+  if (!ds)
+    ds = &ds_local;
+  *ds = 0;
   int n = snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, relpath);
   if (n < 0 || (size_t)n >= sizeof(s->path)) {
     rrd_store_file_error(s, "%s/%s: name too long", s->dir, relpath);
     return VT_EIO;
   }
-  if (rrd_store_known_has(s, relpath)) {
+  if ((*ds = rrd_store_known_has(s, relpath)) != 0) {
     *exists = true;
     return VT_OK;
   }
@@ -388,7 +511,13 @@ static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
       return VT_EIO;
     }
     *exists = true;
-    rrd_store_known_add(s, relpath);
+    if (!(*ds = rrd_store_file_mask(s->path))) {
+      rrd_store_file_error(s, "%s: not an RRD file of vantage: %s", s->path,
+                           rrd_test_error() ? rrd_get_error()
+                                            : "unknown data sources");
+      return VT_EIO;
+    }
+    rrd_store_known_add(s, relpath, *ds);
   } else if (errno == ENOENT) {
     *exists = false;
   } else {
@@ -400,17 +529,29 @@ static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
 
 /* Creates s->path with the layout, its last update one step before the
  * first value so that this value is kept. */
-static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts)
+static enum rrd_kind rrd_store_kind(const struct rrd_store *s,
+                                    enum rrd_kind kind)
 {
+  return s->full || (unsigned)kind >= RRD_KIND_N ? RRD_KIND_FULL : kind;
+}
+
+/* *ds gets the data sources of the file made. */
+static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts,
+                                       enum rrd_kind kind, unsigned *ds)
+{
+  kind = rrd_store_kind(s, kind);
+  *ds = rrd_store_kind_mask[kind];
   long last_up = first_ts > s->step_s ? first_ts - s->step_s : 0;
   rrd_clear_error();
   if (rrd_create_r2(s->path, (unsigned long)s->step_s, (time_t)last_up, 1, NULL,
-                    NULL, s->n_layout, (const char **)s->layout) == 0)
+                    NULL, s->n_layouts[kind],
+                    (const char **)s->layouts[kind]) == 0)
     return VT_OK;
   /* no_overwrite: losing a race against another writer ("File exists")
    * still leaves a usable file. */
   struct stat sb;
-  if (lstat(s->path, &sb) == 0 && S_ISREG(sb.st_mode))
+  if (lstat(s->path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (*ds = rrd_store_file_mask(s->path)) != 0)
     return VT_OK;
   rrd_store_file_error(s, "%s: %s", s->path, rrd_get_error());
   return VT_EIO;
@@ -420,13 +561,16 @@ static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts)
  * RRD_STORE_VALUE_MAX bytes), 'U' for unknown, each value with the fewest
  * digits that read back as the same double. %g follows LC_NUMERIC; the
  * collector never calls setlocale(), so the decimal point is '.'. */
-static size_t rrd_store_format(char *out, const struct rrd_store_update *u)
+static size_t rrd_store_format(char *out, const struct rrd_store_update *u,
+                               unsigned ds)
 {
   const double v[RRD_STORE_N_DS] = {u->v.up,      u->v.total, u->v.dns,
                                     u->v.connect, u->v.tls,   u->v.ttfb,
                                     u->v.share};
   size_t len = (size_t)snprintf(out, RRD_STORE_VALUE_MAX, "%ld", u->ts);
   for (size_t i = 0; i < RRD_STORE_N_DS; i++) {
+    if (!(ds & (1u << i)))
+      continue;
     char *at = out + len;
     if (!isfinite(v[i])) {
       memcpy(at, ":U", 3);
@@ -495,9 +639,11 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
                                              size_t n)
 {
   bool exists;
-  enum vt_status st = rrd_store_locate(s, s->keys[first].path, &exists);
+  unsigned ds;
+  enum vt_status st = rrd_store_locate(s, s->keys[first].path, &exists, &ds);
   if (st == VT_OK && !exists)
-    st = rrd_store_create(s, s->keys[first].ts);
+    st = rrd_store_create(s, s->keys[first].ts,
+                          rrd_store_key_update(s, first)->v.kind, &ds);
   if (st != VT_OK)
     return st;
   const char **argv = vt_grow(s->argv, &s->cap_argv, n, sizeof(*argv));
@@ -507,7 +653,7 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
   vt_buf_reset(&s->text);
   for (size_t k = 0; k < n; k++) {
     char v[RRD_STORE_VALUE_MAX];
-    size_t len = rrd_store_format(v, rrd_store_key_update(s, first + k));
+    size_t len = rrd_store_format(v, rrd_store_key_update(s, first + k), ds);
     if ((st = vt_buf_add(&s->text, v, len + 1)) != VT_OK)
       return st;
   }
@@ -566,11 +712,16 @@ static enum vt_status rrd_store_write_daemon(struct rrd_store *s, size_t n)
   for (size_t i = 0, j; i < n; i = j) {
     for (j = i + 1; j < n && strcmp(s->keys[j].path, s->keys[i].path) == 0;)
       j++;
+    enum rrd_kind kind = rrd_store_kind(s, rrd_store_key_update(s, i)->v.kind);
+    /* Over TCP the daemon creates the file with the kind's layout and the
+     * collector cannot read the files: they are taken to have it (convert
+     * old files before, README "Upgrade"). */
+    unsigned ds = rrd_store_kind_mask[kind];
     if (!rrdcached_creates_files(s->daemon)) {
       bool exists;
-      enum vt_status fst = rrd_store_locate(s, s->keys[i].path, &exists);
+      enum vt_status fst = rrd_store_locate(s, s->keys[i].path, &exists, &ds);
       if (fst == VT_OK && !exists)
-        fst = rrd_store_create(s, s->keys[i].ts);
+        fst = rrd_store_create(s, s->keys[i].ts, kind, &ds);
       if (fst != VT_OK) {
         st = fst;
         continue;
@@ -578,12 +729,14 @@ static enum vt_status rrd_store_write_daemon(struct rrd_store *s, size_t n)
     }
     for (size_t k = i; k < j; k++) {
       char v[RRD_STORE_VALUE_MAX];
-      size_t len = rrd_store_format(v, rrd_store_key_update(s, k));
+      size_t len = rrd_store_format(v, rrd_store_key_update(s, k), ds);
       enum vt_status bst = vt_buf_add(&s->text, v, len + 1);
       if (bst != VT_OK)
         return bst;
       vals[m++] = (struct rrdcached_value){.relpath = s->keys[k].path,
-                                           .ts = s->keys[k].ts};
+                                           .ts = s->keys[k].ts,
+                                           .layout = s->layouts[kind],
+                                           .n_layout = s->n_layouts[kind]};
     }
   }
   /* The strings are NUL-separated; point at them once the buffer is done. */
@@ -652,6 +805,7 @@ struct rrd_store *rrd_store_open(const struct rrd_store_conf *conf,
     goto fail;
   }
   s->step_s = conf->step_s ? conf->step_s : RRD_STORE_DEFAULT_STEP_S;
+  s->full = conf->full_layout;
   long heartbeat_s =
       conf->heartbeat_s ? conf->heartbeat_s : RRD_STORE_DEFAULT_HEARTBEAT_S;
   double io_timeout_s = conf->io_timeout_s > 0 ? conf->io_timeout_s
@@ -706,11 +860,14 @@ void rrd_store_close(struct rrd_store *s)
   rrd_store_dir_release(s);
   rrd_store_known_clear(s);
   free(s->known);
+  free(s->known_mask);
   if (s->root_fd >= 0)
     close(s->root_fd);
-  for (int i = 0; i < s->n_layout; i++)
-    free(s->layout[i]);
-  free(s->layout);
+  for (int k = 0; k < RRD_KIND_N; k++) {
+    for (int i = 0; i < s->n_layouts[k]; i++)
+      free(s->layouts[k][i]);
+    free(s->layouts[k]);
+  }
   free(s->dir);
   free(s->q);
   free(s->keys);
@@ -770,6 +927,11 @@ enum vt_status rrd_store_flush(struct rrd_store *s)
   return st;
 }
 
+void rrd_store_forget(struct rrd_store *s)
+{
+  rrd_store_known_clear(s);
+}
+
 void rrd_store_discard(struct rrd_store *s)
 {
   s->n_q = 0;
@@ -779,18 +941,26 @@ void rrd_store_discard(struct rrd_store *s)
 enum vt_status rrd_store_ensure(struct rrd_store *s, const char *relpath,
                                 long first_ts, bool *created)
 {
+  return rrd_store_ensure_kind(s, relpath, first_ts, RRD_KIND_FULL, created);
+}
+
+enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
+                                     long first_ts, enum rrd_kind kind,
+                                     bool *created)
+{
   *created = false;
   if (!rrd_store_relpath_ok(relpath))
     return VT_EINVAL;
   if (s->daemon && rrdcached_creates_files(s->daemon))
     return VT_OK;
   bool exists;
-  enum vt_status st = rrd_store_locate(s, relpath, &exists);
+  unsigned ds;
+  enum vt_status st = rrd_store_locate(s, relpath, &exists, &ds);
   if (st == VT_OK && !exists) {
-    st = rrd_store_create(s, first_ts);
+    st = rrd_store_create(s, first_ts, kind, &ds);
     *created = st == VT_OK;
     if (st == VT_OK)
-      rrd_store_known_add(s, relpath);
+      rrd_store_known_add(s, relpath, ds);
   }
   return st;
 }
@@ -814,4 +984,321 @@ char *rrd_store_path(const struct rrd_store *s, const char *relpath, char *out,
   if (n < 0 || (size_t)n >= size)
     out[0] = '\0';
   return out;
+}
+
+/* ---- conversion of first-version files ----------------------------------- */
+
+/* Data sources of path with a known value in the base rows of the last day
+ * or the hourly rows of two years. */
+static unsigned rrd_store_known_values(const char *path, time_t last, long step)
+{
+  static const struct {
+    long span_s, step_s;
+  } looks[] = {{86400, 0}, {732 * 86400L, 3600}};
+  unsigned mask = 0;
+  for (size_t l = 0; l < sizeof(looks) / sizeof(looks[0]); l++) {
+    time_t start = last - looks[l].span_s, end = last;
+    unsigned long st = looks[l].step_s ? (unsigned long)looks[l].step_s
+                                       : (unsigned long)step,
+                  n_ds = 0;
+    char **names = NULL;
+    rrd_value_t *data = NULL;
+    rrd_clear_error();
+    if (rrd_fetch_r(path, "AVERAGE", &start, &end, &st, &n_ds, &names,
+                    &data) != 0)
+      continue;
+    size_t rows = st && end > start ? (size_t)(end - start) / st : 0;
+    for (unsigned long d = 0; d < n_ds; d++) {
+      int j = -1;
+      for (int k = 0; k < RRD_STORE_N_DS; k++)
+        if (strcmp(names[d], rrd_store_ds[k].name) == 0)
+          j = k;
+      for (size_t r = 0; j >= 0 && r < rows; r++)
+        if (!isnan(data[r * n_ds + d])) {
+          mask |= 1u << j;
+          break;
+        }
+      rrd_freemem(names[d]);
+    }
+    rrd_freemem(names);
+    rrd_freemem(data);
+  }
+  return mask;
+}
+
+/* The smallest lean kind holding the data sources in mask; a file whose
+ * name says resolver is dns. */
+static enum rrd_kind rrd_store_kind_for(const char *path, unsigned mask)
+{
+  static const enum rrd_kind order[] = {RRD_KIND_SHARE, RRD_KIND_DNS,
+                                        RRD_KIND_TCP, RRD_KIND_HTTP};
+  const char *dir_end = strrchr(path, '/');
+  if (dir_end && dir_end - path >= 9) {
+    const char *key = dir_end;
+    while (key > path && key[-1] != '/')
+      key--;
+    if (strncmp(key, "resolver-", 9) == 0 && !(mask & ~0x07u))
+      return RRD_KIND_DNS;
+  }
+  if (!mask)
+    return RRD_KIND_HTTP;
+  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+    if (!(mask & ~rrd_store_kind_mask[order[i]]))
+      return order[i];
+  return RRD_KIND_FULL;
+}
+
+/* Appends the AVERAGE rows of path over (from, to] at fetch step want to
+ * text as "ts:v:..." updates of the data sources in ds (NUL-separated),
+ * leaving out unknown rows before the first known one (*started). */
+static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
+                                            time_t to, unsigned long want,
+                                            unsigned ds, bool *started,
+                                            struct vt_buf *text, size_t *n)
+{
+  if (to <= from)
+    return VT_OK;
+  unsigned long step = want, n_ds = 0;
+  char **names = NULL;
+  rrd_value_t *data = NULL;
+  rrd_clear_error();
+  if (rrd_fetch_r(path, "AVERAGE", &from, &to, &step, &n_ds, &names, &data) !=
+      0)
+    return VT_EIO;
+  int col[RRD_STORE_N_DS];
+  for (int k = 0; k < RRD_STORE_N_DS; k++) {
+    col[k] = -1;
+    for (unsigned long d = 0; d < n_ds; d++)
+      if (strcmp(names[d], rrd_store_ds[k].name) == 0)
+        col[k] = (int)d;
+  }
+  enum vt_status st = VT_OK;
+  size_t rows = step && to > from ? (size_t)(to - from) / step : 0;
+  for (size_t r = 0; r < rows && st == VT_OK; r++) {
+    struct rrd_store_update u = {.ts = (long)from + (long)((r + 1) * step)};
+    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,  &u.v.connect,
+                                 &u.v.tls, &u.v.ttfb,  &u.v.share};
+    bool known = false;
+    for (int k = 0; k < RRD_STORE_N_DS; k++) {
+      *v[k] = col[k] >= 0 ? data[r * n_ds + (size_t)col[k]] : NAN;
+      known |= (ds & (1u << k)) && !isnan(*v[k]);
+    }
+    if (!known && !*started)
+      continue;
+    char line[RRD_STORE_VALUE_MAX];
+    if (!*started) {
+      /* The row's start, unknown, so that the row's value counts from it. */
+      struct rrd_store_update u0 = {.ts = u.ts - (long)step};
+      u0.v = (struct rrd_values){NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
+      size_t len0 = rrd_store_format(line, &u0, ds);
+      if ((st = vt_buf_add(text, line, len0 + 1)) != VT_OK)
+        break;
+      (*n)++;
+    }
+    *started = true;
+    size_t len = rrd_store_format(line, &u, ds);
+    st = vt_buf_add(text, line, len + 1);
+    (*n)++;
+  }
+  for (unsigned long d = 0; d < n_ds; d++)
+    rrd_freemem(names[d]);
+  rrd_freemem(names);
+  rrd_freemem(data);
+  return st;
+}
+
+/* Fills the new file path (its heartbeat long enough for hourly rows) with
+ * the rows of the old one: hourly rows older than 35 days, 1-minute rows
+ * up to a day ago, base rows since; each becomes one update at its end, so
+ * the base rows are copied exactly and the coarser rows are their means. */
+static enum vt_status rrd_store_replay(const char *old, const char *path,
+                                       time_t last, long step, unsigned ds)
+{
+  struct vt_buf text;
+  vt_buf_init(&text, 0);
+  size_t n = 0;
+  bool started = false;
+  /* Ranges inside each archive (a fetch wider than an archive's span gets
+   * the next coarser one), on hour boundaries. */
+  time_t day = last - 86400 + 3600, month = last - 35 * 86400L + 3600;
+  day -= day % 3600;
+  month -= month % 3600;
+  enum vt_status st = rrd_store_replay_rows(old, last - 732 * 86400L, month,
+                                            3600, ds, &started, &text, &n);
+  if (st == VT_OK)
+    st = rrd_store_replay_rows(old, month, day, 60, ds, &started, &text, &n);
+  if (st == VT_OK)
+    st = rrd_store_replay_rows(old, day, last - last % step, (unsigned long)step,
+                               ds, &started, &text, &n);
+  const char **argv = n ? calloc(n, sizeof(*argv)) : NULL;
+  if (st == VT_OK && n && !argv)
+    st = VT_ENOMEM;
+  if (st == VT_OK && n) {
+    const char *p = text.data;
+    for (size_t k = 0; k < n; k++) {
+      argv[k] = p;
+      p += strlen(p) + 1;
+    }
+    rrd_clear_error();
+    if (rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) != 0)
+      st = VT_EIO;
+  }
+  free(argv);
+  vt_buf_cleanup(&text);
+  return st;
+}
+
+/* rrdtool tune FILE -h ds:heartbeat for every data source in ds. */
+static int rrd_store_tune_heartbeat(const char *path, unsigned ds,
+                                    long heartbeat)
+{
+  char args[RRD_STORE_N_DS][64];
+  const char *argv[3 + 2 * RRD_STORE_N_DS] = {"tune", path};
+  int argc = 2;
+  for (int k = 0; k < RRD_STORE_N_DS; k++) {
+    if (!(ds & (1u << k)))
+      continue;
+    snprintf(args[k], sizeof(args[k]), "%s:%ld", rrd_store_ds[k].name,
+             heartbeat);
+    argv[argc++] = "-h";
+    argv[argc++] = args[k];
+  }
+  rrd_clear_error();
+  optind = 0; /* rrd_tune parses with getopt */
+  return rrd_tune(argc, (char **)argv);
+}
+
+/* Converts one file; *converted tells whether it was a full one. */
+static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
+                                             bool *converted)
+{
+  *converted = false;
+  if (rrd_store_file_mask(path) != rrd_store_kind_mask[RRD_KIND_FULL])
+    return VT_OK;
+  rrd_clear_error();
+  rrd_info_t *info = rrd_info_r(path);
+  long step = 0, heartbeat = 0;
+  time_t last = 0;
+  for (rrd_info_t *i = info; i; i = i->next) {
+    if (i->type == RD_I_CNT && strcmp(i->key, "step") == 0)
+      step = (long)i->value.u_cnt;
+    else if (i->type == RD_I_CNT && strcmp(i->key, "last_update") == 0)
+      last = (time_t)i->value.u_cnt;
+    else if (i->type == RD_I_CNT &&
+             strcmp(i->key, "ds[up].minimal_heartbeat") == 0)
+      heartbeat = (long)i->value.u_cnt;
+  }
+  rrd_info_free(info);
+  if (step < 1 || heartbeat < 1) {
+    if (out)
+      fprintf(out, "%s: not readable: %s\n", path,
+              rrd_test_error() ? rrd_get_error() : "no step");
+    return VT_EIO;
+  }
+  enum rrd_kind kind =
+      rrd_store_kind_for(path, rrd_store_known_values(path, last, step));
+  if (kind == RRD_KIND_FULL)
+    return VT_OK; /* measures everything (nothing written by vantage does) */
+  struct rrd_store tmp = {.step_s = step};
+  struct rrd_store_conf conf = {0};
+  /* Hourly rows are replayed one update an hour: a heartbeat of a little
+   * more than that while filling, the file's own one after. */
+  enum vt_status st =
+      rrd_store_layout_kind(&tmp, &conf, 3600 + 2 * step, kind);
+  char newpath[PATH_MAX];
+  if (st == VT_OK &&
+      snprintf(newpath, sizeof(newpath), "%s.convert", path) >=
+          (int)sizeof(newpath))
+    st = VT_EINVAL;
+  if (st == VT_OK) {
+    unlink(newpath);
+    rrd_clear_error();
+    struct stat sb;
+    time_t first = last - 732 * 86400L - 3600;
+    if (rrd_create_r2(newpath, (unsigned long)step, first, 1, NULL, NULL,
+                      tmp.n_layouts[kind],
+                      (const char **)tmp.layouts[kind]) != 0 ||
+        rrd_store_replay(path, newpath, last, step,
+                         rrd_store_kind_mask[kind]) != VT_OK ||
+        rrd_store_tune_heartbeat(newpath, rrd_store_kind_mask[kind],
+                                 heartbeat) != 0 ||
+        stat(path, &sb) != 0 || chmod(newpath, sb.st_mode & 07777) != 0 ||
+        rename(newpath, path) != 0) {
+      if (out)
+        fprintf(out, "%s: %s\n", path,
+                rrd_test_error() ? rrd_get_error() : strerror(errno));
+      unlink(newpath);
+      st = VT_EIO;
+    } else {
+      if (chown(path, sb.st_uid, sb.st_gid) != 0) {
+        /* not root: the file stays ours, as the collector made it */
+      }
+      *converted = true;
+      if (out)
+        fprintf(out, "%s: %s\n", path,
+                kind == RRD_KIND_HTTP    ? "http"
+                : kind == RRD_KIND_TCP   ? "tcp"
+                : kind == RRD_KIND_DNS   ? "dns"
+                                         : "share");
+    }
+  }
+  for (int i = 0; i < tmp.n_layouts[kind]; i++)
+    free(tmp.layouts[kind][i]);
+  free(tmp.layouts[kind]);
+  return st;
+}
+
+static enum vt_status rrd_store_convert_dir(const char *dir, FILE *out,
+                                            size_t *n_done, size_t *n_failed,
+                                            int depth)
+{
+  if (depth > 16)
+    return VT_OK;
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (out)
+      fprintf(out, "%s: %s\n", dir, strerror(errno));
+    (*n_failed)++;
+    return VT_EIO;
+  }
+  enum vt_status st = VT_OK;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+        (int)sizeof(path))
+      continue;
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+      continue;
+    if (S_ISDIR(sb.st_mode)) {
+      if (rrd_store_convert_dir(path, out, n_done, n_failed, depth + 1) !=
+          VT_OK)
+        st = VT_EIO;
+      continue;
+    }
+    size_t len = strlen(e->d_name);
+    if (!S_ISREG(sb.st_mode) || len < 5 ||
+        strcmp(e->d_name + len - 4, ".rrd") != 0)
+      continue;
+    bool converted;
+    if (rrd_store_convert_file(path, out, &converted) != VT_OK) {
+      (*n_failed)++;
+      st = VT_EIO;
+    } else if (converted) {
+      (*n_done)++;
+    }
+  }
+  closedir(d);
+  return st;
+}
+
+enum vt_status rrd_store_convert_tree(const char *dir, long step_s, void *out,
+                                      size_t *n_done, size_t *n_failed)
+{
+  (void)step_s; /* each file keeps its own step */
+  *n_done = *n_failed = 0;
+  return rrd_store_convert_dir(dir, (FILE *)out, n_done, n_failed, 0);
 }

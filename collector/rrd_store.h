@@ -23,12 +23,46 @@ struct rrd_store_conf {
   char *const *rra;      /* RRA definitions; NULL/0 = the default layout */
   size_t n_rra;
   double io_timeout_s;   /* rrdcached socket timeout; default 5 */
+  bool full_layout;      /* every new file with all 7 data sources and the
+                            RRAs of vantage <= 0.1 (storage.layout "full") */
 };
 
-/* The data sources of every file, in this order. NAN = unknown. */
+/* What a series measures, which decides the data sources of a new file
+ * (docs/collector.md, "Series and RRD files"). RRD_KIND_FULL is the layout
+ * of the first version: all 7 data sources, 7 RRAs. */
+enum rrd_kind {
+  RRD_KIND_FULL,  /* up total dns connect tls ttfb share */
+  RRD_KIND_HTTP,  /* up total dns connect tls ttfb (also client) */
+  RRD_KIND_TCP,   /* up total connect tls */
+  RRD_KIND_DNS,   /* up total dns (a resolver series) */
+  RRD_KIND_SHARE, /* share (an address of a dns or client check) */
+  RRD_KIND_N,
+};
+
+/* The data sources a file may have, in this order. NAN = unknown. A file
+ * stores those of its kind (the kind of its first value) and existing
+ * files are written with the data sources they have. */
 struct rrd_values {
   double up, total, dns, connect, tls, ttfb, share;
+  enum rrd_kind kind; /* of the file, when it is created */
 };
+
+/* Bit i set = data source i (struct rrd_values order) in files of kind k. */
+unsigned rrd_kind_ds_mask(enum rrd_kind k);
+
+/* Size in bytes of a new file of kind k with the lean default RRAs at
+ * step_s (what rrd_store creates unless configured otherwise). */
+size_t rrd_kind_file_size(enum rrd_kind k, long step_s);
+
+/* Converts every 7-data-source file below dir into its lean layout (the
+ * kind read from its values: the smallest kind holding every data source
+ * with a known value), keeping the history librrd can carry over (rrdcreate
+ * --source: rows mapped by data source and consolidation). Files already
+ * lean are left alone. Prints one line per file to out when not NULL;
+ * *n_done and *n_failed count the files. Returns VT_OK or VT_EIO. */
+enum vt_status rrd_store_convert_tree(const char *dir, long step_s,
+                                      void *out, size_t *n_done,
+                                      size_t *n_failed);
 
 /* Opens the store (connects to rrdcached when configured). On failure logs
  * why and returns NULL with *st set. */
@@ -55,12 +89,22 @@ enum vt_status rrd_store_ensure(struct rrd_store *s, const char *relpath,
                                 long first_ts, bool *created)
     __attribute__((warn_unused_result));
 
+/* rrd_store_ensure for a file of the given kind. */
+enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
+                                     long first_ts, enum rrd_kind kind,
+                                     bool *created)
+    __attribute__((warn_unused_result));
+
 /* Writes everything queued, per file in time order. Returns VT_OK, or
  * VT_EIO when a write failed (logged once with the file and librrd's or
  * rrdcached's message); the queue is emptied either way. A value at or
  * before the file's last update is skipped silently (a re-send). */
 enum vt_status rrd_store_flush(struct rrd_store *s)
     __attribute__((warn_unused_result));
+
+/* Forgets which files exist (after files were removed behind the store's
+ * back, by retention): the next write of each looks again. */
+void rrd_store_forget(struct rrd_store *s);
 
 /* Drops the queue without writing (a rejected batch). */
 void rrd_store_discard(struct rrd_store *s);

@@ -456,8 +456,12 @@ static enum vt_status rrdcached_build_batch(struct rrdcached *c)
       if (st == VT_OK)
         st = vt_buf_addf(&c->text, " -s %ld -b %ld -O", c->step_s,
                          ts > c->step_s ? ts - c->step_s : 0);
-      for (int d = 0; d < c->n_layout && st == VT_OK; d++)
-        st = vt_buf_addf(&c->text, " %s", c->layout[d]);
+      char *const *layout = c->v[sp->first].layout;
+      int n_layout = layout ? c->v[sp->first].n_layout : c->n_layout;
+      if (!layout)
+        layout = c->layout;
+      for (int d = 0; d < n_layout && st == VT_OK; d++)
+        st = vt_buf_addf(&c->text, " %s", layout[d]);
       if (st == VT_OK)
         st = vt_buf_add(&c->text, "\n", 1);
       if (st == VT_OK)

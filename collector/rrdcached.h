@@ -31,6 +31,8 @@ struct rrdcached_value {
   const char *relpath; /* the file, below root */
   long ts;
   const char *text; /* "ts:v:...:v", as rrdupdate(1) takes it */
+  char *const *layout; /* CREATE's definitions for this file; NULL = */
+  int n_layout;        /* ... those of the conf */
 };
 
 /* Parses conf->address, checks that the longest line the store can make
