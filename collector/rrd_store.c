@@ -614,7 +614,8 @@ static bool rrd_store_corrupt_msg(const char *msg)
  * file costs its own series' history and never the rest of a batch.
  * Returns true when the caller should write again. */
 static bool rrd_store_replace_corrupt(struct rrd_store *s, const char *msg,
-                                      long first_ts)
+                                      long first_ts, enum rrd_kind kind,
+                                      unsigned ds)
 {
   if (!rrd_store_corrupt_msg(msg))
     return false;
@@ -630,7 +631,12 @@ static bool rrd_store_replace_corrupt(struct rrd_store *s, const char *msg,
   vt_err("rrd: %s: corrupt (%s); moved aside as %s and created afresh: "
          "this series' history starts again",
          s->path, msg, aside);
-  return rrd_store_create(s, first_ts) == VT_OK;
+  /* The same data sources as the values already formatted for it: the
+   * kind's own layout, or the full one of an old file. */
+  if (rrd_store_kind_mask[rrd_store_kind(s, kind)] != ds)
+    kind = RRD_KIND_FULL;
+  unsigned made = 0;
+  return rrd_store_create(s, first_ts, kind, &made) == VT_OK && made == ds;
 }
 
 /* librrd direct: creates the file when missing, then one rrd_updatex_r
@@ -679,7 +685,9 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
       continue;
     }
     if (!replaced &&
-        rrd_store_replace_corrupt(s, rrd_get_error(), s->keys[first].ts)) {
+        rrd_store_replace_corrupt(s, rrd_get_error(), s->keys[first].ts,
+                                  rrd_store_key_update(s, first)->v.kind,
+                                  ds)) {
       replaced = true;
       continue;
     }
