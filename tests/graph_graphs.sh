@@ -202,7 +202,7 @@ rc=0
 graph og.svg outage-gap || rc=$?
 is "$rc" 0 "outage-gap SVG: exit 0"
 texts=$(svg "$img/og.svg" texts)
-has_line "$texts" "$A down [0-9:]+-[0-9:]+, 1m48s" \
+has_line "$texts" "(\[[0-9]+\] )?$A down [0-9:]+-[0-9:]+, 1m48s" \
 	"SVG text: A's outage labelled with its duration, 1m48s"
 has_line "$texts" "$B no data [0-9:]+-[0-9:]+, 5m00s" \
 	"SVG text: B's no-data span labelled"
