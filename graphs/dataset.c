@@ -216,6 +216,19 @@ void gr_close(struct gr_ctx *g)
   free(g);
 }
 
+void gr_after_fork(struct gr_ctx *g)
+{
+  /* SQLite forbids using a connection across fork(); the parent keeps
+   * using it, so the child only forgets it (no sqlite3_close, which could
+   * touch the parent's locks) and opens its own on first use. */
+  g->db = NULL;
+  g->db_status = VT_OK;
+  if (g->rrdc_fd >= 0)
+    close(g->rrdc_fd);
+  g->rrdc_fd = -1;
+  g->rlen = 0;
+}
+
 const struct coll_conf *gr_conf(const struct gr_ctx *g)
 {
   return g->conf;

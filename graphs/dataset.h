@@ -70,6 +70,11 @@ enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
     __attribute__((warn_unused_result));
 void gr_close(struct gr_ctx *g); /* g may be NULL */
 
+/* In a child process after fork(): drops the parent's database and
+ * rrdcached connections (without closing the database) so the child opens
+ * its own on first use. */
+void gr_after_fork(struct gr_ctx *g);
+
 /* The collector configuration behind g (borrowed). */
 const struct coll_conf *gr_conf(const struct gr_ctx *g);
 

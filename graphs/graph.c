@@ -835,8 +835,12 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
   graph_arg(av, "%d", r->width);
   graph_arg(av, "--height");
   graph_arg(av, "%d", r->height);
-  graph_arg(av, "--title");
-  if (o->title)
+  /* compact: the page around the image says what it shows. */
+  if (!o->compact)
+    graph_arg(av, "--title");
+  if (o->compact)
+    ;
+  else if (o->title)
     graph_arg(av, "%s", o->title);
   else
     graph_arg(av, "%s %s%s%s%s%s, %s to %s", graph_kind_names[o->kind],
@@ -845,8 +849,10 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
               o->probe ? " from " : "", o->probe ? o->probe : "",
               ts_format_utc(o->start, a, sizeof(a)),
               ts_format_utc(o->end, b, sizeof(b)));
-  graph_arg(av, "--vertical-label");
-  graph_arg(av, "%s", vlabel);
+  if (!o->compact) {
+    graph_arg(av, "--vertical-label");
+    graph_arg(av, "%s", vlabel);
+  }
   graph_arg(av, "--slope-mode");
   /* DejaVu (fonts-dejavu-core) everywhere, so both formats and every host
    * render the same metrics. */

@@ -37,6 +37,7 @@ struct graph_opts {
   int width, height; /* of the plot area; 0 = 800 x 250 */
   const char *output;
   const char *title; /* NULL = a default naming kind, target and range */
+  bool compact;      /* for phones: no title, no vertical label */
 };
 
 /* A labelled span drawn on an outage-gap graph (for tests and pages). */

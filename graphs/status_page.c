@@ -32,6 +32,7 @@
 #include "dataset.h"
 #include "fsutil.h"
 #include "graph.h"
+#include "graph_jobs.h"
 #include "json.h"
 #include "log.h"
 #include "report.h"
@@ -49,9 +50,17 @@
 /* Announcements with an end stay on the page this long after it, so the
  * "completed" note of last night's maintenance is still there tomorrow. */
 #define STATUS_PAGE_ANN_KEEP_S (7 * 86400.0)
-/* Graph plot area: fits a phone once CSS scales it to the column width. */
-#define STATUS_PAGE_GRAPH_W 600
+/* Graph plot areas. The wide image (about 860 pixels with axes and the
+ * legend) fits the page's column at its native size; the narrow one
+ * (about 330 pixels, no title, no vertical label) fits a 390-pixel phone,
+ * which gets it through <picture>. Neither is ever scaled by CSS. */
+#define STATUS_PAGE_GRAPH_W 700
 #define STATUS_PAGE_GRAPH_H 200
+#define STATUS_PAGE_GRAPH_NW 200
+#define STATUS_PAGE_GRAPH_NH 160
+#define STATUS_PAGE_NARROW_MEDIA "(max-width: 56rem)"
+/* The probes view of each address: one range. */
+#define STATUS_PAGE_PROBES_RANGE 1
 #define STATUS_PAGE_ALT_SPANS 5
 #define STATUS_PAGE_MARKER ".vantage-status-page"
 #define STATUS_PAGE_DEFAULT_TITLE "Service status"
@@ -138,6 +147,15 @@ struct status_page_graph {
   int width, height;
   const char *missing; /* why there is no image, when !ok */
   char alt[1024];
+  bool narrow_ok; /* the narrow rendering, for phones */
+  int nwidth, nheight;
+};
+
+/* The probes view of one address of a service. */
+struct status_page_pgraph {
+  char ip[64];
+  char slug[64]; /* the address in a file name (':' as '-') */
+  struct status_page_graph g;
 };
 
 static const struct {
@@ -168,10 +186,13 @@ enum {
   STATUS_PAGE_P_MONTH,
   STATUS_PAGE_P_PREV_MONTH,
   STATUS_PAGE_P_90D,
+  STATUS_PAGE_P_24H, /* the badges' */
+  STATUS_PAGE_P_30D,
   STATUS_PAGE_N_PERIODS
 };
 static const char *const status_page_period_names[] = {
-    "current_month", "previous_month", "last_90_days"};
+    "current_month", "previous_month", "last_90_days", "last_24_hours",
+    "last_30_days"};
 
 struct status_page_svc {
   const char *name; /* borrowed from the target list */
@@ -183,6 +204,9 @@ struct status_page_svc {
   struct status_page_day days[STATUS_PAGE_DAYS];
   const struct report_target *rt[STATUS_PAGE_N_PERIODS];
   struct status_page_graph graphs[STATUS_PAGE_N_KINDS][STATUS_PAGE_N_RANGES];
+  struct status_page_pgraph *pg; /* per address with tcp/http checks */
+  size_t n_pg;
+  uint64_t ev_fp; /* fingerprint of its event rows (graph_jobs.h) */
 };
 
 /* One incident: a chain of adjoining host rows of a target (degraded, then
@@ -230,6 +254,9 @@ struct status_page_ctx {
   size_t n_inc;
   struct report *rep[STATUS_PAGE_N_PERIODS];
   char tmp[PATH_MAX];
+  const char *dir; /* the output folder (the previous build, if any) */
+  int workers;     /* graph worker processes; 0 = one per core */
+  struct graph_jobs_stats gstats;
 };
 
 /* ---- output buffer with a sticky error ------------------------------- */
@@ -1027,6 +1054,8 @@ out:
 static void status_page_ctx_free(struct status_page_ctx *x)
 {
   gr_free_strv(x->names, x->n);
+  for (size_t i = 0; x->svc && i < x->n; i++)
+    free(x->svc[i].pg);
   free(x->svc);
   free(x->series);
   free(x->outages);
@@ -1062,6 +1091,58 @@ static bool status_page_draws(enum graph_kind kind, const struct gr_series *se)
            strcmp(se->check_type, "client") == 0;
   return strcmp(se->check_type, "tcp") == 0 ||
          strcmp(se->check_type, "http") == 0;
+}
+
+/* Adds se's address to the probes views of s (tcp and http series). */
+static enum vt_status status_page_add_pg(struct status_page_svc *s,
+                                         const struct gr_series *se)
+{
+  if (!status_page_draws(GRAPH_OUTAGE_GAP, se))
+    return VT_OK;
+  for (size_t i = 0; i < s->n_pg; i++)
+    if (strcmp(s->pg[i].ip, se->key) == 0)
+      return VT_OK;
+  struct status_page_pgraph *v = realloc(s->pg, (s->n_pg + 1) * sizeof(*v));
+  if (!v)
+    return VT_ENOMEM;
+  s->pg = v;
+  struct status_page_pgraph *p = &v[s->n_pg++];
+  *p = (struct status_page_pgraph){.g = {.ok = false}};
+  snprintf(p->ip, sizeof(p->ip), "%s", se->key);
+  snprintf(p->slug, sizeof(p->slug), "%s", se->key);
+  for (char *c = p->slug; *c; c++)
+    if (*c == ':')
+      *c = '-';
+  return VT_OK;
+}
+
+/* Each service's fingerprint of its event rows (outages, partial events,
+ * host rows, maintenance): a row that opens, closes or changes redraws
+ * the service's graphs. */
+static void status_page_ev_fp(struct status_page_ctx *x)
+{
+  for (size_t i = 0; i < x->n; i++)
+    x->svc[i].ev_fp = GRAPH_JOBS_FP0;
+  for (size_t i = 0; i < x->n_outages; i++) {
+    const struct gr_outage *o = &x->outages[i];
+    long si = status_page_svc_index(x, o->target);
+    if (si < 0)
+      continue;
+    char row[256];
+    int len = snprintf(row, sizeof(row), "%ld|%s|%s|%s|%.3f|%.3f|%d|%d|%s",
+                       o->id, o->scope, o->kind, o->ip, o->start,
+                       isnan(o->end) ? -1.0 : o->end, o->seen_by,
+                       o->of_probes, o->probes);
+    x->svc[si].ev_fp = graph_jobs_fp(x->svc[si].ev_fp, row,
+                                     len > 0 ? (size_t)len : 0);
+  }
+  for (size_t i = 0; i < x->n_maint; i++) {
+    long si = status_page_svc_index(x, x->maint[i].target);
+    if (si < 0)
+      continue;
+    double v[2] = {x->maint[i].start, x->maint[i].end};
+    x->svc[si].ev_fp = graph_jobs_fp(x->svc[si].ev_fp, v, sizeof(v));
+  }
 }
 
 /* Reads everything the page shows: the service list, the rows of the last
@@ -1101,7 +1182,10 @@ static enum vt_status status_page_load(struct status_page_ctx *x)
     for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++)
       if (status_page_draws(status_page_kinds[k].kind, se))
         status_page_widen(&s->drawn[k][0], &s->drawn[k][1], se);
+    if ((st = status_page_add_pg(s, se)) != VT_OK)
+      return st;
   }
+  status_page_ev_fp(x);
   for (size_t i = 0; i < x->n; i++) {
     if ((st = status_page_days(x, i)) != VT_OK)
       return st;
@@ -1427,8 +1511,7 @@ static const char status_page_css[] =
     "3px,var(--stripe) 3px 5px)}\n"
     ".d-none{background:var(--none)}\n"
     ".bars li.d-none{height:45%}\n"
-    ".graphs{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(min(100%,24rem),1fr));gap:0 1.5rem}\n"
+    ".graphs{display:block}\n"
     ".axis{display:flex;justify-content:space-between}\n"
     ".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
     "gap:.25rem 1.25rem}\n"
@@ -1437,8 +1520,11 @@ static const char status_page_css[] =
     ".vh{position:absolute!important;width:1px;height:1px;overflow:hidden;"
     "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}\n"
     "figure{margin:1rem 0}\n"
-    "img{display:block;max-width:100%;height:auto;border:1px solid "
-    "var(--line)}\n"
+    "img{display:block;box-sizing:content-box;max-width:calc(100% - 2px);"
+    "height:auto;border:1px solid var(--line)}\n"
+    "@media (max-width:30rem){body{padding:0 .5rem 2rem}"
+    ".card{padding:.5rem .25rem}}\n"
+    ".scroll-x{overflow-x:auto}\n"
     ".nodata{border:1px dashed var(--line);border-radius:.5rem;padding:1.5rem "
     "1rem;text-align:center;color:var(--muted)}\n"
     ".scroll{overflow-x:auto}\n"
@@ -1484,9 +1570,11 @@ static void status_page_head(struct status_page_out *o,
                   "</title>\n<link rel=\"stylesheet\" href=\"%sstyle.css\">\n"
                   "<link rel=\"icon\" href=\"%sfavicon.svg\" "
                   "type=\"image/svg+xml\">\n"
+                  "<link rel=\"alternate\" type=\"application/atom+xml\" "
+                  "title=\"Incidents and announcements\" href=\"%sfeed.xml\">\n"
                   "</head>\n<body>\n"
                   "<a class=\"skip\" href=\"#main\">Skip to the content</a>\n",
-                  root, root);
+                  root, root, root);
 }
 
 static void status_page_foot(struct status_page_out *o,
@@ -1496,9 +1584,11 @@ static void status_page_foot(struct status_page_out *o,
   status_page_time(o, x->now);
   status_page_put(o,
                   " by vantage-graph %s. For machines: "
-                  "<a href=\"%sstatus.json\">status.json</a>.</p>\n"
+                  "<a href=\"%sstatus.json\">status.json</a>. Follow "
+                  "incidents and announcements: "
+                  "<a href=\"%sfeed.xml\">Atom feed</a>.</p>\n"
                   "</footer>\n</body>\n</html>\n",
-                  PACKAGE_VERSION, root);
+                  PACKAGE_VERSION, root, root);
 }
 
 static void status_page_pill(struct status_page_out *o,
@@ -1569,6 +1659,34 @@ static void status_page_legend(struct status_page_out *o)
 
 /* <figure> with the image, or the "no data" text in its place (never a
  * broken image). */
+/* The image of gr (file root + "graphs/" + base + ".png"), with its
+ * narrow rendering for narrow screens: the browser picks one, and neither
+ * is scaled. */
+static void status_page_img(struct status_page_out *o,
+                            const struct status_page_graph *gr,
+                            const char *root, const char *base)
+{
+  if (gr->narrow_ok) {
+    status_page_put(o, "<picture>\n<source media=\"%s\" srcset=\"%sgraphs/",
+                    STATUS_PAGE_NARROW_MEDIA, root);
+    status_page_esc(o, base);
+    status_page_put(o, "-narrow.png\"");
+    if (gr->nwidth > 0 && gr->nheight > 0)
+      status_page_put(o, " width=\"%d\" height=\"%d\"", gr->nwidth,
+                      gr->nheight);
+    status_page_put(o, ">\n");
+  }
+  status_page_put(o, "<img src=\"%sgraphs/", root);
+  status_page_esc(o, base);
+  status_page_put(o, ".png\"");
+  /* The size lets the browser reserve the space before the image. */
+  if (gr->width > 0 && gr->height > 0)
+    status_page_put(o, " width=\"%d\" height=\"%d\"", gr->width, gr->height);
+  status_page_put(o, " alt=\"");
+  status_page_esc(o, gr->alt);
+  status_page_put(o, "\">\n%s", gr->narrow_ok ? "</picture>\n" : "");
+}
+
 static void status_page_figure(struct status_page_out *o,
                                const struct status_page_ctx *x,
                                const struct status_page_svc *s, size_t k,
@@ -1577,16 +1695,10 @@ static void status_page_figure(struct status_page_out *o,
   const struct status_page_graph *gr = &s->graphs[k][r];
   status_page_put(o, "<figure>\n");
   if (gr->ok) {
-    status_page_put(o, "<img src=\"%sgraphs/", root);
-    status_page_esc(o, s->name);
-    status_page_put(o, "-%s-%s.png\"", status_page_kinds[k].slug,
-                    status_page_ranges[r].slug);
-    /* The size lets the browser reserve the space before the image. */
-    if (gr->width > 0 && gr->height > 0)
-      status_page_put(o, " width=\"%d\" height=\"%d\"", gr->width, gr->height);
-    status_page_put(o, " alt=\"");
-    status_page_esc(o, gr->alt);
-    status_page_put(o, "\">\n");
+    char base[200];
+    snprintf(base, sizeof(base), "%s-%s-%s", s->name,
+             status_page_kinds[k].slug, status_page_ranges[r].slug);
+    status_page_img(o, gr, root, base);
   } else {
     status_page_put(o, "<p class=\"nodata\">%s</p>\n", gr->missing);
   }
@@ -1842,6 +1954,49 @@ static void status_page_avail_row(struct status_page_out *o, const char *label,
       vt_time_fmt_duration(rt->nodata_s, d, sizeof(d)));
 }
 
+/* The partial events of the last 30 days: an address lost from fewer
+ * probes than the quorum (a routing error seen only from some places). Not
+ * incidents, not counted as downtime, but listed with who saw them. */
+static void status_page_partials(struct status_page_out *o,
+                                 const struct status_page_ctx *x,
+                                 const struct status_page_svc *s)
+{
+  double since = x->now - STATUS_PAGE_INCIDENT_DAYS * STATUS_PAGE_DAY_S;
+  status_page_put(o, "<h2 id=\"partial\">Partial events, last %d days</h2>\n",
+                  STATUS_PAGE_INCIDENT_DAYS);
+  size_t n = 0;
+  /* Newest first, as the incidents. */
+  for (size_t i = x->n_outages; i-- > 0;) {
+    const struct gr_outage *r = &x->outages[i];
+    if (strcmp(r->kind, "partial") != 0 || strcmp(r->target, s->name) != 0 ||
+        (!isnan(r->end) && r->end < since))
+      continue;
+    if (!n++)
+      status_page_put(o, "<p class=\"note\">Seen by fewer probes than the "
+                         "quorum: not counted as downtime.</p>\n<ul>\n");
+    char dur[24];
+    double end = isnan(r->end) ? x->now : r->end;
+    status_page_put(o, "<li>");
+    status_page_esc(o, r->ip[0] ? r->ip : "client view");
+    status_page_put(o, ": ");
+    status_page_time(o, r->start);
+    status_page_put(o, " to ");
+    if (isnan(r->end))
+      status_page_put(o, "now");
+    else
+      status_page_time(o, r->end);
+    status_page_put(o, " (%s), ",
+                    vt_time_fmt_duration(end - r->start, dur, sizeof(dur)));
+    status_page_seen(o, r);
+    status_page_put(o, "</li>\n");
+  }
+  if (n)
+    status_page_put(o, "</ul>\n");
+  else
+    status_page_put(o, "<p>No partial events in the last %d days.</p>\n",
+                    STATUS_PAGE_INCIDENT_DAYS);
+}
+
 static void status_page_service(struct status_page_out *o,
                                 const struct status_page_ctx *x, size_t si)
 {
@@ -1862,6 +2017,7 @@ static void status_page_service(struct status_page_out *o,
     status_page_put(o, "<li><a href=\"#graphs-%s\">Graphs, %s</a></li>\n",
                     status_page_ranges[r].slug, status_page_ranges[r].slug);
   status_page_put(o, "<li><a href=\"#incidents\">Incidents</a></li>\n"
+                     "<li><a href=\"#partial\">Partial events</a></li>\n"
                      "</ul>\n</nav>\n<main id=\"main\">\n"
                      "<h2 id=\"status\">Current status</h2>\n");
   size_t open = 0;
@@ -1945,6 +2101,65 @@ static void status_page_service(struct status_page_out *o,
   if (!any)
     status_page_put(o, "<p>No incidents in the last %d days.</p>\n",
                     STATUS_PAGE_INCIDENT_DAYS);
+  status_page_partials(o, x, s);
+  if (s->n_pg) {
+    status_page_put(o, "<h2 id=\"probes\">Seen from each vantage point</h2>\n"
+                       "<p><a href=\"");
+    status_page_esc(o, s->name);
+    status_page_put(o, "-probes.html\">Latency of each address as each probe "
+                       "saw it</a>: where a path breaks, one probe's line "
+                       "breaks and the others' do not.</p>\n");
+  }
+  status_page_put(o, "</main>\n");
+  status_page_foot(o, x, "../");
+}
+
+/* services/NAME-probes.html: the probes view of each address. */
+static void status_page_probes_page(struct status_page_out *o,
+                                    const struct status_page_ctx *x,
+                                    size_t si)
+{
+  const struct status_page_svc *s = &x->svc[si];
+  char what[160];
+  snprintf(what, sizeof(what), "%s from each vantage point", s->name);
+  status_page_head(o, x, "../", what);
+  status_page_put(o, "<header>\n<p><a href=\"");
+  status_page_esc(o, s->name);
+  status_page_put(o, ".html\">");
+  status_page_esc(o, s->name);
+  status_page_put(o, "</a></p>\n<h1>");
+  status_page_esc(o, what);
+  status_page_put(o, "</h1>\n</header>\n<nav aria-label=\"Addresses\">\n"
+                     "<ul>\n");
+  for (size_t p = 0; p < s->n_pg; p++) {
+    status_page_put(o, "<li><a href=\"#addr-%zu\">", p);
+    status_page_esc(o, s->pg[p].ip);
+    status_page_put(o, "</a></li>\n");
+  }
+  status_page_put(o, "</ul>\n</nav>\n<main id=\"main\">\n"
+                     "<p>One line per probe (vantage point) and check; "
+                     "outages shaded and numbered, partial events (seen by "
+                     "fewer probes than the quorum) hatched with the probes "
+                     "that saw them.</p>\n");
+  for (size_t p = 0; p < s->n_pg; p++) {
+    const struct status_page_pgraph *pg = &s->pg[p];
+    status_page_put(o, "<h2 id=\"addr-%zu\">", p);
+    status_page_esc(o, pg->ip);
+    status_page_put(o, "</h2>\n<figure>\n");
+    if (pg->g.ok) {
+      char base[200];
+      snprintf(base, sizeof(base), "%s-probes-%s-%s", s->name, pg->slug,
+               status_page_ranges[STATUS_PAGE_PROBES_RANGE].slug);
+      status_page_img(o, &pg->g, "../", base);
+    } else {
+      status_page_put(o, "<p class=\"nodata\">%s</p>\n",
+                      pg->g.missing ? pg->g.missing : "No data.");
+    }
+    status_page_put(o, "<figcaption>");
+    status_page_esc(o, pg->ip);
+    status_page_put(o, " from each probe, %s</figcaption>\n</figure>\n",
+                    status_page_ranges[STATUS_PAGE_PROBES_RANGE].phrase);
+  }
   status_page_put(o, "</main>\n");
   status_page_foot(o, x, "../");
 }
@@ -2131,6 +2346,237 @@ static void status_page_json(struct status_page_out *o,
   status_page_put(o, "\n]\n}\n");
 }
 
+/* ---- Atom feed ----------------------------------------------------------- */
+
+/* Atom ids are tag URIs (RFC 4151) built from what does not change while
+ * an entry lives: an incident's service and start, an announcement's
+ * title and start. A feed reader then shows an ended incident as the same
+ * entry, updated. */
+#define STATUS_PAGE_TAG "tag:vantage-status,2026:"
+
+static void status_page_xml(struct status_page_out *o, const char *s)
+{
+  status_page_esc(o, s ? s : "");
+}
+
+static void status_page_atom_time(struct status_page_out *o, const char *el,
+                                  double t)
+{
+  char iso[32];
+  status_page_put(o, "<%s>%s</%s>\n", el,
+                  status_page_fmt_time(t, STATUS_PAGE_T_ISO, iso, sizeof(iso)),
+                  el);
+}
+
+/* The time an incident last changed: its end, the start of its last
+ * address outage, or its start. */
+static double status_page_inc_updated(const struct status_page_incident *inc)
+{
+  double u = inc->start;
+  if (!isnan(inc->end))
+    u = fmax(u, inc->end);
+  for (size_t a = 0; a < inc->n_addrs; a++) {
+    u = fmax(u, inc->addrs[a]->start);
+    if (!isnan(inc->addrs[a]->end))
+      u = fmax(u, inc->addrs[a]->end);
+  }
+  return u;
+}
+
+static double status_page_ann_updated(const struct status_page_ann *a,
+                                      double now)
+{
+  if (!isnan(a->end) && a->end <= now)
+    return a->end;
+  if (!isnan(a->start) && a->start <= now)
+    return a->start;
+  /* Not started yet (or no dates): when it was published is unknown; the
+   * start of its day keeps it stable through the day's rebuilds. */
+  return floor(now / STATUS_PAGE_DAY_S) * STATUS_PAGE_DAY_S;
+}
+
+static void status_page_feed(struct status_page_out *o,
+                             const struct status_page_ctx *x)
+{
+  double updated = 0;
+  for (size_t i = 0; i < x->n_inc; i++)
+    updated = fmax(updated, status_page_inc_updated(&x->inc[i]));
+  for (size_t i = 0; i < x->n_ann; i++)
+    updated = fmax(updated, status_page_ann_updated(&x->ann[i], x->now));
+  if (updated <= 0)
+    updated = x->day0;
+  status_page_put(o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
+                     "<id>" STATUS_PAGE_TAG "feed</id>\n<title>");
+  status_page_xml(o, x->title);
+  status_page_put(o, "</title>\n<subtitle>Incidents and announcements"
+                     "</subtitle>\n<link rel=\"self\" href=\"feed.xml\"/>\n"
+                     "<link rel=\"alternate\" type=\"text/html\" "
+                     "href=\"index.html\"/>\n<author><name>");
+  status_page_xml(o, x->title);
+  status_page_put(o, "</name></author>\n<generator version=\"%s\">"
+                     "vantage-graph</generator>\n",
+                  PACKAGE_VERSION);
+  status_page_atom_time(o, "updated", updated);
+  for (size_t i = 0; i < x->n_inc; i++) {
+    const struct status_page_incident *inc = &x->inc[i];
+    const char *svc = x->names[inc->svc];
+    char dur[24];
+    double end = isnan(inc->end) ? x->now : inc->end;
+    status_page_put(o, "<entry>\n<id>" STATUS_PAGE_TAG "incident/");
+    status_page_xml(o, svc);
+    status_page_put(o, "/%.0f</id>\n<title>", floor(inc->start));
+    status_page_xml(o, svc);
+    status_page_put(o, ": %s%s</title>\n<link rel=\"alternate\" "
+                       "type=\"text/html\" href=\"services/",
+                    inc->down ? "down" : "degraded",
+                    isnan(inc->end) ? " (ongoing)" : ", resolved");
+    status_page_xml(o, svc);
+    status_page_put(o, ".html#incidents\"/>\n");
+    status_page_atom_time(o, "published", inc->start);
+    status_page_atom_time(o, "updated", status_page_inc_updated(inc));
+    status_page_put(o, "<category term=\"incident\"/>\n<content type=\"text\">");
+    char a[32], b[32];
+    status_page_put(
+        o, "%s from %s to %s (%s%s).",
+        inc->down ? "Down" : "Degraded",
+        status_page_fmt_time(inc->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)),
+        isnan(inc->end)
+            ? "now"
+            : status_page_fmt_time(inc->end, STATUS_PAGE_T_HUMAN, b, sizeof(b)),
+        vt_time_fmt_duration(end - inc->start, dur, sizeof(dur)),
+        isnan(inc->end) ? " so far, ongoing" : "");
+    for (size_t k = 0; k < inc->n_addrs; k++) {
+      const struct gr_outage *ad = inc->addrs[k];
+      status_page_put(o, " ");
+      status_page_xml(o, ad->ip);
+      status_page_put(o, " unreachable, ");
+      status_page_seen(o, ad);
+      status_page_put(o, ".");
+    }
+    status_page_put(o, "</content>\n</entry>\n");
+  }
+  for (size_t i = 0; i < x->n_ann; i++) {
+    const struct status_page_ann *an = &x->ann[i];
+    char key[600];
+    int len = snprintf(key, sizeof(key), "%s|%s|%.0f", status_page_ann_kinds[an->kind],
+                       an->title, isnan(an->start) ? -1.0 : an->start);
+    uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
+    status_page_put(o, "<entry>\n<id>" STATUS_PAGE_TAG "announcement/%016llx"
+                       "</id>\n<title>%s: ",
+                    (unsigned long long)h, status_page_ann_labels[an->kind]);
+    status_page_xml(o, an->title);
+    status_page_put(o, "</title>\n<link rel=\"alternate\" type=\"text/html\" "
+                       "href=\"index.html#announcements\"/>\n");
+    status_page_atom_time(o, "updated", status_page_ann_updated(an, x->now));
+    status_page_put(o, "<category term=\"%s\"/>\n<content type=\"text\">%s",
+                    status_page_ann_kinds[an->kind],
+                    status_page_ann_phase(an, x->now));
+    char a[32];
+    if (!isnan(an->start))
+      status_page_put(o, "; from %s", status_page_fmt_time(an->start,
+                                                         STATUS_PAGE_T_HUMAN,
+                                                         a, sizeof(a)));
+    if (!isnan(an->end))
+      status_page_put(o, " until %s", status_page_fmt_time(an->end,
+                                                         STATUS_PAGE_T_HUMAN,
+                                                         a, sizeof(a)));
+    status_page_put(o, ".");
+    if (an->text) {
+      status_page_put(o, " ");
+      status_page_xml(o, an->text);
+    }
+    status_page_put(o, "</content>\n</entry>\n");
+  }
+  status_page_put(o, "</feed>\n");
+}
+
+/* ---- badges --------------------------------------------------------------- */
+
+/* A badge (badges/NAME-status.svg, -uptime-24h.svg, -uptime-30d.svg):
+ * "label | value" in the usual two-part shape, text as SVG text, with a
+ * <title> for screen readers. The numbers are status.json's, truncated
+ * the same way. */
+static void status_page_badge(struct status_page_out *o, const char *label,
+                              const char *value, const char *color)
+{
+  /* DejaVu Sans at 11 px: about 7 px per character. */
+  int lw = (int)strlen(label) * 7 + 12, vw = (int)strlen(value) * 7 + 12;
+  status_page_put(o,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                  "height=\"20\" role=\"img\" aria-label=\"",
+                  lw + vw);
+  status_page_esc(o, label);
+  status_page_put(o, ": ");
+  status_page_esc(o, value);
+  status_page_put(o, "\">\n<title>");
+  status_page_esc(o, label);
+  status_page_put(o, ": ");
+  status_page_esc(o, value);
+  status_page_put(o,
+                  "</title>\n<rect width=\"%d\" height=\"20\" "
+                  "fill=\"#555555\"/>\n<rect x=\"%d\" width=\"%d\" "
+                  "height=\"20\" fill=\"%s\"/>\n<g fill=\"#ffffff\" "
+                  "font-family=\"DejaVu Sans,Verdana,sans-serif\" "
+                  "font-size=\"11\">\n<text class=\"label\" x=\"6\" "
+                  "y=\"14\">",
+                  lw, lw, vw, color);
+  status_page_esc(o, label);
+  status_page_put(o, "</text>\n<text class=\"value\" x=\"%d\" y=\"14\">",
+                  lw + 6);
+  status_page_esc(o, value);
+  status_page_put(o, "</text>\n</g>\n</svg>\n");
+}
+
+static enum vt_status status_page_badges(const struct status_page_ctx *x,
+                                         struct status_page_out *o)
+{
+  char bdir[PATH_MAX];
+  snprintf(bdir, sizeof(bdir), "%s/badges", x->tmp);
+  if (mkdir(bdir, 0755) != 0) {
+    vt_err("status page: %s: cannot create: %s", bdir, strerror(errno));
+    return VT_EIO;
+  }
+  /* Dark enough for white text (WCAG AA at 11 px). */
+  static const char *const state_color[] = {
+      [STATUS_PAGE_OPERATIONAL] = "#1a7f37",
+      [STATUS_PAGE_DEGRADED] = "#9a6700",
+      [STATUS_PAGE_DOWN] = "#cf222e",
+      [STATUS_PAGE_MAINTENANCE] = "#0969da",
+      [STATUS_PAGE_NODATA] = "#59636e",
+  };
+  static const struct {
+    int period;
+    const char *slug, *label;
+  } up[] = {{STATUS_PAGE_P_24H, "uptime-24h", "uptime 24h"},
+            {STATUS_PAGE_P_30D, "uptime-30d", "uptime 30d"}};
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; st == VT_OK && i < x->n; i++) {
+    const struct status_page_svc *s = &x->svc[i];
+    char rel[160];
+    vt_buf_reset(&o->b);
+    status_page_badge(o, s->name, status_page_state_labels[s->state],
+                      state_color[s->state]);
+    snprintf(rel, sizeof(rel), "%s-status.svg", s->name);
+    st = status_page_write_file(bdir, rel, o);
+    for (size_t u = 0; st == VT_OK && u < 2; u++) {
+      const struct report_target *rt = s->rt[up[u].period];
+      double a = rt ? rt->availability : NAN;
+      char pct[24];
+      status_page_pct(a, 3, pct, sizeof(pct));
+      vt_buf_reset(&o->b);
+      status_page_badge(o, up[u].label, isnan(a) ? "no data" : pct,
+                        isnan(a)       ? state_color[STATUS_PAGE_NODATA]
+                        : a >= 0.999 ? state_color[STATUS_PAGE_OPERATIONAL]
+                        : a >= 0.99  ? state_color[STATUS_PAGE_DEGRADED]
+                                     : state_color[STATUS_PAGE_DOWN]);
+      snprintf(rel, sizeof(rel), "%s-%s.svg", s->name, up[u].slug);
+      st = status_page_write_file(bdir, rel, o);
+    }
+  }
+  return st;
+}
+
 /* ---- graphs -------------------------------------------------------------- */
 
 /* Alt text that says what the image shows, spans included, so the graph
@@ -2172,73 +2618,195 @@ static void status_page_alt(char *out, size_t size, const char *svc, size_t k,
     snprintf(out + n, size - (size_t)n, ".");
 }
 
-/* Renders the 8 graphs of each service into tmp/graphs. A graph without
- * data (or with unreadable files, logged by graph_render) becomes a text
- * in the page; only running out of memory stops the build. */
+/* Where a job's result goes: a graph of a service (kind k, range r; k ==
+ * STATUS_PAGE_N_KINDS for the probes view of address pg), wide or narrow. */
+struct status_page_slot {
+  size_t svc, k, r, pg;
+  bool narrow;
+};
+
+struct status_page_jobs {
+  const struct status_page_ctx *x;
+  struct graph_job *jobs;
+  struct status_page_slot *slots;
+  size_t n;
+};
+
+static void status_page_job_alt(struct graph_job *job,
+                                const struct graph_info *info, void *arg)
+{
+  const struct status_page_jobs *js = arg;
+  const struct status_page_slot *sl = &js->slots[job - js->jobs];
+  const struct status_page_svc *s = &js->x->svc[sl->svc];
+  if (sl->k < STATUS_PAGE_N_KINDS) {
+    status_page_alt(job->alt, sizeof(job->alt), s->name, sl->k, sl->r, info);
+    return;
+  }
+  int n = snprintf(job->alt, sizeof(job->alt),
+                   "Latency of %s (%s) as each probe saw it over %s: one "
+                   "line per probe, outages shaded, partial events hatched. ",
+                   s->pg[sl->pg].ip, s->name, status_page_ranges[sl->r].phrase);
+  for (size_t i = 0; i < info->n_spans && n > 0 &&
+                     (size_t)n < sizeof(job->alt) && i < STATUS_PAGE_ALT_SPANS;
+       i++) {
+    const struct graph_span *sp = &info->spans[i];
+    n += snprintf(job->alt + n, sizeof(job->alt) - (size_t)n, "%s%s %s%s%s",
+                  i ? "; " : "", sp->nodata    ? "no data"
+                                 : sp->partial ? "partial event, seen by"
+                                               : "unreachable",
+                  sp->partial ? sp->seen : "", sp->partial ? ", " : "",
+                  sp->label);
+  }
+}
+
+/* The fingerprint of a graph (graph_jobs.h): what it shows, with the range
+ * end and the newest value in pixel columns. */
+static uint64_t status_page_fp(const struct status_page_ctx *x,
+                               const struct status_page_svc *s,
+                               const struct graph_job *j, const double *drawn)
+{
+  double px = (j->opts.end - j->opts.start) / j->opts.width;
+  char key[512];
+  int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
+                     PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
+                     j->opts.ip ? j->opts.ip : "", j->opts.width,
+                     j->opts.height, (int)j->opts.compact,
+                     floor(x->now / px), floor(drawn[1] / px), drawn[0]);
+  uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
+  return graph_jobs_fp(h, &s->ev_fp, sizeof(s->ev_fp));
+}
+
+/* Adds the wide and the narrow job of one graph, or says why there is
+ * none. */
+static void status_page_add_jobs(struct status_page_jobs *js,
+                                 struct status_page_svc *s,
+                                 struct status_page_graph *gr,
+                                 struct status_page_slot slot,
+                                 enum graph_kind kind, const char *ip,
+                                 const char *base, const double *d)
+{
+  const struct status_page_ctx *x = js->x;
+  double start = x->now - status_page_ranges[slot.r].span_s;
+  /* graph_render logs a graph without series as an error; here it is
+   * normal (a service without DNS checks has no load shift), so it is
+   * not asked for at all. */
+  if (isnan(d[0])) {
+    gr->missing = kind == GRAPH_LOAD_SHIFT
+                      ? "No DNS or client-view checks for this service."
+                      : "No TCP or HTTP checks for this service.";
+    return;
+  }
+  if (d[1] < start || d[0] > x->now) {
+    gr->missing = "No data for this period.";
+    return;
+  }
+  for (int narrow = 0; narrow < 2; narrow++) {
+    struct graph_job *j = &js->jobs[js->n];
+    *j = (struct graph_job){
+        .opts =
+            {
+                .kind = kind,
+                .target = s->name,
+                .ip = ip,
+                .start = start,
+                .end = x->now,
+                .format = GRAPH_PNG,
+                .width = narrow ? STATUS_PAGE_GRAPH_NW : STATUS_PAGE_GRAPH_W,
+                .height = narrow ? STATUS_PAGE_GRAPH_NH : STATUS_PAGE_GRAPH_H,
+                .compact = narrow,
+            },
+    };
+    snprintf(j->name, sizeof(j->name), "%s%s.png", base,
+             narrow ? "-narrow" : "");
+    j->fp = status_page_fp(x, s, j, d);
+    slot.narrow = narrow;
+    js->slots[js->n++] = slot;
+  }
+}
+
+/* Renders every service's graphs (2 kinds x 4 ranges, and the probes view
+ * of each address over one range; each wide and narrow) into tmp/graphs,
+ * in parallel, redrawing only those whose fingerprint changed since the
+ * build in x->dir. A graph without data (or with unreadable files, logged
+ * by graph_render) becomes a text in the page; only running out of memory
+ * or an unwritable folder stops the build. */
 static enum vt_status status_page_graphs(struct status_page_ctx *x)
 {
-  char gdir[PATH_MAX];
+  char gdir[PATH_MAX], prev[PATH_MAX];
   snprintf(gdir, sizeof(gdir), "%s/graphs", x->tmp);
+  snprintf(prev, sizeof(prev), "%s/graphs", x->dir);
   if (mkdir(gdir, 0755) != 0) {
     vt_err("status page: %s: cannot create: %s", gdir, strerror(errno));
     return VT_EIO;
   }
+  size_t cap = 0;
+  for (size_t i = 0; i < x->n; i++)
+    cap += 2 * (STATUS_PAGE_N_KINDS * STATUS_PAGE_N_RANGES + x->svc[i].n_pg);
+  struct status_page_jobs js = {
+      .x = x,
+      .jobs = calloc(cap ? cap : 1, sizeof(*js.jobs)),
+      .slots = calloc(cap ? cap : 1, sizeof(*js.slots)),
+  };
+  enum vt_status st = VT_ENOMEM;
+  if (!js.jobs || !js.slots)
+    goto out;
   for (size_t i = 0; i < x->n; i++) {
     struct status_page_svc *s = &x->svc[i];
-    for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++) {
+    for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++)
       for (size_t r = 0; r < STATUS_PAGE_N_RANGES; r++) {
-        struct status_page_graph *gr = &s->graphs[k][r];
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s-%s-%s.png", gdir, s->name,
+        char base[160];
+        snprintf(base, sizeof(base), "%s-%s-%s", s->name,
                  status_page_kinds[k].slug, status_page_ranges[r].slug);
-        struct graph_opts go = {
-            .kind = status_page_kinds[k].kind,
-            .target = s->name,
-            .start = x->now - status_page_ranges[r].span_s,
-            .end = x->now,
-            .format = GRAPH_PNG,
-            .width = STATUS_PAGE_GRAPH_W,
-            .height = STATUS_PAGE_GRAPH_H,
-            .output = path,
-        };
-        /* graph_render logs a graph without series as an error; here it
-         * is normal (a service without DNS checks has no load shift), so
-         * it is not asked for at all. */
-        const double *d = s->drawn[k];
-        if (isnan(d[0])) {
-          gr->missing = status_page_kinds[k].kind == GRAPH_LOAD_SHIFT
-                            ? "No DNS or client-view checks for this service."
-                            : "No TCP or HTTP checks for this service.";
-          continue;
-        }
-        if (d[1] < go.start || d[0] > go.end) {
-          gr->missing = "No data for this period.";
-          continue;
-        }
-        char title[160];
-        snprintf(title, sizeof(title), "%s: %s, %s (UTC)", s->name,
-                 status_page_kinds[k].phrase, status_page_ranges[r].phrase);
-        go.title = title;
-        struct graph_info info;
-        memset(&info, 0, sizeof(info));
-        enum vt_status st = graph_render(x->g, &go, &info);
-        if (st == VT_ENOMEM)
-          return st;
-        if (st == VT_OK && access(path, R_OK) == 0) {
-          gr->ok = true;
-          gr->width = info.image_width;
-          gr->height = info.image_height;
-          status_page_alt(gr->alt, sizeof(gr->alt), s->name, k, r, &info);
-        } else if (st == VT_OK || st == VT_EINVAL || st == VT_ENOTFOUND) {
-          gr->missing = "No data for this period.";
-        } else {
-          gr->missing = "This graph could not be drawn (the data could not "
-                        "be read).";
-        }
+        status_page_add_jobs(&js, s, &s->graphs[k][r],
+                             (struct status_page_slot){.svc = i, .k = k, .r = r},
+                             status_page_kinds[k].kind, NULL, base,
+                             s->drawn[k]);
       }
+    for (size_t p = 0; p < s->n_pg; p++) {
+      char base[160];
+      snprintf(base, sizeof(base), "%s-probes-%s-%s", s->name, s->pg[p].slug,
+               status_page_ranges[STATUS_PAGE_PROBES_RANGE].slug);
+      status_page_add_jobs(&js, s, &s->pg[p].g,
+                           (struct status_page_slot){
+                               .svc = i,
+                               .k = STATUS_PAGE_N_KINDS,
+                               .r = STATUS_PAGE_PROBES_RANGE,
+                               .pg = p},
+                           GRAPH_PROBES, s->pg[p].ip, base, s->drawn[0]);
     }
   }
-  return VT_OK;
+  st = graph_jobs_run(x->g, js.jobs, js.n, gdir, prev, x->workers,
+                      status_page_job_alt, &js, &x->gstats);
+  if (st != VT_OK)
+    goto out;
+  for (size_t i = 0; i < js.n; i++) {
+    const struct status_page_slot *sl = &js.slots[i];
+    const struct graph_job *j = &js.jobs[i];
+    struct status_page_svc *s = &x->svc[sl->svc];
+    struct status_page_graph *gr = sl->k < STATUS_PAGE_N_KINDS
+                                       ? &s->graphs[sl->k][sl->r]
+                                       : &s->pg[sl->pg].g;
+    bool ok = j->state == GRAPH_JOB_OK;
+    if (sl->narrow) {
+      gr->narrow_ok = ok;
+      gr->nwidth = j->width;
+      gr->nheight = j->height;
+      continue;
+    }
+    gr->ok = ok;
+    gr->width = j->width;
+    gr->height = j->height;
+    snprintf(gr->alt, sizeof(gr->alt), "%s", j->alt);
+    if (!ok)
+      gr->missing = j->state == GRAPH_JOB_NODATA
+                        ? "No data for this period."
+                        : "This graph could not be drawn (the data could not "
+                          "be read).";
+  }
+out:
+  free(js.jobs);
+  free(js.slots);
+  return st;
 }
 
 /* ---- the build ----------------------------------------------------------- */
@@ -2269,7 +2837,20 @@ static enum vt_status status_page_write_all(struct status_page_ctx *x)
     snprintf(rel, sizeof(rel), "%s.html", x->names[i]);
     if ((st = status_page_write_file(sdir, rel, &o)) != VT_OK)
       goto out;
+    if (!x->svc[i].n_pg)
+      continue;
+    vt_buf_reset(&o.b);
+    status_page_probes_page(&o, x, i);
+    snprintf(rel, sizeof(rel), "%s-probes.html", x->names[i]);
+    if ((st = status_page_write_file(sdir, rel, &o)) != VT_OK)
+      goto out;
   }
+  if ((st = status_page_badges(x, &o)) != VT_OK)
+    goto out;
+  vt_buf_reset(&o.b);
+  status_page_feed(&o, x);
+  if ((st = status_page_write_file(x->tmp, "feed.xml", &o)) != VT_OK)
+    goto out;
   vt_buf_reset(&o.b);
   status_page_json(&o, x);
   if ((st = status_page_write_file(x->tmp, "status.json", &o)) != VT_OK)
@@ -2288,6 +2869,12 @@ out:
 }
 
 enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
+{
+  return status_page_build_jobs(g, dir_arg, 0);
+}
+
+enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir_arg,
+                                      int workers)
 {
   double t0 = vt_time_mono();
   char dir[PATH_MAX];
@@ -2311,7 +2898,8 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
     return VT_EINVAL;
   }
 
-  struct status_page_ctx x = {.g = g, .conf = gr_conf(g)};
+  struct status_page_ctx x = {
+      .g = g, .conf = gr_conf(g), .dir = dir, .workers = workers};
   x.title =
       x.conf->status_title ? x.conf->status_title : STATUS_PAGE_DEFAULT_TITLE;
   x.now = floor(vt_time_wall());
@@ -2323,6 +2911,10 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
   x.period[STATUS_PAGE_P_PREV_MONTH][1] = x.period[STATUS_PAGE_P_MONTH][0];
   x.period[STATUS_PAGE_P_90D][0] = x.day0;
   x.period[STATUS_PAGE_P_90D][1] = x.now;
+  x.period[STATUS_PAGE_P_24H][0] = x.now - STATUS_PAGE_DAY_S;
+  x.period[STATUS_PAGE_P_24H][1] = x.now;
+  x.period[STATUS_PAGE_P_30D][0] = x.now - 30 * STATUS_PAGE_DAY_S;
+  x.period[STATUS_PAGE_P_30D][1] = x.now;
 
   enum vt_status st = status_page_load(&x);
   if (st != VT_OK)
@@ -2350,9 +2942,12 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
     goto out;
   }
   vt_info("status page: %s: %zu service%s, %zu incident%s, %zu "
-          "announcement%s, built in %.2fs",
+          "announcement%s, built in %.2fs; graphs: %zu drawn by %zu "
+          "worker%s, %zu unchanged",
           dir, x.n, x.n == 1 ? "" : "s", x.n_inc, x.n_inc == 1 ? "" : "s",
-          x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0);
+          x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0,
+          x.gstats.rendered, x.gstats.workers,
+          x.gstats.workers == 1 ? "" : "s", x.gstats.reused);
 out:
   /* Other failures were logged where they happened, with their cause. */
   if (st == VT_ENOMEM)
@@ -2371,23 +2966,41 @@ void status_page_usage(FILE *out)
           "      DIR becomes a symbolic link to a new folder, swapped\n"
           "      atomically, so a reader never sees a half-written page.\n"
           "      -o, --output DIR   the folder (default: status.output_dir\n"
-          "                         of the collector's configuration)\n");
+          "                         of the collector's configuration)\n"
+          "      -j, --jobs N       graph worker processes (default 0: one\n"
+          "                         per core). Graphs whose data and range\n"
+          "                         did not move by a pixel since the\n"
+          "                         previous build in DIR are reused.\n");
 }
 
 int status_page_cmd(struct gr_ctx *g, int argc, char **argv)
 {
   static const struct option opts[] = {
       {"output", required_argument, NULL, 'o'},
+      {"jobs", required_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *dir = NULL;
-  int c;
+  int c, workers = 0;
+  char *end;
   optind = 0; /* glibc: rescan from argv[1] for this subcommand */
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o':
       dir = optarg;
+      break;
+    case 'j':
+      errno = 0;
+      long v = strtol(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 0 || v > 64) {
+        fprintf(stderr, "vantage-graph: status-page: --jobs: \"%s\" is not "
+                        "a number of processes from 0 (one per core) to "
+                        "64\n",
+                optarg);
+        return 2;
+      }
+      workers = (int)v;
       break;
     case 'h':
       printf("Usage: vantage-graph [-c FILE] status-page [-o DIR]\n");
@@ -2416,6 +3029,6 @@ int status_page_cmd(struct gr_ctx *g, int argc, char **argv)
                     "configuration\n");
     return 2;
   }
-  enum vt_status st = status_page_build(g, dir);
+  enum vt_status st = status_page_build_jobs(g, dir, workers);
   return st == VT_OK ? 0 : st == VT_ECONFIG || st == VT_EINVAL ? 2 : 1;
 }
