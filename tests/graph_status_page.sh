@@ -299,6 +299,84 @@ is "$rc" 0 "etc/announcements.cfg is accepted"
 like "$(cat "$VT_TMP/example-site/status.json" 2>/dev/null)" '"title":"Database upgrade"' \
 	"its announcements are on the page"
 
+# --- feed, badges, incremental rebuild ------------------------------------------
+# The Atom feed against RFC 4287's rules with an independent parser (Python's
+# xml), its ids kept by a rebuild; an ended incident's entry is updated at
+# its end, an open one's at its start. Badges: SVG whose numbers are
+# status.json's. The rebuild draws only what moved (graph_jobs.h).
+feedcheck() {
+	py - "$site" <<'PY'
+import json, re, sys
+import xml.etree.ElementTree as ET
+A = '{http://www.w3.org/2005/Atom}'
+site = sys.argv[1]
+root = ET.parse(site + '/feed.xml').getroot()
+p = []
+iso = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$')
+if root.tag != A + 'feed': p.append('root is not atom:feed')
+for el in ('id', 'title', 'updated'):
+    if len(root.findall(A + el)) != 1: p.append('feed needs one ' + el)
+if not iso.match(root.findtext(A + 'updated') or ''): p.append('feed updated not RFC 3339')
+has_author = root.find(A + 'author/' + A + 'name') is not None
+ids = []
+st = json.load(open(site + '/status.json'))
+inc = {(i['service'], i['start']): i for i in st['incidents']}
+ended = ongoing = 0
+for e in root.findall(A + 'entry'):
+    for el in ('id', 'title', 'updated'):
+        if len(e.findall(A + el)) != 1: p.append('entry needs one ' + el)
+    if not iso.match(e.findtext(A + 'updated') or ''): p.append('entry updated not RFC 3339')
+    if not has_author and e.find(A + 'author') is None: p.append('no author')
+    if e.find(A + 'content') is None and e.find(A + "link[@rel='alternate']") is None:
+        p.append('entry without content or alternate link')
+    i = e.findtext(A + 'id')
+    ids.append(i)
+    m = re.match(r'^tag:[^,]+,\d{4}:incident/(.+)/(\d+)$', i)
+    if m:
+        import datetime
+        start = datetime.datetime.utcfromtimestamp(int(m.group(2))).strftime('%Y-%m-%dT%H:%M:%SZ')
+        j = inc.get((m.group(1), start))
+        if not j: p.append('no incident in status.json for ' + i); continue
+        want = j['end'] or j['start']
+        if e.findtext(A + 'updated') != want and not j['addresses']:
+            p.append('%s updated %s, want %s' % (i, e.findtext(A + 'updated'), want))
+        if j['end']:
+            ended += 1
+            if 'resolved' not in e.findtext(A + 'title'): p.append('ended incident not resolved: ' + i)
+            if e.findtext(A + 'updated') < j['end']: p.append('ended incident not updated at its end')
+        else:
+            ongoing += 1
+if len(set(ids)) != len(ids): p.append('duplicate ids')
+bad = []
+for s in st['services']:
+    for slug, period in (('uptime-24h', 'last_24_hours'), ('uptime-30d', 'last_30_days')):
+        b = ET.parse('%s/badges/%s-%s.svg' % (site, s['name'], slug)).getroot()
+        v = [t.text for t in b.iter('{http://www.w3.org/2000/svg}text') if t.get('class') == 'value'][0]
+        a = (s['availability'][period] or {}).get('availability')
+        want = 'no data' if a is None else '%.3f %%' % (int(round(a * 1e6)) // 100 / 1e4 * 100 // 0.001 * 0.001) if False else None
+        if a is None:
+            want = 'no data'
+        else:
+            pct = int(round(a * 1e6))  # status.json: 6 decimals, truncated
+            want = '%d.%03d %%' % (pct // 10000, (pct % 10000) // 10)
+        if v != want: bad.append('%s %s badge %s, status.json %s' % (s['name'], slug, v, want))
+    b = ET.parse('%s/badges/%s-status.svg' % (site, s['name'])).getroot()
+    v = [t.text for t in b.iter('{http://www.w3.org/2000/svg}text') if t.get('class') == 'value'][0]
+    if v.lower().replace(' ', '_') != s['state']: bad.append('%s status badge %s, status.json %s' % (s['name'], v, s['state']))
+print('problems', p, 'ended', ended, 'ongoing', ongoing, 'badges', bad)
+print('ids', ' '.join(sorted(ids)))
+PY
+}
+f1=$(feedcheck)
+like "$(head -n 1 <<<"$f1")" "^problems \[\] ended [1-9][0-9]* ongoing [1-9][0-9]* badges" \
+	"Atom feed follows RFC 4287: an ended incident's entry resolved and updated, an open one too ($(head -n 1 <<<"$f1" | cut -c1-200))"
+like "$(head -n 1 <<<"$f1")" "badges \[\]$" "badges: valid SVG, the numbers and states of status.json"
+"$VANTAGE_GRAPH" -c "$VT_TMP/collector.cfg" -l info status-page -o "$site" 2>"$VT_TMP/sp2.err" || true
+f2=$(feedcheck)
+is "$(tail -n 1 <<<"$f2")" "$(tail -n 1 <<<"$f1")" "feed ids stable across rebuilds"
+like "$(cat "$VT_TMP/sp2.err")" "graphs: [0-9]+ drawn by [0-9]+ workers?, [1-9][0-9]* unchanged" \
+	"a rebuild reuses the graphs whose range and data did not move by a pixel"
+
 # A real folder that is not ours is never replaced.
 mkdir -p "$VT_TMP/www-root" && echo keep >"$VT_TMP/www-root/keep.txt"
 rc=0
