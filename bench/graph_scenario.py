@@ -201,7 +201,8 @@ def sp_scenario(E, T0, n, rest, tpl_dir):
     open_svc = None
     for i in range(1, n + 1):
         name = 'svc%03d' % i
-        ips = ['10.1.%d.1' % i, '10.1.%d.2' % i]
+        ips = ['10.%d.%d.1' % (1 + i // 256, i % 256),
+               '10.%d.%d.2' % (1 + i // 256, i % 256)]
         for p in PROBES:
             links.append(('tcp-1', rel(name, 'tcp', ips[0], p)))
             links.append(('tcp-2', rel(name, 'tcp', ips[1], p)))
@@ -362,8 +363,8 @@ def main():
     p.add_argument('--copy', action='store_true')
     a = ap.parse_args()
     if a.cmd == 'plan':
-        if not 1 <= a.services <= 250:
-            print('graph_scenario: --services must be 1..250', file=sys.stderr)
+        if not 1 <= a.services <= 1000:
+            print('graph_scenario: --services must be 1..1000', file=sys.stderr)
             return 2
         return cmd_plan(a)
     if a.cmd == 'send':

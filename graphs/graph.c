@@ -1701,9 +1701,12 @@ enum vt_status graph_render(struct gr_ctx *g, const struct graph_opts *o,
   r.multi_day = floor(o->start / 86400) != floor((o->end - 1) / 86400);
   r.per_probe = o->kind == GRAPH_PROBES;
 
-  if ((st = graph_check_target(g, o->target)) != VT_OK)
-    goto cleanup;
+  /* The target's series first: a target with series exists, so the list
+   * of every target (for the message about an unknown one) is read only
+   * when there are none; the status page asks for thousands of graphs. */
   if ((st = gr_series_list(g, o->target, &r.series, &r.n_series)) != VT_OK)
+    goto cleanup;
+  if (!r.n_series && (st = graph_check_target(g, o->target)) != VT_OK)
     goto cleanup;
   if ((st = graph_collect_addrs(&r)) != VT_OK)
     goto cleanup;

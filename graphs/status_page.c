@@ -142,6 +142,16 @@ struct status_page_ann {
   double key;
 };
 
+/* An operator's note on an incident, from the announcements file's
+ * "notes" list: attached to the latest incident of its service that began
+ * at or before it (STATUS_PAGE_NOTE_GRACE_S later at most). */
+struct status_page_note {
+  char *target, *text;
+  double at;
+  long inc; /* index into x->inc after status_page_notes; -1 = none */
+};
+#define STATUS_PAGE_NOTE_GRACE_S 300.0
+
 struct status_page_graph {
   bool ok;
   int width, height;
@@ -250,6 +260,8 @@ struct status_page_ctx {
   size_t n_maint;
   struct status_page_ann *ann;
   size_t n_ann;
+  struct status_page_note *notes; /* by time */
+  size_t n_notes;
   struct status_page_incident *inc;
   size_t n_inc;
   struct report *rep[STATUS_PAGE_N_PERIODS];
@@ -571,7 +583,57 @@ static void status_page_ann_free(struct status_page_ann *a, size_t n)
   free(a);
 }
 
-static const char *const status_page_ann_top_keys[] = {"announcements", NULL};
+static const char *const status_page_ann_top_keys[] = {"announcements",
+                                                       "notes", NULL};
+static const char *const status_page_note_keys[] = {"service", "at", "text",
+                                                    NULL};
+
+static void status_page_notes_free(struct status_page_note *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++) {
+    free(v[i].target);
+    free(v[i].text);
+  }
+  free(v);
+}
+
+static int status_page_note_cmp(const void *x, const void *y)
+{
+  const struct status_page_note *a = x, *b = y;
+  return (a->at > b->at) - (a->at < b->at);
+}
+
+/* One element of the notes list: { service = "www"; at = "2026-11-21T
+ * 10:05:00Z"; text = "..."; }. */
+static void status_page_note_parse(struct vt_cfg *c, config_setting_t *g,
+                                   const char *path,
+                                   struct status_page_note *n)
+{
+  char pk[96];
+  n->at = NAN;
+  n->inc = -1;
+  if (!config_setting_is_group(g)) {
+    vt_cfg_error(c, g, path, "expected a group { service = ...; at = ...; "
+                             "text = ...; }");
+    return;
+  }
+  vt_cfg_check_keys(c, g, path, status_page_note_keys);
+  if (vt_cfg_get_string(c, g, path, "service", true, &n->target) &&
+      !vt_wire_name_ok(n->target))
+    vt_cfg_error(c, config_setting_get_member(g, "service"),
+                 vt_cfg_path(pk, sizeof(pk), path, "service", 0),
+                 "\"%s\" is not a target name", n->target);
+  char *at = NULL;
+  if (vt_cfg_get_string(c, g, path, "at", true, &at) &&
+      !coll_parse_utc(at, &n->at))
+    vt_cfg_error(c, config_setting_get_member(g, "at"),
+                 vt_cfg_path(pk, sizeof(pk), path, "at", 0),
+                 "\"%s\" is not YYYY-MM-DDTHH:MM:SSZ (UTC)", at);
+  free(at);
+  if (vt_cfg_get_string(c, g, path, "text", true, &n->text) && !n->text[0])
+    vt_cfg_error(c, config_setting_get_member(g, "text"),
+                 vt_cfg_path(pk, sizeof(pk), path, "text", 0), "is empty");
+}
 static const char *const status_page_ann_keys[] = {
     "kind", "title", "text", "start", "end", "targets", NULL};
 
@@ -632,10 +694,15 @@ static void status_page_ann_parse(struct vt_cfg *c, config_setting_t *g,
  * problem every one has been logged as "FILE:LINE: SETTING: message" and
  * VT_ECONFIG is returned. *out: free with status_page_ann_free. */
 static enum vt_status
-status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
+status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n,
+                     struct status_page_note **notes_out, size_t *n_notes_out)
 {
   *out = NULL;
   *n = 0;
+  *notes_out = NULL;
+  *n_notes_out = 0;
+  struct status_page_note *notes = NULL;
+  size_t n_notes = 0;
   struct vt_cfg c;
   enum vt_status st = vt_cfg_open(&c, path);
   if (st != VT_OK)
@@ -662,6 +729,27 @@ status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
                             &a[i]);
     }
   }
+  config_setting_t *nl = config_setting_get_member(root, "notes");
+  if (nl && !config_setting_is_list(nl)) {
+    vt_cfg_error(&c, nl, "notes",
+                 "expected a list ( { service = ...; at = ...; text = ...; }, "
+                 "... )");
+  } else if (nl) {
+    n_notes = (size_t)config_setting_length(nl);
+    notes = calloc(n_notes ? n_notes : 1, sizeof(*notes));
+    if (!notes) {
+      n_notes = 0;
+      st = VT_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < n_notes; i++) {
+      char p[48];
+      vt_cfg_path(p, sizeof(p), "notes", NULL, (int)i);
+      status_page_note_parse(&c, config_setting_get_elem(nl, (unsigned)i), p,
+                             &notes[i]);
+    }
+    qsort(notes, n_notes, sizeof(*notes), status_page_note_cmp);
+  }
   if (c.errors) {
     vt_err("%s: %d error%s; announcements rejected", path, c.errors,
            c.errors == 1 ? "" : "s");
@@ -672,7 +760,12 @@ status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
   *n = count;
   a = NULL;
   count = 0;
+  *notes_out = notes;
+  *n_notes_out = n_notes;
+  notes = NULL;
+  n_notes = 0;
 out:
+  status_page_notes_free(notes, n_notes);
   status_page_ann_free(a, count);
   vt_cfg_close(&c);
   return st;
@@ -739,7 +832,8 @@ static enum vt_status status_page_ann_collect(struct status_page_ctx *x)
   size_t n_file = 0;
   enum vt_status st = VT_OK;
   if (x->conf->announcements_file) {
-    st = status_page_ann_load(x->conf->announcements_file, &file, &n_file);
+    st = status_page_ann_load(x->conf->announcements_file, &file, &n_file,
+                              &x->notes, &x->n_notes);
     if (st != VT_OK)
       return st;
   }
@@ -962,6 +1056,26 @@ static bool status_page_overlaps(const struct gr_outage *o, double start,
   return o->start <= e && oe >= start;
 }
 
+/* Each note goes to the latest incident of its service that began before
+ * it (or up to STATUS_PAGE_NOTE_GRACE_S after: "investigating" written as
+ * the alert came in); x->inc is sorted newest first. A note that fits no
+ * incident of the last 30 days is not shown, and says so in the log. */
+static void status_page_notes_attach(struct status_page_ctx *x)
+{
+  for (size_t i = 0; i < x->n_notes; i++) {
+    struct status_page_note *n = &x->notes[i];
+    n->inc = -1;
+    for (size_t k = 0; k < x->n_inc && n->inc < 0; k++)
+      if (strcmp(x->names[x->inc[k].svc], n->target) == 0 &&
+          x->inc[k].start <= n->at + STATUS_PAGE_NOTE_GRACE_S)
+        n->inc = (long)k;
+    if (n->inc < 0)
+      vt_notice("status page: the note on %s at %.0f fits no incident of the "
+                "last %d days; not shown",
+                n->target, n->at, STATUS_PAGE_INCIDENT_DAYS);
+  }
+}
+
 /* Incidents of the last 30 days: chains of adjoining host rows of one
  * target, each with the address outages inside it; address outages that
  * no host row covers stand alone. Partial events (below quorum) are not
@@ -1046,6 +1160,7 @@ static enum vt_status status_page_incidents(struct status_page_ctx *x)
     inc->n_addrs = 1;
   }
   qsort(x->inc, x->n_inc, sizeof(*x->inc), status_page_inc_cmp);
+  status_page_notes_attach(x);
 out:
   free(used);
   return st;
@@ -1061,6 +1176,7 @@ static void status_page_ctx_free(struct status_page_ctx *x)
   free(x->outages);
   free(x->maint);
   status_page_ann_free(x->ann, x->n_ann);
+  status_page_notes_free(x->notes, x->n_notes);
   for (size_t i = 0; i < x->n_inc; i++)
     free(x->inc[i].addrs);
   free(x->inc);
@@ -1767,6 +1883,30 @@ static void status_page_seen(struct status_page_out *o,
   status_page_put(o, ")");
 }
 
+/* The operator's notes on an incident, oldest first. */
+static void status_page_inc_notes(struct status_page_out *o,
+                                  const struct status_page_ctx *x,
+                                  const struct status_page_incident *inc)
+{
+  long k = (long)(inc - x->inc);
+  bool any = false;
+  for (size_t i = 0; i < x->n_notes; i++) {
+    const struct status_page_note *n = &x->notes[i];
+    if (n->inc != k)
+      continue;
+    if (!any)
+      status_page_put(o, "<h4>Updates</h4>\n<ol class=\"updates\">\n");
+    any = true;
+    status_page_put(o, "<li>");
+    status_page_time(o, n->at);
+    status_page_put(o, ": ");
+    status_page_esc(o, n->text);
+    status_page_put(o, "</li>\n");
+  }
+  if (any)
+    status_page_put(o, "</ol>\n");
+}
+
 static void status_page_inc_html(struct status_page_out *o,
                                  const struct status_page_ctx *x,
                                  const struct status_page_incident *inc,
@@ -1825,6 +1965,7 @@ static void status_page_inc_html(struct status_page_out *o,
     status_page_seen(o, inc->host);
     status_page_put(o, ".</p>\n");
   }
+  status_page_inc_notes(o, x, inc);
   status_page_put(o, "</article>\n");
 }
 
@@ -2320,6 +2461,18 @@ static void status_page_json(struct status_page_out *o,
       status_page_put(o, "%s", a ? "," : "");
       status_page_jrow(o, inc->addrs[a]);
     }
+    status_page_put(o, "],\"notes\":[");
+    bool first_note = true;
+    for (size_t k = 0; k < x->n_notes; k++) {
+      if (x->notes[k].inc != (long)i)
+        continue;
+      status_page_put(o, "%s{", first_note ? "" : ",");
+      status_page_jtime(o, "at", x->notes[k].at);
+      status_page_put(o, ",\"text\":");
+      status_page_jstr(o, x->notes[k].text);
+      status_page_put(o, "}");
+      first_note = false;
+    }
     status_page_put(o, "]}");
   }
   status_page_put(o, "\n],\n\"announcements\":[");
@@ -2370,9 +2523,13 @@ static void status_page_atom_time(struct status_page_out *o, const char *el,
 
 /* The time an incident last changed: its end, the start of its last
  * address outage, or its start. */
-static double status_page_inc_updated(const struct status_page_incident *inc)
+static double status_page_inc_updated(const struct status_page_ctx *x,
+                                      const struct status_page_incident *inc)
 {
   double u = inc->start;
+  for (size_t i = 0; i < x->n_notes; i++)
+    if (x->notes[i].inc == (long)(inc - x->inc))
+      u = fmax(u, x->notes[i].at);
   if (!isnan(inc->end))
     u = fmax(u, inc->end);
   for (size_t a = 0; a < inc->n_addrs; a++) {
@@ -2400,7 +2557,7 @@ static void status_page_feed(struct status_page_out *o,
 {
   double updated = 0;
   for (size_t i = 0; i < x->n_inc; i++)
-    updated = fmax(updated, status_page_inc_updated(&x->inc[i]));
+    updated = fmax(updated, status_page_inc_updated(x, &x->inc[i]));
   for (size_t i = 0; i < x->n_ann; i++)
     updated = fmax(updated, status_page_ann_updated(&x->ann[i], x->now));
   if (updated <= 0)
@@ -2434,7 +2591,7 @@ static void status_page_feed(struct status_page_out *o,
     status_page_xml(o, svc);
     status_page_put(o, ".html#incidents\"/>\n");
     status_page_atom_time(o, "published", inc->start);
-    status_page_atom_time(o, "updated", status_page_inc_updated(inc));
+    status_page_atom_time(o, "updated", status_page_inc_updated(x, inc));
     status_page_put(o, "<category term=\"incident\"/>\n<content type=\"text\">");
     char a[32], b[32];
     status_page_put(
@@ -2453,6 +2610,14 @@ static void status_page_feed(struct status_page_out *o,
       status_page_put(o, " unreachable, ");
       status_page_seen(o, ad);
       status_page_put(o, ".");
+    }
+    for (size_t k = 0; k < x->n_notes; k++) {
+      if (x->notes[k].inc != (long)i)
+        continue;
+      status_page_put(o, "\nUpdate %s: ",
+                      status_page_fmt_time(x->notes[k].at, STATUS_PAGE_T_HUMAN,
+                                           a, sizeof(a)));
+      status_page_xml(o, x->notes[k].text);
     }
     status_page_put(o, "</content>\n</entry>\n");
   }

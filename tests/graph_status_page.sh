@@ -52,6 +52,14 @@ announcements = (
     start = "2026-01-01T10:00:00Z"; targets = [ "api" ]; }
 );
 CFG
+# The operator's notes on www's incident (t0+200 to t0+300).
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+cat >>"$VT_TMP/announcements.cfg" <<CFG
+notes = (
+  { service = "www"; at = "$(iso $((t0 + 330)))"; text = "Resolved: a bad route at the edge."; },
+  { service = "www"; at = "$(iso $((t0 + 210)))"; text = "Investigating <lost> packets."; }
+);
+CFG
 
 port=$(vt_free_port)
 data=$VT_TMP/data
@@ -372,6 +380,26 @@ like "$(head -n 1 <<<"$f1")" "^problems \[\] ended [1-9][0-9]* ongoing [1-9][0-9
 	"Atom feed follows RFC 4287: an ended incident's entry resolved and updated, an open one too ($(head -n 1 <<<"$f1" | cut -c1-200))"
 like "$(head -n 1 <<<"$f1")" "badges \[\]$" "badges: valid SVG, the numbers and states of status.json"
 "$VANTAGE_GRAPH" -c "$VT_TMP/collector.cfg" -l info status-page -o "$site" 2>"$VT_TMP/sp2.err" || true
+notes=$(py - "$site" "$(iso $((t0 + 330)))" <<'PY'
+import json, re, sys
+import xml.etree.ElementTree as ET
+A = '{http://www.w3.org/2005/Atom}'
+site, last = sys.argv[1], sys.argv[2]
+page = open(site + '/services/www.html').read()
+m = re.search(r'<h4>Updates</h4>\s*<ol class="updates">(.*?)</ol>', page, re.S)
+items = re.findall(r'<li>.*?</li>', m.group(1), re.S) if m else []
+st = json.load(open(site + '/status.json'))
+js = [len(i['notes']) for i in st['incidents'] if i['service'] == 'www']
+e = [e for e in ET.parse(site + '/feed.xml').getroot().findall(A + 'entry')
+     if 'incident/www/' in e.findtext(A + 'id')][0]
+print('page', len(items), 'escaped', '&lt;lost&gt;' in page and '<lost>' not in page,
+      'order', bool(items) and 'Investigating' in items[0],
+      'json', js, 'feed', e.findtext(A + 'updated') == last,
+      'Update' in e.findtext(A + 'content') and 'bad route' in e.findtext(A + 'content'))
+PY
+)
+is "$notes" "page 2 escaped True order True json [2] feed True True" \
+	"operator notes: under the incident (escaped, oldest first), in status.json, in the feed entry (updated at the last note)"
 f2=$(feedcheck)
 is "$(tail -n 1 <<<"$f2")" "$(tail -n 1 <<<"$f1")" "feed ids stable across rebuilds"
 like "$(cat "$VT_TMP/sp2.err")" "graphs: [0-9]+ drawn by [0-9]+ workers?, [1-9][0-9]* unchanged" \
