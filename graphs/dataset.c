@@ -499,6 +499,34 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
   return st;
 }
 
+static enum vt_status gr_probe_event_row(sqlite3_stmt *s, void *elem)
+{
+  struct gr_probe_event *e = elem;
+  e->ts = sqlite3_column_double(s, 0);
+  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 1));
+  gr_copy(e->event, sizeof(e->event), sqlite3_column_text(s, 2));
+  return VT_OK;
+}
+
+enum vt_status gr_probe_events(struct gr_ctx *g, double to,
+                               struct gr_probe_event **out, size_t *n)
+{
+  const struct gr_list_query q = {
+      .sql = "SELECT ts, probe, event FROM probe_events"
+             " WHERE ?2 IS NOT NULL AND ts <= ?3 ORDER BY probe, ts, id",
+      .what = "list the probe events",
+      .in_range = true,
+      .from = 0,
+      .to = to,
+      .elem_size = sizeof(**out),
+      .row = gr_probe_event_row,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
+  *out = v;
+  return st;
+}
+
 /* ---- rrdcached FLUSH ----------------------------------------------------- */
 
 /* Waits until fd is ready for events; false on timeout or error (errno). */

@@ -111,6 +111,18 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target,
                               struct gr_dns_change **out, size_t *n)
     __attribute__((warn_unused_result));
 
+/* A probe's arrival, silence or return (probe_events). */
+struct gr_probe_event {
+  double ts; /* when the collector noticed */
+  char probe[64];
+  char event[16]; /* "first_seen", "silent", "back" */
+};
+
+/* Every probe event up to to, by probe, then time. *out: free(). */
+enum vt_status gr_probe_events(struct gr_ctx *g, double to,
+                               struct gr_probe_event **out, size_t *n)
+    __attribute__((warn_unused_result));
+
 /* Fetches cf ("AVERAGE", "MIN", "MAX") of relpath over [start, end] at the
  * finest resolution at or above step (0 = finest), flushing through
  * rrdcached first. A missing or corrupt file is VT_ENOTFOUND / VT_EIO with

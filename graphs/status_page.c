@@ -106,6 +106,7 @@ static const char *const status_page_day_names[] = {
 
 struct status_page_day {
   double measured_s, down_s, degraded_s, maint_s;
+  double nodata_s; /* every probe of the service silent */
   double availability; /* NAN when nothing was measured */
   enum status_page_day_class cls;
 };
@@ -217,6 +218,8 @@ struct status_page_svc {
   struct status_page_pgraph *pg; /* per address with tcp/http checks */
   size_t n_pg;
   uint64_t ev_fp; /* fingerprint of its event rows (graph_jobs.h) */
+  const char *probes[32]; /* that have series of it (borrowed) */
+  size_t n_probes;
 };
 
 /* One incident: a chain of adjoining host rows of a target (degraded, then
@@ -262,6 +265,8 @@ struct status_page_ctx {
   size_t n_ann;
   struct status_page_note *notes; /* by time */
   size_t n_notes;
+  struct gr_probe_event *pev; /* by probe, then time */
+  size_t n_pev;
   struct status_page_incident *inc;
   size_t n_inc;
   struct report *rep[STATUS_PAGE_N_PERIODS];
@@ -951,6 +956,47 @@ status_page_classify(const struct status_page_day *d)
   return d->maint_s > 0 ? STATUS_PAGE_DAY_MAINT : STATUS_PAGE_DAY_OK;
 }
 
+/* When every probe of service s was silent: for each probe, from its last
+ * contact (the "silent" event, noticed quorum.silence after it) to its
+ * return, intersected over the probes. A probe that was never silent
+ * leaves nothing blind. out comes out merged. */
+static enum vt_status status_page_blind(const struct status_page_ctx *x,
+                                        const struct status_page_svc *s,
+                                        struct status_page_spans *out)
+{
+  enum vt_status st = VT_OK;
+  for (size_t p = 0; p < s->n_probes && st == VT_OK; p++) {
+    struct status_page_spans mine = {0}, rest = {0}, both = {0};
+    double since = NAN;
+    for (size_t i = 0; i < x->n_pev && st == VT_OK; i++) {
+      const struct gr_probe_event *e = &x->pev[i];
+      if (strcmp(e->probe, s->probes[p]) != 0)
+        continue;
+      if (strcmp(e->event, "silent") == 0 && isnan(since)) {
+        since = e->ts - x->conf->silence_s;
+      } else if (strcmp(e->event, "silent") != 0 && !isnan(since)) {
+        st = status_page_spans_add(&mine, since, e->ts);
+        since = NAN;
+      }
+    }
+    if (st == VT_OK && !isnan(since))
+      st = status_page_spans_add(&mine, since, x->now);
+    status_page_spans_merge(&mine);
+    if (st == VT_OK && p == 0) {
+      *out = mine;
+      continue;
+    }
+    /* out and mine: out less (out less mine) */
+    if (st == VT_OK && (st = status_page_spans_sub(out, &mine, &rest)) == VT_OK)
+      st = status_page_spans_sub(out, &rest, &both);
+    status_page_spans_free(out);
+    *out = both;
+    status_page_spans_free(&mine);
+    status_page_spans_free(&rest);
+  }
+  return st;
+}
+
 /* The 90 daily figures of one service from its rows alone, no RRD fetch:
  * down = host rows in state "down", less maintenance (the report's target
  * definition); measured = the part of the day between the service's first
@@ -961,7 +1007,8 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
 {
   struct status_page_svc *s = &x->svc[si];
   struct status_page_spans down = {0}, deg = {0}, maint = {0}, d1 = {0},
-                           g1 = {0}, g2 = {0};
+                           g1 = {0}, g2 = {0}, blind = {0}, b1 = {0},
+                           nd = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < x->n_outages && st == VT_OK; i++) {
     const struct gr_outage *o = &x->outages[i];
@@ -984,6 +1031,13 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
       (st = status_page_spans_sub(&deg, &maint, &g1)) != VT_OK ||
       (st = status_page_spans_sub(&g1, &down, &g2)) != VT_OK)
     goto out;
+  /* No data: every probe silent, less maintenance (not measured anyway)
+   * and less the outages (time inside an outage counts as measured, as
+   * in the report). */
+  if ((st = status_page_blind(x, s, &blind)) != VT_OK ||
+      (st = status_page_spans_sub(&blind, &maint, &b1)) != VT_OK ||
+      (st = status_page_spans_sub(&b1, &down, &nd)) != VT_OK)
+    goto out;
   for (size_t d = 0; d < STATUS_PAGE_DAYS; d++) {
     struct status_page_day *day = &s->days[d];
     double from = x->day0 + (double)d * STATUS_PAGE_DAY_S;
@@ -992,7 +1046,9 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
     double a = isnan(s->first_ts) ? to : fmax(from, s->first_ts);
     double b = isnan(s->last_ts) ? to : fmin(to, s->last_ts);
     if (b > a) {
-      day->measured_s = (b - a) - status_page_spans_within(&maint, a, b);
+      day->nodata_s = status_page_spans_within(&nd, a, b);
+      day->measured_s = (b - a) - status_page_spans_within(&maint, a, b) -
+                        day->nodata_s;
       day->down_s = status_page_spans_within(&d1, a, b);
       day->degraded_s = status_page_spans_within(&g2, a, b);
     }
@@ -1007,6 +1063,9 @@ out:
   status_page_spans_free(&d1);
   status_page_spans_free(&g1);
   status_page_spans_free(&g2);
+  status_page_spans_free(&blind);
+  status_page_spans_free(&b1);
+  status_page_spans_free(&nd);
   return st;
 }
 
@@ -1175,6 +1234,7 @@ static void status_page_ctx_free(struct status_page_ctx *x)
   free(x->series);
   free(x->outages);
   free(x->maint);
+  free(x->pev);
   status_page_ann_free(x->ann, x->n_ann);
   status_page_notes_free(x->notes, x->n_notes);
   for (size_t i = 0; i < x->n_inc; i++)
@@ -1272,6 +1332,7 @@ static enum vt_status status_page_load(struct status_page_ctx *x)
       (st = gr_series_list(x->g, NULL, &x->series, &x->n_series)) != VT_OK ||
       (st = gr_outages(x->g, NULL, x->day0, x->now, &x->outages,
                        &x->n_outages)) != VT_OK ||
+      (st = gr_probe_events(x->g, x->now, &x->pev, &x->n_pev)) != VT_OK ||
       (st = status_page_load_maint(x)) != VT_OK ||
       (st = status_page_ann_collect(x)) != VT_OK)
     return st;
@@ -1300,6 +1361,11 @@ static enum vt_status status_page_load(struct status_page_ctx *x)
         status_page_widen(&s->drawn[k][0], &s->drawn[k][1], se);
     if ((st = status_page_add_pg(s, se)) != VT_OK)
       return st;
+    bool known = false;
+    for (size_t p = 0; p < s->n_probes && !known; p++)
+      known = strcmp(s->probes[p], se->probe) == 0;
+    if (!known && s->n_probes < sizeof(s->probes) / sizeof(s->probes[0]))
+      s->probes[s->n_probes++] = se->probe;
   }
   status_page_ev_fp(x);
   for (size_t i = 0; i < x->n; i++) {
@@ -1731,8 +1797,11 @@ static void status_page_day_text(const struct status_page_ctx *x,
     n += snprintf(out + n, size - (size_t)n, "; degraded %s",
                   vt_time_fmt_duration(d->degraded_s, b, sizeof(b)));
   if (d->maint_s > 0 && n >= 0 && (size_t)n < size)
-    snprintf(out + n, size - (size_t)n, "; maintenance %s",
-             vt_time_fmt_duration(d->maint_s, c, sizeof(c)));
+    n += snprintf(out + n, size - (size_t)n, "; maintenance %s",
+                  vt_time_fmt_duration(d->maint_s, c, sizeof(c)));
+  if (d->nodata_s > 0 && n >= 0 && (size_t)n < size)
+    snprintf(out + n, size - (size_t)n, "; no data %s",
+             vt_time_fmt_duration(d->nodata_s, c, sizeof(c)));
 }
 
 /* The 90 cells: colour for the eye, a title for the pointer, and the same
@@ -2439,6 +2508,8 @@ static void status_page_json(struct status_page_out *o,
       status_page_put(o, "%s{\"date\":\"%s\",\"availability\":", d ? "," : "",
                       date);
       status_page_javail(o, s->days[d].availability);
+      status_page_put(o, ",\"nodata_s\":");
+      status_page_jnum(o, s->days[d].nodata_s);
       status_page_put(o, ",\"class\":\"%s\"}",
                       status_page_day_names[s->days[d].cls]);
     }

@@ -405,6 +405,38 @@ is "$(tail -n 1 <<<"$f2")" "$(tail -n 1 <<<"$f1")" "feed ids stable across rebui
 like "$(cat "$VT_TMP/sp2.err")" "graphs: [0-9]+ drawn by [0-9]+ workers?, [1-9][0-9]* unchanged" \
 	"a rebuild reuses the graphs whose range and data did not move by a pixel"
 
+# Silences: when every probe of a service is silent, its daily bar counts
+# that time as no data. A copy of the data with the collector's probe
+# events of such a silence (silence = 30 s: each "silent" event is noticed
+# 30 s after the probe's last contact): a and b silent from t0+100 to
+# t0+160, c from t0+100 to t0+200, so all three from t0+100 to t0+160.
+cp -r "$data" "$VT_TMP/data-silent"
+sed -e 's|silence = 3600.0|silence = 30.0|' -e "s|$data|$VT_TMP/data-silent|" \
+	"$VT_TMP/collector.cfg" >"$VT_TMP/collector-silent.cfg"
+py - "$VT_TMP/data-silent/events.sqlite" "$t0" <<'PY'
+import sqlite3, sys
+t0 = int(sys.argv[2])
+con = sqlite3.connect(sys.argv[1], timeout=10)
+con.executemany('insert into probe_events(ts, probe, event) values (?, ?, ?)',
+                [(t0 + 130, 'a', 'silent'), (t0 + 160, 'a', 'back'),
+                 (t0 + 130, 'b', 'silent'), (t0 + 160, 'b', 'back'),
+                 (t0 + 130, 'c', 'silent'), (t0 + 200, 'c', 'back')])
+con.commit()
+PY
+"$VANTAGE_GRAPH" -c "$VT_TMP/collector-silent.cfg" status-page -o "$VT_TMP/site-silent" \
+	2>"$VT_TMP/silent.err" || true
+silent=$(py - "$VT_TMP/site-silent" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1] + '/status.json'))
+www = [s for s in st['services'] if s['name'] == 'www'][0]
+nd = sum(d.get('nodata_s') or 0 for d in www['days'])
+page = open(sys.argv[1] + '/index.html').read()
+print('nodata_s', nd, 'in bar text', '; no data 1m00s' in page)
+PY
+)
+is "$silent" "nodata_s 60 in bar text True" \
+	"90-day bars: the minute every probe was silent counts as no data"
+
 # A real folder that is not ours is never replaced.
 mkdir -p "$VT_TMP/www-root" && echo keep >"$VT_TMP/www-root/keep.txt"
 rc=0
