@@ -54,7 +54,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
 # browser); the demo does not.
-TEST_PKGS=(valgrind chromium)
+TEST_PKGS=(valgrind chromium npm)
 
 say() { echo "==> $*"; }
 
@@ -169,6 +169,21 @@ if [ "$INSTALL" = 1 ]; then
 	}
 fi
 build
+# The status page's accessibility check runs axe-core (npm) in chromium;
+# it goes into the build folder, never into the source tree.
+install_axe() {
+	local dir=$BUILD/tests/node
+	[ -f "$dir/node_modules/axe-core/axe.min.js" ] && return 0
+	command -v npm >/dev/null 2>&1 || {
+		echo "test.sh: no npm: the accessibility check (axe-core) is skipped" >&2
+		return 0
+	}
+	say "npm install axe-core (into ${dir#"$ROOT"/})"
+	mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund \
+		axe-core@4 >"$LOGS/npm.log" 2>&1 ||
+		echo "test.sh: npm install axe-core failed; see ${LOGS#"$ROOT"/}/npm.log" >&2
+}
+[ "$MODE" = build ] || install_axe
 [ "$MODE" = build ] && {
 	say "built $BUILD/vantage-probe"
 	exit 0

@@ -523,6 +523,16 @@ PY
 	# overflow, and every image drawn at its native size (the narrow
 	# rendering on a phone), at 1280 and 390 px.
 	cp -rL "$site" "$VT_TMP/measure"
+	# axe-core (test.sh installs it with npm) checks each page too.
+	AXE=${VT_AXE:-${top_builddir:-.}/tests/node/node_modules/axe-core/axe.min.js}
+	axe_tag=
+	if [ -f "$AXE" ]; then
+		cp "$AXE" "$VT_TMP/measure/axe.min.js"
+		axe_tag='<script src="/axe.min.js"></script><script>addEventListener("load",function(){axe.run(document).then(function(r){var p=document.createElement("pre");p.id="vt-axe";p.hidden=true;p.textContent=JSON.stringify(r.violations.map(function(v){return [v.id,v.nodes.length]}));document.body.appendChild(p)})})</script>'
+	fi
+	for f in index.html services/www.html services/www-probes.html; do
+		sed -i "s|</body>|$axe_tag</body>|" "$VT_TMP/measure/$f"
+	done
 	for f in index.html services/www.html; do
 		sed -i 's|</body>|<script>addEventListener("load",function(){var d=document.documentElement,r={sw:d.scrollWidth,cw:d.clientWidth,imgs:[]};document.querySelectorAll("img").forEach(function(i){r.imgs.push([i.currentSrc.split("/").pop(),i.naturalWidth,i.width])});var p=document.createElement("pre");p.id="vt-measure";p.hidden=true;p.textContent=JSON.stringify(r);document.body.appendChild(p)});</script></body>|' \
 			"$VT_TMP/measure/$f"
@@ -562,6 +572,21 @@ PY
 				like "$got" "narrow [1-9]" "$f at 390 px: the narrow renderings are used"
 			fi
 		done
+	done
+	for f in index.html services/www.html services/www-probes.html; do
+		if [ -z "$axe_tag" ]; then
+			skip "$f: axe-core finds no accessibility violation" "no axe-core (test.sh installs it with npm)"
+			continue
+		fi
+		chrome --window-size=1280,900 --virtual-time-budget=15000 --dump-dom \
+			"http://127.0.0.1:$mport/$f" >"$VT_TMP/axe.dom"
+		got=$(py - "$VT_TMP/axe.dom" <<'PY'
+import html, re, sys
+m = re.search(r'<pre id="vt-axe"[^>]*>(.*?)</pre>', open(sys.argv[1]).read(), re.S)
+print('violations ' + (html.unescape(m.group(1)) if m else 'not run'))
+PY
+)
+		is "$got" "violations []" "$f: axe-core finds no accessibility violation"
 	done
 fi
 
