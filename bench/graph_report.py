@@ -162,7 +162,10 @@ for c in combos:
     if not ok:
         missed.append('%s %s: %.2fx the ceiling' % (c['kind'], c['range'],
                                                     rw or 0))
-    if not c.get('same_image'):
+    # outage-gap: vantage-graph draws its marks (spans, numbered labels)
+    # over librrd's image with cairo (graphs/marks.c), so the images differ
+    # by design there; the marks' cost is in vantage-graph's time.
+    if not c.get('same_image') and c.get('kind') != 'outage-gap':
         fail('%s: the ceiling image differs from vantage-graph\'s' % c['name'])
     if c.get('error'):
         fail('%s: %s' % (c['name'], c['error']))
@@ -174,7 +177,9 @@ for c in combos:
               ms(v['wall_min']), ms(v['wall_max']), ms(v['cpu']), ms(r['wall']),
               ms(r['wall_min']), ms(r['wall_max']), ms(r['cpu']),
               sec(rw), sec(rc), 'met' if ok else 'MISSED',
-              'yes' if c.get('same_image') else 'NO'))
+              'yes' if c.get('same_image') else
+              'no: marks drawn over it' if c.get('kind') == 'outage-gap'
+              else 'NO'))
 print()
 print('Where vantage-graph\'s time goes (one extra profiled run, ms; "rest" '
       'is start-up, configuration, SQLite open, copying and scanning the '
