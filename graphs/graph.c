@@ -835,20 +835,19 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
   graph_arg(av, "%d", r->width);
   graph_arg(av, "--height");
   graph_arg(av, "%d", r->height);
-  /* compact: the page around the image says what it shows. */
-  if (!o->compact)
+  /* compact: no title, the page around the image says what it shows. */
+  if (!o->compact) {
     graph_arg(av, "--title");
-  if (o->compact)
-    ;
-  else if (o->title)
-    graph_arg(av, "%s", o->title);
-  else
-    graph_arg(av, "%s %s%s%s%s%s, %s to %s", graph_kind_names[o->kind],
-              o->target, o->ip && o->kind != GRAPH_LOAD_SHIFT ? " " : "",
-              o->ip && o->kind != GRAPH_LOAD_SHIFT ? o->ip : "",
-              o->probe ? " from " : "", o->probe ? o->probe : "",
-              ts_format_utc(o->start, a, sizeof(a)),
-              ts_format_utc(o->end, b, sizeof(b)));
+    if (o->title)
+      graph_arg(av, "%s", o->title);
+    else
+      graph_arg(av, "%s %s%s%s%s%s, %s to %s", graph_kind_names[o->kind],
+                o->target, o->ip && o->kind != GRAPH_LOAD_SHIFT ? " " : "",
+                o->ip && o->kind != GRAPH_LOAD_SHIFT ? o->ip : "",
+                o->probe ? " from " : "", o->probe ? o->probe : "",
+                ts_format_utc(o->start, a, sizeof(a)),
+                ts_format_utc(o->end, b, sizeof(b)));
+  }
   if (!o->compact) {
     graph_arg(av, "--vertical-label");
     graph_arg(av, "%s", vlabel);
@@ -1440,30 +1439,6 @@ static void graph_latency(struct graph_run *r)
 
 /* ---- output -------------------------------------------------------------- */
 
-static void graph_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st)
-{
-  for (; *st == VT_OK && *s; s++) {
-    switch (*s) {
-    case '&':
-      *st = vt_buf_adds(b, "&amp;");
-      break;
-    case '<':
-      *st = vt_buf_adds(b, "&lt;");
-      break;
-    case '>':
-      *st = vt_buf_adds(b, "&gt;");
-      break;
-    case '"':
-      *st = vt_buf_adds(b, "&quot;");
-      break;
-    default:
-      /* Control characters are not allowed in XML 1.0, even escaped. */
-      *st = vt_buf_add(b, (unsigned char)*s < 0x20 ? " " : s, 1);
-      break;
-    }
-  }
-}
-
 /* The SVG from librrd, with a text layer before its closing tag: the title
  * and each legend entry (librrd's legend[i], placed at coords[i]) as
  * invisible text, so the image can be searched, selected and read aloud.
@@ -1487,13 +1462,13 @@ static enum vt_status graph_svg_text(const struct graph_run *r,
     st = vt_buf_adds(out, "<g id=\"vantage-text\" fill-opacity=\"0\" "
                           "font-family=\"DejaVu Sans\" font-size=\"9\">\n"
                           "<title>");
-  graph_xml_esc(out, title, &st);
+  marks_xml_esc(out, title, &st);
   if (st == VT_OK)
     st = vt_buf_addf(out,
                      "</title>\n<text x=\"%d\" y=\"12\" "
                      "text-anchor=\"middle\">",
                      r->info.image_width / 2);
-  graph_xml_esc(out, title, &st);
+  marks_xml_esc(out, title, &st);
   if (st == VT_OK)
     st = vt_buf_adds(out, "</text>\n");
   /* legend[i] and coords[i] come as pairs, in that order. */
@@ -1512,7 +1487,7 @@ static enum vt_status graph_svg_text(const struct graph_run *r,
     legend += strspn(legend, " ");
     if (*legend) {
       st = vt_buf_addf(out, "<text x=\"%d\" y=\"%d\">", x1, y2 - 3);
-      graph_xml_esc(out, legend, &st);
+      marks_xml_esc(out, legend, &st);
       if (st == VT_OK)
         st = vt_buf_adds(out, "</text>\n");
     }

@@ -26,10 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "buf.h"
 #include "dataset.h"
@@ -284,6 +288,7 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
     graph_jobs_worker(g, jobs, todo, n_todo, out_dir, alt, alt_arg, sh);
   } else {
     pid_t pids[GRAPH_JOBS_MAX_WORKERS];
+    pid_t parent = getpid();
     int started = 0;
     fflush(NULL); /* no buffered output copied into the children */
     for (int w = 0; w < workers; w++) {
@@ -295,6 +300,13 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
         break;
       }
       if (pid == 0) {
+#ifdef __linux__
+        /* A builder killed as stuck (the collector's SIGKILL) takes its
+         * workers with it; they must not go on drawing into a folder no
+         * one will swap in. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+          _exit(1);
+#endif
         gr_after_fork(g);
         graph_jobs_worker(g, jobs, todo, n_todo, out_dir, alt, alt_arg, sh);
         fflush(NULL);

@@ -229,15 +229,27 @@ out:
   return st;
 }
 
-static void marks_svg_esc(struct vt_buf *b, const char *s, enum vt_status *st)
+void marks_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st)
 {
   for (; *st == VT_OK && *s; s++) {
-    const char *e = *s == '&'   ? "&amp;"
-                    : *s == '<' ? "&lt;"
-                    : *s == '>' ? "&gt;"
-                    : *s == '"' ? "&quot;"
-                                : NULL;
-    *st = e ? vt_buf_adds(b, e) : vt_buf_add(b, s, 1);
+    switch (*s) {
+    case '&':
+      *st = vt_buf_adds(b, "&amp;");
+      break;
+    case '<':
+      *st = vt_buf_adds(b, "&lt;");
+      break;
+    case '>':
+      *st = vt_buf_adds(b, "&gt;");
+      break;
+    case '"':
+      *st = vt_buf_adds(b, "&quot;");
+      break;
+    default:
+      /* Control characters are not allowed in XML 1.0, even escaped. */
+      *st = vt_buf_add(b, (unsigned char)*s < 0x20 ? " " : s, 1);
+      break;
+    }
   }
 }
 
@@ -271,10 +283,10 @@ enum vt_status marks_draw_svg(const struct marks_geom *g,
           i, MARKS_HATCH_PX, MARKS_HATCH_PX, MARKS_HATCH_PX, s->rgb);
     if (st == VT_OK)
       st = vt_buf_adds(out, "<g class=\"span ");
-    marks_svg_esc(out, s->kind, &st);
+    marks_xml_esc(out, s->kind, &st);
     if (st == VT_OK)
       st = vt_buf_adds(out, "\" data-ip=\"");
-    marks_svg_esc(out, s->ip, &st);
+    marks_xml_esc(out, s->ip, &st);
     if (st == VT_OK)
       st = vt_buf_addf(out, "\" data-start=\"%.0f\" data-end=\"%.0f\">\n",
                        s->t0, s->t1);
@@ -305,7 +317,7 @@ enum vt_status marks_draw_svg(const struct marks_geom *g,
           "stroke=\"#%06X\"/>\n<text x=\"%.2f\" y=\"%.2f\" fill=\"#222222\">",
           l->x, l->y, l->w, MARKS_ROW_H - 1, s->rgb, l->x + 2,
           l->y + MARKS_ROW_H - 3);
-      marks_svg_esc(out, l->text, &st);
+      marks_xml_esc(out, l->text, &st);
       if (st == VT_OK)
         st = vt_buf_adds(out, "</text>\n");
     }

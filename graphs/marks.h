@@ -37,6 +37,10 @@ struct marks_span {
   double x0, x1;
 };
 
+/* Appends s to b escaped for XML text and attributes (control characters
+ * become spaces). *st: sticky status, nothing is appended unless VT_OK. */
+void marks_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st);
+
 /* Draws spans over the PNG image png (len bytes) and writes the new PNG
  * into out. Returns VT_ELIB when cairo cannot read or write the image. */
 enum vt_status marks_draw_png(const struct marks_geom *g,

@@ -93,16 +93,22 @@ with open(os.path.join(out, 'manifest'), 'w') as m:
         n += 1
 PY
 declare -A seq=([p1]=0 [p2]=0 [p3]=0)
-sent_ok=1
-while read -r p f; do
-	r=$("${send[@]}" "http://127.0.0.1:$port" "$p" "$VT_TMP/keys/$p.key" \
-		"${seq[$p]}" <"$f")
-	case $r in
-	200*) ;;
-	*) sent_ok=0; diag "batch $f: $r" ;;
-	esac
-	seq[$p]=$(( ${seq[$p]} + $(wc -l <"$f") ))
-done <"$VT_TMP/batches/manifest"
+# send_all MANIFEST: sends each "PROBE FILE" batch in order; sent_ok=0 when
+# one was not stored.
+send_all() {
+	local p f r
+	sent_ok=1
+	while read -r p f; do
+		r=$("${send[@]}" "http://127.0.0.1:$port" "$p" "$VT_TMP/keys/$p.key" \
+			"${seq[$p]}" <"$f")
+		case $r in
+		200*) ;;
+		*) sent_ok=0; diag "batch $f: $r" ;;
+		esac
+		seq[$p]=$(( ${seq[$p]} + $(wc -l <"$f") ))
+	done <"$1"
+}
+send_all "$VT_TMP/batches/manifest"
 is "$sent_ok" 1 "the collector stored every batch"
 out=$(vt_sql "$data/events.sqlite" "select ip, start - $t0, \"end\" - start
 	from outages where scope = 'address' and kind = 'outage'")
@@ -339,16 +345,7 @@ with open(os.path.join(out, 'manifest'), 'w') as m:
                     fh.write(json.dumps(rec(p, k), separators=(',', ':')) + '\n')
             m.write('%s %s\n' % (p, f))
 PY
-sent_ok=1
-while read -r p f; do
-	r=$("${send[@]}" "http://127.0.0.1:$port" "$p" "$VT_TMP/keys/$p.key" \
-		"${seq[$p]}" <"$f")
-	case $r in
-	200*) ;;
-	*) sent_ok=0; diag "batch $f: $r" ;;
-	esac
-	seq[$p]=$(( ${seq[$p]} + $(wc -l <"$f") ))
-done <"$VT_TMP/month/manifest"
+send_all "$VT_TMP/month/manifest"
 out=$(vt_sql "$data/events.sqlite" "select kind, start - $t0, \"end\" - start, probes
 	from outages where scope = 'address' and target = 'month' order by start")
 like "$out" "partial\|20[0-9.]*\|[0-9.]+\|p2.*outage\|60[0-9.]*\|28[0-9][0-9.]*\|" \

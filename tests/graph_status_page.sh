@@ -452,15 +452,19 @@ if [ ! -x "$CHROMIUM" ]; then
 		skip "$d" "no $CHROMIUM (Debian package chromium)"
 	done
 else
+	# serve DIR PORT LOG: a web server for DIR, until the test ends.
+	serve() {
+		# Not through py(): $! must be the server itself, to be killed at exit.
+		"$VT_PYTHON" -m http.server --bind 127.0.0.1 --directory "$1" "$2" \
+			>"$3" 2>&1 &
+		vt_track $!
+		for _ in $(seq 1 50); do
+			_vt_tcp_open 127.0.0.1 "$2" && break
+			sleep 0.1
+		done
+	}
 	hport=$(vt_free_port)
-	# Not through py(): $! must be the server itself, to be killed at exit.
-	"$VT_PYTHON" -m http.server --bind 127.0.0.1 --directory "$site" "$hport" \
-		>"$VT_TMP/http.log" 2>&1 &
-	vt_track $!
-	for _ in $(seq 1 50); do
-		_vt_tcp_open 127.0.0.1 "$hport" && break
-		sleep 0.1
-	done
+	serve "$site" "$hport" "$VT_TMP/http.log"
 	chrome() { # a fresh profile each time: no cache, so every fetch is a 200
 		rm -rf "$VT_TMP/chrome"
 		timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
@@ -538,13 +542,7 @@ PY
 			"$VT_TMP/measure/$f"
 	done
 	mport=$(vt_free_port)
-	"$VT_PYTHON" -m http.server --bind 127.0.0.1 --directory "$VT_TMP/measure" "$mport" \
-		>"$VT_TMP/http-measure.log" 2>&1 &
-	vt_track $!
-	for _ in $(seq 1 50); do
-		_vt_tcp_open 127.0.0.1 "$mport" && break
-		sleep 0.1
-	done
+	serve "$VT_TMP/measure" "$mport" "$VT_TMP/http-measure.log"
 	for w in 1280 390; do
 		for f in index.html services/www.html; do
 			chrome --window-size=$w,900 --virtual-time-budget=5000 --dump-dom \
