@@ -24,9 +24,9 @@ and 30 days ending at E), PNG:
 Both write a file; the two images are compared byte for byte.
 
 status-page: one full build with SHIM preloaded (the warm-up, and where the
-time goes), then N rounds of a full build (fresh DIR) and an incremental
-one (the same DIR again, as the collector rebuilds), and one full build
-with --jobs 1; each `vantage-graph -l info status-page -o DIR`. After each,
+time goes), then N rounds of a full build (fresh DIR) and two incremental
+ones (the same DIR again, as the collector rebuilds; the second is the
+steady state), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
 the images in DIR/graphs, the build time and the graphs drawn and reused
 that the command logs. CPU includes the graph worker processes (waited
 for by the command, so in its rusage).
@@ -227,14 +227,18 @@ def cmd_status_page(a):
     # one full build with --jobs 1: the one-core figure to compare with.
     plan = [('full', True, [])]
     for i in range(a.runs):
-        plan += [('full', False, []), ('incremental', False, [])]
-    plan.append(('full-1-worker', False, ['--jobs', '1']))
+        # The second incremental build is the steady state: the time since
+        # the previous build is one incremental build, not a full one.
+        plan += [('full', False, []), ('incremental-1', False, []),
+                 ('incremental', False, [])]
+    if a.one_worker:
+        plan.append(('full-1-worker', False, ['--jobs', '1']))
     for i, (mode, profiled, extra) in enumerate(plan):
         err_f = a.json + '.%d.err' % i
         prof_f = a.json + '.prof.json'
         env = {'LD_PRELOAD': a.shim, 'GRAPH_PROF_OUT': prof_f} if profiled \
             else None
-        if mode != 'incremental':
+        if not mode.startswith('incremental'):
             sp_clear(a.out_dir)
         r = run(cmd + extra, env, a.limit, err_f)
         r['profiled'] = profiled
@@ -272,7 +276,7 @@ def cmd_status_page(a):
               file=sys.stderr)
         if r['rc'] != 0:
             rc = 1
-    for mode in ('full', 'incremental', 'full-1-worker'):
+    for mode in ('full', 'incremental-1', 'incremental', 'full-1-worker'):
         res[mode] = summary([r for r in res['runs']
                              if r['mode'] == mode and not r['profiled']])
     res['timed'] = res['full']
@@ -304,6 +308,7 @@ def main():
     p.add_argument('--runs', type=int, default=2)
     p.add_argument('--json', required=True)
     p.add_argument('--limit', type=float, default=150.0)
+    p.add_argument('--one-worker', type=int, default=1)
     a = ap.parse_args()
     return cmd_graphs(a) if a.cmd == 'graphs' else cmd_status_page(a)
 

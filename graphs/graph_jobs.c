@@ -10,12 +10,10 @@
  *
  * Why fingerprints: on a live system every series gets new values every
  * few seconds, so "the RRD changed" would redraw everything on every
- * build. The caller's fingerprint says what the image shows: the range
- * end and the newest value, each counted in pixel columns of the graph
- * (a 30-day graph 800 pixels wide moves one column per 54 minutes), and
- * the event rows. An image whose fingerprint did not change would come out
- * the same within a pixel column, and is taken over from the previous
- * build by a hard link. */
+ * build. The caller's fingerprint says what the image shows: for the
+ * status page, the range end and the newest value, each counted in steps
+ * of 1 % of the range, and the event rows. An image whose fingerprint did
+ * not change is taken over from the previous build by a hard link. */
 #include "config.h"
 
 #include "graph_jobs.h"

@@ -2896,12 +2896,18 @@ static void status_page_job_alt(struct graph_job *job,
 }
 
 /* The fingerprint of a graph (graph_jobs.h): what it shows, with the range
- * end and the newest value in pixel columns. */
+ * end and the newest value counted in steps of STATUS_PAGE_REDRAW_FRACTION
+ * of the range, and the service's event rows. A 3-hour graph is redrawn
+ * when its end moved by 108 s (7 pixels), a 30-day one by 7.2 hours; an
+ * outage that starts or ends redraws at once (the event rows). Redrawing
+ * at every pixel would redraw nearly every graph at every build of a page
+ * with a thousand services, which is then slower than its interval. */
+#define STATUS_PAGE_REDRAW_FRACTION 0.01
 static uint64_t status_page_fp(const struct status_page_ctx *x,
                                const struct status_page_svc *s,
                                const struct graph_job *j, const double *drawn)
 {
-  double px = (j->opts.end - j->opts.start) / j->opts.width;
+  double px = (j->opts.end - j->opts.start) * STATUS_PAGE_REDRAW_FRACTION;
   char key[512];
   int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
                      PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
@@ -3204,8 +3210,9 @@ void status_page_usage(FILE *out)
           "      -o, --output DIR   the folder (default: status.output_dir\n"
           "                         of the collector's configuration)\n"
           "      -j, --jobs N       graph worker processes (default 0: one\n"
-          "                         per core). Graphs whose data and range\n"
-          "                         did not move by a pixel since the\n"
+          "                         per core). Graphs whose events did not\n"
+          "                         change and whose range and data moved by\n"
+          "                         less than 1 %% of the range since the\n"
           "                         previous build in DIR are reused.\n");
 }
 
