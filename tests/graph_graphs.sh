@@ -422,9 +422,18 @@ with open(out, 'w') as fh:
                  'ms': {'connect': 5.0, 'total': 5.0}}
             fh.write(json.dumps(r, separators=(',', ':')) + '\n')
 PY
-r=$("${send[@]}" "http://127.0.0.1:$port" p1 "$VT_TMP/keys/p1.key" \
-	"${seq[p1]}" <"$VT_TMP/many.ndjson")
-like "$r" "^200 " "60 more targets stored"
+# 180 new series: the collector may store a prefix only (its create
+# budget, slow under a sanitizer) and says how many; the rest goes again.
+left=$(wc -l <"$VT_TMP/many.ndjson") r=
+for _ in $(seq 1 60); do
+	r=$(tail -n "$left" "$VT_TMP/many.ndjson" |
+		"${send[@]}" "http://127.0.0.1:$port" p1 "$VT_TMP/keys/p1.key" "${seq[p1]}")
+	stored=$(sed -n 's/^200 .*"stored":\([0-9]*\).*/\1/p' <<<"$r")
+	[ -n "$stored" ] && [ "$stored" -gt 0 ] || break
+	seq[p1]=$((seq[p1] + stored)) left=$((left - stored))
+	[ "$left" -gt 0 ] || break
+done
+is "$left:${r%% *}" "0:200" "60 more targets stored"
 rc=0
 "$VANTAGE_GRAPH" -c "$cfg" graph --kind outage-gap --target svc055 \
 	--start "$start" --end "$end" -o "$img/svc055.png" >"$VT_OUT" 2>"$VT_ERR" || rc=$?

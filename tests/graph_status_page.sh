@@ -591,13 +591,16 @@ fi
 # --- the collector rebuilds the page ------------------------------------------
 port2=$(vt_free_port)
 site2=$VT_TMP/site2
-write_cfg "$port2" "$data" "status = { output_dir = \"$site2\"; interval = 2;
+# An interval of three times the first build (at least 2 s): rebuilds never
+# overlap, even in a sanitizer build, which is several times slower.
+interval=$(py -c 'import math,sys; print(max(2, math.ceil(3 * float(sys.argv[1]))))' "$t_build")
+write_cfg "$port2" "$data" "status = { output_dir = \"$site2\"; interval = $interval;
   announcements_file = \"$VT_TMP/announcements.cfg\"; };" >"$VT_TMP/collector2.cfg"
 vt_collector_start "$VT_TMP/collector2.cfg" "$port2" || bail "collector did not start"
 gen() { py -c 'import json,sys; print(json.load(open(sys.argv[1]))["generated_at_unix"])' \
 	"$site2/status.json" 2>/dev/null; }
 first=
-for _ in $(seq 1 100); do
+for _ in $(seq 1 $((interval * 30))); do
 	first=$(gen) && [ -n "$first" ] && break
 	sleep 0.1
 done
@@ -621,7 +624,7 @@ PY
 reader=$!
 vt_track "$reader"
 later=$first
-for _ in $(seq 1 80); do
+for _ in $(seq 1 $((interval * 30))); do
 	later=$(gen) || later=$first
 	[ "${later:-$first}" != "$first" ] && break
 	sleep 0.1
@@ -653,7 +656,7 @@ for p in a b c; do
 	seq[$p]=$((seq[$p] + 2))
 done
 after=$before
-for _ in $(seq 1 100); do
+for _ in $(seq 1 $((interval * 30))); do
 	after=$(entry 2>/dev/null) || after=$before
 	[[ $after == *resolved* ]] && break
 	sleep 0.1
