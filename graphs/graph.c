@@ -1106,11 +1106,14 @@ static void graph_load_shift(struct graph_run *r)
   /* The footnote on a row of its own: "\\s" after entries without a line
    * end lets librrd put the next comment over the legend row. */
   graph_arg(av, "COMMENT:\\l");
-  if (both) {
+  if (both)
     graph_arg(av, "HRULE:0#555555");
+  /* compact: librrd cuts a comment at the image's edge, and the page
+   * around the image explains it. */
+  if (!r->o->compact && both) {
     graph_arg(av, "COMMENT:above the axis\\: share of DNS answers, averaged "
                   "over probes; below\\: share of client requests\\l");
-  } else {
+  } else if (!r->o->compact) {
     graph_arg(av, "COMMENT:share of %s per address, averaged over probes\\l",
               views[GRAPH_VIEW_DNS] ? "DNS answers" : "client requests");
   }
@@ -1313,12 +1316,18 @@ static void graph_outage_gap(struct graph_run *r)
   for (size_t i = 0; i < r->n_marks && i < GRAPH_MAX_LEGEND_SPANS; i++) {
     const struct graph_span *sp = &r->span_rows[i];
     char text[256], esc[512];
+    /* compact: the duration only (the marker's label), so the row fits
+     * a narrow image; the page lists the times. */
+    const char *when = r->o->compact ? r->marks[i].label : sp->label;
+    if (r->o->compact)
+      when += strcspn(when, " ") + (when[strcspn(when, " ")] == ' ');
     if (sp->partial)
-      snprintf(text, sizeof(text), "[%d] %s partial, seen by %s: %s",
-               sp->number, sp->ip, sp->seen, sp->label);
+      snprintf(text, sizeof(text), "[%d] %s partial%s%s: %s", sp->number,
+               sp->ip, r->o->compact ? "" : ", seen by ",
+               r->o->compact ? "" : sp->seen, when);
     else
       snprintf(text, sizeof(text), "[%d] %s down %s", sp->number, sp->ip,
-               sp->label);
+               when);
     graph_legend_esc(text, esc, sizeof(esc));
     graph_arg(av, "AREA:nil#%06X%s:%s\\l", r->marks[i].rgb,
               sp->partial ? "80" : GRAPH_SPAN_ALPHA, esc);
@@ -1333,7 +1342,11 @@ static void graph_outage_gap(struct graph_run *r)
       continue;
     listed++;
     char text[192], esc[384];
-    snprintf(text, sizeof(text), "%s no data %s", sp->ip, sp->label);
+    char dur[32];
+    snprintf(text, sizeof(text), "%s no data %s", sp->ip,
+             r->o->compact ? vt_time_fmt_duration(sp->end - sp->start, dur,
+                                                  sizeof(dur))
+                           : sp->label);
     graph_legend_esc(text, esc, sizeof(esc));
     graph_arg(av, "AREA:nil%s:%s\\l", GRAPH_NODATA_COLOR, esc);
   }
