@@ -180,7 +180,7 @@ struct graph_run {
   bool per_probe;  /* probes: a line per probe of one address */
   const char **probes; /* probes: names in the order of the lines */
   size_t n_probes;
-  struct marks_span *marks; /* outage-gap, probes: spans drawn over */
+  struct marks_span *marks;     /* outage-gap, probes: spans drawn over */
   struct graph_span *span_rows; /* their legend rows */
   size_t n_marks;
   /* outage-gap: the time grid of the first fetch; the others map onto it */
@@ -311,8 +311,8 @@ static const char *graph_line_color(const struct graph_run *r,
 {
   size_t c = r->per_probe ? line->probe % GRAPH_N_COLORS
                           : (size_t)r->addrs[line->addr].color;
-  snprintf(out, 8, "#%06X", graph_shade(graph_rgb(graph_palette[c]),
-                                        line->shade));
+  snprintf(out, 8, "#%06X",
+           graph_shade(graph_rgb(graph_palette[c]), line->shade));
   return out;
 }
 
@@ -601,8 +601,8 @@ static enum vt_status graph_select(struct graph_run *r)
   for (size_t i = 0; i < r->n_sel; i++) {
     const struct graph_sel *s = &r->sel[i];
     struct graph_line *prev = r->n_lines ? &r->lines[r->n_lines - 1] : NULL;
-    bool new_probe = !r->n_probes ||
-                     strcmp(r->probes[r->n_probes - 1], s->s->probe) != 0;
+    bool new_probe =
+        !r->n_probes || strcmp(r->probes[r->n_probes - 1], s->s->probe) != 0;
     if (r->per_probe && new_probe)
       r->probes[r->n_probes++] = s->s->probe;
     if (prev && prev->view == s->view && prev->addr == s->addr &&
@@ -611,8 +611,8 @@ static enum vt_status graph_select(struct graph_run *r)
       prev->n++;
       continue;
     }
-    bool same_owner = prev && (r->per_probe ? !new_probe
-                                            : prev->addr == s->addr);
+    bool same_owner =
+        prev && (r->per_probe ? !new_probe : prev->addr == s->addr);
     r->lines[r->n_lines++] = (struct graph_line){
         .view = s->view,
         .addr = s->addr,
@@ -633,7 +633,8 @@ static enum vt_status graph_select(struct graph_run *r)
       bool seen = false, seen_type = false;
       for (size_t j = 0; j < i; j++) {
         seen |= strcmp(r->lines[j].check, r->lines[i].check) == 0;
-        seen_type |= strcmp(r->lines[j].check_type, r->lines[i].check_type) == 0;
+        seen_type |=
+            strcmp(r->lines[j].check_type, r->lines[i].check_type) == 0;
       }
       r->n_checks += !seen;
       r->n_types += !seen_type;
@@ -732,7 +733,8 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
              row++)
           if (!isnan(f.data[row * f.n_ds + (size_t)ds[d]]))
             line->has[d] = true;
-      if ((o->kind == GRAPH_OUTAGE_GAP || o->kind == GRAPH_PROBES) && ds[GRAPH_DS_UP] >= 0)
+      if ((o->kind == GRAPH_OUTAGE_GAP || o->kind == GRAPH_PROBES) &&
+          ds[GRAPH_DS_UP] >= 0)
         st = graph_mark_known(r, a, &f, ds[GRAPH_DS_UP]);
       gr_fetch_free(&f);
       if (st != VT_OK)
@@ -1167,8 +1169,7 @@ static void graph_seen(const struct gr_outage *o, char *out, size_t size)
 static void graph_span_marks(struct graph_run *r)
 {
   r->marks = calloc(r->n_outages ? r->n_outages : 1, sizeof(*r->marks));
-  r->span_rows = calloc(r->n_outages ? r->n_outages : 1,
-                        sizeof(*r->span_rows));
+  r->span_rows = calloc(r->n_outages ? r->n_outages : 1, sizeof(*r->span_rows));
   int *lane = calloc(r->n_addrs ? r->n_addrs : 1, sizeof(*lane));
   if (!r->marks || !r->span_rows || !lane) {
     free(lane);
@@ -1204,9 +1205,8 @@ static void graph_span_marks(struct graph_run *r)
     }
     char dur[32];
     vt_time_fmt_duration(end - out->start, dur, sizeof(dur));
-    unsigned rgb = r->per_probe
-                       ? 0x555555
-                       : graph_rgb(graph_palette[r->addrs[k].color]);
+    unsigned rgb =
+        r->per_probe ? 0x555555 : graph_rgb(graph_palette[r->addrs[k].color]);
     *m = (struct marks_span){
         .t0 = fmax(out->start, r->o->start),
         .t1 = fmin(end, r->o->end),
@@ -1225,8 +1225,7 @@ static void graph_span_marks(struct graph_run *r)
     }
     /* Past the legend's rows a number would point nowhere. */
     if (sp->number > GRAPH_MAX_LEGEND_SPANS)
-      snprintf(m->label, sizeof(m->label), "%s",
-               partial ? sp->seen : dur);
+      snprintf(m->label, sizeof(m->label), "%s", partial ? sp->seen : dur);
     struct graph_span *last =
         graph_add_span(r, sp->ip, sp->start, sp->end, false, sp->label);
     if (last) {
@@ -1241,8 +1240,8 @@ static void graph_span_marks(struct graph_run *r)
 static void graph_outage_gap(struct graph_run *r)
 {
   struct graph_argv *av = &r->av;
-  graph_common_args(r, r->per_probe ? "latency (ms) per probe"
-                                    : "latency (ms)");
+  graph_common_args(r,
+                    r->per_probe ? "latency (ms) per probe" : "latency (ms)");
   graph_arg(av, "--lower-limit");
   graph_arg(av, "0");
 
@@ -1326,8 +1325,7 @@ static void graph_outage_gap(struct graph_run *r)
                sp->ip, r->o->compact ? "" : ", seen by ",
                r->o->compact ? "" : sp->seen, when);
     else
-      snprintf(text, sizeof(text), "[%d] %s down %s", sp->number, sp->ip,
-               when);
+      snprintf(text, sizeof(text), "[%d] %s down %s", sp->number, sp->ip, when);
     graph_legend_esc(text, esc, sizeof(esc));
     graph_arg(av, "AREA:nil#%06X%s:%s\\l", r->marks[i].rgb,
               sp->partial ? "80" : GRAPH_SPAN_ALPHA, esc);
@@ -1344,9 +1342,9 @@ static void graph_outage_gap(struct graph_run *r)
     char text[192], esc[384];
     char dur[32];
     snprintf(text, sizeof(text), "%s no data %s", sp->ip,
-             r->o->compact ? vt_time_fmt_duration(sp->end - sp->start, dur,
-                                                  sizeof(dur))
-                           : sp->label);
+             r->o->compact
+                 ? vt_time_fmt_duration(sp->end - sp->start, dur, sizeof(dur))
+                 : sp->label);
     graph_legend_esc(text, esc, sizeof(esc));
     graph_arg(av, "AREA:nil%s:%s\\l", GRAPH_NODATA_COLOR, esc);
   }

@@ -21,10 +21,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -77,8 +77,8 @@ static int graph_jobs_prev_cmp(const void *a, const void *b)
 
 /* The previous manifest, sorted by name; a missing or unreadable one is
  * an empty list (everything is drawn). buf owns the strings. */
-static struct graph_jobs_prev *graph_jobs_load(const char *prev_dir,
-                                               char **buf, size_t *n)
+static struct graph_jobs_prev *graph_jobs_load(const char *prev_dir, char **buf,
+                                               size_t *n)
 {
   *n = 0;
   *buf = NULL;
@@ -140,9 +140,9 @@ static struct graph_jobs_prev *graph_jobs_load(const char *prev_dir,
 }
 
 /* Takes the previous image over when nothing it shows changed. */
-static bool graph_jobs_reuse(struct graph_job *j, const struct graph_jobs_prev *v,
-                             size_t n, const char *prev_dir,
-                             const char *out_dir)
+static bool graph_jobs_reuse(struct graph_job *j,
+                             const struct graph_jobs_prev *v, size_t n,
+                             const char *prev_dir, const char *out_dir)
 {
   struct graph_jobs_prev key = {.name = j->name};
   const struct graph_jobs_prev *e =
@@ -293,8 +293,7 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
       pid_t pid = fork();
       if (pid < 0) {
         vt_warn("status page: fork: %s; drawing with %d worker%s",
-                strerror(errno), started ? started : 1,
-                started > 1 ? "s" : "");
+                strerror(errno), started ? started : 1, started > 1 ? "s" : "");
         break;
       }
       if (pid == 0) {

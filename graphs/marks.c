@@ -108,8 +108,7 @@ static void marks_layout(const struct marks_geom *g, struct marks_span *s,
 static void marks_rgb(cairo_t *cr, unsigned rgb, double alpha)
 {
   cairo_set_source_rgba(cr, ((rgb >> 16) & 255) / 255.0,
-                        ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0,
-                        alpha);
+                        ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0, alpha);
 }
 
 /* Diagonal lines over the rectangle, clipped to it. */
@@ -191,9 +190,8 @@ static cairo_status_t marks_png_read(void *closure, unsigned char *data,
 static cairo_status_t marks_png_write(void *closure, const unsigned char *data,
                                       unsigned int length)
 {
-  return vt_buf_add(closure, data, length) == VT_OK
-             ? CAIRO_STATUS_SUCCESS
-             : CAIRO_STATUS_WRITE_ERROR;
+  return vt_buf_add(closure, data, length) == VT_OK ? CAIRO_STATUS_SUCCESS
+                                                    : CAIRO_STATUS_WRITE_ERROR;
 }
 
 enum vt_status marks_draw_png(const struct marks_geom *g,

@@ -26,13 +26,13 @@ struct marks_geom {
 };
 
 struct marks_span {
-  double t0, t1;     /* seconds */
-  unsigned rgb;      /* 0xRRGGBB */
-  int lane;          /* 0 = top lane */
-  bool partial;      /* hatched, not filled */
-  char label[48];    /* drawn in the plot: "1 1m48s", "3 p2 only" */
-  char kind[12];     /* "outage" or "partial": SVG class */
-  char ip[48];       /* SVG data-ip */
+  double t0, t1;  /* seconds */
+  unsigned rgb;   /* 0xRRGGBB */
+  int lane;       /* 0 = top lane */
+  bool partial;   /* hatched, not filled */
+  char label[48]; /* drawn in the plot: "1 1m48s", "3 p2 only" */
+  char kind[12];  /* "outage" or "partial": SVG class */
+  char ip[48];    /* SVG data-ip */
   /* filled in by marks_draw_*: where the span was drawn */
   double x0, x1;
 };

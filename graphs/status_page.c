@@ -106,7 +106,7 @@ static const char *const status_page_day_names[] = {
 
 struct status_page_day {
   double measured_s, down_s, degraded_s, maint_s;
-  double nodata_s; /* every probe of the service silent */
+  double nodata_s;     /* every probe of the service silent */
   double availability; /* NAN when nothing was measured */
   enum status_page_day_class cls;
 };
@@ -217,7 +217,7 @@ struct status_page_svc {
   struct status_page_graph graphs[STATUS_PAGE_N_KINDS][STATUS_PAGE_N_RANGES];
   struct status_page_pgraph *pg; /* per address with tcp/http checks */
   size_t n_pg;
-  uint64_t ev_fp; /* fingerprint of its event rows (graph_jobs.h) */
+  uint64_t ev_fp;         /* fingerprint of its event rows (graph_jobs.h) */
   const char *probes[32]; /* that have series of it (borrowed) */
   size_t n_probes;
 };
@@ -588,8 +588,8 @@ static void status_page_ann_free(struct status_page_ann *a, size_t n)
   free(a);
 }
 
-static const char *const status_page_ann_top_keys[] = {"announcements",
-                                                       "notes", NULL};
+static const char *const status_page_ann_top_keys[] = {"announcements", "notes",
+                                                       NULL};
 static const char *const status_page_note_keys[] = {"service", "at", "text",
                                                     NULL};
 
@@ -611,15 +611,15 @@ static int status_page_note_cmp(const void *x, const void *y)
 /* One element of the notes list: { service = "www"; at = "2026-11-21T
  * 10:05:00Z"; text = "..."; }. */
 static void status_page_note_parse(struct vt_cfg *c, config_setting_t *g,
-                                   const char *path,
-                                   struct status_page_note *n)
+                                   const char *path, struct status_page_note *n)
 {
   char pk[96];
   n->at = NAN;
   n->inc = -1;
   if (!config_setting_is_group(g)) {
-    vt_cfg_error(c, g, path, "expected a group { service = ...; at = ...; "
-                             "text = ...; }");
+    vt_cfg_error(c, g, path,
+                 "expected a group { service = ...; at = ...; "
+                 "text = ...; }");
     return;
   }
   vt_cfg_check_keys(c, g, path, status_page_note_keys);
@@ -1007,8 +1007,7 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
 {
   struct status_page_svc *s = &x->svc[si];
   struct status_page_spans down = {0}, deg = {0}, maint = {0}, d1 = {0},
-                           g1 = {0}, g2 = {0}, blind = {0}, b1 = {0},
-                           nd = {0};
+                           g1 = {0}, g2 = {0}, blind = {0}, b1 = {0}, nd = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < x->n_outages && st == VT_OK; i++) {
     const struct gr_outage *o = &x->outages[i];
@@ -1047,8 +1046,8 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
     double b = isnan(s->last_ts) ? to : fmin(to, s->last_ts);
     if (b > a) {
       day->nodata_s = status_page_spans_within(&nd, a, b);
-      day->measured_s = (b - a) - status_page_spans_within(&maint, a, b) -
-                        day->nodata_s;
+      day->measured_s =
+          (b - a) - status_page_spans_within(&maint, a, b) - day->nodata_s;
       day->down_s = status_page_spans_within(&d1, a, b);
       day->degraded_s = status_page_spans_within(&g2, a, b);
     }
@@ -1307,10 +1306,10 @@ static void status_page_ev_fp(struct status_page_ctx *x)
     char row[256];
     int len = snprintf(row, sizeof(row), "%ld|%s|%s|%s|%.3f|%.3f|%d|%d|%s",
                        o->id, o->scope, o->kind, o->ip, o->start,
-                       isnan(o->end) ? -1.0 : o->end, o->seen_by,
-                       o->of_probes, o->probes);
-    x->svc[si].ev_fp = graph_jobs_fp(x->svc[si].ev_fp, row,
-                                     len > 0 ? (size_t)len : 0);
+                       isnan(o->end) ? -1.0 : o->end, o->seen_by, o->of_probes,
+                       o->probes);
+    x->svc[si].ev_fp =
+        graph_jobs_fp(x->svc[si].ev_fp, row, len > 0 ? (size_t)len : 0);
   }
   for (size_t i = 0; i < x->n_maint; i++) {
     long si = status_page_svc_index(x, x->maint[i].target);
@@ -1881,8 +1880,8 @@ static void status_page_figure(struct status_page_out *o,
   status_page_put(o, "<figure>\n");
   if (gr->ok) {
     char base[200];
-    snprintf(base, sizeof(base), "%s-%s-%s", s->name,
-             status_page_kinds[k].slug, status_page_ranges[r].slug);
+    snprintf(base, sizeof(base), "%s-%s-%s", s->name, status_page_kinds[k].slug,
+             status_page_ranges[r].slug);
     status_page_img(o, gr, root, base);
   } else {
     status_page_put(o, "<p class=\"nodata\">%s</p>\n", gr->missing);
@@ -2326,8 +2325,7 @@ static void status_page_service(struct status_page_out *o,
 
 /* services/NAME-probes.html: the probes view of each address. */
 static void status_page_probes_page(struct status_page_out *o,
-                                    const struct status_page_ctx *x,
-                                    size_t si)
+                                    const struct status_page_ctx *x, size_t si)
 {
   const struct status_page_svc *s = &x->svc[si];
   char what[160];
@@ -2642,8 +2640,9 @@ static void status_page_feed(struct status_page_out *o,
                      "<link rel=\"alternate\" type=\"text/html\" "
                      "href=\"index.html\"/>\n<author><name>");
   status_page_xml(o, x->title);
-  status_page_put(o, "</name></author>\n<generator version=\"%s\">"
-                     "vantage-graph</generator>\n",
+  status_page_put(o,
+                  "</name></author>\n<generator version=\"%s\">"
+                  "vantage-graph</generator>\n",
                   PACKAGE_VERSION);
   status_page_atom_time(o, "updated", updated);
   for (size_t i = 0; i < x->n_inc; i++) {
@@ -2655,19 +2654,20 @@ static void status_page_feed(struct status_page_out *o,
     status_page_xml(o, svc);
     status_page_put(o, "/%.0f</id>\n<title>", floor(inc->start));
     status_page_xml(o, svc);
-    status_page_put(o, ": %s%s</title>\n<link rel=\"alternate\" "
-                       "type=\"text/html\" href=\"services/",
+    status_page_put(o,
+                    ": %s%s</title>\n<link rel=\"alternate\" "
+                    "type=\"text/html\" href=\"services/",
                     inc->down ? "down" : "degraded",
                     isnan(inc->end) ? " (ongoing)" : ", resolved");
     status_page_xml(o, svc);
     status_page_put(o, ".html#incidents\"/>\n");
     status_page_atom_time(o, "published", inc->start);
     status_page_atom_time(o, "updated", status_page_inc_updated(x, inc));
-    status_page_put(o, "<category term=\"incident\"/>\n<content type=\"text\">");
+    status_page_put(o,
+                    "<category term=\"incident\"/>\n<content type=\"text\">");
     char a[32], b[32];
     status_page_put(
-        o, "%s from %s to %s (%s%s).",
-        inc->down ? "Down" : "Degraded",
+        o, "%s from %s to %s (%s%s).", inc->down ? "Down" : "Degraded",
         status_page_fmt_time(inc->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)),
         isnan(inc->end)
             ? "now"
@@ -2695,11 +2695,13 @@ static void status_page_feed(struct status_page_out *o,
   for (size_t i = 0; i < x->n_ann; i++) {
     const struct status_page_ann *an = &x->ann[i];
     char key[600];
-    int len = snprintf(key, sizeof(key), "%s|%s|%.0f", status_page_ann_kinds[an->kind],
-                       an->title, isnan(an->start) ? -1.0 : an->start);
+    int len = snprintf(key, sizeof(key), "%s|%s|%.0f",
+                       status_page_ann_kinds[an->kind], an->title,
+                       isnan(an->start) ? -1.0 : an->start);
     uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
-    status_page_put(o, "<entry>\n<id>" STATUS_PAGE_TAG "announcement/%016llx"
-                       "</id>\n<title>%s: ",
+    status_page_put(o,
+                    "<entry>\n<id>" STATUS_PAGE_TAG "announcement/%016llx"
+                    "</id>\n<title>%s: ",
                     (unsigned long long)h, status_page_ann_labels[an->kind]);
     status_page_xml(o, an->title);
     status_page_put(o, "</title>\n<link rel=\"alternate\" type=\"text/html\" "
@@ -2710,13 +2712,13 @@ static void status_page_feed(struct status_page_out *o,
                     status_page_ann_phase(an, x->now));
     char a[32];
     if (!isnan(an->start))
-      status_page_put(o, "; from %s", status_page_fmt_time(an->start,
-                                                         STATUS_PAGE_T_HUMAN,
-                                                         a, sizeof(a)));
+      status_page_put(
+          o, "; from %s",
+          status_page_fmt_time(an->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
     if (!isnan(an->end))
-      status_page_put(o, " until %s", status_page_fmt_time(an->end,
-                                                         STATUS_PAGE_T_HUMAN,
-                                                         a, sizeof(a)));
+      status_page_put(
+          o, " until %s",
+          status_page_fmt_time(an->end, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
     status_page_put(o, ".");
     if (an->text) {
       status_page_put(o, " ");
@@ -2727,7 +2729,8 @@ static void status_page_feed(struct status_page_out *o,
   status_page_put(o, "</feed>\n");
 }
 
-/* ---- badges --------------------------------------------------------------- */
+/* ---- badges ---------------------------------------------------------------
+ */
 
 /* A badge (badges/NAME-status.svg, -uptime-24h.svg, -uptime-30d.svg):
  * "label | value" in the usual two-part shape, text as SVG text, with a
@@ -2802,7 +2805,7 @@ static enum vt_status status_page_badges(const struct status_page_ctx *x,
       status_page_pct(a, 3, pct, sizeof(pct));
       vt_buf_reset(&o->b);
       status_page_badge(o, up[u].label, isnan(a) ? "no data" : pct,
-                        isnan(a)       ? state_color[STATUS_PAGE_NODATA]
+                        isnan(a)     ? state_color[STATUS_PAGE_NODATA]
                         : a >= 0.999 ? state_color[STATUS_PAGE_OPERATIONAL]
                         : a >= 0.99  ? state_color[STATUS_PAGE_DEGRADED]
                                      : state_color[STATUS_PAGE_DOWN]);
@@ -2887,9 +2890,10 @@ static void status_page_job_alt(struct graph_job *job,
        i++) {
     const struct graph_span *sp = &info->spans[i];
     n += snprintf(job->alt + n, sizeof(job->alt) - (size_t)n, "%s%s %s%s%s",
-                  i ? "; " : "", sp->nodata    ? "no data"
-                                 : sp->partial ? "partial event, seen by"
-                                               : "unreachable",
+                  i ? "; " : "",
+                  sp->nodata    ? "no data"
+                  : sp->partial ? "partial event, seen by"
+                                : "unreachable",
                   sp->partial ? sp->seen : "", sp->partial ? ", " : "",
                   sp->label);
   }
@@ -2912,8 +2916,8 @@ static uint64_t status_page_fp(const struct status_page_ctx *x,
   int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
                      PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
                      j->opts.ip ? j->opts.ip : "", j->opts.width,
-                     j->opts.height, (int)j->opts.compact,
-                     floor(x->now / px), floor(drawn[1] / px), drawn[0]);
+                     j->opts.height, (int)j->opts.compact, floor(x->now / px),
+                     floor(drawn[1] / px), drawn[0]);
   uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
   return graph_jobs_fp(h, &s->ev_fp, sizeof(s->ev_fp));
 }
@@ -2999,22 +3003,22 @@ static enum vt_status status_page_graphs(struct status_page_ctx *x)
         char base[160];
         snprintf(base, sizeof(base), "%s-%s-%s", s->name,
                  status_page_kinds[k].slug, status_page_ranges[r].slug);
-        status_page_add_jobs(&js, s, &s->graphs[k][r],
-                             (struct status_page_slot){.svc = i, .k = k, .r = r},
-                             status_page_kinds[k].kind, NULL, base,
-                             s->drawn[k]);
+        status_page_add_jobs(
+            &js, s, &s->graphs[k][r],
+            (struct status_page_slot){.svc = i, .k = k, .r = r},
+            status_page_kinds[k].kind, NULL, base, s->drawn[k]);
       }
     for (size_t p = 0; p < s->n_pg; p++) {
       char base[160];
       snprintf(base, sizeof(base), "%s-probes-%s-%s", s->name, s->pg[p].slug,
                status_page_ranges[STATUS_PAGE_PROBES_RANGE].slug);
-      status_page_add_jobs(&js, s, &s->pg[p].g,
-                           (struct status_page_slot){
-                               .svc = i,
-                               .k = STATUS_PAGE_N_KINDS,
-                               .r = STATUS_PAGE_PROBES_RANGE,
-                               .pg = p},
-                           GRAPH_PROBES, s->pg[p].ip, base, s->drawn[0]);
+      status_page_add_jobs(
+          &js, s, &s->pg[p].g,
+          (struct status_page_slot){.svc = i,
+                                    .k = STATUS_PAGE_N_KINDS,
+                                    .r = STATUS_PAGE_PROBES_RANGE,
+                                    .pg = p},
+          GRAPH_PROBES, s->pg[p].ip, base, s->drawn[0]);
     }
   }
   st = graph_jobs_run(x->g, js.jobs, js.n, gdir, prev, x->workers,
@@ -3188,8 +3192,8 @@ enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir_arg,
           "worker%s, %zu unchanged",
           dir, x.n, x.n == 1 ? "" : "s", x.n_inc, x.n_inc == 1 ? "" : "s",
           x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0,
-          x.gstats.rendered, x.gstats.workers,
-          x.gstats.workers == 1 ? "" : "s", x.gstats.reused);
+          x.gstats.rendered, x.gstats.workers, x.gstats.workers == 1 ? "" : "s",
+          x.gstats.reused);
 out:
   /* Other failures were logged where they happened, with their cause. */
   if (st == VT_ENOMEM)
@@ -3237,9 +3241,10 @@ int status_page_cmd(struct gr_ctx *g, int argc, char **argv)
       errno = 0;
       long v = strtol(optarg, &end, 10);
       if (errno || end == optarg || *end || v < 0 || v > 64) {
-        fprintf(stderr, "vantage-graph: status-page: --jobs: \"%s\" is not "
-                        "a number of processes from 0 (one per core) to "
-                        "64\n",
+        fprintf(stderr,
+                "vantage-graph: status-page: --jobs: \"%s\" is not "
+                "a number of processes from 0 (one per core) to "
+                "64\n",
                 optarg);
         return 2;
       }
