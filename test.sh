@@ -49,7 +49,7 @@ done
 
 PKGS=(build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libc-ares-dev libev-dev librrd-dev libconfig-dev
-	libmicrohttpd-dev libssl-dev libsqlite3-dev libsnappy-dev
+	libmicrohttpd-dev libssl-dev libsqlite3-dev libsnappy-dev libcairo2-dev
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
@@ -57,6 +57,10 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 # VictoriaMetrics for alerts, /metrics and remote write); the demo does not.
 TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev prometheus
 	prometheus-alertmanager victoria-metrics)
+# npm installs axe-core for the status page's accessibility check; Debian's
+# npm only where no npm is installed (a nodejs from elsewhere brings its
+# own and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
 
 say() { echo "==> $*"; }
 
@@ -171,6 +175,21 @@ if [ "$INSTALL" = 1 ]; then
 	}
 fi
 build
+# The status page's accessibility check runs axe-core (npm) in chromium;
+# it goes into the build folder, never into the source tree.
+install_axe() {
+	local dir=$BUILD/tests/node
+	[ -f "$dir/node_modules/axe-core/axe.min.js" ] && return 0
+	command -v npm >/dev/null 2>&1 || {
+		echo "test.sh: no npm: the accessibility check (axe-core) is skipped" >&2
+		return 0
+	}
+	say "npm install axe-core (into ${dir#"$ROOT"/})"
+	mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund \
+		axe-core@4 >"$LOGS/npm.log" 2>&1 ||
+		echo "test.sh: npm install axe-core failed; see ${LOGS#"$ROOT"/}/npm.log" >&2
+}
+[ "$MODE" = build ] || install_axe
 [ "$MODE" = build ] && {
 	say "built $BUILD/vantage-probe"
 	exit 0

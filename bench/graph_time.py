@@ -23,9 +23,13 @@ and 30 days ending at E), PNG:
      inside rrd_graph_v, rrd_fetch_r, rrd_info_r and sqlite3_step.
 Both write a file; the two images are compared byte for byte.
 
-status-page: one run with SHIM preloaded (the warm-up, and where the time
-goes), then N timed runs of `vantage-graph -l info status-page -o DIR`;
-after each, the graphs in DIR/graphs and the build time the command logs.
+status-page: one full build with SHIM preloaded (the warm-up, and where the
+time goes), then N rounds of a full build (fresh DIR) and two incremental
+ones (the same DIR again, as the collector rebuilds; the second is the
+steady state), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
+the images in DIR/graphs, the build time and the graphs drawn and reused
+that the command logs. CPU includes the graph worker processes (waited
+for by the command, so in its rusage).
 
 Every run: wall time (perf_counter around fork to wait4), user + system
 CPU and peak RSS from wait4's rusage; the child gets SIGKILL after --limit
@@ -202,18 +206,43 @@ def cmd_graphs(a):
     return rc
 
 
+def sp_clear(out_dir):
+    """Removes the page and its versions: the next build is a full one."""
+    import shutil
+    for d in [out_dir] + glob.glob(out_dir + '.*'):
+        if os.path.islink(d) or os.path.isfile(d):
+            os.unlink(d)
+        elif os.path.isdir(d):
+            shutil.rmtree(d)
+
+
 def cmd_status_page(a):
     cmd = [a.graph, '-c', a.config, '-l', 'info', 'status-page', '-o',
            a.out_dir]
     res = {'cmd': cmd, 'runs': []}
     rc = 0
-    for i in range(a.runs + 1):
+    # Run 0: full, profiled (the warm-up). Then per timed round: a full
+    # build (fresh folder) and an incremental one right after it (the
+    # collector's rebuild: same folder, nothing new but the clock). Last,
+    # one full build with --jobs 1: the one-core figure to compare with.
+    plan = [('full', True, [])]
+    for i in range(a.runs):
+        # The second incremental build is the steady state: the time since
+        # the previous build is one incremental build, not a full one.
+        plan += [('full', False, []), ('incremental-1', False, []),
+                 ('incremental', False, [])]
+    if a.one_worker:
+        plan.append(('full-1-worker', False, ['--jobs', '1']))
+    for i, (mode, profiled, extra) in enumerate(plan):
         err_f = a.json + '.%d.err' % i
         prof_f = a.json + '.prof.json'
-        env = {'LD_PRELOAD': a.shim, 'GRAPH_PROF_OUT': prof_f} if i == 0 \
+        env = {'LD_PRELOAD': a.shim, 'GRAPH_PROF_OUT': prof_f} if profiled \
             else None
-        r = run(cmd, env, a.limit, err_f)
-        r['profiled'] = i == 0
+        if not mode.startswith('incremental'):
+            sp_clear(a.out_dir)
+        r = run(cmd + extra, env, a.limit, err_f)
+        r['profiled'] = profiled
+        r['mode'] = mode
         log = open(err_f, errors='replace').read()
         m = re.search(r'(\d+) services?, (\d+) incidents?, (\d+) '
                       r'announcements?, built in ([\d.]+)s', log)
@@ -221,24 +250,36 @@ def cmd_status_page(a):
             r['services'] = int(m.group(1))
             r['incidents'] = int(m.group(2))
             r['built_s'] = float(m.group(4))
-        r['graphs'] = len(glob.glob(os.path.join(a.out_dir, 'graphs',
-                                                 '*.png')))
-        r['pages'] = len(glob.glob(os.path.join(a.out_dir, 'services',
-                                                '*.html')))
+        m = re.search(r'graphs: (\d+) drawn by (\d+) workers?, (\d+) '
+                      r'unchanged', log)
+        if m:
+            r['drawn'], r['workers'], r['reused'] = map(int, m.groups())
+        # The wide images of the 2 kinds x 4 ranges (narrow renderings and
+        # the probes views are counted apart).
+        pngs = glob.glob(os.path.join(a.out_dir, 'graphs', '*.png'))
+        r['graphs'] = len([p for p in pngs if '-narrow' not in p and
+                           '-probes-' not in p])
+        r['images'] = len(pngs)
+        r['pages'] = len([p for p in glob.glob(os.path.join(
+            a.out_dir, 'services', '*.html')) if '-probes.html' not in p])
         r['index'] = os.path.exists(os.path.join(a.out_dir, 'index.html'))
         r['errors'] = [ln for ln in log.splitlines()
                        if ': err:' in ln or 'error' in ln.lower()][:5]
-        if i == 0:
+        if profiled:
             res['profile'] = read_json(prof_f)
         res['runs'].append(r)
-        print('    run %d%s: %.2f s wall, %.2f s CPU, %d MB peak RSS, %d '
-              'graphs, exit %d' % (i, ' (profiled)' if i == 0 else '',
-                                   r['wall'], r['cpu'], r['maxrss_kb'] // 1024,
-                                   r['graphs'], r['rc']), file=sys.stderr)
+        print('    run %d %s%s: %.2f s wall, %.2f s CPU, %d MB peak RSS, %d '
+              'images (%s drawn, %s unchanged), exit %d' % (
+                  i, mode, ' (profiled)' if profiled else '', r['wall'],
+                  r['cpu'], r['maxrss_kb'] // 1024, r['images'],
+                  r.get('drawn', '?'), r.get('reused', '?'), r['rc']),
+              file=sys.stderr)
         if r['rc'] != 0:
             rc = 1
-    timed = [r for r in res['runs'] if not r['profiled']]
-    res['timed'] = summary(timed)
+    for mode in ('full', 'incremental-1', 'incremental', 'full-1-worker'):
+        res[mode] = summary([r for r in res['runs']
+                             if r['mode'] == mode and not r['profiled']])
+    res['timed'] = res['full']
     with open(a.json, 'w') as f:
         json.dump(res, f, indent=1)
     return rc
@@ -267,6 +308,7 @@ def main():
     p.add_argument('--runs', type=int, default=2)
     p.add_argument('--json', required=True)
     p.add_argument('--limit', type=float, default=150.0)
+    p.add_argument('--one-worker', type=int, default=1)
     a = ap.parse_args()
     return cmd_graphs(a) if a.cmd == 'graphs' else cmd_status_page(a)
 

@@ -216,6 +216,19 @@ void gr_close(struct gr_ctx *g)
   free(g);
 }
 
+void gr_after_fork(struct gr_ctx *g)
+{
+  /* SQLite forbids using a connection across fork(); the parent keeps
+   * using it, so the child only forgets it (no sqlite3_close, which could
+   * touch the parent's locks) and opens its own on first use. */
+  g->db = NULL;
+  g->db_status = VT_OK;
+  if (g->rrdc_fd >= 0)
+    close(g->rrdc_fd);
+  g->rrdc_fd = -1;
+  g->rlen = 0;
+}
+
 const struct coll_conf *gr_conf(const struct gr_ctx *g)
 {
   return g->conf;
@@ -348,11 +361,18 @@ static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
 enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
                               struct gr_series **out, size_t *n)
 {
+  /* "?1 IS NULL OR target = ?1" would scan every series: SQLite uses the
+   * index only for the plain comparison, and the status page asks once
+   * per graph (thousands of times among 15,000 series). */
   const struct gr_list_query q = {
-      .sql = "SELECT target, check_type, check_name, key, probe, path,"
-             " first_ts, last_ts, results FROM series"
-             " WHERE ?1 IS NULL OR target = ?1"
-             " ORDER BY target, check_name, key, probe",
+      .sql = target ? "SELECT target, check_type, check_name, key, probe,"
+                      " path, first_ts, last_ts, results FROM series"
+                      " WHERE target = ?1"
+                      " ORDER BY target, check_name, key, probe"
+                    : "SELECT target, check_type, check_name, key, probe,"
+                      " path, first_ts, last_ts, results FROM series"
+                      " WHERE ?1 IS NULL"
+                      " ORDER BY target, check_name, key, probe",
       .what = "list the series",
       .by_target = true,
       .target = target,
@@ -390,11 +410,18 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
   const struct gr_list_query q = {
-      .sql = "SELECT id, scope, kind, state, target, ip, start, \"end\","
-             " probes, seen_by, of_probes, maintenance,"
-             " coalesce(end_reason, '') FROM outages"
-             " WHERE (?1 IS NULL OR target = ?1) AND start <= ?3"
-             " AND (\"end\" IS NULL OR \"end\" >= ?2) ORDER BY start, id",
+      .sql = target ? "SELECT id, scope, kind, state, target, ip, start,"
+                      " \"end\", probes, seen_by, of_probes, maintenance,"
+                      " coalesce(end_reason, '') FROM outages"
+                      " WHERE target = ?1 AND start <= ?3"
+                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                      " ORDER BY start, id"
+                    : "SELECT id, scope, kind, state, target, ip, start,"
+                      " \"end\", probes, seen_by, of_probes, maintenance,"
+                      " coalesce(end_reason, '') FROM outages"
+                      " WHERE ?1 IS NULL AND start <= ?3"
+                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                      " ORDER BY start, id",
       .what = "list the outages",
       .by_target = true,
       .in_range = true,
@@ -481,6 +508,34 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
       .to = to,
       .elem_size = sizeof(**out),
       .row = gr_dns_change_row,
+  };
+  void *v;
+  enum vt_status st = gr_list(g, &q, &v, n);
+  *out = v;
+  return st;
+}
+
+static enum vt_status gr_probe_event_row(sqlite3_stmt *s, void *elem)
+{
+  struct gr_probe_event *e = elem;
+  e->ts = sqlite3_column_double(s, 0);
+  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 1));
+  gr_copy(e->event, sizeof(e->event), sqlite3_column_text(s, 2));
+  return VT_OK;
+}
+
+enum vt_status gr_probe_events(struct gr_ctx *g, double to,
+                               struct gr_probe_event **out, size_t *n)
+{
+  const struct gr_list_query q = {
+      .sql = "SELECT ts, probe, event FROM probe_events"
+             " WHERE ?2 IS NOT NULL AND ts <= ?3 ORDER BY probe, ts, id",
+      .what = "list the probe events",
+      .in_range = true,
+      .from = 0,
+      .to = to,
+      .elem_size = sizeof(**out),
+      .row = gr_probe_event_row,
   };
   void *v;
   enum vt_status st = gr_list(g, &q, &v, n);

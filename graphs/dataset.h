@@ -71,6 +71,11 @@ enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
     __attribute__((warn_unused_result));
 void gr_close(struct gr_ctx *g); /* g may be NULL */
 
+/* In a child process after fork(): drops the parent's database and
+ * rrdcached connections (without closing the database) so the child opens
+ * its own on first use. */
+void gr_after_fork(struct gr_ctx *g);
+
 /* The collector configuration behind g (borrowed). */
 const struct coll_conf *gr_conf(const struct gr_ctx *g);
 
@@ -105,6 +110,18 @@ enum vt_status gr_maintenance(struct gr_ctx *g, const char *target,
 enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target,
                               double from, double to,
                               struct gr_dns_change **out, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* A probe's arrival, silence or return (probe_events). */
+struct gr_probe_event {
+  double ts; /* when the collector noticed */
+  char probe[64];
+  char event[16]; /* "first_seen", "silent", "back" */
+};
+
+/* Every probe event up to to, by probe, then time. *out: free(). */
+enum vt_status gr_probe_events(struct gr_ctx *g, double to,
+                               struct gr_probe_event **out, size_t *n)
     __attribute__((warn_unused_result));
 
 /* Fetches cf ("AVERAGE", "MIN", "MAX") of relpath over [start, end] at the

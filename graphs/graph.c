@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "dataset.h"
 #include "log.h"
+#include "marks.h"
 #include "timespec.h"
 #include "vt_time.h"
 
@@ -110,6 +111,7 @@ static const char *const graph_kind_names[] = {
     [GRAPH_LOAD_SHIFT] = "load-shift",
     [GRAPH_OUTAGE_GAP] = "outage-gap",
     [GRAPH_LATENCY] = "latency",
+    [GRAPH_PROBES] = "probes",
 };
 
 /* load-shift: which share series; the other kinds use check series. */
@@ -140,7 +142,10 @@ struct graph_sel {
 struct graph_line {
   enum graph_view view;
   size_t addr;
+  size_t probe; /* probes: index into run->probes */
   const char *check;
+  const char *check_type;
+  int shade; /* 0 full colour, 1 lighter, 2 darker: the check type */
   bool dashed;
   size_t first, n;
   bool has[GRAPH_N_DS]; /* a data source with a known value in range */
@@ -171,6 +176,13 @@ struct graph_run {
   struct graph_line *lines;
   size_t n_lines;
   size_t n_checks; /* distinct tcp/http checks drawn */
+  size_t n_types;  /* distinct check types drawn */
+  bool per_probe;  /* probes: a line per probe of one address */
+  const char **probes; /* probes: names in the order of the lines */
+  size_t n_probes;
+  struct marks_span *marks;     /* outage-gap, probes: spans drawn over */
+  struct graph_span *span_rows; /* their legend rows */
+  size_t n_marks;
   /* outage-gap: the time grid of the first fetch; the others map onto it */
   double grid_start;
   long grid_step;
@@ -255,7 +267,54 @@ static const char *graph_esc(const char *in, char *out, size_t size)
   return out;
 }
 
+/* A legend entry's text: escaped as graph_esc does, after two spaces.
+ * librrd 1.7 keeps room for the colour swatch by the width of spaces,
+ * which in DejaVu Sans is less than the swatch: without the padding the
+ * swatch covers the first character of the text. */
+static const char *graph_legend_esc(const char *in, char *out, size_t size)
+{
+  if (size < 3) {
+    out[0] = '\0';
+    return out;
+  }
+  out[0] = out[1] = ' ';
+  graph_esc(in, out + 2, size - 2);
+  return out;
+}
+
 /* ---- helpers ------------------------------------------------------------- */
+
+static unsigned graph_rgb(const char *hex)
+{
+  return (unsigned)strtoul(hex + 1, NULL, 16);
+}
+
+/* A shade of rgb: 1 halfway to white, 2 a third of the way to black. */
+static unsigned graph_shade(unsigned rgb, int shade)
+{
+  unsigned out = 0;
+  for (int sh = 16; sh >= 0; sh -= 8) {
+    unsigned c = (rgb >> sh) & 255;
+    if (shade == 1)
+      c = c + (255 - c) / 2;
+    else if (shade == 2)
+      c = c * 2 / 3;
+    out |= c << sh;
+  }
+  return out;
+}
+
+/* The colour of a line: its address's (or, per probe, its probe's),
+ * shaded for its check type, as "#RRGGBB" in out (8 bytes). */
+static const char *graph_line_color(const struct graph_run *r,
+                                    const struct graph_line *line, char *out)
+{
+  size_t c = r->per_probe ? line->probe % GRAPH_N_COLORS
+                          : (size_t)r->addrs[line->addr].color;
+  snprintf(out, 8, "#%06X",
+           graph_shade(graph_rgb(graph_palette[c]), line->shade));
+  return out;
+}
 
 static bool graph_is_address(const char *key)
 {
@@ -306,19 +365,22 @@ static void graph_span_label(const struct graph_run *r, double start,
   snprintf(out, size, "%s-%s, %s", a, b, dur);
 }
 
-static void graph_add_span(struct graph_run *r, const char *ip, double start,
-                           double end, bool nodata, const char *label)
+/* Records a span in the info; returns it, or NULL past the info's room. */
+static struct graph_span *graph_add_span(struct graph_run *r, const char *ip,
+                                         double start, double end, bool nodata,
+                                         const char *label)
 {
   struct graph_info *in = &r->info;
   r->n_spans[nodata]++;
   if (in->n_spans >= sizeof(in->spans) / sizeof(in->spans[0]))
-    return;
+    return NULL;
   struct graph_span *sp = &in->spans[in->n_spans++];
   snprintf(sp->ip, sizeof(sp->ip), "%s", ip);
   sp->start = start;
   sp->end = end;
   sp->nodata = nodata;
   snprintf(sp->label, sizeof(sp->label), "%s", label);
+  return sp;
 }
 
 /* ---- choosing the series ------------------------------------------------- */
@@ -454,6 +516,8 @@ static int graph_series_view(const struct graph_opts *o,
   }
   if (strcmp(s->check_type, "tcp") != 0 && strcmp(s->check_type, "http") != 0)
     return -1;
+  if (o->kind == GRAPH_PROBES && !o->ip)
+    return -1;
   if (o->ip && strcmp(s->key, o->ip) != 0)
     return -1;
   return GRAPH_VIEW_CHECK;
@@ -468,6 +532,23 @@ static int graph_sel_cmp(const void *pa, const void *pb)
     return a->addr < b->addr ? -1 : 1;
   int c = strcmp(a->s->check_name, b->s->check_name);
   return c ? c : strcmp(a->s->probe, b->s->probe);
+}
+
+/* probes: by probe, then check (one address). */
+static int graph_sel_probe_cmp(const void *pa, const void *pb)
+{
+  const struct graph_sel *a = pa, *b = pb;
+  int c = strcmp(a->s->probe, b->s->probe);
+  return c ? c : strcmp(a->s->check_name, b->s->check_name);
+}
+
+/* The shade of a check type: http in the full colour, tcp lighter (and
+ * dashed), anything else darker, so two lines of one address differ in
+ * colour, in the legend swatch too, not only by a dash the swatch does
+ * not show. */
+static int graph_type_shade(const char *type)
+{
+  return strcmp(type, "http") == 0 ? 0 : strcmp(type, "tcp") == 0 ? 1 : 2;
 }
 
 /* Says which part of the selection came up empty, so "no series" names
@@ -507,36 +588,64 @@ static enum vt_status graph_select(struct graph_run *r)
     graph_log_nothing(r);
     return VT_ENOTFOUND;
   }
-  qsort(r->sel, r->n_sel, sizeof(*r->sel), graph_sel_cmp);
+  qsort(r->sel, r->n_sel, sizeof(*r->sel),
+        r->per_probe ? graph_sel_probe_cmp : graph_sel_cmp);
+  r->probes = calloc(r->n_sel, sizeof(*r->probes));
+  if (!r->probes)
+    return VT_ENOMEM;
 
   /* A line per (view, address), and per check outside load-shift, where
-   * averaging a tcp connect with an http transfer would mean nothing. */
+   * averaging a tcp connect with an http transfer would mean nothing;
+   * per probe too in the probes view. */
   bool per_check = r->o->kind != GRAPH_LOAD_SHIFT;
   for (size_t i = 0; i < r->n_sel; i++) {
     const struct graph_sel *s = &r->sel[i];
     struct graph_line *prev = r->n_lines ? &r->lines[r->n_lines - 1] : NULL;
+    bool new_probe =
+        !r->n_probes || strcmp(r->probes[r->n_probes - 1], s->s->probe) != 0;
+    if (r->per_probe && new_probe)
+      r->probes[r->n_probes++] = s->s->probe;
     if (prev && prev->view == s->view && prev->addr == s->addr &&
+        (!r->per_probe || !new_probe) &&
         (!per_check || strcmp(prev->check, s->s->check_name) == 0)) {
       prev->n++;
       continue;
     }
+    bool same_owner =
+        prev && (r->per_probe ? !new_probe : prev->addr == s->addr);
     r->lines[r->n_lines++] = (struct graph_line){
         .view = s->view,
         .addr = s->addr,
+        .probe = r->n_probes ? r->n_probes - 1 : 0,
         .check = s->s->check_name,
-        .dashed = per_check && prev && prev->addr == s->addr,
+        .check_type = s->s->check_type,
+        .shade = per_check ? graph_type_shade(s->s->check_type) : 0,
+        .dashed = per_check && same_owner,
         .first = i,
         .n = 1,
     };
     r->addrs[s->addr].drawn = true;
   }
   if (per_check) {
-    /* Check names in the order they first appear; few, so a scan. */
+    /* Check names and types in the order they first appear; few, so a
+     * scan. */
     for (size_t i = 0; i < r->n_lines; i++) {
-      bool seen = false;
-      for (size_t j = 0; j < i && !seen; j++)
-        seen = strcmp(r->lines[j].check, r->lines[i].check) == 0;
+      bool seen = false, seen_type = false;
+      for (size_t j = 0; j < i; j++) {
+        seen |= strcmp(r->lines[j].check, r->lines[i].check) == 0;
+        seen_type |=
+            strcmp(r->lines[j].check_type, r->lines[i].check_type) == 0;
+      }
       r->n_checks += !seen;
+      r->n_types += !seen_type;
+    }
+    /* One type only: the full colour, whatever the type, dashed after the
+     * first check of an address. Several: shade and dash by type. */
+    for (size_t i = 0; i < r->n_lines; i++) {
+      if (r->n_types == 1)
+        r->lines[i].shade = 0;
+      else
+        r->lines[i].dashed = r->lines[i].shade != 0;
     }
   }
   return VT_OK;
@@ -624,12 +733,13 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
              row++)
           if (!isnan(f.data[row * f.n_ds + (size_t)ds[d]]))
             line->has[d] = true;
-      if (o->kind == GRAPH_OUTAGE_GAP && ds[GRAPH_DS_UP] >= 0)
+      if ((o->kind == GRAPH_OUTAGE_GAP || o->kind == GRAPH_PROBES) &&
+          ds[GRAPH_DS_UP] >= 0)
         st = graph_mark_known(r, a, &f, ds[GRAPH_DS_UP]);
       gr_fetch_free(&f);
       if (st != VT_OK)
         return st;
-      if (o->kind == GRAPH_OUTAGE_GAP) {
+      if ((o->kind == GRAPH_OUTAGE_GAP || o->kind == GRAPH_PROBES)) {
         a->life0 = fmin(a->life0, s->first_ts);
         a->life1 = fmax(a->life1, s->last_ts);
       }
@@ -641,6 +751,7 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
       any |= line->has[GRAPH_DS_SHARE];
       break;
     case GRAPH_OUTAGE_GAP:
+    case GRAPH_PROBES:
       any |= line->has[GRAPH_DS_UP] || line->has[GRAPH_DS_TOTAL];
       break;
     case GRAPH_LATENCY:
@@ -660,6 +771,51 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
 }
 
 /* ---- common arguments ---------------------------------------------------- */
+
+/* The smallest of steps[] (n of them, ascending) that is at least want,
+ * else the largest. */
+static int graph_pick_step(const int *steps, size_t n, double want)
+{
+  for (size_t i = 0; i < n; i++)
+    if (steps[i] >= want)
+      return steps[i];
+  return steps[n - 1];
+}
+
+/* The time axis. Up to 6 hours librrd's own grid reads well. Beyond,
+ * labels every few hours ("14:00") up to a day and a half, then dates
+ * ("Nov 21") every few days (librrd would write "Week 45" on a month),
+ * then months; the label step is picked so labels stay about 60 pixels
+ * apart at any width. */
+static void graph_xgrid(struct graph_run *r)
+{
+  double range = r->o->end - r->o->start;
+  if (range <= 6 * 3600.0)
+    return;
+  struct graph_argv *av = &r->av;
+  if (range <= 1.5 * 86400) {
+    static const int hours[] = {1, 2, 3, 4, 6, 12};
+    double px_per_h = r->width * 3600.0 / range;
+    int k = graph_pick_step(hours, sizeof(hours) / sizeof(hours[0]),
+                            60.0 / px_per_h);
+    graph_arg(av, "--x-grid");
+    graph_arg(av, "MINUTE:30:HOUR:%d:HOUR:%d:0:%%H:%%M", k, k);
+    return;
+  }
+  double px_per_day = r->width * 86400.0 / range;
+  if (range <= 120 * 86400.0) {
+    static const int days[] = {1, 2, 3, 5, 7, 10, 14, 15, 30};
+    int k = graph_pick_step(days, sizeof(days) / sizeof(days[0]),
+                            60.0 / px_per_day);
+    graph_arg(av, "--x-grid");
+    graph_arg(av, "%s:%d:DAY:%d:DAY:%d:0:%%b %%d",
+              px_per_day >= 40 ? "HOUR" : "DAY", px_per_day >= 40 ? 6 : 1, k,
+              k);
+    return;
+  }
+  graph_arg(av, "--x-grid");
+  graph_arg(av, "DAY:7:MONTH:1:MONTH:1:0:%%b %%Y");
+}
 
 static void graph_common_args(struct graph_run *r, const char *vlabel)
 {
@@ -681,18 +837,23 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
   graph_arg(av, "%d", r->width);
   graph_arg(av, "--height");
   graph_arg(av, "%d", r->height);
-  graph_arg(av, "--title");
-  if (o->title)
-    graph_arg(av, "%s", o->title);
-  else
-    graph_arg(av, "%s %s%s%s%s%s, %s to %s", graph_kind_names[o->kind],
-              o->target, o->ip && o->kind != GRAPH_LOAD_SHIFT ? " " : "",
-              o->ip && o->kind != GRAPH_LOAD_SHIFT ? o->ip : "",
-              o->probe ? " from " : "", o->probe ? o->probe : "",
-              ts_format_utc(o->start, a, sizeof(a)),
-              ts_format_utc(o->end, b, sizeof(b)));
-  graph_arg(av, "--vertical-label");
-  graph_arg(av, "%s", vlabel);
+  /* compact: no title, the page around the image says what it shows. */
+  if (!o->compact) {
+    graph_arg(av, "--title");
+    if (o->title)
+      graph_arg(av, "%s", o->title);
+    else
+      graph_arg(av, "%s %s%s%s%s%s, %s to %s", graph_kind_names[o->kind],
+                o->target, o->ip && o->kind != GRAPH_LOAD_SHIFT ? " " : "",
+                o->ip && o->kind != GRAPH_LOAD_SHIFT ? o->ip : "",
+                o->probe ? " from " : "", o->probe ? o->probe : "",
+                ts_format_utc(o->start, a, sizeof(a)),
+                ts_format_utc(o->end, b, sizeof(b)));
+  }
+  if (!o->compact) {
+    graph_arg(av, "--vertical-label");
+    graph_arg(av, "%s", vlabel);
+  }
   graph_arg(av, "--slope-mode");
   /* DejaVu (fonts-dejavu-core) everywhere, so both formats and every host
    * render the same metrics. */
@@ -712,6 +873,18 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
   }
   graph_arg(av, "--border");
   graph_arg(av, "0");
+  graph_xgrid(r);
+  /* librrd centres each time label on its grid line; a label near the
+   * right end would be cut at the image's edge ("Thu 08:"). The right
+   * axis (the left one mirrored, handy on a wide graph) gives the margin
+   * it needs. */
+  graph_arg(av, "--right-axis");
+  graph_arg(av, "1:0");
+  if (o->kind != GRAPH_LOAD_SHIFT) {
+    /* Milliseconds as numbers: "0.9", never librrd's "900 m". */
+    graph_arg(av, "--units-exponent");
+    graph_arg(av, "0");
+  }
   graph_arg(av, "--legend-position");
   graph_arg(av, "south");
   graph_arg(av, "--disable-rrdtool-tag");
@@ -767,19 +940,24 @@ static void graph_cdef_fold(struct graph_run *r, const char *name,
   vt_buf_cleanup(&b);
 }
 
-/* The legend text of a check line: the address, plus the check's name
- * when the target has several tcp/http checks. */
+/* The legend text of a check line: the address (the probe in the probes
+ * view), plus the check type when the graph has several ("192.0.2.10
+ * tcp"), and the check's name when there are more checks than types. */
 static void graph_line_legend(const struct graph_run *r,
                               const struct graph_line *line, const char *suffix,
                               char *out, size_t size)
 {
-  char text[160];
-  if (r->n_checks > 1)
-    snprintf(text, sizeof(text), "%s %s%s", r->addrs[line->addr].ip,
+  char text[200];
+  const char *who =
+      r->per_probe ? r->probes[line->probe] : r->addrs[line->addr].ip;
+  if (r->n_checks > r->n_types)
+    snprintf(text, sizeof(text), "%s %s %s%s", who, line->check_type,
              line->check, suffix);
+  else if (r->n_types > 1)
+    snprintf(text, sizeof(text), "%s %s%s", who, line->check_type, suffix);
   else
-    snprintf(text, sizeof(text), "%s%s", r->addrs[line->addr].ip, suffix);
-  graph_esc(text, out, size);
+    snprintf(text, sizeof(text), "%s%s", who, suffix);
+  graph_legend_esc(text, out, size);
 }
 
 /* ---- load-shift ---------------------------------------------------------- */
@@ -918,7 +1096,7 @@ static void graph_load_shift(struct graph_run *r)
                 scale);
       char legend[128] = "";
       if (!legend_done[line->addr]) {
-        graph_esc(a->ip, legend, sizeof(legend));
+        graph_legend_esc(a->ip, legend, sizeof(legend));
         legend_done[line->addr] = true;
       }
       graph_arg(av, "AREA:f%zu%s:%s%s", l, graph_palette[a->color], legend,
@@ -927,13 +1105,17 @@ static void graph_load_shift(struct graph_run *r)
     }
   }
   free(legend_done);
-  if (both) {
+  /* The footnote on a row of its own: "\\s" after entries without a line
+   * end lets librrd put the next comment over the legend row. */
+  graph_arg(av, "COMMENT:\\l");
+  if (both)
     graph_arg(av, "HRULE:0#555555");
-    graph_arg(av, "COMMENT:\\s");
+  /* compact: librrd cuts a comment at the image's edge, and the page
+   * around the image explains it. */
+  if (!r->o->compact && both) {
     graph_arg(av, "COMMENT:above the axis\\: share of DNS answers, averaged "
                   "over probes; below\\: share of client requests\\l");
-  } else {
-    graph_arg(av, "COMMENT:\\s");
+  } else if (!r->o->compact) {
     graph_arg(av, "COMMENT:share of %s per address, averaged over probes\\l",
               views[GRAPH_VIEW_DNS] ? "DNS answers" : "client requests");
   }
@@ -972,10 +1154,94 @@ static void graph_nodata_spans(struct graph_run *r, const struct graph_addr *a,
   }
 }
 
+/* "p2 only" or "2 of 3": who saw a partial event. */
+static void graph_seen(const struct gr_outage *o, char *out, size_t size)
+{
+  if (o->seen_by == 1 && o->probes[0] && !strchr(o->probes, ','))
+    snprintf(out, size, "%s only", o->probes);
+  else
+    snprintf(out, size, "%d of %d", o->seen_by, o->of_probes);
+}
+
+/* The outages and partial events of the drawn addresses as marks, one
+ * lane per address, numbered in order of start (the legend's order);
+ * span_rows[i] describes marks[i]. Each is also a span of the info. */
+static void graph_span_marks(struct graph_run *r)
+{
+  r->marks = calloc(r->n_outages ? r->n_outages : 1, sizeof(*r->marks));
+  r->span_rows = calloc(r->n_outages ? r->n_outages : 1, sizeof(*r->span_rows));
+  int *lane = calloc(r->n_addrs ? r->n_addrs : 1, sizeof(*lane));
+  if (!r->marks || !r->span_rows || !lane) {
+    free(lane);
+    r->av.st = VT_ENOMEM;
+    return;
+  }
+  int n_lanes = 0;
+  for (size_t k = 0; k < r->n_addrs; k++)
+    lane[k] = -1;
+  for (size_t i = 0; i < r->n_outages; i++) {
+    const struct gr_outage *out = &r->outages[i];
+    size_t k = graph_addr_index(r, out->ip);
+    bool partial = strcmp(out->kind, "partial") == 0;
+    if (strcmp(out->scope, "address") != 0 || k == SIZE_MAX ||
+        !r->addrs[k].drawn)
+      continue;
+    if (lane[k] < 0)
+      lane[k] = n_lanes++;
+    bool open = isnan(out->end);
+    double end = open ? r->o->end : out->end;
+    struct graph_span *sp = &r->span_rows[r->n_marks];
+    struct marks_span *m = &r->marks[r->n_marks];
+    r->n_marks++;
+    snprintf(sp->ip, sizeof(sp->ip), "%s", out->ip);
+    sp->start = out->start;
+    sp->end = end;
+    sp->partial = partial;
+    sp->number = (int)r->n_marks;
+    graph_span_label(r, out->start, end, open, sp->label, sizeof(sp->label));
+    if (out->maintenance) {
+      size_t len = strlen(sp->label);
+      snprintf(sp->label + len, sizeof(sp->label) - len, " (maintenance)");
+    }
+    char dur[32];
+    vt_time_fmt_duration(end - out->start, dur, sizeof(dur));
+    unsigned rgb =
+        r->per_probe ? 0x555555 : graph_rgb(graph_palette[r->addrs[k].color]);
+    *m = (struct marks_span){
+        .t0 = fmax(out->start, r->o->start),
+        .t1 = fmin(end, r->o->end),
+        .rgb = rgb,
+        .lane = lane[k],
+        .partial = partial,
+    };
+    snprintf(m->kind, sizeof(m->kind), "%s", partial ? "partial" : "outage");
+    snprintf(m->ip, sizeof(m->ip), "%s", out->ip);
+    if (partial) {
+      graph_seen(out, sp->seen, sizeof(sp->seen));
+      snprintf(m->label, sizeof(m->label), "%d %s, %s", sp->number, sp->seen,
+               dur);
+    } else {
+      snprintf(m->label, sizeof(m->label), "%d %s", sp->number, dur);
+    }
+    /* Past the legend's rows a number would point nowhere. */
+    if (sp->number > GRAPH_MAX_LEGEND_SPANS)
+      snprintf(m->label, sizeof(m->label), "%s", partial ? sp->seen : dur);
+    struct graph_span *last =
+        graph_add_span(r, sp->ip, sp->start, sp->end, false, sp->label);
+    if (last) {
+      last->partial = partial;
+      last->number = sp->number;
+      snprintf(last->seen, sizeof(last->seen), "%s", sp->seen);
+    }
+  }
+  free(lane);
+}
+
 static void graph_outage_gap(struct graph_run *r)
 {
   struct graph_argv *av = &r->av;
-  graph_common_args(r, "latency (ms)");
+  graph_common_args(r,
+                    r->per_probe ? "latency (ms) per probe" : "latency (ms)");
   graph_arg(av, "--lower-limit");
   graph_arg(av, "0");
 
@@ -1029,65 +1295,62 @@ static void graph_outage_gap(struct graph_run *r)
     graph_arg(av, "AREA:nd%zu%s", k, GRAPH_NODATA_COLOR);
   }
 
-  /* Outages of the drawn addresses, shaded in the address's colour. */
-  for (size_t i = 0; i < r->n_outages; i++) {
-    const struct gr_outage *out = &r->outages[i];
-    size_t k = graph_addr_index(r, out->ip);
-    if (strcmp(out->scope, "address") != 0 ||
-        strcmp(out->kind, "outage") != 0 || k == SIZE_MAX || !r->addrs[k].drawn)
-      continue;
-    bool open = isnan(out->end);
-    double end = open ? r->o->end : out->end;
-    graph_arg(av, "CDEF:o%zu=lat0,POP,TIME,%.0f,GE,TIME,%.0f,LE,*,INF,UNKN,IF",
-              i, floor(out->start), ceil(end));
-    graph_arg(av, "AREA:o%zu%s" GRAPH_SPAN_ALPHA, i,
-              graph_palette[r->addrs[k].color]);
-    char label[96];
-    graph_span_label(r, out->start, end, open, label, sizeof(label));
-    if (out->maintenance) {
-      size_t len = strlen(label);
-      snprintf(label + len, sizeof(label) - len, " (maintenance)");
-    }
-    graph_add_span(r, out->ip, out->start, end, false, label);
-  }
+  /* Outages and partial events of the drawn addresses: marks drawn over
+   * the image (marks.h), numbered in the legend's order. */
+  graph_span_marks(r);
 
   /* The lines, on top of the shading; broken where `total` is unknown,
    * which is where the check failed or nobody measured. */
   for (size_t l = 0; l < r->n_lines; l++) {
     const struct graph_line *line = &r->lines[l];
-    char legend[192];
+    char legend[192], color[8];
     graph_line_legend(r, line, "", legend, sizeof(legend));
-    graph_arg(av, "LINE2:lat%zu%s:%s%s", l,
-              graph_palette[r->addrs[line->addr].color], legend,
-              line->dashed ? ":dashes=6,3" : "");
+    graph_arg(av, "LINE2:lat%zu%s:%s%s", l, graph_line_color(r, line, color),
+              legend, line->dashed ? ":dashes=6,3" : "");
   }
   graph_arg(av, "COMMENT:\\l");
 
-  /* Legend entries of the spans: outages first, then no data. */
-  size_t listed[2] = {0, 0};
-  for (int pass = 0; pass < 2; pass++) {
-    for (size_t i = 0; i < r->info.n_spans; i++) {
-      const struct graph_span *sp = &r->info.spans[i];
-      bool nodata = sp->nodata;
-      if (nodata != (pass == 1) || listed[pass] >= GRAPH_MAX_LEGEND_SPANS)
-        continue;
-      listed[pass]++;
-      char text[192], esc[384];
-      snprintf(text, sizeof(text), "%s %s %s", sp->ip,
-               nodata ? "no data" : "down", sp->label);
-      graph_esc(text, esc, sizeof(esc));
-      if (nodata)
-        graph_arg(av, "AREA:nil%s:%s\\l", GRAPH_NODATA_COLOR, esc);
-      else
-        graph_arg(av, "AREA:nil%s" GRAPH_SPAN_ALPHA ":%s\\l",
-                  graph_palette[r->addrs[graph_addr_index(r, sp->ip)].color],
-                  esc);
-    }
-    if (r->n_spans[pass] > listed[pass])
-      graph_arg(av, "COMMENT:and %zu more %s\\l",
-                r->n_spans[pass] - listed[pass],
-                pass ? "no-data spans" : "outages");
+  /* Legend entries of the spans: outages and partial events first (with
+   * the number of their marker), then no data. */
+  for (size_t i = 0; i < r->n_marks && i < GRAPH_MAX_LEGEND_SPANS; i++) {
+    const struct graph_span *sp = &r->span_rows[i];
+    char text[256], esc[512];
+    /* compact: the duration only (the marker's label), so the row fits
+     * a narrow image; the page lists the times. */
+    const char *when = r->o->compact ? r->marks[i].label : sp->label;
+    if (r->o->compact)
+      when += strcspn(when, " ") + (when[strcspn(when, " ")] == ' ');
+    if (sp->partial)
+      snprintf(text, sizeof(text), "[%d] %s partial%s%s: %s", sp->number,
+               sp->ip, r->o->compact ? "" : ", seen by ",
+               r->o->compact ? "" : sp->seen, when);
+    else
+      snprintf(text, sizeof(text), "[%d] %s down %s", sp->number, sp->ip, when);
+    graph_legend_esc(text, esc, sizeof(esc));
+    graph_arg(av, "AREA:nil#%06X%s:%s\\l", r->marks[i].rgb,
+              sp->partial ? "80" : GRAPH_SPAN_ALPHA, esc);
   }
+  if (r->n_marks > GRAPH_MAX_LEGEND_SPANS)
+    graph_arg(av, "COMMENT:  and %zu more outages or partial events\\l",
+              r->n_marks - GRAPH_MAX_LEGEND_SPANS);
+  size_t listed = 0;
+  for (size_t i = 0; i < r->info.n_spans; i++) {
+    const struct graph_span *sp = &r->info.spans[i];
+    if (!sp->nodata || listed >= GRAPH_MAX_LEGEND_SPANS)
+      continue;
+    listed++;
+    char text[192], esc[384];
+    char dur[32];
+    snprintf(text, sizeof(text), "%s no data %s", sp->ip,
+             r->o->compact
+                 ? vt_time_fmt_duration(sp->end - sp->start, dur, sizeof(dur))
+                 : sp->label);
+    graph_legend_esc(text, esc, sizeof(esc));
+    graph_arg(av, "AREA:nil%s:%s\\l", GRAPH_NODATA_COLOR, esc);
+  }
+  if (r->n_spans[1] > listed)
+    graph_arg(av, "COMMENT:  and %zu more no-data spans\\l",
+              r->n_spans[1] - listed);
 }
 
 /* ---- latency ------------------------------------------------------------- */
@@ -1118,8 +1381,10 @@ static void graph_phase_lines(struct graph_run *r)
     graph_cdef_avg(r, name, prefix, line->n, "");
     if (phase_colors[c] == r->addrs[line->addr].color)
       c++;
+    char legend[64];
     graph_arg(av, "LINE1:ph%zu%s:%s:dashes=4,2", p,
-              graph_palette[phase_colors[c++]], graph_phases[p].legend);
+              graph_palette[phase_colors[c++]],
+              graph_legend_esc(graph_phases[p].legend, legend, sizeof(legend)));
   }
 }
 
@@ -1164,17 +1429,17 @@ static void graph_latency(struct graph_run *r)
   for (size_t l = 0; l < r->n_lines; l++) {
     const struct graph_line *line = &r->lines[l];
     all_minmax &= line->minmax;
+    char color[8];
     graph_arg(av, "AREA:lo%zu", l);
     graph_arg(av, "AREA:rng%zu%s" GRAPH_SPAN_ALPHA "::STACK", l,
-              graph_palette[r->addrs[line->addr].color]);
+              graph_line_color(r, line, color));
   }
   for (size_t l = 0; l < r->n_lines; l++) {
     const struct graph_line *line = &r->lines[l];
-    char legend[192];
+    char legend[192], color[8];
     graph_line_legend(r, line, "", legend, sizeof(legend));
-    graph_arg(av, "LINE2:avg%zu%s:%s%s", l,
-              graph_palette[r->addrs[line->addr].color], legend,
-              line->dashed ? ":dashes=6,3" : "");
+    graph_arg(av, "LINE2:avg%zu%s:%s%s", l, graph_line_color(r, line, color),
+              legend, line->dashed ? ":dashes=6,3" : "");
   }
   graph_phase_lines(r);
   graph_arg(av, "COMMENT:\\l");
@@ -1185,35 +1450,12 @@ static void graph_latency(struct graph_run *r)
 
 /* ---- output -------------------------------------------------------------- */
 
-static void graph_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st)
-{
-  for (; *st == VT_OK && *s; s++) {
-    switch (*s) {
-    case '&':
-      *st = vt_buf_adds(b, "&amp;");
-      break;
-    case '<':
-      *st = vt_buf_adds(b, "&lt;");
-      break;
-    case '>':
-      *st = vt_buf_adds(b, "&gt;");
-      break;
-    case '"':
-      *st = vt_buf_adds(b, "&quot;");
-      break;
-    default:
-      /* Control characters are not allowed in XML 1.0, even escaped. */
-      *st = vt_buf_add(b, (unsigned char)*s < 0x20 ? " " : s, 1);
-      break;
-    }
-  }
-}
-
 /* The SVG from librrd, with a text layer before its closing tag: the title
  * and each legend entry (librrd's legend[i], placed at coords[i]) as
  * invisible text, so the image can be searched, selected and read aloud.
  * out receives the document. */
 static enum vt_status graph_svg_text(const struct graph_run *r,
+                                     const struct marks_geom *geom,
                                      rrd_info_t *info, const char *title,
                                      const unsigned char *svg, size_t len,
                                      struct vt_buf *out)
@@ -1225,17 +1467,19 @@ static enum vt_status graph_svg_text(const struct graph_run *r,
   if (!end) /* not what librrd writes; leave it alone */
     return vt_buf_add(out, svg, len);
   enum vt_status st = vt_buf_add(out, svg, (size_t)(end - (const char *)svg));
+  if (st == VT_OK && r->n_marks && geom->end > geom->start)
+    st = marks_draw_svg(geom, r->marks, r->n_marks, out);
   if (st == VT_OK)
     st = vt_buf_adds(out, "<g id=\"vantage-text\" fill-opacity=\"0\" "
                           "font-family=\"DejaVu Sans\" font-size=\"9\">\n"
                           "<title>");
-  graph_xml_esc(out, title, &st);
+  marks_xml_esc(out, title, &st);
   if (st == VT_OK)
     st = vt_buf_addf(out,
                      "</title>\n<text x=\"%d\" y=\"12\" "
                      "text-anchor=\"middle\">",
                      r->info.image_width / 2);
-  graph_xml_esc(out, title, &st);
+  marks_xml_esc(out, title, &st);
   if (st == VT_OK)
     st = vt_buf_adds(out, "</text>\n");
   /* legend[i] and coords[i] come as pairs, in that order. */
@@ -1254,7 +1498,7 @@ static enum vt_status graph_svg_text(const struct graph_run *r,
     legend += strspn(legend, " ");
     if (*legend) {
       st = vt_buf_addf(out, "<text x=\"%d\" y=\"%d\">", x1, y2 - 3);
-      graph_xml_esc(out, legend, &st);
+      marks_xml_esc(out, legend, &st);
       if (st == VT_OK)
         st = vt_buf_adds(out, "</text>\n");
     }
@@ -1346,8 +1590,21 @@ static enum vt_status graph_draw(struct graph_run *r)
     return VT_EIO;
   }
   const rrd_info_t *image = NULL;
+  struct marks_geom geom = {0};
   for (rrd_info_t *i = info; i; i = i->next) {
-    if (strcmp(i->key, "image_width") == 0)
+    if (strcmp(i->key, "graph_left") == 0)
+      geom.left = (double)graph_info_long(i);
+    else if (strcmp(i->key, "graph_top") == 0)
+      geom.top = (double)graph_info_long(i);
+    else if (strcmp(i->key, "graph_width") == 0)
+      geom.width = (double)graph_info_long(i);
+    else if (strcmp(i->key, "graph_height") == 0)
+      geom.height = (double)graph_info_long(i);
+    else if (strcmp(i->key, "graph_start") == 0)
+      geom.start = (double)graph_info_long(i);
+    else if (strcmp(i->key, "graph_end") == 0)
+      geom.end = (double)graph_info_long(i);
+    else if (strcmp(i->key, "image_width") == 0)
       r->info.image_width = (int)graph_info_long(i);
     else if (strcmp(i->key, "image_height") == 0)
       r->info.image_height = (int)graph_info_long(i);
@@ -1368,7 +1625,12 @@ static enum vt_status graph_draw(struct graph_run *r)
     for (size_t i = 0; i + 1 < r->av.n; i++)
       if (strcmp(r->av.v[i], "--title") == 0)
         title = r->av.v[i + 1];
-    st = graph_svg_text(r, info, title, image->value.u_blo.ptr,
+    st = graph_svg_text(r, &geom, info, title, image->value.u_blo.ptr,
+                        image->value.u_blo.size, &svg);
+    if (st == VT_OK)
+      st = graph_write(r->o->output, svg.data, svg.len);
+  } else if (r->n_marks && geom.end > geom.start) {
+    st = marks_draw_png(&geom, r->marks, r->n_marks, image->value.u_blo.ptr,
                         image->value.u_blo.size, &svg);
     if (st == VT_OK)
       st = graph_write(r->o->output, svg.data, svg.len);
@@ -1392,6 +1654,9 @@ static void graph_run_cleanup(struct graph_run *r)
   free(r->lines);
   free(r->series);
   free(r->outages);
+  free(r->marks);
+  free(r->span_rows);
+  free(r->probes);
   graph_argv_free(&r->av);
 }
 
@@ -1420,10 +1685,14 @@ enum vt_status graph_render(struct gr_ctx *g, const struct graph_opts *o,
     goto cleanup;
   }
   r.multi_day = floor(o->start / 86400) != floor((o->end - 1) / 86400);
+  r.per_probe = o->kind == GRAPH_PROBES;
 
-  if ((st = graph_check_target(g, o->target)) != VT_OK)
-    goto cleanup;
+  /* The target's series first: a target with series exists, so the list
+   * of every target (for the message about an unknown one) is read only
+   * when there are none; the status page asks for thousands of graphs. */
   if ((st = gr_series_list(g, o->target, &r.series, &r.n_series)) != VT_OK)
+    goto cleanup;
+  if (!r.n_series && (st = graph_check_target(g, o->target)) != VT_OK)
     goto cleanup;
   if ((st = graph_collect_addrs(&r)) != VT_OK)
     goto cleanup;
@@ -1437,6 +1706,7 @@ enum vt_status graph_render(struct gr_ctx *g, const struct graph_opts *o,
     graph_load_shift(&r);
     break;
   case GRAPH_OUTAGE_GAP:
+  case GRAPH_PROBES:
     st = gr_outages(g, o->target, o->start, o->end, &r.outages, &r.n_outages);
     if (st != VT_OK)
       goto cleanup;
@@ -1468,8 +1738,11 @@ void graph_usage(FILE *out)
           "                    labelled, no-data spans in grey\n"
           "        latency     min/avg/max band per address, and phases\n"
           "                    (dns, connect, tls, first byte) for one\n"
+          "        probes      one address (--ip) as each probe saw it: a\n"
+          "                    line per probe, outages and partial events\n"
           "    --ip IP               only this address (outage-gap, "
-          "latency)\n"
+          "latency;\n"
+          "                          needed by probes)\n"
           "    --probe NAME          only this probe (default: averaged "
           "over all)\n"
           "    --start T, --end T    range (default -1d to now)\n"
@@ -1600,11 +1873,14 @@ int graph_cmd(struct gr_ctx *g, int argc, char **argv)
     return graph_usage_error("unexpected argument \"%s\"", argv[optind]);
   if (!kind)
     return graph_usage_error("--kind is needed (load-shift, outage-gap, "
-                             "latency)");
+                             "latency, probes)");
   if (!graph_kind_parse(kind, &o.kind))
     return graph_usage_error("--kind: unknown kind \"%s\" (load-shift, "
-                             "outage-gap, latency)",
+                             "outage-gap, latency, probes)",
                              kind);
+  if (o.kind == GRAPH_PROBES && !o.ip)
+    return graph_usage_error("--kind probes needs --ip: the address to show "
+                             "as each probe saw it");
   if (!o.target)
     return graph_usage_error("--target is needed");
   if (!o.output)
@@ -1641,8 +1917,16 @@ int graph_cmd(struct gr_ctx *g, int argc, char **argv)
   printf("%s: %s %s, %dx%d (plot %dx%d)\n", o.output,
          o.format == GRAPH_SVG ? "svg" : "png", graph_kind_names[o.kind],
          info.image_width, info.image_height, o.width, o.height);
-  for (size_t i = 0; i < info.n_spans; i++)
-    printf("  %s %s %s\n", info.spans[i].ip,
-           info.spans[i].nodata ? "no data" : "down", info.spans[i].label);
+  for (size_t i = 0; i < info.n_spans; i++) {
+    const struct graph_span *sp = &info.spans[i];
+    if (sp->partial)
+      printf("  [%d] %s partial (%s) %s\n", sp->number, sp->ip, sp->seen,
+             sp->label);
+    else if (sp->number)
+      printf("  [%d] %s down %s\n", sp->number, sp->ip, sp->label);
+    else
+      printf("  %s %s %s\n", sp->ip, sp->nodata ? "no data" : "down",
+             sp->label);
+  }
   return 0;
 }

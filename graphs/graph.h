@@ -17,7 +17,14 @@
 
 struct gr_ctx;
 
-enum graph_kind { GRAPH_LOAD_SHIFT, GRAPH_OUTAGE_GAP, GRAPH_LATENCY };
+/* GRAPH_PROBES: one address (--ip) as each probe saw it, one line per
+ * probe and check, with the address's outages and partial events. */
+enum graph_kind {
+  GRAPH_LOAD_SHIFT,
+  GRAPH_OUTAGE_GAP,
+  GRAPH_LATENCY,
+  GRAPH_PROBES
+};
 enum graph_format { GRAPH_PNG, GRAPH_SVG };
 
 struct graph_opts {
@@ -30,6 +37,7 @@ struct graph_opts {
   int width, height; /* of the plot area; 0 = 800 x 250 */
   const char *output;
   const char *title; /* NULL = a default naming kind, target and range */
+  bool compact;      /* for phones: no title, no vertical label */
 };
 
 /* A labelled span drawn on an outage-gap graph (for tests and pages). */
@@ -37,6 +45,9 @@ struct graph_span {
   char ip[VT_IP_STRLEN];
   double start, end;
   bool nodata;     /* "no data" (blind), not "down" */
+  bool partial;    /* a partial event: seen by fewer probes than quorum */
+  char seen[64];   /* partial: "p2 only", "2 of 3" */
+  int number;      /* outages and partial events: marker number, 0 = none */
   char label[96];  /* "11:02:13-11:04:01, 1m48s" */
 };
 
@@ -46,7 +57,7 @@ struct graph_info {
   struct graph_span spans[64];
 };
 
-/* Parses "load-shift", "outage-gap", "latency". */
+/* Parses "load-shift", "outage-gap", "latency", "probes". */
 bool graph_kind_parse(const char *s, enum graph_kind *out);
 
 /* Renders one graph into o->output (written to a temporary file and renamed,

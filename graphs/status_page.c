@@ -32,6 +32,7 @@
 #include "dataset.h"
 #include "fsutil.h"
 #include "graph.h"
+#include "graph_jobs.h"
 #include "json.h"
 #include "log.h"
 #include "report.h"
@@ -49,9 +50,17 @@
 /* Announcements with an end stay on the page this long after it, so the
  * "completed" note of last night's maintenance is still there tomorrow. */
 #define STATUS_PAGE_ANN_KEEP_S (7 * 86400.0)
-/* Graph plot area: fits a phone once CSS scales it to the column width. */
-#define STATUS_PAGE_GRAPH_W 600
+/* Graph plot areas. The wide image (about 860 pixels with axes and the
+ * legend) fits the page's column at its native size; the narrow one
+ * (about 330 pixels, no title, no vertical label) fits a 390-pixel phone,
+ * which gets it through <picture>. Neither is ever scaled by CSS. */
+#define STATUS_PAGE_GRAPH_W 700
 #define STATUS_PAGE_GRAPH_H 200
+#define STATUS_PAGE_GRAPH_NW 200
+#define STATUS_PAGE_GRAPH_NH 160
+#define STATUS_PAGE_NARROW_MEDIA "(max-width: 56rem)"
+/* The probes view of each address: one range. */
+#define STATUS_PAGE_PROBES_RANGE 1
 #define STATUS_PAGE_ALT_SPANS 5
 #define STATUS_PAGE_MARKER ".vantage-status-page"
 #define STATUS_PAGE_DEFAULT_TITLE "Service status"
@@ -97,6 +106,7 @@ static const char *const status_page_day_names[] = {
 
 struct status_page_day {
   double measured_s, down_s, degraded_s, maint_s;
+  double nodata_s;     /* every probe of the service silent */
   double availability; /* NAN when nothing was measured */
   enum status_page_day_class cls;
 };
@@ -133,11 +143,30 @@ struct status_page_ann {
   double key;
 };
 
+/* An operator's note on an incident, from the announcements file's
+ * "notes" list: attached to the latest incident of its service that began
+ * at or before it (STATUS_PAGE_NOTE_GRACE_S later at most). */
+struct status_page_note {
+  char *target, *text;
+  double at;
+  long inc; /* index into x->inc after status_page_notes; -1 = none */
+};
+#define STATUS_PAGE_NOTE_GRACE_S 300.0
+
 struct status_page_graph {
   bool ok;
   int width, height;
   const char *missing; /* why there is no image, when !ok */
   char alt[1024];
+  bool narrow_ok; /* the narrow rendering, for phones */
+  int nwidth, nheight;
+};
+
+/* The probes view of one address of a service. */
+struct status_page_pgraph {
+  char ip[64];
+  char slug[64]; /* the address in a file name (':' as '-') */
+  struct status_page_graph g;
 };
 
 static const struct {
@@ -168,10 +197,13 @@ enum {
   STATUS_PAGE_P_MONTH,
   STATUS_PAGE_P_PREV_MONTH,
   STATUS_PAGE_P_90D,
+  STATUS_PAGE_P_24H, /* the badges' */
+  STATUS_PAGE_P_30D,
   STATUS_PAGE_N_PERIODS
 };
 static const char *const status_page_period_names[] = {
-    "current_month", "previous_month", "last_90_days"};
+    "current_month", "previous_month", "last_90_days", "last_24_hours",
+    "last_30_days"};
 
 struct status_page_svc {
   const char *name; /* borrowed from the target list */
@@ -183,6 +215,11 @@ struct status_page_svc {
   struct status_page_day days[STATUS_PAGE_DAYS];
   const struct report_target *rt[STATUS_PAGE_N_PERIODS];
   struct status_page_graph graphs[STATUS_PAGE_N_KINDS][STATUS_PAGE_N_RANGES];
+  struct status_page_pgraph *pg; /* per address with tcp/http checks */
+  size_t n_pg;
+  uint64_t ev_fp;         /* fingerprint of its event rows (graph_jobs.h) */
+  const char *probes[32]; /* that have series of it (borrowed) */
+  size_t n_probes;
 };
 
 /* One incident: a chain of adjoining host rows of a target (degraded, then
@@ -227,10 +264,17 @@ struct status_page_ctx {
   size_t n_maint;
   struct status_page_ann *ann;
   size_t n_ann;
+  struct status_page_note *notes; /* by time */
+  size_t n_notes;
+  struct gr_probe_event *pev; /* by probe, then time */
+  size_t n_pev;
   struct status_page_incident *inc;
   size_t n_inc;
   struct report *rep[STATUS_PAGE_N_PERIODS];
   char tmp[PATH_MAX];
+  const char *dir; /* the output folder (the previous build, if any) */
+  int workers;     /* graph worker processes; 0 = one per core */
+  struct graph_jobs_stats gstats;
 };
 
 /* ---- output buffer with a sticky error ------------------------------- */
@@ -545,7 +589,57 @@ static void status_page_ann_free(struct status_page_ann *a, size_t n)
   free(a);
 }
 
-static const char *const status_page_ann_top_keys[] = {"announcements", NULL};
+static const char *const status_page_ann_top_keys[] = {"announcements", "notes",
+                                                       NULL};
+static const char *const status_page_note_keys[] = {"service", "at", "text",
+                                                    NULL};
+
+static void status_page_notes_free(struct status_page_note *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++) {
+    free(v[i].target);
+    free(v[i].text);
+  }
+  free(v);
+}
+
+static int status_page_note_cmp(const void *x, const void *y)
+{
+  const struct status_page_note *a = x, *b = y;
+  return (a->at > b->at) - (a->at < b->at);
+}
+
+/* One element of the notes list: { service = "www"; at = "2026-11-21T
+ * 10:05:00Z"; text = "..."; }. */
+static void status_page_note_parse(struct vt_cfg *c, config_setting_t *g,
+                                   const char *path, struct status_page_note *n)
+{
+  char pk[96];
+  n->at = NAN;
+  n->inc = -1;
+  if (!config_setting_is_group(g)) {
+    vt_cfg_error(c, g, path,
+                 "expected a group { service = ...; at = ...; "
+                 "text = ...; }");
+    return;
+  }
+  vt_cfg_check_keys(c, g, path, status_page_note_keys);
+  if (vt_cfg_get_string(c, g, path, "service", true, &n->target) &&
+      !vt_wire_name_ok(n->target))
+    vt_cfg_error(c, config_setting_get_member(g, "service"),
+                 vt_cfg_path(pk, sizeof(pk), path, "service", 0),
+                 "\"%s\" is not a target name", n->target);
+  char *at = NULL;
+  if (vt_cfg_get_string(c, g, path, "at", true, &at) &&
+      !coll_parse_utc(at, &n->at))
+    vt_cfg_error(c, config_setting_get_member(g, "at"),
+                 vt_cfg_path(pk, sizeof(pk), path, "at", 0),
+                 "\"%s\" is not YYYY-MM-DDTHH:MM:SSZ (UTC)", at);
+  free(at);
+  if (vt_cfg_get_string(c, g, path, "text", true, &n->text) && !n->text[0])
+    vt_cfg_error(c, config_setting_get_member(g, "text"),
+                 vt_cfg_path(pk, sizeof(pk), path, "text", 0), "is empty");
+}
 static const char *const status_page_ann_keys[] = {
     "kind", "title", "text", "start", "end", "targets", NULL};
 
@@ -606,10 +700,15 @@ static void status_page_ann_parse(struct vt_cfg *c, config_setting_t *g,
  * problem every one has been logged as "FILE:LINE: SETTING: message" and
  * VT_ECONFIG is returned. *out: free with status_page_ann_free. */
 static enum vt_status
-status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
+status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n,
+                     struct status_page_note **notes_out, size_t *n_notes_out)
 {
   *out = NULL;
   *n = 0;
+  *notes_out = NULL;
+  *n_notes_out = 0;
+  struct status_page_note *notes = NULL;
+  size_t n_notes = 0;
   struct vt_cfg c;
   enum vt_status st = vt_cfg_open(&c, path);
   if (st != VT_OK)
@@ -636,6 +735,27 @@ status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
                             &a[i]);
     }
   }
+  config_setting_t *nl = config_setting_get_member(root, "notes");
+  if (nl && !config_setting_is_list(nl)) {
+    vt_cfg_error(&c, nl, "notes",
+                 "expected a list ( { service = ...; at = ...; text = ...; }, "
+                 "... )");
+  } else if (nl) {
+    n_notes = (size_t)config_setting_length(nl);
+    notes = calloc(n_notes ? n_notes : 1, sizeof(*notes));
+    if (!notes) {
+      n_notes = 0;
+      st = VT_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < n_notes; i++) {
+      char p[48];
+      vt_cfg_path(p, sizeof(p), "notes", NULL, (int)i);
+      status_page_note_parse(&c, config_setting_get_elem(nl, (unsigned)i), p,
+                             &notes[i]);
+    }
+    qsort(notes, n_notes, sizeof(*notes), status_page_note_cmp);
+  }
   if (c.errors) {
     vt_err("%s: %d error%s; announcements rejected", path, c.errors,
            c.errors == 1 ? "" : "s");
@@ -646,7 +766,12 @@ status_page_ann_load(const char *path, struct status_page_ann **out, size_t *n)
   *n = count;
   a = NULL;
   count = 0;
+  *notes_out = notes;
+  *n_notes_out = n_notes;
+  notes = NULL;
+  n_notes = 0;
 out:
+  status_page_notes_free(notes, n_notes);
   status_page_ann_free(a, count);
   vt_cfg_close(&c);
   return st;
@@ -713,7 +838,8 @@ static enum vt_status status_page_ann_collect(struct status_page_ctx *x)
   size_t n_file = 0;
   enum vt_status st = VT_OK;
   if (x->conf->announcements_file) {
-    st = status_page_ann_load(x->conf->announcements_file, &file, &n_file);
+    st = status_page_ann_load(x->conf->announcements_file, &file, &n_file,
+                              &x->notes, &x->n_notes);
     if (st != VT_OK)
       return st;
   }
@@ -831,6 +957,47 @@ status_page_classify(const struct status_page_day *d)
   return d->maint_s > 0 ? STATUS_PAGE_DAY_MAINT : STATUS_PAGE_DAY_OK;
 }
 
+/* When every probe of service s was silent: for each probe, from its last
+ * contact (the "silent" event, noticed quorum.silence after it) to its
+ * return, intersected over the probes. A probe that was never silent
+ * leaves nothing blind. out comes out merged. */
+static enum vt_status status_page_blind(const struct status_page_ctx *x,
+                                        const struct status_page_svc *s,
+                                        struct status_page_spans *out)
+{
+  enum vt_status st = VT_OK;
+  for (size_t p = 0; p < s->n_probes && st == VT_OK; p++) {
+    struct status_page_spans mine = {0}, rest = {0}, both = {0};
+    double since = NAN;
+    for (size_t i = 0; i < x->n_pev && st == VT_OK; i++) {
+      const struct gr_probe_event *e = &x->pev[i];
+      if (strcmp(e->probe, s->probes[p]) != 0)
+        continue;
+      if (strcmp(e->event, "silent") == 0 && isnan(since)) {
+        since = e->ts - x->conf->silence_s;
+      } else if (strcmp(e->event, "silent") != 0 && !isnan(since)) {
+        st = status_page_spans_add(&mine, since, e->ts);
+        since = NAN;
+      }
+    }
+    if (st == VT_OK && !isnan(since))
+      st = status_page_spans_add(&mine, since, x->now);
+    status_page_spans_merge(&mine);
+    if (st == VT_OK && p == 0) {
+      *out = mine;
+      continue;
+    }
+    /* out and mine: out less (out less mine) */
+    if (st == VT_OK && (st = status_page_spans_sub(out, &mine, &rest)) == VT_OK)
+      st = status_page_spans_sub(out, &rest, &both);
+    status_page_spans_free(out);
+    *out = both;
+    status_page_spans_free(&mine);
+    status_page_spans_free(&rest);
+  }
+  return st;
+}
+
 /* The 90 daily figures of one service from its rows alone, no RRD fetch:
  * down = host rows in state "down", less maintenance (the report's target
  * definition); measured = the part of the day between the service's first
@@ -841,7 +1008,7 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
 {
   struct status_page_svc *s = &x->svc[si];
   struct status_page_spans down = {0}, deg = {0}, maint = {0}, d1 = {0},
-                           g1 = {0}, g2 = {0};
+                           g1 = {0}, g2 = {0}, blind = {0}, b1 = {0}, nd = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < x->n_outages && st == VT_OK; i++) {
     const struct gr_outage *o = &x->outages[i];
@@ -864,6 +1031,13 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
       (st = status_page_spans_sub(&deg, &maint, &g1)) != VT_OK ||
       (st = status_page_spans_sub(&g1, &down, &g2)) != VT_OK)
     goto out;
+  /* No data: every probe silent, less maintenance (not measured anyway)
+   * and less the outages (time inside an outage counts as measured, as
+   * in the report). */
+  if ((st = status_page_blind(x, s, &blind)) != VT_OK ||
+      (st = status_page_spans_sub(&blind, &maint, &b1)) != VT_OK ||
+      (st = status_page_spans_sub(&b1, &down, &nd)) != VT_OK)
+    goto out;
   for (size_t d = 0; d < STATUS_PAGE_DAYS; d++) {
     struct status_page_day *day = &s->days[d];
     double from = x->day0 + (double)d * STATUS_PAGE_DAY_S;
@@ -872,7 +1046,9 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
     double a = isnan(s->first_ts) ? to : fmax(from, s->first_ts);
     double b = isnan(s->last_ts) ? to : fmin(to, s->last_ts);
     if (b > a) {
-      day->measured_s = (b - a) - status_page_spans_within(&maint, a, b);
+      day->nodata_s = status_page_spans_within(&nd, a, b);
+      day->measured_s =
+          (b - a) - status_page_spans_within(&maint, a, b) - day->nodata_s;
       day->down_s = status_page_spans_within(&d1, a, b);
       day->degraded_s = status_page_spans_within(&g2, a, b);
     }
@@ -887,6 +1063,9 @@ out:
   status_page_spans_free(&d1);
   status_page_spans_free(&g1);
   status_page_spans_free(&g2);
+  status_page_spans_free(&blind);
+  status_page_spans_free(&b1);
+  status_page_spans_free(&nd);
   return st;
 }
 
@@ -934,6 +1113,26 @@ static bool status_page_overlaps(const struct gr_outage *o, double start,
   double oe = isnan(o->end) ? now : o->end;
   double e = isnan(end) ? now : end;
   return o->start <= e && oe >= start;
+}
+
+/* Each note goes to the latest incident of its service that began before
+ * it (or up to STATUS_PAGE_NOTE_GRACE_S after: "investigating" written as
+ * the alert came in); x->inc is sorted newest first. A note that fits no
+ * incident of the last 30 days is not shown, and says so in the log. */
+static void status_page_notes_attach(struct status_page_ctx *x)
+{
+  for (size_t i = 0; i < x->n_notes; i++) {
+    struct status_page_note *n = &x->notes[i];
+    n->inc = -1;
+    for (size_t k = 0; k < x->n_inc && n->inc < 0; k++)
+      if (strcmp(x->names[x->inc[k].svc], n->target) == 0 &&
+          x->inc[k].start <= n->at + STATUS_PAGE_NOTE_GRACE_S)
+        n->inc = (long)k;
+    if (n->inc < 0)
+      vt_notice("status page: the note on %s at %.0f fits no incident of the "
+                "last %d days; not shown",
+                n->target, n->at, STATUS_PAGE_INCIDENT_DAYS);
+  }
 }
 
 /* Incidents of the last 30 days: chains of adjoining host rows of one
@@ -1025,6 +1224,7 @@ static enum vt_status status_page_incidents(struct status_page_ctx *x)
     inc->n_addrs = 1;
   }
   qsort(x->inc, x->n_inc, sizeof(*x->inc), status_page_inc_cmp);
+  status_page_notes_attach(x);
 out:
   free(used);
   return st;
@@ -1033,11 +1233,15 @@ out:
 static void status_page_ctx_free(struct status_page_ctx *x)
 {
   gr_free_strv(x->names, x->n);
+  for (size_t i = 0; x->svc && i < x->n; i++)
+    free(x->svc[i].pg);
   free(x->svc);
   free(x->series);
   free(x->outages);
   free(x->maint);
+  free(x->pev);
   status_page_ann_free(x->ann, x->n_ann);
+  status_page_notes_free(x->notes, x->n_notes);
   for (size_t i = 0; i < x->n_inc; i++)
     free(x->inc[i].addrs);
   free(x->inc);
@@ -1070,6 +1274,58 @@ static bool status_page_draws(enum graph_kind kind, const struct gr_series *se)
          strcmp(se->check_type, "http") == 0;
 }
 
+/* Adds se's address to the probes views of s (tcp and http series). */
+static enum vt_status status_page_add_pg(struct status_page_svc *s,
+                                         const struct gr_series *se)
+{
+  if (!status_page_draws(GRAPH_OUTAGE_GAP, se))
+    return VT_OK;
+  for (size_t i = 0; i < s->n_pg; i++)
+    if (strcmp(s->pg[i].ip, se->key) == 0)
+      return VT_OK;
+  struct status_page_pgraph *v = realloc(s->pg, (s->n_pg + 1) * sizeof(*v));
+  if (!v)
+    return VT_ENOMEM;
+  s->pg = v;
+  struct status_page_pgraph *p = &v[s->n_pg++];
+  *p = (struct status_page_pgraph){.g = {.ok = false}};
+  snprintf(p->ip, sizeof(p->ip), "%s", se->key);
+  snprintf(p->slug, sizeof(p->slug), "%s", se->key);
+  for (char *c = p->slug; *c; c++)
+    if (*c == ':')
+      *c = '-';
+  return VT_OK;
+}
+
+/* Each service's fingerprint of its event rows (outages, partial events,
+ * host rows, maintenance): a row that opens, closes or changes redraws
+ * the service's graphs. */
+static void status_page_ev_fp(struct status_page_ctx *x)
+{
+  for (size_t i = 0; i < x->n; i++)
+    x->svc[i].ev_fp = GRAPH_JOBS_FP0;
+  for (size_t i = 0; i < x->n_outages; i++) {
+    const struct gr_outage *o = &x->outages[i];
+    long si = status_page_svc_index(x, o->target);
+    if (si < 0)
+      continue;
+    char row[256];
+    int len = snprintf(row, sizeof(row), "%ld|%s|%s|%s|%.3f|%.3f|%d|%d|%s",
+                       o->id, o->scope, o->kind, o->ip, o->start,
+                       isnan(o->end) ? -1.0 : o->end, o->seen_by, o->of_probes,
+                       o->probes);
+    x->svc[si].ev_fp =
+        graph_jobs_fp(x->svc[si].ev_fp, row, len > 0 ? (size_t)len : 0);
+  }
+  for (size_t i = 0; i < x->n_maint; i++) {
+    long si = status_page_svc_index(x, x->maint[i].target);
+    if (si < 0)
+      continue;
+    double v[2] = {x->maint[i].start, x->maint[i].end};
+    x->svc[si].ev_fp = graph_jobs_fp(x->svc[si].ev_fp, v, sizeof(v));
+  }
+}
+
 /* Reads everything the page shows: the service list, the rows of the last
  * 90 days (one query each for all services), the announcements and the
  * report figures. Nothing is written yet, so a failure leaves the page as
@@ -1081,6 +1337,7 @@ static enum vt_status status_page_load(struct status_page_ctx *x)
       (st = gr_series_list(x->g, NULL, &x->series, &x->n_series)) != VT_OK ||
       (st = gr_outages(x->g, NULL, x->day0, x->now, &x->outages,
                        &x->n_outages)) != VT_OK ||
+      (st = gr_probe_events(x->g, x->now, &x->pev, &x->n_pev)) != VT_OK ||
       (st = status_page_load_maint(x)) != VT_OK ||
       (st = status_page_ann_collect(x)) != VT_OK)
     return st;
@@ -1107,7 +1364,15 @@ static enum vt_status status_page_load(struct status_page_ctx *x)
     for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++)
       if (status_page_draws(status_page_kinds[k].kind, se))
         status_page_widen(&s->drawn[k][0], &s->drawn[k][1], se);
+    if ((st = status_page_add_pg(s, se)) != VT_OK)
+      return st;
+    bool known = false;
+    for (size_t p = 0; p < s->n_probes && !known; p++)
+      known = strcmp(s->probes[p], se->probe) == 0;
+    if (!known && s->n_probes < sizeof(s->probes) / sizeof(s->probes[0]))
+      s->probes[s->n_probes++] = se->probe;
   }
+  status_page_ev_fp(x);
   for (size_t i = 0; i < x->n; i++) {
     if ((st = status_page_days(x, i)) != VT_OK)
       return st;
@@ -1433,8 +1698,7 @@ static const char status_page_css[] =
     "3px,var(--stripe) 3px 5px)}\n"
     ".d-none{background:var(--none)}\n"
     ".bars li.d-none{height:45%}\n"
-    ".graphs{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(min(100%,24rem),1fr));gap:0 1.5rem}\n"
+    ".graphs{display:block}\n"
     ".axis{display:flex;justify-content:space-between}\n"
     ".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
     "gap:.25rem 1.25rem}\n"
@@ -1443,8 +1707,11 @@ static const char status_page_css[] =
     ".vh{position:absolute!important;width:1px;height:1px;overflow:hidden;"
     "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}\n"
     "figure{margin:1rem 0}\n"
-    "img{display:block;max-width:100%;height:auto;border:1px solid "
-    "var(--line)}\n"
+    "img{display:block;box-sizing:content-box;max-width:calc(100% - 2px);"
+    "height:auto;border:1px solid var(--line)}\n"
+    "@media (max-width:30rem){body{padding:0 .5rem 2rem}"
+    ".card{padding:.5rem .25rem}}\n"
+    ".scroll-x{overflow-x:auto}\n"
     ".nodata{border:1px dashed var(--line);border-radius:.5rem;padding:1.5rem "
     "1rem;text-align:center;color:var(--muted)}\n"
     ".scroll{overflow-x:auto}\n"
@@ -1490,9 +1757,11 @@ static void status_page_head(struct status_page_out *o,
                   "</title>\n<link rel=\"stylesheet\" href=\"%sstyle.css\">\n"
                   "<link rel=\"icon\" href=\"%sfavicon.svg\" "
                   "type=\"image/svg+xml\">\n"
+                  "<link rel=\"alternate\" type=\"application/atom+xml\" "
+                  "title=\"Incidents and announcements\" href=\"%sfeed.xml\">\n"
                   "</head>\n<body>\n"
                   "<a class=\"skip\" href=\"#main\">Skip to the content</a>\n",
-                  root, root);
+                  root, root, root);
 }
 
 static void status_page_foot(struct status_page_out *o,
@@ -1502,9 +1771,11 @@ static void status_page_foot(struct status_page_out *o,
   status_page_time(o, x->now);
   status_page_put(o,
                   " by vantage-graph %s. For machines: "
-                  "<a href=\"%sstatus.json\">status.json</a>.</p>\n"
+                  "<a href=\"%sstatus.json\">status.json</a>. Follow "
+                  "incidents and announcements: "
+                  "<a href=\"%sfeed.xml\">Atom feed</a>.</p>\n"
                   "</footer>\n</body>\n</html>\n",
-                  PACKAGE_VERSION, root);
+                  PACKAGE_VERSION, root, root);
 }
 
 static void status_page_pill(struct status_page_out *o,
@@ -1531,8 +1802,11 @@ static void status_page_day_text(const struct status_page_ctx *x,
     n += snprintf(out + n, size - (size_t)n, "; degraded %s",
                   vt_time_fmt_duration(d->degraded_s, b, sizeof(b)));
   if (d->maint_s > 0 && n >= 0 && (size_t)n < size)
-    snprintf(out + n, size - (size_t)n, "; maintenance %s",
-             vt_time_fmt_duration(d->maint_s, c, sizeof(c)));
+    n += snprintf(out + n, size - (size_t)n, "; maintenance %s",
+                  vt_time_fmt_duration(d->maint_s, c, sizeof(c)));
+  if (d->nodata_s > 0 && n >= 0 && (size_t)n < size)
+    snprintf(out + n, size - (size_t)n, "; no data %s",
+             vt_time_fmt_duration(d->nodata_s, c, sizeof(c)));
 }
 
 /* The 90 cells: colour for the eye, a title for the pointer, and the same
@@ -1575,6 +1849,34 @@ static void status_page_legend(struct status_page_out *o)
 
 /* <figure> with the image, or the "no data" text in its place (never a
  * broken image). */
+/* The image of gr (file root + "graphs/" + base + ".png"), with its
+ * narrow rendering for narrow screens: the browser picks one, and neither
+ * is scaled. */
+static void status_page_img(struct status_page_out *o,
+                            const struct status_page_graph *gr,
+                            const char *root, const char *base)
+{
+  if (gr->narrow_ok) {
+    status_page_put(o, "<picture>\n<source media=\"%s\" srcset=\"%sgraphs/",
+                    STATUS_PAGE_NARROW_MEDIA, root);
+    status_page_esc(o, base);
+    status_page_put(o, "-narrow.png\"");
+    if (gr->nwidth > 0 && gr->nheight > 0)
+      status_page_put(o, " width=\"%d\" height=\"%d\"", gr->nwidth,
+                      gr->nheight);
+    status_page_put(o, ">\n");
+  }
+  status_page_put(o, "<img src=\"%sgraphs/", root);
+  status_page_esc(o, base);
+  status_page_put(o, ".png\"");
+  /* The size lets the browser reserve the space before the image. */
+  if (gr->width > 0 && gr->height > 0)
+    status_page_put(o, " width=\"%d\" height=\"%d\"", gr->width, gr->height);
+  status_page_put(o, " alt=\"");
+  status_page_esc(o, gr->alt);
+  status_page_put(o, "\">\n%s", gr->narrow_ok ? "</picture>\n" : "");
+}
+
 static void status_page_figure(struct status_page_out *o,
                                const struct status_page_ctx *x,
                                const struct status_page_svc *s, size_t k,
@@ -1583,16 +1885,10 @@ static void status_page_figure(struct status_page_out *o,
   const struct status_page_graph *gr = &s->graphs[k][r];
   status_page_put(o, "<figure>\n");
   if (gr->ok) {
-    status_page_put(o, "<img src=\"%sgraphs/", root);
-    status_page_esc(o, s->name);
-    status_page_put(o, "-%s-%s.png\"", status_page_kinds[k].slug,
-                    status_page_ranges[r].slug);
-    /* The size lets the browser reserve the space before the image. */
-    if (gr->width > 0 && gr->height > 0)
-      status_page_put(o, " width=\"%d\" height=\"%d\"", gr->width, gr->height);
-    status_page_put(o, " alt=\"");
-    status_page_esc(o, gr->alt);
-    status_page_put(o, "\">\n");
+    char base[200];
+    snprintf(base, sizeof(base), "%s-%s-%s", s->name, status_page_kinds[k].slug,
+             status_page_ranges[r].slug);
+    status_page_img(o, gr, root, base);
   } else {
     status_page_put(o, "<p class=\"nodata\">%s</p>\n", gr->missing);
   }
@@ -1661,6 +1957,30 @@ static void status_page_seen(struct status_page_out *o,
   status_page_put(o, ")");
 }
 
+/* The operator's notes on an incident, oldest first. */
+static void status_page_inc_notes(struct status_page_out *o,
+                                  const struct status_page_ctx *x,
+                                  const struct status_page_incident *inc)
+{
+  long k = (long)(inc - x->inc);
+  bool any = false;
+  for (size_t i = 0; i < x->n_notes; i++) {
+    const struct status_page_note *n = &x->notes[i];
+    if (n->inc != k)
+      continue;
+    if (!any)
+      status_page_put(o, "<h4>Updates</h4>\n<ol class=\"updates\">\n");
+    any = true;
+    status_page_put(o, "<li>");
+    status_page_time(o, n->at);
+    status_page_put(o, ": ");
+    status_page_esc(o, n->text);
+    status_page_put(o, "</li>\n");
+  }
+  if (any)
+    status_page_put(o, "</ol>\n");
+}
+
 static void status_page_inc_html(struct status_page_out *o,
                                  const struct status_page_ctx *x,
                                  const struct status_page_incident *inc,
@@ -1724,6 +2044,7 @@ static void status_page_inc_html(struct status_page_out *o,
     status_page_seen(o, inc->host);
     status_page_put(o, ".</p>\n");
   }
+  status_page_inc_notes(o, x, inc);
   status_page_put(o, "</article>\n");
 }
 
@@ -1853,6 +2174,49 @@ static void status_page_avail_row(struct status_page_out *o, const char *label,
       vt_time_fmt_duration(rt->nodata_s, d, sizeof(d)));
 }
 
+/* The partial events of the last 30 days: an address lost from fewer
+ * probes than the quorum (a routing error seen only from some places). Not
+ * incidents, not counted as downtime, but listed with who saw them. */
+static void status_page_partials(struct status_page_out *o,
+                                 const struct status_page_ctx *x,
+                                 const struct status_page_svc *s)
+{
+  double since = x->now - STATUS_PAGE_INCIDENT_DAYS * STATUS_PAGE_DAY_S;
+  status_page_put(o, "<h2 id=\"partial\">Partial events, last %d days</h2>\n",
+                  STATUS_PAGE_INCIDENT_DAYS);
+  size_t n = 0;
+  /* Newest first, as the incidents. */
+  for (size_t i = x->n_outages; i-- > 0;) {
+    const struct gr_outage *r = &x->outages[i];
+    if (strcmp(r->kind, "partial") != 0 || strcmp(r->target, s->name) != 0 ||
+        (!isnan(r->end) && r->end < since))
+      continue;
+    if (!n++)
+      status_page_put(o, "<p class=\"note\">Seen by fewer probes than the "
+                         "quorum: not counted as downtime.</p>\n<ul>\n");
+    char dur[24];
+    double end = isnan(r->end) ? x->now : r->end;
+    status_page_put(o, "<li>");
+    status_page_esc(o, r->ip[0] ? r->ip : "client view");
+    status_page_put(o, ": ");
+    status_page_time(o, r->start);
+    status_page_put(o, " to ");
+    if (isnan(r->end))
+      status_page_put(o, "now");
+    else
+      status_page_time(o, r->end);
+    status_page_put(o, " (%s), ",
+                    vt_time_fmt_duration(end - r->start, dur, sizeof(dur)));
+    status_page_seen(o, r);
+    status_page_put(o, "</li>\n");
+  }
+  if (n)
+    status_page_put(o, "</ul>\n");
+  else
+    status_page_put(o, "<p>No partial events in the last %d days.</p>\n",
+                    STATUS_PAGE_INCIDENT_DAYS);
+}
+
 static void status_page_service(struct status_page_out *o,
                                 const struct status_page_ctx *x, size_t si)
 {
@@ -1873,6 +2237,7 @@ static void status_page_service(struct status_page_out *o,
     status_page_put(o, "<li><a href=\"#graphs-%s\">Graphs, %s</a></li>\n",
                     status_page_ranges[r].slug, status_page_ranges[r].slug);
   status_page_put(o, "<li><a href=\"#incidents\">Incidents</a></li>\n"
+                     "<li><a href=\"#partial\">Partial events</a></li>\n"
                      "</ul>\n</nav>\n<main id=\"main\">\n"
                      "<h2 id=\"status\">Current status</h2>\n");
   size_t open = 0;
@@ -1956,6 +2321,64 @@ static void status_page_service(struct status_page_out *o,
   if (!any)
     status_page_put(o, "<p>No incidents in the last %d days.</p>\n",
                     STATUS_PAGE_INCIDENT_DAYS);
+  status_page_partials(o, x, s);
+  if (s->n_pg) {
+    status_page_put(o, "<h2 id=\"probes\">Seen from each vantage point</h2>\n"
+                       "<p><a href=\"");
+    status_page_esc(o, s->name);
+    status_page_put(o, "-probes.html\">Latency of each address as each probe "
+                       "saw it</a>: where a path breaks, one probe's line "
+                       "breaks and the others' do not.</p>\n");
+  }
+  status_page_put(o, "</main>\n");
+  status_page_foot(o, x, "../");
+}
+
+/* services/NAME-probes.html: the probes view of each address. */
+static void status_page_probes_page(struct status_page_out *o,
+                                    const struct status_page_ctx *x, size_t si)
+{
+  const struct status_page_svc *s = &x->svc[si];
+  char what[160];
+  snprintf(what, sizeof(what), "%s from each vantage point", s->name);
+  status_page_head(o, x, "../", what);
+  status_page_put(o, "<header>\n<p><a href=\"");
+  status_page_esc(o, s->name);
+  status_page_put(o, ".html\">");
+  status_page_esc(o, s->name);
+  status_page_put(o, "</a></p>\n<h1>");
+  status_page_esc(o, what);
+  status_page_put(o, "</h1>\n</header>\n<nav aria-label=\"Addresses\">\n"
+                     "<ul>\n");
+  for (size_t p = 0; p < s->n_pg; p++) {
+    status_page_put(o, "<li><a href=\"#addr-%zu\">", p);
+    status_page_esc(o, s->pg[p].ip);
+    status_page_put(o, "</a></li>\n");
+  }
+  status_page_put(o, "</ul>\n</nav>\n<main id=\"main\">\n"
+                     "<p>One line per probe (vantage point) and check; "
+                     "outages shaded and numbered, partial events (seen by "
+                     "fewer probes than the quorum) hatched with the probes "
+                     "that saw them.</p>\n");
+  for (size_t p = 0; p < s->n_pg; p++) {
+    const struct status_page_pgraph *pg = &s->pg[p];
+    status_page_put(o, "<h2 id=\"addr-%zu\">", p);
+    status_page_esc(o, pg->ip);
+    status_page_put(o, "</h2>\n<figure>\n");
+    if (pg->g.ok) {
+      char base[200];
+      snprintf(base, sizeof(base), "%s-probes-%s-%s", s->name, pg->slug,
+               status_page_ranges[STATUS_PAGE_PROBES_RANGE].slug);
+      status_page_img(o, &pg->g, "../", base);
+    } else {
+      status_page_put(o, "<p class=\"nodata\">%s</p>\n",
+                      pg->g.missing ? pg->g.missing : "No data.");
+    }
+    status_page_put(o, "<figcaption>");
+    status_page_esc(o, pg->ip);
+    status_page_put(o, " from each probe, %s</figcaption>\n</figure>\n",
+                    status_page_ranges[STATUS_PAGE_PROBES_RANGE].phrase);
+  }
   status_page_put(o, "</main>\n");
   status_page_foot(o, x, "../");
 }
@@ -2094,6 +2517,8 @@ static void status_page_json(struct status_page_out *o,
       status_page_put(o, "%s{\"date\":\"%s\",\"availability\":", d ? "," : "",
                       date);
       status_page_javail(o, s->days[d].availability);
+      status_page_put(o, ",\"nodata_s\":");
+      status_page_jnum(o, s->days[d].nodata_s);
       status_page_put(o, ",\"class\":\"%s\"}",
                       status_page_day_names[s->days[d].cls]);
     }
@@ -2115,6 +2540,18 @@ static void status_page_json(struct status_page_out *o,
     for (size_t a = 0; a < inc->n_addrs; a++) {
       status_page_put(o, "%s", a ? "," : "");
       status_page_jrow(o, inc->addrs[a]);
+    }
+    status_page_put(o, "],\"notes\":[");
+    bool first_note = true;
+    for (size_t k = 0; k < x->n_notes; k++) {
+      if (x->notes[k].inc != (long)i)
+        continue;
+      status_page_put(o, "%s{", first_note ? "" : ",");
+      status_page_jtime(o, "at", x->notes[k].at);
+      status_page_put(o, ",\"text\":");
+      status_page_jstr(o, x->notes[k].text);
+      status_page_put(o, "}");
+      first_note = false;
     }
     status_page_put(o, "]}");
   }
@@ -2140,6 +2577,254 @@ static void status_page_json(struct status_page_out *o,
     status_page_put(o, "]}");
   }
   status_page_put(o, "\n]\n}\n");
+}
+
+/* ---- Atom feed ----------------------------------------------------------- */
+
+/* Atom ids are tag URIs (RFC 4151) built from what does not change while
+ * an entry lives: an incident's service and start, an announcement's
+ * title and start. A feed reader then shows an ended incident as the same
+ * entry, updated. */
+#define STATUS_PAGE_TAG "tag:vantage-status,2026:"
+
+static void status_page_xml(struct status_page_out *o, const char *s)
+{
+  status_page_esc(o, s ? s : "");
+}
+
+static void status_page_atom_time(struct status_page_out *o, const char *el,
+                                  double t)
+{
+  char iso[32];
+  status_page_put(o, "<%s>%s</%s>\n", el,
+                  status_page_fmt_time(t, STATUS_PAGE_T_ISO, iso, sizeof(iso)),
+                  el);
+}
+
+/* The time an incident last changed: its end, the start of its last
+ * address outage, or its start. */
+static double status_page_inc_updated(const struct status_page_ctx *x,
+                                      const struct status_page_incident *inc)
+{
+  double u = inc->start;
+  for (size_t i = 0; i < x->n_notes; i++)
+    if (x->notes[i].inc == (long)(inc - x->inc))
+      u = fmax(u, x->notes[i].at);
+  if (!isnan(inc->end))
+    u = fmax(u, inc->end);
+  for (size_t a = 0; a < inc->n_addrs; a++) {
+    u = fmax(u, inc->addrs[a]->start);
+    if (!isnan(inc->addrs[a]->end))
+      u = fmax(u, inc->addrs[a]->end);
+  }
+  return u;
+}
+
+static double status_page_ann_updated(const struct status_page_ann *a,
+                                      double now)
+{
+  if (!isnan(a->end) && a->end <= now)
+    return a->end;
+  if (!isnan(a->start) && a->start <= now)
+    return a->start;
+  /* Not started yet (or no dates): when it was published is unknown; the
+   * start of its day keeps it stable through the day's rebuilds. */
+  return floor(now / STATUS_PAGE_DAY_S) * STATUS_PAGE_DAY_S;
+}
+
+static void status_page_feed(struct status_page_out *o,
+                             const struct status_page_ctx *x)
+{
+  double updated = 0;
+  for (size_t i = 0; i < x->n_inc; i++)
+    updated = fmax(updated, status_page_inc_updated(x, &x->inc[i]));
+  for (size_t i = 0; i < x->n_ann; i++)
+    updated = fmax(updated, status_page_ann_updated(&x->ann[i], x->now));
+  if (updated <= 0)
+    updated = x->day0;
+  status_page_put(o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
+                     "<id>" STATUS_PAGE_TAG "feed</id>\n<title>");
+  status_page_xml(o, x->title);
+  status_page_put(o, "</title>\n<subtitle>Incidents and announcements"
+                     "</subtitle>\n<link rel=\"self\" href=\"feed.xml\"/>\n"
+                     "<link rel=\"alternate\" type=\"text/html\" "
+                     "href=\"index.html\"/>\n<author><name>");
+  status_page_xml(o, x->title);
+  status_page_put(o,
+                  "</name></author>\n<generator version=\"%s\">"
+                  "vantage-graph</generator>\n",
+                  PACKAGE_VERSION);
+  status_page_atom_time(o, "updated", updated);
+  for (size_t i = 0; i < x->n_inc; i++) {
+    const struct status_page_incident *inc = &x->inc[i];
+    const char *svc = x->names[inc->svc];
+    char dur[24];
+    double end = isnan(inc->end) ? x->now : inc->end;
+    status_page_put(o, "<entry>\n<id>" STATUS_PAGE_TAG "incident/");
+    status_page_xml(o, svc);
+    status_page_put(o, "/%.0f</id>\n<title>", floor(inc->start));
+    status_page_xml(o, svc);
+    status_page_put(o,
+                    ": %s%s</title>\n<link rel=\"alternate\" "
+                    "type=\"text/html\" href=\"services/",
+                    inc->down ? "down" : "degraded",
+                    isnan(inc->end) ? " (ongoing)" : ", resolved");
+    status_page_xml(o, svc);
+    status_page_put(o, ".html#incidents\"/>\n");
+    status_page_atom_time(o, "published", inc->start);
+    status_page_atom_time(o, "updated", status_page_inc_updated(x, inc));
+    status_page_put(o,
+                    "<category term=\"incident\"/>\n<content type=\"text\">");
+    char a[32], b[32];
+    status_page_put(
+        o, "%s from %s to %s (%s%s).", inc->down ? "Down" : "Degraded",
+        status_page_fmt_time(inc->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)),
+        isnan(inc->end)
+            ? "now"
+            : status_page_fmt_time(inc->end, STATUS_PAGE_T_HUMAN, b, sizeof(b)),
+        vt_time_fmt_duration(end - inc->start, dur, sizeof(dur)),
+        isnan(inc->end) ? " so far, ongoing" : "");
+    for (size_t k = 0; k < inc->n_addrs; k++) {
+      const struct gr_outage *ad = inc->addrs[k];
+      status_page_put(o, " ");
+      status_page_xml(o, ad->ip);
+      status_page_put(o, " unreachable, ");
+      status_page_seen(o, ad);
+      status_page_put(o, ".");
+    }
+    for (size_t k = 0; k < x->n_notes; k++) {
+      if (x->notes[k].inc != (long)i)
+        continue;
+      status_page_put(o, "\nUpdate %s: ",
+                      status_page_fmt_time(x->notes[k].at, STATUS_PAGE_T_HUMAN,
+                                           a, sizeof(a)));
+      status_page_xml(o, x->notes[k].text);
+    }
+    status_page_put(o, "</content>\n</entry>\n");
+  }
+  for (size_t i = 0; i < x->n_ann; i++) {
+    const struct status_page_ann *an = &x->ann[i];
+    char key[600];
+    int len = snprintf(key, sizeof(key), "%s|%s|%.0f",
+                       status_page_ann_kinds[an->kind], an->title,
+                       isnan(an->start) ? -1.0 : an->start);
+    uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
+    status_page_put(o,
+                    "<entry>\n<id>" STATUS_PAGE_TAG "announcement/%016llx"
+                    "</id>\n<title>%s: ",
+                    (unsigned long long)h, status_page_ann_labels[an->kind]);
+    status_page_xml(o, an->title);
+    status_page_put(o, "</title>\n<link rel=\"alternate\" type=\"text/html\" "
+                       "href=\"index.html#announcements\"/>\n");
+    status_page_atom_time(o, "updated", status_page_ann_updated(an, x->now));
+    status_page_put(o, "<category term=\"%s\"/>\n<content type=\"text\">%s",
+                    status_page_ann_kinds[an->kind],
+                    status_page_ann_phase(an, x->now));
+    char a[32];
+    if (!isnan(an->start))
+      status_page_put(
+          o, "; from %s",
+          status_page_fmt_time(an->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
+    if (!isnan(an->end))
+      status_page_put(
+          o, " until %s",
+          status_page_fmt_time(an->end, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
+    status_page_put(o, ".");
+    if (an->text) {
+      status_page_put(o, " ");
+      status_page_xml(o, an->text);
+    }
+    status_page_put(o, "</content>\n</entry>\n");
+  }
+  status_page_put(o, "</feed>\n");
+}
+
+/* ---- badges ---------------------------------------------------------------
+ */
+
+/* A badge (badges/NAME-status.svg, -uptime-24h.svg, -uptime-30d.svg):
+ * "label | value" in the usual two-part shape, text as SVG text, with a
+ * <title> for screen readers. The numbers are status.json's, truncated
+ * the same way. */
+static void status_page_badge(struct status_page_out *o, const char *label,
+                              const char *value, const char *color)
+{
+  /* DejaVu Sans at 11 px: about 7 px per character. */
+  int lw = (int)strlen(label) * 7 + 12, vw = (int)strlen(value) * 7 + 12;
+  status_page_put(o,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                  "height=\"20\" role=\"img\" aria-label=\"",
+                  lw + vw);
+  status_page_esc(o, label);
+  status_page_put(o, ": ");
+  status_page_esc(o, value);
+  status_page_put(o, "\">\n<title>");
+  status_page_esc(o, label);
+  status_page_put(o, ": ");
+  status_page_esc(o, value);
+  status_page_put(o,
+                  "</title>\n<rect width=\"%d\" height=\"20\" "
+                  "fill=\"#555555\"/>\n<rect x=\"%d\" width=\"%d\" "
+                  "height=\"20\" fill=\"%s\"/>\n<g fill=\"#ffffff\" "
+                  "font-family=\"DejaVu Sans,Verdana,sans-serif\" "
+                  "font-size=\"11\">\n<text class=\"label\" x=\"6\" "
+                  "y=\"14\">",
+                  lw, lw, vw, color);
+  status_page_esc(o, label);
+  status_page_put(o, "</text>\n<text class=\"value\" x=\"%d\" y=\"14\">",
+                  lw + 6);
+  status_page_esc(o, value);
+  status_page_put(o, "</text>\n</g>\n</svg>\n");
+}
+
+static enum vt_status status_page_badges(const struct status_page_ctx *x,
+                                         struct status_page_out *o)
+{
+  char bdir[PATH_MAX];
+  snprintf(bdir, sizeof(bdir), "%s/badges", x->tmp);
+  if (mkdir(bdir, 0755) != 0) {
+    vt_err("status page: %s: cannot create: %s", bdir, strerror(errno));
+    return VT_EIO;
+  }
+  /* Dark enough for white text (WCAG AA at 11 px). */
+  static const char *const state_color[] = {
+      [STATUS_PAGE_OPERATIONAL] = "#1a7f37",
+      [STATUS_PAGE_DEGRADED] = "#9a6700",
+      [STATUS_PAGE_DOWN] = "#cf222e",
+      [STATUS_PAGE_MAINTENANCE] = "#0969da",
+      [STATUS_PAGE_NODATA] = "#59636e",
+  };
+  static const struct {
+    int period;
+    const char *slug, *label;
+  } up[] = {{STATUS_PAGE_P_24H, "uptime-24h", "uptime 24h"},
+            {STATUS_PAGE_P_30D, "uptime-30d", "uptime 30d"}};
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; st == VT_OK && i < x->n; i++) {
+    const struct status_page_svc *s = &x->svc[i];
+    char rel[160];
+    vt_buf_reset(&o->b);
+    status_page_badge(o, s->name, status_page_state_labels[s->state],
+                      state_color[s->state]);
+    snprintf(rel, sizeof(rel), "%s-status.svg", s->name);
+    st = status_page_write_file(bdir, rel, o);
+    for (size_t u = 0; st == VT_OK && u < 2; u++) {
+      const struct report_target *rt = s->rt[up[u].period];
+      double a = rt ? rt->availability : NAN;
+      char pct[24];
+      status_page_pct(a, 3, pct, sizeof(pct));
+      vt_buf_reset(&o->b);
+      status_page_badge(o, up[u].label, isnan(a) ? "no data" : pct,
+                        isnan(a)     ? state_color[STATUS_PAGE_NODATA]
+                        : a >= 0.999 ? state_color[STATUS_PAGE_OPERATIONAL]
+                        : a >= 0.99  ? state_color[STATUS_PAGE_DEGRADED]
+                                     : state_color[STATUS_PAGE_DOWN]);
+      snprintf(rel, sizeof(rel), "%s-%s.svg", s->name, up[u].slug);
+      st = status_page_write_file(bdir, rel, o);
+    }
+  }
+  return st;
 }
 
 /* ---- graphs -------------------------------------------------------------- */
@@ -2183,73 +2868,202 @@ static void status_page_alt(char *out, size_t size, const char *svc, size_t k,
     snprintf(out + n, size - (size_t)n, ".");
 }
 
-/* Renders the 8 graphs of each service into tmp/graphs. A graph without
- * data (or with unreadable files, logged by graph_render) becomes a text
- * in the page; only running out of memory stops the build. */
+/* Where a job's result goes: a graph of a service (kind k, range r; k ==
+ * STATUS_PAGE_N_KINDS for the probes view of address pg), wide or narrow. */
+struct status_page_slot {
+  size_t svc, k, r, pg;
+  bool narrow;
+};
+
+struct status_page_jobs {
+  const struct status_page_ctx *x;
+  struct graph_job *jobs;
+  struct status_page_slot *slots;
+  size_t n;
+};
+
+static void status_page_job_alt(struct graph_job *job,
+                                const struct graph_info *info, void *arg)
+{
+  const struct status_page_jobs *js = arg;
+  const struct status_page_slot *sl = &js->slots[job - js->jobs];
+  const struct status_page_svc *s = &js->x->svc[sl->svc];
+  if (sl->k < STATUS_PAGE_N_KINDS) {
+    status_page_alt(job->alt, sizeof(job->alt), s->name, sl->k, sl->r, info);
+    return;
+  }
+  int n = snprintf(job->alt, sizeof(job->alt),
+                   "Latency of %s (%s) as each probe saw it over %s: one "
+                   "line per probe, outages shaded, partial events hatched. ",
+                   s->pg[sl->pg].ip, s->name, status_page_ranges[sl->r].phrase);
+  for (size_t i = 0; i < info->n_spans && n > 0 &&
+                     (size_t)n < sizeof(job->alt) && i < STATUS_PAGE_ALT_SPANS;
+       i++) {
+    const struct graph_span *sp = &info->spans[i];
+    n += snprintf(job->alt + n, sizeof(job->alt) - (size_t)n, "%s%s %s%s%s",
+                  i ? "; " : "",
+                  sp->nodata    ? "no data"
+                  : sp->partial ? "partial event, seen by"
+                                : "unreachable",
+                  sp->partial ? sp->seen : "", sp->partial ? ", " : "",
+                  sp->label);
+  }
+}
+
+/* The fingerprint of a graph (graph_jobs.h): what it shows, with the range
+ * end and the newest value counted in steps of STATUS_PAGE_REDRAW_FRACTION
+ * of the range, and the service's event rows. A 3-hour graph is redrawn
+ * when its end moved by 108 s (7 pixels), a 30-day one by 7.2 hours; an
+ * outage that starts or ends redraws at once (the event rows). Redrawing
+ * at every pixel would redraw nearly every graph at every build of a page
+ * with a thousand services, which is then slower than its interval. */
+#define STATUS_PAGE_REDRAW_FRACTION 0.01
+static uint64_t status_page_fp(const struct status_page_ctx *x,
+                               const struct status_page_svc *s,
+                               const struct graph_job *j, const double *drawn)
+{
+  double px = (j->opts.end - j->opts.start) * STATUS_PAGE_REDRAW_FRACTION;
+  char key[512];
+  int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
+                     PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
+                     j->opts.ip ? j->opts.ip : "", j->opts.width,
+                     j->opts.height, (int)j->opts.compact, floor(x->now / px),
+                     floor(drawn[1] / px), drawn[0]);
+  uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
+  return graph_jobs_fp(h, &s->ev_fp, sizeof(s->ev_fp));
+}
+
+/* Adds the wide and the narrow job of one graph, or says why there is
+ * none. */
+static void status_page_add_jobs(struct status_page_jobs *js,
+                                 struct status_page_svc *s,
+                                 struct status_page_graph *gr,
+                                 struct status_page_slot slot,
+                                 enum graph_kind kind, const char *ip,
+                                 const char *base, const double *d)
+{
+  const struct status_page_ctx *x = js->x;
+  double start = x->now - status_page_ranges[slot.r].span_s;
+  /* graph_render logs a graph without series as an error; here it is
+   * normal (a service without DNS checks has no load shift), so it is
+   * not asked for at all. */
+  if (isnan(d[0])) {
+    gr->missing = kind == GRAPH_LOAD_SHIFT
+                      ? "No DNS or client-view checks for this service."
+                      : "No TCP or HTTP checks for this service.";
+    return;
+  }
+  if (d[1] < start || d[0] > x->now) {
+    gr->missing = "No data for this period.";
+    return;
+  }
+  for (int narrow = 0; narrow < 2; narrow++) {
+    struct graph_job *j = &js->jobs[js->n];
+    *j = (struct graph_job){
+        .opts =
+            {
+                .kind = kind,
+                .target = s->name,
+                .ip = ip,
+                .start = start,
+                .end = x->now,
+                .format = GRAPH_PNG,
+                .width = narrow ? STATUS_PAGE_GRAPH_NW : STATUS_PAGE_GRAPH_W,
+                .height = narrow ? STATUS_PAGE_GRAPH_NH : STATUS_PAGE_GRAPH_H,
+                .compact = narrow,
+            },
+    };
+    snprintf(j->name, sizeof(j->name), "%s%s.png", base,
+             narrow ? "-narrow" : "");
+    j->fp = status_page_fp(x, s, j, d);
+    slot.narrow = narrow;
+    js->slots[js->n++] = slot;
+  }
+}
+
+/* Renders every service's graphs (2 kinds x 4 ranges, and the probes view
+ * of each address over one range; each wide and narrow) into tmp/graphs,
+ * in parallel, redrawing only those whose fingerprint changed since the
+ * build in x->dir. A graph without data (or with unreadable files, logged
+ * by graph_render) becomes a text in the page; only running out of memory
+ * or an unwritable folder stops the build. */
 static enum vt_status status_page_graphs(struct status_page_ctx *x)
 {
-  char gdir[PATH_MAX];
+  char gdir[PATH_MAX], prev[PATH_MAX];
   snprintf(gdir, sizeof(gdir), "%s/graphs", x->tmp);
+  snprintf(prev, sizeof(prev), "%s/graphs", x->dir);
   if (mkdir(gdir, 0755) != 0) {
     vt_err("status page: %s: cannot create: %s", gdir, strerror(errno));
     return VT_EIO;
   }
+  size_t cap = 0;
+  for (size_t i = 0; i < x->n; i++)
+    cap += 2 * (STATUS_PAGE_N_KINDS * STATUS_PAGE_N_RANGES + x->svc[i].n_pg);
+  struct status_page_jobs js = {
+      .x = x,
+      .jobs = calloc(cap ? cap : 1, sizeof(*js.jobs)),
+      .slots = calloc(cap ? cap : 1, sizeof(*js.slots)),
+  };
+  enum vt_status st = VT_ENOMEM;
+  if (!js.jobs || !js.slots)
+    goto out;
   for (size_t i = 0; i < x->n; i++) {
     struct status_page_svc *s = &x->svc[i];
-    for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++) {
+    for (size_t k = 0; k < STATUS_PAGE_N_KINDS; k++)
       for (size_t r = 0; r < STATUS_PAGE_N_RANGES; r++) {
-        struct status_page_graph *gr = &s->graphs[k][r];
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s-%s-%s.png", gdir, s->name,
+        char base[160];
+        snprintf(base, sizeof(base), "%s-%s-%s", s->name,
                  status_page_kinds[k].slug, status_page_ranges[r].slug);
-        struct graph_opts go = {
-            .kind = status_page_kinds[k].kind,
-            .target = s->name,
-            .start = x->now - status_page_ranges[r].span_s,
-            .end = x->now,
-            .format = GRAPH_PNG,
-            .width = STATUS_PAGE_GRAPH_W,
-            .height = STATUS_PAGE_GRAPH_H,
-            .output = path,
-        };
-        /* graph_render logs a graph without series as an error; here it
-         * is normal (a service without DNS checks has no load shift), so
-         * it is not asked for at all. */
-        const double *d = s->drawn[k];
-        if (isnan(d[0])) {
-          gr->missing = status_page_kinds[k].kind == GRAPH_LOAD_SHIFT
-                            ? "No DNS or client-view checks for this service."
-                            : "No TCP or HTTP checks for this service.";
-          continue;
-        }
-        if (d[1] < go.start || d[0] > go.end) {
-          gr->missing = "No data for this period.";
-          continue;
-        }
-        char title[160];
-        snprintf(title, sizeof(title), "%s: %s, %s (UTC)", s->name,
-                 status_page_kinds[k].phrase, status_page_ranges[r].phrase);
-        go.title = title;
-        struct graph_info info;
-        memset(&info, 0, sizeof(info));
-        enum vt_status st = graph_render(x->g, &go, &info);
-        if (st == VT_ENOMEM)
-          return st;
-        if (st == VT_OK && access(path, R_OK) == 0) {
-          gr->ok = true;
-          gr->width = info.image_width;
-          gr->height = info.image_height;
-          status_page_alt(gr->alt, sizeof(gr->alt), s->name, k, r, &info);
-        } else if (st == VT_OK || st == VT_EINVAL || st == VT_ENOTFOUND) {
-          gr->missing = "No data for this period.";
-        } else {
-          gr->missing = "This graph could not be drawn (the data could not "
-                        "be read).";
-        }
+        status_page_add_jobs(
+            &js, s, &s->graphs[k][r],
+            (struct status_page_slot){.svc = i, .k = k, .r = r},
+            status_page_kinds[k].kind, NULL, base, s->drawn[k]);
       }
+    for (size_t p = 0; p < s->n_pg; p++) {
+      char base[160];
+      snprintf(base, sizeof(base), "%s-probes-%s-%s", s->name, s->pg[p].slug,
+               status_page_ranges[STATUS_PAGE_PROBES_RANGE].slug);
+      status_page_add_jobs(
+          &js, s, &s->pg[p].g,
+          (struct status_page_slot){.svc = i,
+                                    .k = STATUS_PAGE_N_KINDS,
+                                    .r = STATUS_PAGE_PROBES_RANGE,
+                                    .pg = p},
+          GRAPH_PROBES, s->pg[p].ip, base, s->drawn[0]);
     }
   }
-  return VT_OK;
+  st = graph_jobs_run(x->g, js.jobs, js.n, gdir, prev, x->workers,
+                      status_page_job_alt, &js, &x->gstats);
+  if (st != VT_OK)
+    goto out;
+  for (size_t i = 0; i < js.n; i++) {
+    const struct status_page_slot *sl = &js.slots[i];
+    const struct graph_job *j = &js.jobs[i];
+    struct status_page_svc *s = &x->svc[sl->svc];
+    struct status_page_graph *gr = sl->k < STATUS_PAGE_N_KINDS
+                                       ? &s->graphs[sl->k][sl->r]
+                                       : &s->pg[sl->pg].g;
+    bool ok = j->state == GRAPH_JOB_OK;
+    if (sl->narrow) {
+      gr->narrow_ok = ok;
+      gr->nwidth = j->width;
+      gr->nheight = j->height;
+      continue;
+    }
+    gr->ok = ok;
+    gr->width = j->width;
+    gr->height = j->height;
+    snprintf(gr->alt, sizeof(gr->alt), "%s", j->alt);
+    if (!ok)
+      gr->missing = j->state == GRAPH_JOB_NODATA
+                        ? "No data for this period."
+                        : "This graph could not be drawn (the data could not "
+                          "be read).";
+  }
+out:
+  free(js.jobs);
+  free(js.slots);
+  return st;
 }
 
 /* ---- the build ----------------------------------------------------------- */
@@ -2280,7 +3094,20 @@ static enum vt_status status_page_write_all(struct status_page_ctx *x)
     snprintf(rel, sizeof(rel), "%s.html", x->names[i]);
     if ((st = status_page_write_file(sdir, rel, &o)) != VT_OK)
       goto out;
+    if (!x->svc[i].n_pg)
+      continue;
+    vt_buf_reset(&o.b);
+    status_page_probes_page(&o, x, i);
+    snprintf(rel, sizeof(rel), "%s-probes.html", x->names[i]);
+    if ((st = status_page_write_file(sdir, rel, &o)) != VT_OK)
+      goto out;
   }
+  if ((st = status_page_badges(x, &o)) != VT_OK)
+    goto out;
+  vt_buf_reset(&o.b);
+  status_page_feed(&o, x);
+  if ((st = status_page_write_file(x->tmp, "feed.xml", &o)) != VT_OK)
+    goto out;
   vt_buf_reset(&o.b);
   status_page_json(&o, x);
   if ((st = status_page_write_file(x->tmp, "status.json", &o)) != VT_OK)
@@ -2299,6 +3126,12 @@ out:
 }
 
 enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
+{
+  return status_page_build_jobs(g, dir_arg, 0);
+}
+
+enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir_arg,
+                                      int workers)
 {
   double t0 = vt_time_mono();
   char dir[PATH_MAX];
@@ -2322,7 +3155,8 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
     return VT_EINVAL;
   }
 
-  struct status_page_ctx x = {.g = g, .conf = gr_conf(g)};
+  struct status_page_ctx x = {
+      .g = g, .conf = gr_conf(g), .dir = dir, .workers = workers};
   x.title =
       x.conf->status_title ? x.conf->status_title : STATUS_PAGE_DEFAULT_TITLE;
   x.now = floor(vt_time_wall());
@@ -2334,6 +3168,10 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
   x.period[STATUS_PAGE_P_PREV_MONTH][1] = x.period[STATUS_PAGE_P_MONTH][0];
   x.period[STATUS_PAGE_P_90D][0] = x.day0;
   x.period[STATUS_PAGE_P_90D][1] = x.now;
+  x.period[STATUS_PAGE_P_24H][0] = x.now - STATUS_PAGE_DAY_S;
+  x.period[STATUS_PAGE_P_24H][1] = x.now;
+  x.period[STATUS_PAGE_P_30D][0] = x.now - 30 * STATUS_PAGE_DAY_S;
+  x.period[STATUS_PAGE_P_30D][1] = x.now;
 
   enum vt_status st = status_page_load(&x);
   if (st != VT_OK)
@@ -2361,9 +3199,12 @@ enum vt_status status_page_build(struct gr_ctx *g, const char *dir_arg)
     goto out;
   }
   vt_info("status page: %s: %zu service%s, %zu incident%s, %zu "
-          "announcement%s, built in %.2fs",
+          "announcement%s, built in %.2fs; graphs: %zu drawn by %zu "
+          "worker%s, %zu unchanged",
           dir, x.n, x.n == 1 ? "" : "s", x.n_inc, x.n_inc == 1 ? "" : "s",
-          x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0);
+          x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0,
+          x.gstats.rendered, x.gstats.workers, x.gstats.workers == 1 ? "" : "s",
+          x.gstats.reused);
 out:
   /* Other failures were logged where they happened, with their cause. */
   if (st == VT_ENOMEM)
@@ -2382,23 +3223,43 @@ void status_page_usage(FILE *out)
           "      DIR becomes a symbolic link to a new folder, swapped\n"
           "      atomically, so a reader never sees a half-written page.\n"
           "      -o, --output DIR   the folder (default: status.output_dir\n"
-          "                         of the collector's configuration)\n");
+          "                         of the collector's configuration)\n"
+          "      -j, --jobs N       graph worker processes (default 0: one\n"
+          "                         per core). Graphs whose events did not\n"
+          "                         change and whose range and data moved by\n"
+          "                         less than 1 %% of the range since the\n"
+          "                         previous build in DIR are reused.\n");
 }
 
 int status_page_cmd(struct gr_ctx *g, int argc, char **argv)
 {
   static const struct option opts[] = {
       {"output", required_argument, NULL, 'o'},
+      {"jobs", required_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *dir = NULL;
-  int c;
+  int c, workers = 0;
+  char *end;
   optind = 0; /* glibc: rescan from argv[1] for this subcommand */
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o':
       dir = optarg;
+      break;
+    case 'j':
+      errno = 0;
+      long v = strtol(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 0 || v > 64) {
+        fprintf(stderr,
+                "vantage-graph: status-page: --jobs: \"%s\" is not "
+                "a number of processes from 0 (one per core) to "
+                "64\n",
+                optarg);
+        return 2;
+      }
+      workers = (int)v;
       break;
     case 'h':
       printf("Usage: vantage-graph [-c FILE] status-page [-o DIR]\n");
@@ -2427,6 +3288,6 @@ int status_page_cmd(struct gr_ctx *g, int argc, char **argv)
                     "configuration\n");
     return 2;
   }
-  enum vt_status st = status_page_build(g, dir);
+  enum vt_status st = status_page_build_jobs(g, dir, workers);
   return st == VT_OK ? 0 : st == VT_ECONFIG || st == VT_EINVAL ? 2 : 1;
 }

@@ -12,8 +12,15 @@
 
 struct gr_ctx;
 
-/* Builds the page into dir (replacing it atomically). */
+/* Builds the page into dir (replacing it atomically), drawing the graphs
+ * with one worker process per core. */
 enum vt_status status_page_build(struct gr_ctx *g, const char *dir)
+    __attribute__((warn_unused_result));
+
+/* The same with workers graph processes (0 = one per core, 1 = none: in
+ * this process). */
+enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir,
+                                      int workers)
     __attribute__((warn_unused_result));
 
 /* `vantage-graph status-page -o DIR`; argv[0] is "status-page". */

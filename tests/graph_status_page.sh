@@ -52,6 +52,14 @@ announcements = (
     start = "2026-01-01T10:00:00Z"; targets = [ "api" ]; }
 );
 CFG
+# The operator's notes on www's incident (t0+200 to t0+300).
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+cat >>"$VT_TMP/announcements.cfg" <<CFG
+notes = (
+  { service = "www"; at = "$(iso $((t0 + 330)))"; text = "Resolved: a bad route at the edge."; },
+  { service = "www"; at = "$(iso $((t0 + 210)))"; text = "Investigating <lost> packets."; }
+);
+CFG
 
 port=$(vt_free_port)
 data=$VT_TMP/data
@@ -226,7 +234,7 @@ class P(html.parser.HTMLParser):
             t = os.path.normpath(os.path.join(os.path.dirname(self.path), u.path))
             if not os.path.isfile(t) or not os.path.realpath(t).startswith(root):
                 problems.append('%s: %s %s does not resolve' % (self.path, attr, a[attr]))
-        if tag not in ('meta', 'link', 'img', 'br', 'input', 'hr'):
+        if tag not in ('meta', 'link', 'img', 'br', 'input', 'hr', 'source'):
             self.stack.append(tag)
     def handle_endtag(self, tag):
         if not self.stack or self.stack[-1] != tag:
@@ -299,6 +307,136 @@ is "$rc" 0 "etc/announcements.cfg is accepted"
 like "$(cat "$VT_TMP/example-site/status.json" 2>/dev/null)" '"title":"Database upgrade"' \
 	"its announcements are on the page"
 
+# --- feed, badges, incremental rebuild ------------------------------------------
+# The Atom feed against RFC 4287's rules with an independent parser (Python's
+# xml), its ids kept by a rebuild; an ended incident's entry is updated at
+# its end, an open one's at its start. Badges: SVG whose numbers are
+# status.json's. The rebuild draws only what moved (graph_jobs.h).
+feedcheck() {
+	py - "$site" <<'PY'
+import json, re, sys
+import xml.etree.ElementTree as ET
+A = '{http://www.w3.org/2005/Atom}'
+site = sys.argv[1]
+root = ET.parse(site + '/feed.xml').getroot()
+p = []
+iso = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$')
+if root.tag != A + 'feed': p.append('root is not atom:feed')
+for el in ('id', 'title', 'updated'):
+    if len(root.findall(A + el)) != 1: p.append('feed needs one ' + el)
+if not iso.match(root.findtext(A + 'updated') or ''): p.append('feed updated not RFC 3339')
+has_author = root.find(A + 'author/' + A + 'name') is not None
+ids = []
+st = json.load(open(site + '/status.json'))
+inc = {(i['service'], i['start']): i for i in st['incidents']}
+ended = ongoing = 0
+for e in root.findall(A + 'entry'):
+    for el in ('id', 'title', 'updated'):
+        if len(e.findall(A + el)) != 1: p.append('entry needs one ' + el)
+    if not iso.match(e.findtext(A + 'updated') or ''): p.append('entry updated not RFC 3339')
+    if not has_author and e.find(A + 'author') is None: p.append('no author')
+    if e.find(A + 'content') is None and e.find(A + "link[@rel='alternate']") is None:
+        p.append('entry without content or alternate link')
+    i = e.findtext(A + 'id')
+    ids.append(i)
+    m = re.match(r'^tag:[^,]+,\d{4}:incident/(.+)/(\d+)$', i)
+    if m:
+        import datetime
+        start = datetime.datetime.utcfromtimestamp(int(m.group(2))).strftime('%Y-%m-%dT%H:%M:%SZ')
+        j = inc.get((m.group(1), start))
+        if not j: p.append('no incident in status.json for ' + i); continue
+        want = j['end'] or j['start']
+        if e.findtext(A + 'updated') != want and not j['addresses']:
+            p.append('%s updated %s, want %s' % (i, e.findtext(A + 'updated'), want))
+        if j['end']:
+            ended += 1
+            if 'resolved' not in e.findtext(A + 'title'): p.append('ended incident not resolved: ' + i)
+            if e.findtext(A + 'updated') < j['end']: p.append('ended incident not updated at its end')
+        else:
+            ongoing += 1
+if len(set(ids)) != len(ids): p.append('duplicate ids')
+bad = []
+for s in st['services']:
+    for slug, period in (('uptime-24h', 'last_24_hours'), ('uptime-30d', 'last_30_days')):
+        b = ET.parse('%s/badges/%s-%s.svg' % (site, s['name'], slug)).getroot()
+        v = [t.text for t in b.iter('{http://www.w3.org/2000/svg}text') if t.get('class') == 'value'][0]
+        a = (s['availability'][period] or {}).get('availability')
+        want = 'no data' if a is None else '%.3f %%' % (int(round(a * 1e6)) // 100 / 1e4 * 100 // 0.001 * 0.001) if False else None
+        if a is None:
+            want = 'no data'
+        else:
+            pct = int(round(a * 1e6))  # status.json: 6 decimals, truncated
+            want = '%d.%03d %%' % (pct // 10000, (pct % 10000) // 10)
+        if v != want: bad.append('%s %s badge %s, status.json %s' % (s['name'], slug, v, want))
+    b = ET.parse('%s/badges/%s-status.svg' % (site, s['name'])).getroot()
+    v = [t.text for t in b.iter('{http://www.w3.org/2000/svg}text') if t.get('class') == 'value'][0]
+    if v.lower().replace(' ', '_') != s['state']: bad.append('%s status badge %s, status.json %s' % (s['name'], v, s['state']))
+print('problems', p, 'ended', ended, 'ongoing', ongoing, 'badges', bad)
+print('ids', ' '.join(sorted(ids)))
+PY
+}
+f1=$(feedcheck)
+like "$(head -n 1 <<<"$f1")" "^problems \[\] ended [1-9][0-9]* ongoing [1-9][0-9]* badges" \
+	"Atom feed follows RFC 4287: an ended incident's entry resolved and updated, an open one too ($(head -n 1 <<<"$f1" | cut -c1-200))"
+like "$(head -n 1 <<<"$f1")" "badges \[\]$" "badges: valid SVG, the numbers and states of status.json"
+"$VANTAGE_GRAPH" -c "$VT_TMP/collector.cfg" -l info status-page -o "$site" 2>"$VT_TMP/sp2.err" || true
+notes=$(py - "$site" "$(iso $((t0 + 330)))" <<'PY'
+import json, re, sys
+import xml.etree.ElementTree as ET
+A = '{http://www.w3.org/2005/Atom}'
+site, last = sys.argv[1], sys.argv[2]
+page = open(site + '/services/www.html').read()
+m = re.search(r'<h4>Updates</h4>\s*<ol class="updates">(.*?)</ol>', page, re.S)
+items = re.findall(r'<li>.*?</li>', m.group(1), re.S) if m else []
+st = json.load(open(site + '/status.json'))
+js = [len(i['notes']) for i in st['incidents'] if i['service'] == 'www']
+e = [e for e in ET.parse(site + '/feed.xml').getroot().findall(A + 'entry')
+     if 'incident/www/' in e.findtext(A + 'id')][0]
+print('page', len(items), 'escaped', '&lt;lost&gt;' in page and '<lost>' not in page,
+      'order', bool(items) and 'Investigating' in items[0],
+      'json', js, 'feed', e.findtext(A + 'updated') == last,
+      'Update' in e.findtext(A + 'content') and 'bad route' in e.findtext(A + 'content'))
+PY
+)
+is "$notes" "page 2 escaped True order True json [2] feed True True" \
+	"operator notes: under the incident (escaped, oldest first), in status.json, in the feed entry (updated at the last note)"
+f2=$(feedcheck)
+is "$(tail -n 1 <<<"$f2")" "$(tail -n 1 <<<"$f1")" "feed ids stable across rebuilds"
+like "$(cat "$VT_TMP/sp2.err")" "graphs: [0-9]+ drawn by [0-9]+ workers?, [1-9][0-9]* unchanged" \
+	"a rebuild reuses the graphs whose range and data moved by less than 1 % of their range"
+
+# Silences: when every probe of a service is silent, its daily bar counts
+# that time as no data. A copy of the data with the collector's probe
+# events of such a silence (silence = 30 s: each "silent" event is noticed
+# 30 s after the probe's last contact): a and b silent from t0+100 to
+# t0+160, c from t0+100 to t0+200, so all three from t0+100 to t0+160.
+cp -r "$data" "$VT_TMP/data-silent"
+sed -e 's|silence = 3600.0|silence = 30.0|' -e "s|$data|$VT_TMP/data-silent|" \
+	"$VT_TMP/collector.cfg" >"$VT_TMP/collector-silent.cfg"
+py - "$VT_TMP/data-silent/events.sqlite" "$t0" <<'PY'
+import sqlite3, sys
+t0 = int(sys.argv[2])
+con = sqlite3.connect(sys.argv[1], timeout=10)
+con.executemany('insert into probe_events(ts, probe, event) values (?, ?, ?)',
+                [(t0 + 130, 'a', 'silent'), (t0 + 160, 'a', 'back'),
+                 (t0 + 130, 'b', 'silent'), (t0 + 160, 'b', 'back'),
+                 (t0 + 130, 'c', 'silent'), (t0 + 200, 'c', 'back')])
+con.commit()
+PY
+"$VANTAGE_GRAPH" -c "$VT_TMP/collector-silent.cfg" status-page -o "$VT_TMP/site-silent" \
+	2>"$VT_TMP/silent.err" || true
+silent=$(py - "$VT_TMP/site-silent" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1] + '/status.json'))
+www = [s for s in st['services'] if s['name'] == 'www'][0]
+nd = sum(d.get('nodata_s') or 0 for d in www['days'])
+page = open(sys.argv[1] + '/index.html').read()
+print('nodata_s', nd, 'in bar text', '; no data 1m00s' in page)
+PY
+)
+is "$silent" "nodata_s 60 in bar text True" \
+	"90-day bars: the minute every probe was silent counts as no data"
+
 # A real folder that is not ours is never replaced.
 mkdir -p "$VT_TMP/www-root" && echo keep >"$VT_TMP/www-root/keep.txt"
 rc=0
@@ -314,15 +452,19 @@ if [ ! -x "$CHROMIUM" ]; then
 		skip "$d" "no $CHROMIUM (Debian package chromium)"
 	done
 else
+	# serve DIR PORT LOG: a web server for DIR, until the test ends.
+	serve() {
+		# Not through py(): $! must be the server itself, to be killed at exit.
+		"$VT_PYTHON" -m http.server --bind 127.0.0.1 --directory "$1" "$2" \
+			>"$3" 2>&1 &
+		vt_track $!
+		for _ in $(seq 1 50); do
+			_vt_tcp_open 127.0.0.1 "$2" && break
+			sleep 0.1
+		done
+	}
 	hport=$(vt_free_port)
-	# Not through py(): $! must be the server itself, to be killed at exit.
-	"$VT_PYTHON" -m http.server --bind 127.0.0.1 --directory "$site" "$hport" \
-		>"$VT_TMP/http.log" 2>&1 &
-	vt_track $!
-	for _ in $(seq 1 50); do
-		_vt_tcp_open 127.0.0.1 "$hport" && break
-		sleep 0.1
-	done
+	serve "$site" "$hport" "$VT_TMP/http.log"
 	chrome() { # a fresh profile each time: no cache, so every fetch is a 200
 		rm -rf "$VT_TMP/chrome"
 		timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
@@ -347,19 +489,27 @@ status = {}
 for path, code in reqs:
     status.setdefault(path, set()).add(code)
 want = set()
+alts = {}  # an image in a <picture>: its narrow rendering will do as well
 class P(html.parser.HTMLParser):
     def __init__(self, prefix):
         super().__init__()
-        self.prefix = prefix
+        self.prefix, self.source = prefix, None
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == 'source':
+            self.source = os.path.normpath(self.prefix + a['srcset'])
         if tag == 'img':
-            want.add(os.path.normpath(self.prefix + a['src']))
+            p = os.path.normpath(self.prefix + a['src'])
+            want.add(p)
+            if self.source:
+                alts[p] = self.source
+            self.source = None
         if tag == 'link' and a.get('rel') == 'stylesheet':
             want.add(os.path.normpath(self.prefix + a['href']))
 P('/').feed(open(sys.argv[2] + '/index.html').read())
 P('/services/').feed(open(sys.argv[2] + '/services/www.html').read())
-bad = [p for p in sorted(want) if status.get(p) != {'200'}]
+bad = [p for p in sorted(want) if status.get(p) != {'200'} and
+       status.get(alts.get(p)) != {'200'}]
 notfound = [p for p, c in status.items() if '404' in c]
 print('requests', len(reqs), 'wanted', len(want))
 print('bad', bad, 'notfound', notfound)
@@ -371,18 +521,86 @@ PY
 	width=$(py -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print(struct.unpack(">I", d[16:20])[0] if d[:8]==b"\x89PNG\r\n\x1a\n" else 0)' \
 		"$VT_TMP/phone.png" 2>/dev/null)
 	is "$width" 390 "phone-width screenshot is 390 px wide"
+
+	# Layout in the browser: a copy of the page with a script that
+	# measures after load (the page itself has none): no horizontal
+	# overflow, and every image drawn at its native size (the narrow
+	# rendering on a phone), at 1280 and 390 px.
+	cp -rL "$site" "$VT_TMP/measure"
+	# axe-core (test.sh installs it with npm) checks each page too.
+	AXE=${VT_AXE:-${top_builddir:-.}/tests/node/node_modules/axe-core/axe.min.js}
+	axe_tag=
+	if [ -f "$AXE" ]; then
+		cp "$AXE" "$VT_TMP/measure/axe.min.js"
+		axe_tag='<script src="/axe.min.js"></script><script>addEventListener("load",function(){axe.run(document).then(function(r){var p=document.createElement("pre");p.id="vt-axe";p.hidden=true;p.textContent=JSON.stringify(r.violations.map(function(v){return [v.id,v.nodes.length]}));document.body.appendChild(p)})})</script>'
+	fi
+	for f in index.html services/www.html services/www-probes.html; do
+		sed -i "s|</body>|$axe_tag</body>|" "$VT_TMP/measure/$f"
+	done
+	for f in index.html services/www.html; do
+		sed -i 's|</body>|<script>addEventListener("load",function(){var d=document.documentElement,r={sw:d.scrollWidth,cw:d.clientWidth,imgs:[]};document.querySelectorAll("img").forEach(function(i){r.imgs.push([i.currentSrc.split("/").pop(),i.naturalWidth,i.width])});var p=document.createElement("pre");p.id="vt-measure";p.hidden=true;p.textContent=JSON.stringify(r);document.body.appendChild(p)});</script></body>|' \
+			"$VT_TMP/measure/$f"
+	done
+	mport=$(vt_free_port)
+	serve "$VT_TMP/measure" "$mport" "$VT_TMP/http-measure.log"
+	for w in 1280 390; do
+		for f in index.html services/www.html; do
+			chrome --window-size=$w,900 --virtual-time-budget=5000 --dump-dom \
+				"http://127.0.0.1:$mport/$f" >"$VT_TMP/measure.dom"
+			got=$(py - "$VT_TMP/measure.dom" "$w" <<'PY'
+import html, json, re, sys
+m = re.search(r'<pre id="vt-measure"[^>]*>(.*?)</pre>', open(sys.argv[1]).read(), re.S)
+if not m:
+    print('no measurement'); sys.exit(0)
+r = json.loads(html.unescape(m.group(1)))
+# On a phone, a graph without a narrow rendering (none drawn: the test's
+# short archives) falls back to the wide one, scaled: counted apart.
+wide = [i for i in r['imgs'] if sys.argv[2] == '390' and '-narrow' not in i[0]]
+bad = [i for i in r['imgs'] if i[1] and i[1] != i[2] and i not in wide]
+narrow = sum(1 for i in r['imgs'] if '-narrow' in i[0])
+print('overflow %d scaled %s images %d narrow %d wide fallback %d' % (r['sw'] - r['cw'], bad, len(r['imgs']), narrow, len(wide)))
+PY
+)
+			like "$got" "^overflow [-0-9]+ scaled \\[\\] images [1-9]" \
+				"$f at $w px: every image at its native size ($got)"
+			ov=${got#overflow }
+			ov=${ov%% *}
+			check "$f at $w px: no horizontal overflow ($ov px)" [ "${ov:-1}" -le 0 ]
+			if [ "$w" = 390 ]; then
+				like "$got" "narrow [1-9]" "$f at 390 px: the narrow renderings are used"
+			fi
+		done
+	done
+	for f in index.html services/www.html services/www-probes.html; do
+		if [ -z "$axe_tag" ]; then
+			skip "$f: axe-core finds no accessibility violation" "no axe-core (test.sh installs it with npm)"
+			continue
+		fi
+		chrome --window-size=1280,900 --virtual-time-budget=15000 --dump-dom \
+			"http://127.0.0.1:$mport/$f" >"$VT_TMP/axe.dom"
+		got=$(py - "$VT_TMP/axe.dom" <<'PY'
+import html, re, sys
+m = re.search(r'<pre id="vt-axe"[^>]*>(.*?)</pre>', open(sys.argv[1]).read(), re.S)
+print('violations ' + (html.unescape(m.group(1)) if m else 'not run'))
+PY
+)
+		is "$got" "violations []" "$f: axe-core finds no accessibility violation"
+	done
 fi
 
 # --- the collector rebuilds the page ------------------------------------------
 port2=$(vt_free_port)
 site2=$VT_TMP/site2
-write_cfg "$port2" "$data" "status = { output_dir = \"$site2\"; interval = 2;
+# An interval of three times the first build (at least 2 s): rebuilds never
+# overlap, even in a sanitizer build, which is several times slower.
+interval=$(py -c 'import math,sys; print(max(2, math.ceil(3 * float(sys.argv[1]))))' "$t_build")
+write_cfg "$port2" "$data" "status = { output_dir = \"$site2\"; interval = $interval;
   announcements_file = \"$VT_TMP/announcements.cfg\"; };" >"$VT_TMP/collector2.cfg"
 vt_collector_start "$VT_TMP/collector2.cfg" "$port2" || bail "collector did not start"
 gen() { py -c 'import json,sys; print(json.load(open(sys.argv[1]))["generated_at_unix"])' \
 	"$site2/status.json" 2>/dev/null; }
 first=
-for _ in $(seq 1 100); do
+for _ in $(seq 1 $((interval * 30))); do
 	first=$(gen) && [ -n "$first" ] && break
 	sleep 0.1
 done
@@ -406,7 +624,7 @@ PY
 reader=$!
 vt_track "$reader"
 later=$first
-for _ in $(seq 1 80); do
+for _ in $(seq 1 $((interval * 30))); do
 	later=$(gen) || later=$first
 	[ "${later:-$first}" != "$first" ] && break
 	sleep 0.1
@@ -416,6 +634,36 @@ is "$isnt_same" yes "the page is rebuilt (generated_at $first -> $later)"
 wait "$reader"
 like "$(cat "$VT_TMP/reader.out")" "^bad reads 0$" \
 	"200 reads during rebuilds: never missing, never truncated"
+
+# The open api incident ends (all probes reach it again): the feed keeps
+# its entry (same id), now resolved and updated at its end.
+entry() { # the feed entry of api's incident: id|title|updated
+	py - "$site2/feed.xml" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+A = '{http://www.w3.org/2005/Atom}'
+for e in ET.parse(sys.argv[1]).getroot().findall(A + 'entry'):
+    if 'incident/api/' in e.findtext(A + 'id'):
+        print('|'.join(e.findtext(A + k) for k in ('id', 'title', 'updated')))
+PY
+}
+before=$(entry)
+sent_ok=1
+for p in a b c; do
+	body=$(rec $((tend + 10)) "$p" api 127.0.0.21 1; rec $((tend + 20)) "$p" api 127.0.0.21 1)
+	r=$("${send[@]}" "http://127.0.0.1:$port2" "$p" "$(vt_key "$p")" "${seq[$p]}" <<<"$body")
+	case $r in 200*) ;; *) sent_ok=0; diag "recovery $p: $r" ;; esac
+	seq[$p]=$((seq[$p] + 2))
+done
+after=$before
+for _ in $(seq 1 $((interval * 30))); do
+	after=$(entry 2>/dev/null) || after=$before
+	[[ $after == *resolved* ]] && break
+	sleep 0.1
+done
+ended=$(vt_sql "$data/events.sqlite" "select strftime('%Y-%m-%dT%H:%M:%SZ', \"end\", 'unixepoch') from outages where target = 'api' and scope = 'host'")
+is "$sent_ok:${after%%|*}:${after#*|}" "1:${before%%|*}:api: down, resolved|$ended" \
+	"an ended incident updates its feed entry: same id, resolved, updated at its end ($before -> $after)"
 rc=0
 vt_collector_stop || rc=$?
 is "$rc" 0 "collector with status rebuilds exits 0"
