@@ -53,8 +53,9 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a
-# browser); the demo does not.
-TEST_PKGS=(valgrind chromium)
+# browser, the Debian packages and the man pages); the demo does not.
+TEST_PKGS=(valgrind chromium
+	debhelper dpkg-dev lintian groff man-db)
 
 say() { echo "==> $*"; }
 
