@@ -93,38 +93,39 @@ char *adhoc_fail_line(const struct vt_result *r, char *out, size_t size)
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "Usage: vantage-probe check [OPTIONS] URL|HOST:PORT ...\n"
-          "Check every address behind each name once, without a configuration\n"
-          "file: resolve the name (A and AAAA), then run the HTTP(S) check of\n"
-          "the URL, or a TCP connect to HOST:PORT, against each address, with\n"
-          "the Host header, TLS SNI and certificate name kept those of the\n"
-          "name. Prints one line per address.\n"
-          "\n"
-          "Options:\n"
-          "      --resolver ADDR[:PORT]  ask this resolver (repeatable; default\n"
-          "                            the system's, from resolv.conf)\n"
-          "      --ip ADDR             check ADDR under the name instead of the\n"
-          "                            addresses in DNS (repeatable; DNS is not\n"
-          "                            asked): new servers before a DNS switch\n"
-          "      --wait SECONDS        try again every second until every\n"
-          "                            address passes or SECONDS have passed\n"
-          "      --timeout SECONDS     deadline of each check (default 5)\n"
-          "      --status LIST         accepted HTTP status codes, e.g. 200,204\n"
-          "                            (default 200)\n"
-          "      --body TEXT           the body must contain TEXT\n"
-          "      --follow              follow up to 5 redirects\n"
-          "      --tls                 HOST:PORT: also do a TLS handshake\n"
-          "      --ca-file FILE        extra CA bundle (PEM) to verify with\n"
-          "  -k, --insecure            do not verify certificates\n"
-          "      --json                print JSON instead of a table\n"
-          "  -l, --log-level LVL       log on stderr from LVL (default err)\n"
-          "  -v, --verbose             same as --log-level debug\n"
-          "  -q, --quiet               same as --log-level warning\n"
-          "  -h, --help                show this help and exit\n"
-          "\n"
-          "Exit status: 0 every address passed, 1 any check failed (a DNS\n"
-          "failure included), 2 usage error.\n");
+  fprintf(
+      out,
+      "Usage: vantage-probe check [OPTIONS] URL|HOST:PORT ...\n"
+      "Check every address behind each name once, without a configuration\n"
+      "file: resolve the name (A and AAAA), then run the HTTP(S) check of\n"
+      "the URL, or a TCP connect to HOST:PORT, against each address, with\n"
+      "the Host header, TLS SNI and certificate name kept those of the\n"
+      "name. Prints one line per address.\n"
+      "\n"
+      "Options:\n"
+      "      --resolver ADDR[:PORT]  ask this resolver (repeatable; default\n"
+      "                            the system's, from resolv.conf)\n"
+      "      --ip ADDR             check ADDR under the name instead of the\n"
+      "                            addresses in DNS (repeatable; DNS is not\n"
+      "                            asked): new servers before a DNS switch\n"
+      "      --wait SECONDS        try again every second until every\n"
+      "                            address passes or SECONDS have passed\n"
+      "      --timeout SECONDS     deadline of each check (default 5)\n"
+      "      --status LIST         accepted HTTP status codes, e.g. 200,204\n"
+      "                            (default 200)\n"
+      "      --body TEXT           the body must contain TEXT\n"
+      "      --follow              follow up to 5 redirects\n"
+      "      --tls                 HOST:PORT: also do a TLS handshake\n"
+      "      --ca-file FILE        extra CA bundle (PEM) to verify with\n"
+      "  -k, --insecure            do not verify certificates\n"
+      "      --json                print JSON instead of a table\n"
+      "  -l, --log-level LVL       log on stderr from LVL (default err)\n"
+      "  -v, --verbose             same as --log-level debug\n"
+      "  -q, --quiet               same as --log-level warning\n"
+      "  -h, --help                show this help and exit\n"
+      "\n"
+      "Exit status: 0 every address passed, 1 any check failed (a DNS\n"
+      "failure included), 2 usage error.\n");
 }
 
 static int usage_error(const char *fmt, ...)
@@ -164,12 +165,7 @@ static bool ip_normalize(const char *s, char *out, size_t size)
   } else {
     snprintf(tmp, sizeof(tmp), "%s", s);
   }
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, tmp, bin) == 1)
-    return inet_ntop(AF_INET, bin, out, (socklen_t)size) != NULL;
-  if (inet_pton(AF_INET6, tmp, bin) == 1)
-    return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
-  return false;
+  return probe_ip_normalize(tmp, out, size);
 }
 
 /* A URL (http:// or https://) or HOST:PORT into a. */
@@ -180,12 +176,12 @@ static bool parse_target_arg(const char *s, struct adhoc_arg *a)
   if (strstr(s, "://")) {
     CURLU *u = curl_url();
     char *scheme = NULL, *h = NULL, *p = NULL;
-    bool ok = u && curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
-              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-              curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-              curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
-                  CURLUE_OK &&
-              (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+    bool ok =
+        u && curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
     if (ok) {
       snprintf(host, sizeof(host), "%s", h);
       a->port = atoi(p);
@@ -361,7 +357,9 @@ static void print_table(const struct adhoc *a, int tries)
     char tname[16];
     snprintf(tname, sizeof(tname), "t%zu", t + 1);
     printf("%s%s (%s port %d)\n", t ? "\n" : "", arg->text,
-           arg->type == VT_CHECK_HTTP ? "http" : a->tls ? "tcp+tls" : "tcp",
+           arg->type == VT_CHECK_HTTP ? "http"
+           : a->tls                   ? "tcp+tls"
+                                      : "tcp",
            arg->port);
     if (arg->literal || a->n_ips)
       printf("  addresses given: %s\n",
@@ -399,8 +397,8 @@ static void print_table(const struct adhoc *a, int tries)
       if (r->cert_days_left != VT_NO_CERT_DAYS)
         snprintf(cert, sizeof(cert), "%d", r->cert_days_left);
       printf("  %-*s  %-15s %4s %8s %8s %8s %8s %5s  %s\n", w,
-             r->ip[0] ? r->ip : "-", r->ok ? "ok" : vt_err_name(r->error),
-             http, c, tl, fb, tot, cert, r->ok ? "" : r->detail);
+             r->ip[0] ? r->ip : "-", r->ok ? "ok" : vt_err_name(r->error), http,
+             c, tl, fb, tot, cert, r->ok ? "" : r->detail);
       checked++;
     }
   }
@@ -419,11 +417,11 @@ static bool print_json(const struct adhoc *a, int tries)
   struct vt_buf b;
   vt_buf_init(&b, 0);
   size_t failed = count_failed(a);
-  bool ok = vt_buf_addf(&b,
-                        "{\"ok\":%s,\"tries\":%d,\"results\":%zu,"
-                        "\"failed\":%zu,\"targets\":[",
-                        failed ? "false" : "true", tries, a->n_res,
-                        failed) == VT_OK;
+  bool ok =
+      vt_buf_addf(&b,
+                  "{\"ok\":%s,\"tries\":%d,\"results\":%zu,"
+                  "\"failed\":%zu,\"targets\":[",
+                  failed ? "false" : "true", tries, a->n_res, failed) == VT_OK;
   for (size_t t = 0; ok && t < a->n_args; t++) {
     const struct adhoc_arg *arg = &a->args[t];
     char tname[16];
@@ -433,8 +431,7 @@ static bool print_json(const struct adhoc *a, int tries)
       tf += strcmp(a->res[i].target, tname) == 0 && !a->res[i].ok;
     ok = vt_buf_addf(&b, "%s{\"target\":", t ? "," : "") == VT_OK &&
          vt_json_str(&b, arg->text) == VT_OK &&
-         vt_buf_addf(&b,
-                     ",\"check\":\"%s\",\"host\":",
+         vt_buf_addf(&b, ",\"check\":\"%s\",\"host\":",
                      vt_check_type_name(arg->type)) == VT_OK &&
          vt_json_str(&b, arg->host) == VT_OK &&
          vt_buf_addf(&b, ",\"port\":%d,\"dns\":%s,\"ok\":%s,\"results\":[",
@@ -469,8 +466,7 @@ static struct probe_conf *load_conf(const struct adhoc *a)
   struct probe_conf *conf = NULL;
   if (build_text(a, &text)) {
     vt_debug("check: configuration:\n%s", vt_buf_str(&text));
-    if (probe_conf_load_text("command line", vt_buf_str(&text), &conf) !=
-        VT_OK)
+    if (probe_conf_load_text("command line", vt_buf_str(&text), &conf) != VT_OK)
       conf = NULL;
   }
   vt_buf_cleanup(&text);
@@ -530,8 +526,9 @@ static int run_tries(struct adhoc *a, const struct probe_conf *conf)
     }
     /* The last try starts when the time is up. */
     double pause = left < ADHOC_RETRY_S ? left : ADHOC_RETRY_S;
-    fprintf(stderr, PROG ": try %d: %zu failed; trying again in %.1f s "
-                    "(%.1f s left)\n",
+    fprintf(stderr,
+            PROG ": try %d: %zu failed; trying again in %.1f s "
+                 "(%.1f s left)\n",
             tries, failed, pause, left);
     ev_sleep(pause);
     ev_now_update(a->loop);
@@ -547,8 +544,18 @@ out:
 /* Parses the options into a; returns -1 to go on, or an exit status. */
 static int parse_args(struct adhoc *a, int argc, char **argv)
 {
-  enum { O_RESOLVER = 256, O_IP, O_WAIT, O_TIMEOUT, O_STATUS, O_BODY,
-         O_FOLLOW, O_TLS, O_CA, O_JSON };
+  enum {
+    O_RESOLVER = 256,
+    O_IP,
+    O_WAIT,
+    O_TIMEOUT,
+    O_STATUS,
+    O_BODY,
+    O_FOLLOW,
+    O_TLS,
+    O_CA,
+    O_JSON
+  };
   static const struct option opts[] = {
       {"resolver", required_argument, NULL, O_RESOLVER},
       {"ip", required_argument, NULL, O_IP},
@@ -615,23 +622,35 @@ static int parse_args(struct adhoc *a, int argc, char **argv)
       }
       a->status = optarg;
       break;
-    case O_BODY: a->body = optarg; break;
-    case O_FOLLOW: a->follow = true; break;
-    case O_TLS: a->tls = true; break;
+    case O_BODY:
+      a->body = optarg;
+      break;
+    case O_FOLLOW:
+      a->follow = true;
+      break;
+    case O_TLS:
+      a->tls = true;
+      break;
     case O_CA:
       if (access(optarg, R_OK) != 0)
         return usage_error("--ca-file: cannot read \"%s\"", optarg);
       a->ca_file = optarg;
       break;
-    case 'k': a->insecure = true; break;
-    case O_JSON: a->json = true; break;
+    case 'k':
+      a->insecure = true;
+      break;
+    case O_JSON:
+      a->json = true;
+      break;
     case 'l':
     case 'v':
     case 'q':
       if (vt_cli_log_option(PROG, c, optarg, &level) != VT_CLI_HANDLED)
         return ADHOC_USAGE;
       break;
-    case 'h': usage(stdout); return ADHOC_PASSED;
+    case 'h':
+      usage(stdout);
+      return ADHOC_PASSED;
     default:
       fprintf(stderr, "Try 'vantage-probe check --help' for more "
                       "information.\n");

@@ -181,6 +181,11 @@ static bool normalize_ip(const char *s, char *out, size_t size)
   return false;
 }
 
+bool probe_ip_normalize(const char *ip, char *out, size_t size)
+{
+  return normalize_ip(ip, out, size);
+}
+
 static void check_free_fields(struct probe_check_conf *c)
 {
   free(c->name);
