@@ -40,11 +40,14 @@ is "$rc" 0 "make install DESTDIR=... succeeds"
 [ "$rc" = 0 ] || diag "$(tail -n 20 "$T/install.log")"
 
 # The configured directories, as make sees them.
-mkvar() { make -s -C "$top_builddir" --no-print-directory -f Makefile \
-	-f - print-var VAR="$1" <<'EOF'
+# (Without the MAKEFLAGS of the make running the tests: its -w would add
+# "Entering directory" lines.)
+mkvar() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" \
+	--no-print-directory -f Makefile -f - print-var VAR="$1" <<'EOF' |
 print-var:
-	@echo $($(VAR))
+	@echo "value=$($(VAR))"
 EOF
+	sed -n 's/^value=//p'
 }
 BINDIR=$(mkvar bindir) MANDIR=$(mkvar mandir) DOCDIR=$(mkvar docdir)
 UNITDIR=$(mkvar systemdsystemunitdir) SYSUSERSDIR=$(mkvar sysusersdir)
