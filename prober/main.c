@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "adhoc.h"
 #include "buf.h"
 #include "check.h"
 #include "cli.h"
@@ -53,6 +54,7 @@ struct probe {
   struct ev_loop *loop;
   const char *config_path;
   bool once;
+  bool fail; /* --fail: --once exits 1 when a check failed */
   bool stopping;
   struct probe_conf *conf;
   struct probe_ctx ctx;
@@ -70,6 +72,7 @@ struct probe {
   unsigned long long spooled, spool_errors;
   unsigned long long results_ok, results_failed; /* /metrics */
   struct metrics_http *metrics; /* probe.metrics_listen; NULL = off */
+  unsigned long long once_results, once_failed;
 };
 
 /* Every check in flight holds a socket (two for DNS over TCP): take the
@@ -91,6 +94,7 @@ static void usage(FILE *out)
 {
   fprintf(out,
           "Usage: vantage-probe [OPTIONS]\n"
+          "       vantage-probe check [OPTIONS] URL|HOST:PORT ...\n"
           "Check every IP address behind each configured hostname (DNS, TCP,\n"
           "HTTP(S) and client-view checks) and spool the results for the\n"
           "vantage collector.\n"
@@ -101,6 +105,8 @@ static void usage(FILE *out)
           "      --once            run every check once against every address,\n"
           "                        print one JSON object per result on stdout\n"
           "                        and exit 0 whatever the targets did\n"
+          "      --fail            with --once: exit 1 when any check failed,\n"
+          "                        one line per failure on stderr\n"
           "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
           "  -v, --verbose         same as --log-level debug\n"
           "  -q, --quiet           same as --log-level warning\n"
@@ -113,8 +119,10 @@ static void usage(FILE *out)
           "upload timeout), then exit 0 (a second one exits at once);\n"
           "SIGUSR1 logs scheduling statistics.\n"
           "\n"
-          "Exit status: 0 success, 1 runtime failure (spool, libraries),\n"
-          "2 usage or configuration error.\n",
+          "`vantage-probe check --help` tells about the ad-hoc check.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime failure (spool, libraries) or,\n"
+          "with --once --fail, a failed check, 2 usage or configuration error.\n",
           DEFAULT_CONFIG);
 }
 
@@ -134,6 +142,14 @@ static void emit_stdout(const struct vt_result *r, void *arg)
     return;
   }
   fwrite(p->line.data, 1, p->line.len, stdout);
+  p->once_results++;
+  if (!r->ok) {
+    p->once_failed++;
+    char line[640];
+    if (p->fail)
+      fprintf(stderr, "vantage-probe: failed: %s\n",
+              adhoc_fail_line(r, line, sizeof(line)));
+  }
 }
 
 static void emit_spool(const struct vt_result *r, void *arg)
@@ -651,6 +667,11 @@ static int run(struct probe *p)
               (unsigned long long)st.skipped, st.max_in_flight,
               st.max_per_address);
   }
+  if (p->once && p->fail && p->once_failed) {
+    fprintf(stderr, "vantage-probe: %llu of %llu results failed\n",
+            p->once_failed, p->once_results);
+    rc = EXIT_RUNTIME;
+  }
 
 out:
   metrics_http_stop(p->metrics);
@@ -690,6 +711,7 @@ int main(int argc, char **argv)
       {"config", required_argument, NULL, 'c'},
       {"check", no_argument, NULL, 'k'},
       {"once", no_argument, NULL, 'o'},
+      {"fail", no_argument, NULL, 'F'},
       {"log-level", required_argument, NULL, 'l'},
       {"verbose", no_argument, NULL, 'v'},
       {"quiet", no_argument, NULL, 'q'},
@@ -697,6 +719,9 @@ int main(int argc, char **argv)
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
+  /* The ad-hoc check has options of its own. */
+  if (argc > 1 && strcmp(argv[1], "check") == 0)
+    return adhoc_main(argc - 1, argv + 1);
   struct probe p = {.config_path = DEFAULT_CONFIG};
   bool check_only = false, level_given = false;
   enum vt_log_level level = VT_LOG_INFO;
@@ -706,6 +731,7 @@ int main(int argc, char **argv)
     case 'c': p.config_path = optarg; break;
     case 'k': check_only = true; break;
     case 'o': p.once = true; break;
+    case 'F': p.fail = true; break;
     case 'l':
     case 'v':
     case 'q':
@@ -725,6 +751,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "vantage-probe: unexpected argument \"%s\"\n"
                     "Try 'vantage-probe --help' for more information.\n",
             argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (p.fail && !p.once) {
+    fprintf(stderr, "vantage-probe: --fail goes with --once\n");
     return EXIT_USAGE;
   }
   if (check_only && p.once) {

@@ -174,6 +174,11 @@ static bool valid_hostname(const char *s)
   return true;
 }
 
+bool probe_host_valid(const char *host)
+{
+  return valid_hostname(host);
+}
+
 /* Normalizes an IP literal into out; false when it is not one. */
 static bool normalize_ip(const char *s, char *out, size_t size)
 {
@@ -183,6 +188,11 @@ static bool normalize_ip(const char *s, char *out, size_t size)
   if (inet_pton(AF_INET6, s, bin) == 1)
     return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
   return false;
+}
+
+bool probe_ip_normalize(const char *ip, char *out, size_t size)
+{
+  return normalize_ip(ip, out, size);
 }
 
 static void check_free_fields(struct probe_check_conf *c)
@@ -927,10 +937,12 @@ static enum vt_status fetched_open(struct vt_cfg *f, const char *name,
   return st;
 }
 
-/* Loads path, with the fetched text (name, text, len) when text is not
- * NULL; see probe_conf_load_fetched. */
-static enum vt_status load(const char *path, const char *name, const char *text,
-                           size_t len, struct probe_conf **out)
+/* Loads path (or own_text, named path, when not NULL), with the fetched
+ * text (name, text, len) when text is not NULL; see
+ * probe_conf_load_fetched. */
+static enum vt_status load(const char *path, const char *own_text,
+                           const char *name, const char *text, size_t len,
+                           struct probe_conf **out)
 {
   struct vt_cfg c, f;
   bool c_open = false, f_open = false;
@@ -946,7 +958,11 @@ static enum vt_status load(const char *path, const char *name, const char *text,
   pc->log_level = VT_LOG_INFO;
   if (!(pc->path = strdup(path)))
     goto out;
-  if ((st = vt_cfg_open(&c, path)) != VT_OK)
+  if (own_text)
+    st = fetched_open(&c, path, own_text, strlen(own_text));
+  else
+    st = vt_cfg_open(&c, path);
+  if (st != VT_OK)
     goto out;
   c_open = true;
   /* A file with targets of its own does not use fetched ones. */
@@ -981,14 +997,20 @@ out:
 
 enum vt_status probe_conf_load(const char *path, struct probe_conf **out)
 {
-  return load(path, NULL, NULL, 0, out);
+  return load(path, NULL, NULL, NULL, 0, out);
+}
+
+enum vt_status probe_conf_load_text(const char *name, const char *own_text,
+                                    struct probe_conf **out)
+{
+  return load(name, own_text, NULL, NULL, 0, out);
 }
 
 enum vt_status probe_conf_load_fetched_text(const char *path, const char *name,
                                             const char *text, size_t len,
                                             struct probe_conf **out)
 {
-  return load(path, name, text, len, out);
+  return load(path, NULL, name, text, len, out);
 }
 
 enum vt_status probe_conf_load_fetched(const char *path,
@@ -1016,7 +1038,7 @@ enum vt_status probe_conf_load_fetched(const char *path,
   }
   fclose(fp);
   if (st == VT_OK)
-    st = load(path, targets_path, vt_buf_str(&b), b.len, out);
+    st = load(path, NULL, targets_path, vt_buf_str(&b), b.len, out);
   vt_buf_cleanup(&b);
   return st;
 }
