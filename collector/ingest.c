@@ -632,9 +632,13 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     /* A 401 has been logged where it was decided; a 400 says why here,
      * with the record line (the probe sets the record aside on its side). */
     unsigned long skipped = 0;
+    /* An authenticated probe's refused record is logged every time (only
+     * that probe can cause it); a stranger's malformed request with
+     * back-off. */
     if (code == 400 &&
-        vt_log_backoff_due(&in->bo_refused, vt_time_mono(), &skipped))
-      vt_warn("ingest: %s: probe %s: batch from record %s refused (400): "
+        (a.probe ||
+         vt_log_backoff_due(&in->bo_refused, vt_time_mono(), &skipped)))
+      vt_warn("ingest: %s: probe %s: records %s+%s refused (400): "
               "%s%s",
               req->client,
               a.probe ? a.probe : http_api_header(req, VT_WIRE_HDR_PROBE)
@@ -642,6 +646,9 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
                                       : "?",
               http_api_header(req, VT_WIRE_HDR_SEQ)
                   ? http_api_header(req, VT_WIRE_HDR_SEQ)
+                  : "?",
+              http_api_header(req, VT_WIRE_HDR_COUNT)
+                  ? http_api_header(req, VT_WIRE_HDR_COUNT)
                   : "?",
               vt_buf_str(reply), skipped ? " (and earlier ones left out)" : "");
     return;

@@ -252,7 +252,32 @@ static void healthz(struct collector *c, int *status, struct vt_buf *body)
       st = vt_json_str(body, why[i]);
   }
   if (st == VT_OK)
-    st = vt_buf_adds(body, "]}");
+    st = vt_buf_adds(body, "]");
+  const struct retention_stats *d = collector_disk(c);
+  if (st == VT_OK)
+    st = vt_buf_addf(body,
+                     ",\"disk\":{\"rrd_bytes\":%llu,\"events_bytes\":%llu,"
+                     "\"series\":%llu,\"fs_free_bytes\":%llu,"
+                     "\"fs_used_percent\":%.1f,\"warning\":%s,"
+                     "\"series_removed\":%llu,\"swept_at\":%.0f}",
+                     (unsigned long long)d->rrd_bytes,
+                     (unsigned long long)d->events_bytes,
+                     (unsigned long long)d->n_series,
+                     (unsigned long long)d->fs_free, d->fs_used_percent,
+                     d->warning ? "true" : "false",
+                     (unsigned long long)d->removed_total, d->swept_at);
+  /* ,"remote_write":{"<name>":<journal bytes not sent>,...} */
+  if (st == VT_OK && c->rw) {
+    st = vt_buf_adds(body, ",\"remote_write\":{");
+    for (size_t i = 0; st == VT_OK && i < remote_write_count(c->rw); i++)
+      st = vt_buf_addf(body, "%s\"%s\":%llu", i ? "," : "",
+                       remote_write_name(c->rw, i),
+                       (unsigned long long)remote_write_pending(c->rw, i));
+    if (st == VT_OK)
+      st = vt_buf_adds(body, "}");
+  }
+  if (st == VT_OK)
+    st = vt_buf_adds(body, "}");
   *status = st != VT_OK || n_why ? 503 : 200;
 }
 

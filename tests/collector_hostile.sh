@@ -155,7 +155,7 @@ like "$(cat "$VT_TMP/mem.txt")" '^HTTP/1.1 503 ' "a body past max_buffered gets 
 # ---- 400 logged with its reason; sequence overflow; escaped names ---------
 r=$(printf '{"ts":1}\n' | post a "$keya" "$seq_no")
 like "$r" '^400 .*line 1' "a bad record gets 400 naming the line"
-like "$(grep 'refused (400)' "$log")" 'probe a: batch from record [0-9]+ refused \(400\): .*line 1' \
+like "$(grep 'refused (400)' "$log")" 'probe a: records [0-9]+\+[0-9]+ refused \(400\): .*line 1' \
 	"the collector logs the 400 with probe, record and reason"
 r=$(rec $((t0 + 100)) | post a "$keya" 18446744073709551615)
 like "$r" '^400 .*past the last record number' "seq 2^64-1 refused, no wrap-around ($r)"

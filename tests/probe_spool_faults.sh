@@ -121,7 +121,7 @@ is "$(jq -r .line "$q" | head -n 1)" "${last/\"target\"/\"tarxet\"}" \
 	"the record is kept as it was"
 like "$(cat "$VT_TMP/p-b.log")" "record $n1 refused by the collector .*set aside in $q" \
 	"the probe logs the refusal"
-like "$(cat "$VT_TMP/collector.log")" "probe p1: records [0-9]+\\+[0-9]+ refused: .*line [0-9]+: .*tarxet" \
+like "$(cat "$VT_TMP/collector.log")" "probe p1: records [0-9]+\\+[0-9]+ refused \\(400\\): .*line [0-9]+: .*tarxet" \
 	"the collector logs the reason of its 400"
 cmp_ok "$n2" -gt "$((n1 + 3))" "the records behind them flowed ($n2)"
 is "$(spool_next "$id1")" "$n2" "the collector has every record up to the probe's"
