@@ -37,7 +37,7 @@ mkcfg() {
 	local port=$(vt_free_port)
 	cat >"$VT_TMP/$1.cfg" <<CFG
 collector = { listen = "127.0.0.1:$port"; data_dir = "$VT_TMP/$1"; };
-storage = { step = 10; layout = "$2"; ${3:-} };
+storage = { step = 10; layout = "$2"; create_budget = 60; ${3:-} };
 quorum = { quorum = 2; confirm = 2; silence = 120.0; };
 probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
            { name = "p2"; key_file = "$(vt_key p2)"; },
