@@ -1676,6 +1676,10 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
     if (st == VT_OK && r->retired)
       st = events_retire(ev, r);
     break;
+  case VT_CHECK_LOAD:
+    /* Traffic, not availability: a status page that cannot be read says
+     * nothing about the service, so no verdicts from it. */
+    break;
   }
   if (st == VT_OK) {
     ev->pending++;

@@ -383,7 +383,8 @@ static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r
 
 static const struct rrd_values unknown_values = {
     .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
-    .tls = NAN, .ttfb = NAN, .share = NAN, .kind = RRD_KIND_SHARE};
+    .tls = NAN, .ttfb = NAN, .share = NAN, .load = NAN,
+    .kind = RRD_KIND_SHARE};
 
 /* The kind of the main series of a check type (its addresses' share
  * series are RRD_KIND_SHARE). */
@@ -394,6 +395,8 @@ static enum rrd_kind ingest_kind(enum vt_check_type t)
     return RRD_KIND_TCP;
   case VT_CHECK_DNS:
     return RRD_KIND_DNS;
+  case VT_CHECK_LOAD:
+    return RRD_KIND_LOAD;
   case VT_CHECK_HTTP:
   case VT_CHECK_CLIENT:
     break;
@@ -479,6 +482,14 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
       st = ingest_shares(in, r, ips, 1, 1.0, true);
     }
     break;
+  case VT_CHECK_LOAD:
+    /* The load per address; a failed read is unknown load, not zero. */
+    v = unknown_values;
+    v.kind = RRD_KIND_LOAD;
+    v.up = r->ok ? 1 : 0;
+    v.load = r->ok ? r->load : NAN;
+    st = ingest_series(in, r, r->ip[0] ? r->ip : "no-address", &v);
+    break;
   }
   if (st == VT_OK)
     st = events_result(in->ev, r);
@@ -501,6 +512,7 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
   switch (r->check) {
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
+  case VT_CHECK_LOAD:
     snprintf(keys[n++], sizeof(keys[0]), "%s", r->ip[0] ? r->ip : "no-address");
     break;
   case VT_CHECK_DNS:

@@ -31,9 +31,9 @@
 #include "rrdcached.h"
 
 enum {
-  RRD_STORE_N_DS = 7,
+  RRD_STORE_N_DS = 8,
   RRD_STORE_RELPATH_MAX = 255,
-  /* One "ts:v:v:v:v:v:v:v" at most: 20 + 7 * (1 + 24) bytes. */
+  /* One "ts:v:v:v:v:v:v:v:v" at most: 20 + 8 * (1 + 24) bytes. */
   RRD_STORE_VALUE_MAX = 256,
   /* rrdcached 1.7.2 parses CREATE into a fixed char *av[128]. */
   RRD_STORE_CREATE_DEFS_MAX = 128,
@@ -55,6 +55,9 @@ static const struct {
 } rrd_store_ds[RRD_STORE_N_DS] = {
     {"up", "1"},  {"total", "U"}, {"dns", "U"},   {"connect", "U"},
     {"tls", "U"}, {"ttfb", "U"},  {"share", "1"},
+    /* ---- load series (issue 16): a server's requests (or bytes) per
+     * second, or a gauge, from a load check ---- */
+    {"load", "U"},
 };
 
 /* The default RRAs, by row duration (0 = one step) and span, so a
@@ -96,6 +99,7 @@ static const struct {
 static const unsigned rrd_store_kind_mask[RRD_KIND_N] = {
     [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f, [RRD_KIND_TCP] = 0x1b,
     [RRD_KIND_DNS] = 0x07,   [RRD_KIND_SHARE] = 0x40,
+    [RRD_KIND_LOAD] = 0x81, /* up load */
 };
 
 /* One queued update. */
@@ -532,6 +536,9 @@ static enum vt_status rrd_store_locate(struct rrd_store *s, const char *relpath,
 static enum rrd_kind rrd_store_kind(const struct rrd_store *s,
                                     enum rrd_kind kind)
 {
+  /* The full layout has no load data source: load files keep their own. */
+  if (kind == RRD_KIND_LOAD)
+    return kind;
   return s->full || (unsigned)kind >= RRD_KIND_N ? RRD_KIND_FULL : kind;
 }
 
@@ -566,7 +573,7 @@ static size_t rrd_store_format(char *out, const struct rrd_store_update *u,
 {
   const double v[RRD_STORE_N_DS] = {u->v.up,      u->v.total, u->v.dns,
                                     u->v.connect, u->v.tls,   u->v.ttfb,
-                                    u->v.share};
+                                    u->v.share,   u->v.load};
   size_t len = (size_t)snprintf(out, RRD_STORE_VALUE_MAX, "%ld", u->ts);
   for (size_t i = 0; i < RRD_STORE_N_DS; i++) {
     if (!(ds & (1u << i)))
@@ -1084,8 +1091,9 @@ static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
   size_t rows = step && to > from ? (size_t)(to - from) / step : 0;
   for (size_t r = 0; r < rows && st == VT_OK; r++) {
     struct rrd_store_update u = {.ts = (long)from + (long)((r + 1) * step)};
-    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,  &u.v.connect,
-                                 &u.v.tls, &u.v.ttfb,  &u.v.share};
+    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,
+                                 &u.v.connect, &u.v.tls, &u.v.ttfb,
+                                 &u.v.share, &u.v.load};
     bool known = false;
     for (int k = 0; k < RRD_STORE_N_DS; k++) {
       *v[k] = col[k] >= 0 ? data[r * n_ds + (size_t)col[k]] : NAN;
@@ -1097,7 +1105,7 @@ static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
     if (!*started) {
       /* The row's start, unknown, so that the row's value counts from it. */
       struct rrd_store_update u0 = {.ts = u.ts - (long)step};
-      u0.v = (struct rrd_values){NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
+      u0.v = (struct rrd_values){NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
       size_t len0 = rrd_store_format(line, &u0, ds);
       if ((st = vt_buf_add(text, line, len0 + 1)) != VT_OK)
         break;

@@ -36,6 +36,7 @@ enum rrd_kind {
   RRD_KIND_TCP,   /* up total connect tls */
   RRD_KIND_DNS,   /* up total dns (a resolver series) */
   RRD_KIND_SHARE, /* share (an address of a dns or client check) */
+  RRD_KIND_LOAD,  /* up load (an address of a load check; issue 16) */
   RRD_KIND_N,
 };
 
@@ -44,6 +45,7 @@ enum rrd_kind {
  * files are written with the data sources they have. */
 struct rrd_values {
   double up, total, dns, connect, tls, ttfb, share;
+  double load; /* load checks: per second (or a gauge); last, not in FULL */
   enum rrd_kind kind; /* of the file, when it is created */
 };
 

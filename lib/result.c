@@ -16,6 +16,7 @@ static const char *const check_names[] = {
     [VT_CHECK_TCP] = "tcp",
     [VT_CHECK_HTTP] = "http",
     [VT_CHECK_CLIENT] = "client",
+    [VT_CHECK_LOAD] = "load",
 };
 
 static const char *const err_names[VT_ERR_COUNT] = {
@@ -61,6 +62,8 @@ void vt_result_init(struct vt_result *r)
       .ttl = -1,
       .cert_days_left = VT_NO_CERT_DAYS,
       .body_bytes = -1,
+      .load = NAN,
+      .load_value = NAN,
   };
 }
 
@@ -246,6 +249,16 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
     st = num_field(out, compact, "body_bytes", (double)r->body_bytes, true);
   if (!st && r->retired)
     st = vt_buf_adds(out, ",\"retired\":true");
+  if (r->check == VT_CHECK_LOAD) {
+    if (!st)
+      st = num_field(out, compact, "load", r->load, isfinite(r->load));
+    if (!st)
+      st = num_field(out, compact, "load_value", r->load_value,
+                     isfinite(r->load_value));
+    if (!st && (!compact || r->load_reset))
+      st = vt_buf_adds(out, r->load_reset ? ",\"load_reset\":true"
+                                          : ",\"load_reset\":false");
+  }
   if (!st)
     st = vt_buf_adds(out, "}");
   return st;

@@ -14,6 +14,7 @@ enum vt_check_type {
   VT_CHECK_TCP,
   VT_CHECK_HTTP,
   VT_CHECK_CLIENT,
+  VT_CHECK_LOAD, /* a server's own traffic counter, per address */
 };
 
 /* Error classes of a failed check. A target that is down is a measurement,
@@ -78,6 +79,13 @@ struct vt_result {
   /* tcp/http: not a check but the probe's word that the address left
    * this check's set at ts (docs/wire.md, "Retirement"); ok is true */
   bool retired;
+  /* load checks: what is stored (a counter's increase per second, or a
+   * gauge's level; NaN = none, e.g. a counter's first sample), the value
+   * read from the status page (NaN = none) and whether the counter went
+   * down since the previous sample (a server restart, not a spike) */
+  double load;
+  double load_value;
+  bool load_reset;
 };
 
 #define VT_NO_CERT_DAYS (-100000)
@@ -90,7 +98,7 @@ void vt_result_init(struct vt_result *r);
 void vt_result_fail(struct vt_result *r, enum vt_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Names: "dns", "tcp", "http", "client" / "nxdomain", "connect_refused", ...
+/* Names: "dns", "tcp", "http", "client", "load" / "nxdomain", "connect_refused", ...
  * Never NULL. vt_err_name(VT_ERR_NONE) is "none". */
 const char *vt_check_type_name(enum vt_check_type t);
 const char *vt_err_name(enum vt_err e);

@@ -778,6 +778,26 @@ static bool rec_body_bytes(struct rec_parse *p, const struct rec_field *f,
   return true;
 }
 
+/* load, load_value: finite and not negative (a rate, a counter, a
+ * gauge); null stays NaN. */
+static bool rec_load_num(struct rec_parse *p, const struct rec_field *f,
+                         json_t *v)
+{
+  if (!json_is_number(v))
+    return field_err(p, f->name, "not a number");
+  double x = json_number_value(v);
+  if (!isfinite(x) || x < 0 || x > 1e18)
+    return field_err(p, f->name, "not in 0..1e18");
+  memcpy((char *)&p->r + f->off, &x, sizeof(x));
+  return true;
+}
+
+static bool rec_load_reset(struct rec_parse *p, const struct rec_field *f,
+                           json_t *v)
+{
+  return get_bool(p, f->name, v, &p->r.load_reset);
+}
+
 #define NAME_FIELD(n)                                                          \
   {                                                                            \
     .name = #n, .required = true, .parse = rec_name,                           \
@@ -810,6 +830,11 @@ static const struct rec_field rec_fields[] = {
     {.name = "cert_days_left", .parse = rec_cert_days},
     {.name = "body_bytes", .parse = rec_body_bytes},
     {.name = "retired", .parse = rec_retired},
+    {.name = "load", .parse = rec_load_num,
+     .off = offsetof(struct vt_result, load)},
+    {.name = "load_value", .parse = rec_load_num,
+     .off = offsetof(struct vt_result, load_value)},
+    {.name = "load_reset", .parse = rec_load_reset},
 };
 
 #define N_REC_FIELDS (sizeof(rec_fields) / sizeof(rec_fields[0]))
@@ -853,9 +878,10 @@ static bool rec_parse_object(struct rec_parse *p, json_t *obj)
   /* A retirement names the address that left a tcp/http check's set. */
   if (p->r.retired && (!p->r.ok || !p->r.ip[0] ||
                        (p->r.check != VT_CHECK_TCP &&
-                        p->r.check != VT_CHECK_HTTP)))
+                        p->r.check != VT_CHECK_HTTP &&
+                        p->r.check != VT_CHECK_LOAD)))
     return field_err(p, "retired",
-                     "only on an ok tcp or http record with an ip");
+                     "only on an ok tcp, http or load record with an ip");
   return true;
 }
 

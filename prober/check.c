@@ -13,6 +13,7 @@ const struct check_type *const check_types[] = {
     &tcp_check_type,
     &http_check_type,
     &client_check_type,
+    &load_check_type,
     NULL,
 };
 

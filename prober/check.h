@@ -92,6 +92,18 @@ extern const struct check_type dns_check_type;    /* dns_check.c */
 extern const struct check_type tcp_check_type;    /* tcp_check.c */
 extern const struct check_type http_check_type;   /* http_check.c */
 extern const struct check_type client_check_type; /* http_check.c */
+extern const struct check_type load_check_type;   /* load_check.c */
+
+/* The body an http check state received in its last run: kept for checks
+ * of type load (and those with a body to find), until the next run. */
+struct vt_buf;
+const struct vt_buf *http_check_body(const void *state);
+
+/* check_type.endpoint of the http, client and load checks: the URL's host
+ * and port. */
+void http_check_endpoint(const struct probe_target_conf *t,
+                         const struct probe_check_conf *c, char *host,
+                         size_t size, int *port);
 
 /* The table of check types, NULL-terminated (check.c). probe_ctx.types
  * replaces it (a test's fake types). */

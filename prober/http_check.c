@@ -61,7 +61,8 @@ struct http_check {
   struct curl_slist *pin;
 
   CURL *easy;
-  struct vt_buf body; /* kept only when c->body is set; capped at max_body */
+  struct vt_buf body; /* kept when c->body is set or for load checks;
+                         capped at max_body */
   size_t body_bytes;  /* received in this run, kept or not */
   bool too_large;     /* the write callback stopped the transfer */
   bool body_nomem;
@@ -137,7 +138,7 @@ static CURLUcode http_url_split(const char *url, char **scheme, char **host,
 }
 
 /* check_type.endpoint: the URL's host and port. */
-static void http_check_endpoint(const struct probe_target_conf *t,
+void http_check_endpoint(const struct probe_target_conf *t,
                                 const struct probe_check_conf *c, char *host,
                                 size_t size, int *port)
 {
@@ -241,7 +242,8 @@ static size_t http_check_write_cb(char *ptr, size_t size, size_t nmemb,
     h->too_large = true;
     return 0;
   }
-  if (h->c->body && vt_buf_add(&h->body, ptr, n) != VT_OK) {
+  if ((h->c->body || h->c->type == VT_CHECK_LOAD) &&
+      vt_buf_add(&h->body, ptr, n) != VT_OK) {
     h->body_nomem = true;
     return 0;
   }
@@ -819,3 +821,11 @@ const struct check_type client_check_type = {
     .cancel = http_check_cancel,
     .destroy = http_check_destroy,
 };
+
+/* ---- load: the body of the last run (load_check.c) --------------------- */
+
+const struct vt_buf *http_check_body(const void *state)
+{
+  const struct http_check *h = state;
+  return &h->body;
+}

@@ -85,6 +85,11 @@ static const char *const tcp_keys[] = {"port", "tls", "verify", "ca_file",
 static const char *const http_keys[] = {
     "url",    "status",  "body",   "max_body", "follow_redirects",
     "verify", "ca_file", NULL};
+static const char *const load_keys[] = {
+    "url",    "status",  "max_body", "follow_redirects", "verify",
+    "ca_file", "format", "field",    "labels",           "kind", NULL};
+/* Status pages (node_exporter's is some 100 KB) get a larger default. */
+#define DEF_LOAD_MAX_BODY (4L << 20)
 
 bool probe_resolver_parse(const char *spec, char *addr, size_t addr_size,
                           int *port)
@@ -204,6 +209,8 @@ static void check_free_fields(struct probe_check_conf *c)
   free(c->status);
   free(c->body);
   free(c->ca_file);
+  free(c->load_field);
+  vt_cfg_strv_free(c->load_labels, c->n_load_labels);
 }
 
 void probe_conf_free(struct probe_conf *c)
@@ -301,6 +308,48 @@ static bool key_allowed(const char *name, const char *const *list)
   return false;
 }
 
+/* The load check's own settings: format (required), field, labels, kind. */
+static void parse_load(struct vt_cfg *c, config_setting_t *g, const char *path,
+                       struct probe_check_conf *chk)
+{
+  char p[256], *s = NULL;
+  if (vt_cfg_get_string(c, g, path, "format", true, &s) &&
+      !vt_load_format_parse(s, &chk->load_format))
+    vt_cfg_error(c, config_setting_get_member(g, "format"),
+                 vt_cfg_path(p, sizeof(p), path, "format", 0),
+                 "unknown format \"%s\" (nginx, apache, prometheus)", s);
+  free(s);
+  s = NULL;
+  if (vt_cfg_get_string(c, g, path, "kind", false, &s) &&
+      !vt_load_kind_parse(s, &chk->load_kind))
+    vt_cfg_error(c, config_setting_get_member(g, "kind"),
+                 vt_cfg_path(p, sizeof(p), path, "kind", 0),
+                 "unknown kind \"%s\" (auto, counter, gauge)", s);
+  free(s);
+  vt_cfg_get_string(c, g, path, "field", false, &chk->load_field);
+  vt_cfg_get_strv(c, g, path, "labels", &chk->load_labels,
+                  &chk->n_load_labels);
+  if (c->errors)
+    return;
+  struct vt_load_spec spec = {
+      .format = chk->load_format,
+      .field = chk->load_field,
+      .labels = (const char *const *)chk->load_labels,
+      .n_labels = chk->n_load_labels,
+      .kind = chk->load_kind,
+  };
+  char why[200];
+  if (!vt_load_spec_valid(&spec, why, sizeof(why))) {
+    const char *key = chk->n_load_labels && !strstr(why, "name \"") &&
+                              strstr(why, "label")
+                          ? "labels"
+                          : "field";
+    config_setting_t *m = config_setting_get_member(g, key);
+    vt_cfg_error(c, m ? m : g, vt_cfg_path(p, sizeof(p), path, key, 0), "%s",
+                 why);
+  }
+}
+
 static void parse_check(struct vt_cfg *c, config_setting_t *g,
                         const char *path, const struct inherit *tin,
                         struct probe_check_conf *chk)
@@ -321,15 +370,18 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     char p[256];
     vt_cfg_error(c, config_setting_get_member(g, "type"),
                  vt_cfg_path(p, sizeof(p), path, "type", 0),
-                 "unknown check type \"%s\" (dns, tcp, http, client)", type);
+                 "unknown check type \"%s\" (dns, tcp, http, client, load)", type);
     free(type);
     return;
   }
   free(type);
 
-  const char *const *specific = chk->type == VT_CHECK_DNS   ? dns_keys
-                                : chk->type == VT_CHECK_TCP ? tcp_keys
-                                                            : http_keys;
+  const char *const *specific = chk->type == VT_CHECK_DNS    ? dns_keys
+                                : chk->type == VT_CHECK_TCP  ? tcp_keys
+                                : chk->type == VT_CHECK_LOAD ? load_keys
+                                                             : http_keys;
+  if (chk->type == VT_CHECK_LOAD)
+    chk->max_body = DEF_LOAD_MAX_BODY;
   int n = config_setting_length(g);
   for (int i = 0; i < n; i++) {
     config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -340,7 +392,8 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     char p[256];
     bool elsewhere = key_allowed(name, dns_keys) ||
                      key_allowed(name, tcp_keys) ||
-                     key_allowed(name, http_keys);
+                     key_allowed(name, http_keys) ||
+                     key_allowed(name, load_keys);
     if (elsewhere)
       vt_cfg_error(c, m, vt_cfg_path(p, sizeof(p), path, name, 0),
                    "not valid for a check of type %s",
@@ -406,7 +459,8 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     break;
   }
   case VT_CHECK_HTTP:
-  case VT_CHECK_CLIENT: {
+  case VT_CHECK_CLIENT:
+  case VT_CHECK_LOAD: {
     if (vt_cfg_get_string(c, g, path, "url", true, &chk->url)) {
       char *scheme = NULL, *host = NULL;
       bool ascii = true;
@@ -449,6 +503,8 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     vt_cfg_get_bool(c, g, path, "follow_redirects", &chk->follow_redirects);
     vt_cfg_get_bool(c, g, path, "verify", &chk->verify);
     vt_cfg_get_string(c, g, path, "ca_file", false, &chk->ca_file);
+    if (chk->type == VT_CHECK_LOAD)
+      parse_load(c, g, path, chk);
     break;
   }
   }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "loadstat.h"
 #include "log.h"
 #include "result.h"
 #include "vt_status.h"
@@ -51,9 +52,16 @@ struct probe_check_conf {
   char *body;     /* substring the body must contain; NULL = any */
   long max_body;  /* bytes; larger bodies fail with too_large */
   bool follow_redirects;
-  /* tcp with tls, http, client */
+  /* tcp with tls, http, client, load */
   bool verify;   /* verify the certificate chain and name */
   char *ca_file; /* extra CA bundle (PEM); NULL = system store */
+  /* load (with url, status, max_body, follow_redirects, verify, ca_file):
+   * what to read from the status page (lib/loadstat.h) */
+  enum vt_load_format load_format;
+  char *load_field;   /* NULL = the format's default */
+  char **load_labels; /* "name=value" */
+  size_t n_load_labels;
+  enum vt_load_kind load_kind;
 };
 
 struct probe_target_conf {
