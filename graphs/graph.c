@@ -88,11 +88,12 @@ enum graph_ds {
   GRAPH_DS_TLS,
   GRAPH_DS_TTFB,
   GRAPH_DS_SHARE,
+  GRAPH_DS_LOAD,
   GRAPH_N_DS,
 };
 
 static const char *const graph_ds_name[GRAPH_N_DS] = {
-    "up", "total", "dns", "connect", "tls", "ttfb", "share",
+    "up", "total", "dns", "connect", "tls", "ttfb", "share", "load",
 };
 
 /* Phases of the latency graph, with their legend text. */
@@ -112,6 +113,7 @@ static const char *const graph_kind_names[] = {
     [GRAPH_OUTAGE_GAP] = "outage-gap",
     [GRAPH_LATENCY] = "latency",
     [GRAPH_PROBES] = "probes",
+    [GRAPH_TRAFFIC] = "traffic",
 };
 
 /* load-shift: which share series; the other kinds use check series. */
@@ -514,6 +516,8 @@ static int graph_series_view(const struct graph_opts *o,
       return GRAPH_VIEW_CLIENT;
     return -1;
   }
+  if (o->kind == GRAPH_TRAFFIC)
+    return strcmp(s->check_type, "load") == 0 ? GRAPH_VIEW_CHECK : -1;
   if (strcmp(s->check_type, "tcp") != 0 && strcmp(s->check_type, "http") != 0)
     return -1;
   if (o->kind == GRAPH_PROBES && !o->ip)
@@ -560,6 +564,10 @@ static void graph_log_nothing(const struct graph_run *r)
     vt_err("graph: %s has no dns or client share series%s%s: no load-shift "
            "graph",
            o->target, o->probe ? " from probe " : "", o->probe ? o->probe : "");
+  else if (o->kind == GRAPH_TRAFFIC)
+    vt_err("graph: %s has no load series%s%s: no traffic graph (configure a "
+           "load check)",
+           o->target, o->probe ? " from probe " : "", o->probe ? o->probe : "");
   else
     vt_err("graph: %s has no tcp or http series%s%s%s%s: no %s graph",
            o->target, o->ip ? " of address " : "", o->ip ? o->ip : "",
@@ -597,7 +605,8 @@ static enum vt_status graph_select(struct graph_run *r)
   /* A line per (view, address), and per check outside load-shift, where
    * averaging a tcp connect with an http transfer would mean nothing;
    * per probe too in the probes view. */
-  bool per_check = r->o->kind != GRAPH_LOAD_SHIFT;
+  bool per_check =
+      r->o->kind != GRAPH_LOAD_SHIFT && r->o->kind != GRAPH_TRAFFIC;
   for (size_t i = 0; i < r->n_sel; i++) {
     const struct graph_sel *s = &r->sel[i];
     struct graph_line *prev = r->n_lines ? &r->lines[r->n_lines - 1] : NULL;
@@ -757,6 +766,9 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
     case GRAPH_LATENCY:
       any |= line->has[GRAPH_DS_TOTAL];
       break;
+    case GRAPH_TRAFFIC:
+      any |= line->has[GRAPH_DS_LOAD];
+      break;
     }
   }
   if (!any) {
@@ -880,7 +892,7 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
    * it needs. */
   graph_arg(av, "--right-axis");
   graph_arg(av, "1:0");
-  if (o->kind != GRAPH_LOAD_SHIFT) {
+  if (o->kind != GRAPH_LOAD_SHIFT && o->kind != GRAPH_TRAFFIC) {
     /* Milliseconds as numbers: "0.9", never librrd's "900 m". */
     graph_arg(av, "--units-exponent");
     graph_arg(av, "0");
@@ -1119,6 +1131,66 @@ static void graph_load_shift(struct graph_run *r)
     graph_arg(av, "COMMENT:share of %s per address, averaged over probes\\l",
               views[GRAPH_VIEW_DNS] ? "DNS answers" : "client requests");
   }
+}
+
+/* ---- traffic (issue 16) -------------------------------------------------- */
+
+/* The traffic view of the load shift: per address, the load its own
+ * status page reported (a load check; requests or bytes per second, or a
+ * gauge), averaged over the probes that read it (they all read the same
+ * server counter), stacked oldest address first; an address without a
+ * value while others have one counts 0, so the stack has no holes. Each
+ * change of the DNS answer a probe saw is a vertical rule. */
+static void graph_traffic(struct graph_run *r)
+{
+  struct graph_argv *av = &r->av;
+  graph_common_args(r, "per second");
+  graph_arg(av, "--lower-limit");
+  graph_arg(av, "0");
+  char name[32], prefix[32];
+  for (size_t l = 0; l < r->n_lines; l++) {
+    const struct graph_line *line = &r->lines[l];
+    for (size_t i = 0; i < line->n; i++) {
+      snprintf(name, sizeof(name), "s%zu_%zu", l, i);
+      graph_def(r, name, r->sel[line->first + i].s, "load", "AVERAGE");
+    }
+    snprintf(name, sizeof(name), "m%zu", l);
+    snprintf(prefix, sizeof(prefix), "s%zu_", l);
+    graph_cdef_avg(r, name, prefix, line->n, "");
+  }
+  /* Known where any address is: z is the sum (ADDNAN). */
+  graph_cdef_fold(r, "z", "m", r->n_lines, "ADDNAN", "");
+  for (size_t l = 0; l < r->n_lines; l++) {
+    const struct graph_line *line = &r->lines[l];
+    const struct graph_addr *a = &r->addrs[line->addr];
+    char legend[128];
+    graph_legend_esc(a->ip, legend, sizeof(legend));
+    graph_arg(av, "CDEF:f%zu=m%zu,UN,z,0,*,m%zu,IF", l, l, l);
+    graph_arg(av, "AREA:f%zu%s:%s%s", l, graph_palette[a->color], legend,
+              l ? ":STACK" : "");
+  }
+  graph_arg(av, "COMMENT:\\l");
+  /* The switches: one rule per distinct second in which a probe saw the
+   * answer change (the first answer of a probe is no change). */
+  struct gr_dns_change *ch = NULL;
+  size_t n_ch = 0;
+  if (gr_dns_changes(r->g, r->o->target, r->o->start, r->o->end, &ch,
+                     &n_ch) == VT_OK) {
+    double last = -INFINITY;
+    bool labelled = false;
+    for (size_t i = 0; i < n_ch; i++) {
+      if (!ch[i].old_answers[0] || floor(ch[i].ts) == last)
+        continue;
+      last = floor(ch[i].ts);
+      graph_arg(av, "VRULE:%.0f#000000%s", last,
+                labelled || r->o->compact ? "" : ":DNS answer changed\\l");
+      labelled = true;
+    }
+  }
+  free(ch);
+  if (!r->o->compact)
+    graph_arg(av, "COMMENT:each server's own count per second (load check), "
+                  "averaged over probes\\l");
 }
 
 /* ---- outage-gap ---------------------------------------------------------- */
@@ -1715,6 +1787,9 @@ enum vt_status graph_render(struct gr_ctx *g, const struct graph_opts *o,
   case GRAPH_LATENCY:
     graph_latency(&r);
     break;
+  case GRAPH_TRAFFIC:
+    graph_traffic(&r);
+    break;
   }
   st = graph_draw(&r);
   if (st == VT_OK && info)
@@ -1740,6 +1815,8 @@ void graph_usage(FILE *out)
           "                    (dns, connect, tls, first byte) for one\n"
           "        probes      one address (--ip) as each probe saw it: a\n"
           "                    line per probe, outages and partial events\n"
+          "        traffic     each address's own requests per second (load\n"
+          "                    checks), stacked, DNS switches marked\n"
           "    --ip IP               only this address (outage-gap, "
           "latency;\n"
           "                          needed by probes)\n"
@@ -1885,6 +1962,9 @@ int graph_cmd(struct gr_ctx *g, int argc, char **argv)
     return graph_usage_error("--target is needed");
   if (!o.output)
     return graph_usage_error("-o FILE is needed");
+  if (o.ip && o.kind == GRAPH_TRAFFIC)
+    return graph_usage_error("--ip does not apply to traffic: it stacks "
+                             "every address");
   if (o.ip && o.kind == GRAPH_LOAD_SHIFT)
     return graph_usage_error("--ip does not apply to load-shift: it shows "
                              "the shares of all addresses");

@@ -23,7 +23,11 @@ enum graph_kind {
   GRAPH_LOAD_SHIFT,
   GRAPH_OUTAGE_GAP,
   GRAPH_LATENCY,
-  GRAPH_PROBES
+  GRAPH_PROBES,
+  /* the traffic view of the load shift (issue 16): each address's own
+   * requests (or bytes) per second from load checks, stacked, with the
+   * DNS switches marked */
+  GRAPH_TRAFFIC
 };
 enum graph_format { GRAPH_PNG, GRAPH_SVG };
 
@@ -57,7 +61,7 @@ struct graph_info {
   struct graph_span spans[64];
 };
 
-/* Parses "load-shift", "outage-gap", "latency", "probes". */
+/* Parses "load-shift", "outage-gap", "latency", "probes", "traffic". */
 bool graph_kind_parse(const char *s, enum graph_kind *out);
 
 /* Renders one graph into o->output (written to a temporary file and renamed,

@@ -36,6 +36,7 @@
 #include "json.h"
 #include "log.h"
 #include "report.h"
+#include "traffic_share.h"
 #include "vt_time.h"
 #include "wire.h"
 
@@ -2252,6 +2253,8 @@ static void status_page_service(struct status_page_out *o,
     status_page_put(o, ".");
   }
   status_page_put(o, "</p>\n");
+  char still_old[512]; /* issue 16: during a switch, traffic on old servers */
+  status_page_put(o, "%s", traffic_share_html(x->g, s->name, x->now, still_old, sizeof(still_old)));
   for (size_t i = 0; i < x->n_inc; i++)
     if (x->inc[i].svc == si && isnan(x->inc[i].end))
       status_page_inc_html(o, x, &x->inc[i], "../", false);
