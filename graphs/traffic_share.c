@@ -97,7 +97,8 @@ enum vt_status traffic_share_old(struct gr_ctx *g, const char *target,
     while (j < n_ser && strcmp(ser[j].check_type, "load") == 0 &&
            strcmp(ser[j].check_name, ser[i].check_name) == 0 &&
            strcmp(ser[j].key, ser[i].key) == 0) {
-      double m = traffic_mean(g, ser[j].path, now - window, now);
+      double m = traffic_mean(g, ser[j].path, fmax(now - window, sw->ts),
+                              now);
       if (!isnan(m)) {
         sum += m;
         n++;
