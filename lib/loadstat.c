@@ -513,7 +513,12 @@ bool vt_load_spec_valid(const struct vt_load_spec *spec, char *err,
     break;
   case VT_LOAD_PROM: {
     const char *p = spec->field;
-    if (!p || !load_name(&p, p + strlen(p), true) || *p) {
+    if (!p) {
+      load_err(err, err_size, "the prometheus format needs the metric's "
+               "name in field");
+      return false;
+    }
+    if ( !load_name(&p, p + strlen(p), true) || *p) {
       load_err(err, err_size, "\"%s\" is not a Prometheus metric name",
                spec->field ? spec->field : "");
       return false;
