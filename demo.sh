@@ -154,7 +154,8 @@ cat <<EOF
 
 Outputs, in $R/
   report        $R/report.txt  (also report.json, report.html)
-  graphs        $R/graphs/load-shift.png  $R/graphs/outage-gap.png  (and .svg)
+  graphs        $R/graphs/load-shift.png  $R/graphs/outage-gap.png
+                $R/graphs/traffic.png (the users' real requests per address)  (and .svg)
   status page   $R/status/index.html
                 browse it:  python3 -m http.server -d $R/status 8000
                 then open   http://127.0.0.1:8000/

@@ -43,6 +43,9 @@ fi
 DEMO_SAY=diag
 DEMO_DIR=$VT_TMP/demo
 DEMO_TTL=3
+DEMO_USERS=100 # simulated users (issue 16), 2 requests per second each: the
+# probes' own requests (about 12/s on the old servers) stay under 10 %
+DEMO_USER_RATE=2
 DEMO_INTERVAL=1
 DEMO_STEP=1
 demo_setup
@@ -84,6 +87,11 @@ is "$(fact "r2(sum(f['share']['client_after'][ip] for ip in old)) + ' ' + r2(sum
 is "$(fact "sorted(p for p, t in f['followed'].items() if 0 <= t <= f['ttl'] + 2 * iv)")" \
 	"['p1', 'p2', 'p3']" "every client view followed within the TTL (+2 intervals): $(fact "', '.join('%s %.1f s' % (p, t) for p, t in sorted(f['followed'].items()))")"
 is "$(fact "len(f['dns_changes'])")" 3 "every probe logged the DNS answer change"
+# The users' real traffic (load checks on each nginx's stub_status).
+is "$(fact "f['traffic']['before_old'] > 40 and f['traffic']['before_new'] < 10")" True \
+	"real traffic before the switch on the old servers: $(fact "'%.0f req/s old, %.0f new' % (f['traffic']['before_old'], f['traffic']['before_new'])")"
+is "$(fact "f['traffic']['moved90'] is not None and f['traffic']['moved90'] <= f['ttl'] + 3 * iv")" True \
+	"90 % of the real traffic moved within the TTL + 3 intervals ($(fact "'%.1f' % f['traffic']['moved90']") s)"
 
 # ---- the outage of the old addresses ---------------------------------------------
 # The demo's moments, bracketed: the SIGTERM to the old nginx (up0) and the

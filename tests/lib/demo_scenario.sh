@@ -15,17 +15,23 @@
 #   demo_summary                the human summary (demo.sh prints it)
 #
 # The world (network namespaces, tests/lib/netlab.sh):
-#   srv   nginx "old" on NET.11 NET.12 (its own instance, so it can be
-#         stopped and started alone), nginx "new" on NET.13 NET.14
-#         (servers.sh's), dnsmasq answering www.example.test with the old
-#         addresses, TTL $DEMO_TTL
+#   srv   nginx "old" on NET.11 NET.12 (instances of their own, so they
+#         can be stopped and started alone), nginx "new" on NET.13
+#         (servers.sh's) and NET.14 (its own): one instance per address,
+#         so each address's stub_status counts its own requests; dnsmasq
+#         answering www.example.test with the old addresses, TTL $DEMO_TTL
+#   users $DEMO_USERS simulated users (tests/lib/load_clients.py): real
+#         HTTP to www.example.test, each resolving through the lab's DNS
+#         with a TTL-respecting cache, $DEMO_USER_RATE requests per second
+#         each, for the whole run
 #   col   vantage-collector (quorum 2 of 3, confirm 2, RRD step
 #         $DEMO_STEP s), rebuilding the status page every
 #         $DEMO_STATUS_INTERVAL s
 #   p1 p2 p3
 #         vantage-probe, each with its own spool and key; checks every
 #         $DEMO_INTERVAL s: dns, tcp and http /health on every address,
-#         and a client view (TTL-respecting cache) of /
+#         a client view (TTL-respecting cache) of /, and a load check
+#         (each address's nginx stub_status: the users' real traffic)
 #
 # The timeline (demo_run, durations in seconds):
 #   probes start; STEADY s of normal traffic on the old addresses;
@@ -54,6 +60,8 @@
 : "${DEMO_STEP:=1}"
 : "${DEMO_TTL:=10}"
 : "${DEMO_STATUS_INTERVAL:=10}"
+: "${DEMO_USERS:=300}"
+: "${DEMO_USER_RATE:=1}"
 : "${DEMO_SAY:=_demo_say}"
 DEMO_PROBES=(p1 p2 p3)
 declare -A DEMO_PID
@@ -70,45 +78,58 @@ demo_t() {
 		"$DEMO_DIR/timeline.tsv"
 }
 
-# ---- the "old" nginx: a second instance next to servers.sh's -------------------
+# ---- nginx instances next to servers.sh's: one per address -------------------
 
-# Its configuration is servers.sh's (same locations, same ports), with its
-# own pid file, logs and listen addresses.
-_demo_old_conf() {
-	local d=$DEMO_DIR/nginx-old n=$VT_TMP/nginx
+# _demo_nginx_conf NAME IP: servers.sh's configuration (same locations, same
+# ports, stub_status at /nginx_status) with its own pid file, logs and
+# listen address IP, in $DEMO_DIR/nginx-NAME.
+_demo_nginx_conf() {
+	local d=$DEMO_DIR/nginx-$1 n=$VT_TMP/nginx
 	mkdir -p "$d/logs"
 	sed -e "s#$n/nginx.pid#$d/nginx.pid#" -e "s#$n/logs/#$d/logs/#g" \
-		-e "s#${DEMO_NEW[0]//./\\.}:#${DEMO_OLD[0]}:#g" \
-		-e "s#${DEMO_NEW[1]//./\\.}:#${DEMO_OLD[1]}:#g" \
+		-e "s#${DEMO_NEW[0]//./\\.}:#$2:#g" \
 		"$n/nginx.conf" >"$d/nginx.conf"
-	grep -q "listen ${DEMO_OLD[0]}:" "$d/nginx.conf" ||
-		bail "demo: cannot derive the old servers' nginx.conf"
+	grep -q "listen $2:" "$d/nginx.conf" ||
+		bail "demo: cannot derive nginx.conf for $2"
 }
 
-# Start the old nginx and wait until both addresses accept (bounded).
-_demo_old_start() {
-	local d=$DEMO_DIR/nginx-old ip all
+# _demo_nginx_start NAME IP: start it and wait until IP accepts (bounded);
+# sets DEMO_NGINX_PID[NAME].
+declare -A DEMO_NGINX_PID
+_demo_nginx_start() {
+	local d=$DEMO_DIR/nginx-$1
 	rm -f "$d/nginx.pid"
 	vt_lab_spawn srv "$d/logs/stderr.log" \
 		nginx -e "$d/logs/error.log" -p "$d/" -c "$d/nginx.conf" \
 		-g 'daemon off; master_process off;' >/dev/null
-	DEMO_OLD_PID=$VT_LAB_LAST_PID
+	DEMO_NGINX_PID[$1]=$VT_LAB_LAST_PID
 	for _ in $(seq 1 100); do
-		_vt_alive "$DEMO_OLD_PID" || break
-		all=1
-		for ip in "${DEMO_OLD[@]}"; do
-			VT_NETNS=$VT_LAB_NS_srv _vt_tcp_open "$ip" "$VT_HTTP_PORT" || all=0
-		done
-		[ "$all" = 1 ] && return 0
+		_vt_alive "${DEMO_NGINX_PID[$1]}" || break
+		VT_NETNS=$VT_LAB_NS_srv _vt_tcp_open "$2" "$VT_HTTP_PORT" && return 0
 		sleep 0.05
 	done
 	diag "$(tail -n 20 "$d/logs/error.log" "$d/logs/stderr.log" 2>&1)"
-	bail "demo: old nginx did not come up on ${DEMO_OLD[*]}"
+	bail "demo: nginx $1 did not come up on $2"
+}
+
+# The old servers: one instance per old address, started and stopped
+# together.
+_demo_old_conf() {
+	_demo_nginx_conf old-a "${DEMO_OLD[0]}"
+	_demo_nginx_conf old-b "${DEMO_OLD[1]}"
+}
+
+_demo_old_start() {
+	_demo_nginx_start old-a "${DEMO_OLD[0]}"
+	_demo_nginx_start old-b "${DEMO_OLD[1]}"
+	DEMO_OLD_PID="${DEMO_NGINX_PID[old-a]} ${DEMO_NGINX_PID[old-b]}"
 }
 
 _demo_old_stop() {
-	_vt_stop_pids "$DEMO_OLD_PID"
-	_vt_untrack "$DEMO_OLD_PID"
+	local p
+	# shellcheck disable=SC2086 # two PIDs
+	_vt_stop_pids $DEMO_OLD_PID
+	for p in $DEMO_OLD_PID; do _vt_untrack "$p"; done
 	DEMO_OLD_PID=
 }
 
@@ -126,14 +147,16 @@ demo_setup() {
 	mkdir -p "$DEMO_DIR/logs" || bail "demo: cannot create $DEMO_DIR"
 	: >"$DEMO_DIR/timeline.tsv"
 	"$DEMO_SAY" "network lab: namespaces srv (web + DNS), col (collector), p1 p2 p3 (probes)"
-	vt_lab_start srv col p1 p2 p3
+	vt_lab_start srv col p1 p2 p3 users
 	DEMO_OLD=("$VT_LAB_NET.11" "$VT_LAB_NET.12")
 	DEMO_NEW=("$VT_LAB_NET.13" "$VT_LAB_NET.14")
 	export DEMO_OLD DEMO_NEW
 	vt_lab_addr srv "${DEMO_OLD[@]}" "${DEMO_NEW[@]}"
 
 	"$DEMO_SAY" "nginx: old servers on ${DEMO_OLD[*]}, new servers on ${DEMO_NEW[*]}"
-	VT_NETNS=$VT_LAB_NS_srv vt_nginx_start "${DEMO_NEW[@]}"
+	VT_NETNS=$VT_LAB_NS_srv vt_nginx_start "${DEMO_NEW[0]}"
+	_demo_nginx_conf new-b "${DEMO_NEW[1]}"
+	_demo_nginx_start new-b "${DEMO_NEW[1]}"
 	_demo_old_conf
 	_demo_old_start
 	"$DEMO_SAY" "dnsmasq: www.example.test -> ${DEMO_OLD[*]} (TTL ${DEMO_TTL} s)"
@@ -182,7 +205,9 @@ targets = (
       { type = "http"; url = "http://www.example.test:$VT_HTTP_PORT/health";
         body = "ok"; },
       { type = "client"; url = "http://www.example.test:$VT_HTTP_PORT/";
-        body = "hello from"; }
+        body = "hello from"; },
+      { type = "load"; format = "nginx";
+        url = "http://www.example.test:$VT_HTTP_PORT/nginx_status"; }
     ); }
 );
 CFG
@@ -196,6 +221,22 @@ CFG
 		bail "demo: the collector did not start"
 	DEMO_COLLECTOR_PID=$VT_COLLECTOR_PID
 	cp "$VT_TMP/collector.log" "$DEMO_DIR/logs/collector.log" 2>/dev/null
+}
+
+# The simulated users, bounded by the whole run's length (plus a margin)
+# and a request count; demo_stop ends them (SIGTERM) and keeps their
+# summary (one JSON line) at the end of $DEMO_DIR/logs/users.log.
+demo_start_users() {
+	local secs=$1
+	[ "$DEMO_USERS" -gt 0 ] || return 0
+	"$DEMO_SAY" "$DEMO_USERS simulated users: real HTTP to www.example.test, each with a TTL-respecting DNS cache, ${DEMO_USER_RATE}/s each"
+	vt_lab_spawn users "$DEMO_DIR/logs/users.log" \
+		"$VT_PYTHON" "$top_srcdir/tests/lib/load_clients.py" --host www.example.test \
+		--port "$VT_HTTP_PORT" --dns "$VT_LAB_IP_srv:$VT_DNS_PORT" \
+		--clients "$DEMO_USERS" --rate "$DEMO_USER_RATE" --timeout 1 \
+		--duration "$secs" --max-requests $((DEMO_USERS * secs * 2)) >/dev/null ||
+		bail "demo: the simulated users did not start"
+	DEMO_USERS_PID=$VT_LAB_LAST_PID
 }
 
 demo_start_probes() {
@@ -227,6 +268,7 @@ _demo_wait() {
 
 demo_run() {
 	local steady=$1 follow=$2 partial=$3 settle=$4 upgrade=$5 tail=$6 t0 t1
+	demo_start_users $((steady + follow + partial + settle + upgrade + tail + 60))
 	demo_start_probes
 	_demo_wait "$steady" "steady: every client on the old servers"
 
@@ -280,6 +322,16 @@ demo_stop() {
 	done
 	_vt_stop_pids "${pids[@]}" # reaps them (KILL only if still there)
 	for p in "${pids[@]}"; do _vt_untrack "$p"; done
+	if [ -n "${DEMO_USERS_PID:-}" ]; then
+		kill -TERM "$DEMO_USERS_PID" 2>/dev/null
+		for _ in $(seq 1 50); do
+			_vt_alive "$DEMO_USERS_PID" || break
+			sleep 0.1
+		done
+		_vt_stop_pids "$DEMO_USERS_PID"
+		_vt_untrack "$DEMO_USERS_PID"
+		DEMO_USERS_PID=
+	fi
 	if [ -n "${DEMO_COLLECTOR_PID:-}" ]; then
 		kill -TERM "$DEMO_COLLECTOR_PID" 2>/dev/null
 		for _ in $(seq 1 100); do
@@ -329,7 +381,7 @@ demo_render() {
 	_demo_g report --target www --period "$DEMO_PERIOD" --format text -o "$DEMO_DIR/report.txt" || rc=1
 	_demo_g report --target www --period "$DEMO_PERIOD" --format html -o "$DEMO_DIR/report.html" || rc=1
 	mkdir -p "$DEMO_DIR/graphs"
-	for k in load-shift outage-gap; do
+	for k in load-shift outage-gap traffic; do
 		for f in png svg; do
 			_demo_g graph --kind "$k" --target www --start "$start" --end "$end" \
 				--width 900 --height 260 -o "$DEMO_DIR/graphs/$k.$f" || rc=1
@@ -354,6 +406,12 @@ demo_render() {
 #                first landed on a new address
 #   report       the report's target figures and its addresses, outages
 #                and partial events (report.json)
+#   traffic      the users' real traffic from the load checks (each
+#                address's own counter, mean over the probes): req/s on
+#                the old and new addresses before the switch, moved90 (s
+#                after the switch until 90 % of it was on the new ones and
+#                stayed there until the upgrade; null when never), and the
+#                users' own summary (logs/users.log)
 demo_analyze() {
 	"$VT_PYTHON" - "$DEMO_DIR" "${DEMO_OLD[*]}" "${DEMO_NEW[*]}" "$DEMO_INTERVAL" \
 		"$DEMO_TTL" <<'PY'
@@ -379,9 +437,9 @@ for ts, probe, ans in db.execute("select ts, probe, new_answers from dns_changes
     if ts >= tl['switch'][0] - interval and all(ip in (ans or '') for ip in new):
         dns_changes.setdefault(probe, ts)
 
-def series(check):
-    """{probe: {ts: {ip: share}}} over the whole run, known values only."""
-    out = {}
+def rrd_rows(check, ds):
+    """(probe, ip, ts, value) of data source ds in the www/check series of
+    every address, over the whole run, known values only."""
     t0, t1 = int(tl['probes'][0]) - 1, int(tl['end'][1]) + 1
     for ip in old + new:
         for f in glob.glob(os.path.join(d, 'data', 'rrd', 'www', check, ip, '*.rrd')):
@@ -390,9 +448,9 @@ def series(check):
                                     '-s', str(t0), '-e', str(t1)],
                                    capture_output=True, text=True).stdout.splitlines()
             names = lines[0].split() if lines else []
-            if 'share' not in names:
+            if ds not in names:
                 continue
-            k = names.index('share')
+            k = names.index(ds)
             for line in lines[1:]:
                 if ':' not in line:
                     continue
@@ -402,7 +460,13 @@ def series(check):
                 except (ValueError, IndexError):
                     continue
                 if not math.isnan(v):
-                    out.setdefault(probe, {}).setdefault(int(ts), {})[ip] = v
+                    yield probe, ip, int(ts), v
+
+def series(check):
+    """{probe: {ts: {ip: share}}} over the whole run, known values only."""
+    out = {}
+    for probe, ip, ts, v in rrd_rows(check, 'share'):
+        out.setdefault(probe, {}).setdefault(ts, {})[ip] = v
     return out
 
 def mean_share(s, t0, t1):
@@ -433,13 +497,46 @@ for p, rows in cli_s.items():
             followed[p] = ts - sw1
             break
 
+def load_rows():
+    """{ts: {ip: req/s}}: per address the mean over the probes."""
+    acc = {}
+    for _probe, ip, ts, v in rrd_rows('load', 'load'):
+        acc.setdefault(ts, {}).setdefault(ip, []).append(v)
+    return {ts: {ip: sum(v) / len(v) for ip, v in r.items()} for ts, r in acc.items()}
+
+lr = load_rows()
+def side(r, ips): return sum(r.get(ip, 0.0) for ip in ips)
+before = [r for ts, r in lr.items() if w['before'][0] < ts <= w['before'][1]]
+moved90 = None
+for ts in sorted(t for t in lr if sw0 < t <= tl['upgrade'][0]):
+    o, n = side(lr[ts], old), side(lr[ts], new)
+    if o + n <= 0:
+        continue
+    if o / (o + n) < 0.10:
+        moved90 = moved90 if moved90 is not None else ts - sw1
+    else:
+        moved90 = None
+users = None
+try:
+    for line in open(os.path.join(d, 'logs', 'users.log')):
+        if line.startswith('{'):
+            users = json.loads(line)
+except (OSError, ValueError):
+    pass
+traffic = {
+    'rows': len(lr),
+    'before_old': sum(side(r, old) for r in before) / len(before) if before else None,
+    'before_new': sum(side(r, new) for r in before) / len(before) if before else None,
+    'moved90': moved90, 'users': users,
+}
+
 t = rep['targets'][0]
 facts = {
     'timeline': {k: {'start': v[0], 'end': v[1], 'duration': v[1] - v[0]} for k, v in tl.items()},
     'interval': interval, 'ttl': ttl, 'old': old, 'new': new,
     'period': [rep['start'], rep['end']],
     'events': events, 'host_events': host, 'dns_changes': dns_changes,
-    'share': share, 'followed': followed,
+    'share': share, 'followed': followed, 'traffic': traffic,
     'report': {'target': {k: v for k, v in t.items()
                           if k not in ('addresses', 'probes', 'outages', 'partials')},
                'addresses': {a['ip']: a for a in t.get('addresses', [])},
@@ -495,6 +592,20 @@ print('  load shift, share of DNS answers on old / new servers: before %s / %s, 
 print('  load shift, share of client requests on old / new servers: before %s / %s, after %s / %s'
       % (pct(s['client_before'], old), pct(s['client_before'], new),
          pct(s['client_after'], old), pct(s['client_after'], new)))
+tr = f.get('traffic') or {}
+if tr.get('before_old') is not None:
+    print('  real traffic (each server\'s own count, load checks): %.0f req/s on the old '
+          'servers, %.0f on the new ones before the switch' % (tr['before_old'], tr['before_new']))
+    if tr.get('moved90') is not None:
+        print('  90 %% of the traffic had moved to the new servers %.0fs after the switch '
+              '(TTL %gs): from then on the old ones could be upgraded' % (tr['moved90'], f['ttl']))
+    else:
+        print('  the traffic had not moved to 90 % by the upgrade')
+    u = tr.get('users') or {}
+    if u:
+        print('  simulated users: %d requests sent, %d failed (%s)'
+              % (u.get('sent', 0), u.get('failed', 0),
+                 ', '.join('%s %d' % kv for kv in sorted(u.get('by_address', {}).items()))))
 outs = sorted((o for o in rep['outages'] if o['scope'] == 'address'),
               key=lambda o: (o['start'], [int(x) for x in o['ip'].split('.')]))
 print('  outages found: %d (quorum: 2 of 3 vantage points)' % len(outs))

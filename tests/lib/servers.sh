@@ -75,6 +75,7 @@
 #   /health    200 "ok"                 /status503  503   (also 404, 500)
 #   /slow      64 KiB, first 1 KiB at once, then 1 KiB/s (a 2 s timeout fires)
 #   /huge      5 MiB (5242880 bytes)    /redirect   302, Location: /health
+#   /nginx_status  nginx's stub_status (the instance's request counter)
 #   /          200 "hello from $server_addr" (any other path too)
 # No trailing newline on the "ok"/"hello"/"vhost" bodies.  HTTPS virtual hosts
 # (SNI): www.example.test (default server, CA-signed www cert),
@@ -484,6 +485,7 @@ location = /slow {
     limit_rate 1k;
 }
 location = /huge { default_type application/octet-stream; }
+location = /nginx_status { stub_status; }
 location / { return 200 "hello from \$server_addr"; }
 EOF
 	cat >"$d/nginx.conf" <<EOF
