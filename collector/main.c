@@ -126,19 +126,9 @@ static void usage(FILE *out)
 
 static char *read_file(const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
   struct vt_buf b;
   vt_buf_init(&b, 16u << 20);
-  char chunk[8192];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = vt_buf_add(&b, chunk, n) == VT_OK;
-  ok = ok && !ferror(f);
-  fclose(f);
-  if (!ok) {
+  if (vt_buf_add_file(&b, path) != VT_OK) {
     vt_buf_cleanup(&b);
     return NULL;
   }

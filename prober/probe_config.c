@@ -922,26 +922,16 @@ enum vt_status probe_conf_load_fetched(const char *path,
                                        const char *targets_path,
                                        struct probe_conf **out)
 {
-  FILE *fp = fopen(targets_path, "rb");
-  if (!fp) {
-    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
-    return VT_ECONFIG;
-  }
   struct vt_buf b;
   vt_buf_init(&b, PROBE_FETCHED_MAX);
-  enum vt_status st = VT_OK;
-  char chunk[8192];
-  size_t n;
-  while (st == VT_OK && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-    st = vt_buf_add(&b, chunk, n);
-  if (st == VT_OK && ferror(fp)) {
-    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
-    st = VT_ECONFIG;
-  } else if (st == VT_EFULL) {
+  enum vt_status st = vt_buf_add_file(&b, targets_path);
+  if (st == VT_EFULL) {
     vt_err("%s: larger than %u bytes", targets_path, PROBE_FETCHED_MAX);
     st = VT_ECONFIG;
+  } else if (st != VT_OK) {
+    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
+    st = VT_ECONFIG;
   }
-  fclose(fp);
   if (st == VT_OK)
     st = load(path, NULL, targets_path, vt_buf_str(&b), b.len, out);
   vt_buf_cleanup(&b);

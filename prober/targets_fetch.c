@@ -442,20 +442,11 @@ static void tf_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * the first answer is validated and handed over again (harmless). */
 static void tf_hash_saved(struct targets_fetch *tf)
 {
-  FILE *f = fopen(tf->saved_path, "rb");
-  if (!f) {
-    vt_debug("targets: %s: %s", tf->saved_path, strerror(errno));
-    return;
-  }
   struct vt_buf b;
   vt_buf_init(&b, PROBE_FETCHED_MAX);
-  char chunk[8192];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = vt_buf_add(&b, chunk, n) == VT_OK;
-  ok = ok && !ferror(f);
-  fclose(f);
+  bool ok = vt_buf_add_file(&b, tf->saved_path) == VT_OK;
+  if (!ok)
+    vt_debug("targets: %s: %s", tf->saved_path, strerror(errno));
   if (ok && tf_digest(vt_buf_str(&b), b.len, tf->current))
     tf->have_current = true;
   vt_buf_cleanup(&b);
