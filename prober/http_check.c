@@ -61,6 +61,7 @@ struct http_check {
   struct curl_slist *pin;
 
   CURL *easy;
+  unsigned memo;      /* the options easy holds (HTTP_MEMO_*) */
   struct vt_buf body; /* kept when c->body is set or for load checks;
                          capped at max_body */
   size_t body_bytes;  /* received in this run, kept or not */
@@ -289,29 +290,20 @@ static CURLcode http_check_ssl_ctx_cb(CURL *e, void *sslctx, void *arg)
   return CURLE_OK;
 }
 
-/* Sets every option anew on the reused handle (curl_easy_reset keeps the
- * handle's caches and buffers, so this allocates little) and adds it to the
- * multi handle. */
-static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
-{
-  const struct probe_check_conf *c = h->c;
-  if (!h->easy && !(h->easy = curl_loop_easy_get(h->ctx->curl)))
-    return VT_ENOMEM;
-  CURL *e = h->easy;
-  curl_easy_reset(e);
-  vt_buf_reset(&h->body);
-  h->body_bytes = 0;
-  h->too_large = false;
-  h->body_nomem = false;
-  h->errbuf[0] = '\0';
-  h->verify_cert_days = VT_NO_CERT_DAYS;
+/* What a pooled easy handle holds (its curl_loop memo), so a run sets only
+ * the options that differ from the last run on it: curl_easy_reset and
+ * two dozen options cost about as much as the rest of the probe's work on
+ * a result. Only http checks use the pool. */
+#define HTTP_MEMO_COMMON 0x1u /* the options every http check sets alike */
+#define HTTP_MEMO_FOLLOW 0x2u /* FOLLOWLOCATION on */
+#define HTTP_MEMO_VERIFY 0x4u /* SSL_VERIFYPEER and VERIFYHOST on */
+#define HTTP_MEMO_CA 0x8u     /* CAINFO is a check's ca_file */
 
-  long timeout_ms = lround(timeout_s * 1000.0);
-  if (timeout_ms < 1)
-    timeout_ms = 1;
+/* The options every http check sets the same way, on a handle that
+ * curl_easy_reset just cleared. */
+static bool http_check_set_common(CURL *e)
+{
   bool bad = false;
-  bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->pin) != CURLE_OK;
   /* An environment proxy would defeat the pin. */
   bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
@@ -324,36 +316,79 @@ static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
   bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
-                          c->follow_redirects ? 1L : 0L) != CURLE_OK;
   bad |=
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_CHECK_MAX_REDIRS) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L) !=
-         CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L) !=
-         CURLE_OK;
-  if (c->ca_file)
-    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
   /* Also for http URLs: a redirect may lead to https. */
   bad |= curl_easy_setopt(e, CURLOPT_CERTINFO, 1L) != CURLE_OK;
-  if (http_check_ex_index() >= 0) {
+  if (http_check_ex_index() >= 0)
     bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION,
                             http_check_ssl_ctx_cb) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK;
-  }
   bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
   bad |=
       curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_CHECK_USER_AGENT) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_check_write_cb) !=
          CURLE_OK;
+  return !bad;
+}
+
+/* Sets the options of this run on a handle from the pool (only those that
+ * differ from what its memo says it holds; all of them after a
+ * curl_easy_reset when it holds something else, or a CA file this check
+ * does not want) and adds it to the multi handle. */
+static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
+{
+  const struct probe_check_conf *c = h->c;
+  if (!h->easy && !(h->easy = curl_loop_easy_get(h->ctx->curl, &h->memo)))
+    return VT_ENOMEM;
+  CURL *e = h->easy;
+  vt_buf_reset(&h->body);
+  h->body_bytes = 0;
+  h->too_large = false;
+  h->body_nomem = false;
+  h->errbuf[0] = '\0';
+  h->verify_cert_days = VT_NO_CERT_DAYS;
+
+  unsigned want = HTTP_MEMO_COMMON | (c->follow_redirects ? HTTP_MEMO_FOLLOW : 0) |
+                  (c->verify ? HTTP_MEMO_VERIFY : 0) |
+                  (c->ca_file ? HTTP_MEMO_CA : 0);
+  unsigned have = h->memo;
+  h->memo = 0; /* until every option below is set */
+  bool bad = false;
+  /* The default CA bundle comes back only with a reset. */
+  if (!(have & HTTP_MEMO_COMMON) || ((have & HTTP_MEMO_CA) && !c->ca_file)) {
+    curl_easy_reset(e);
+    bad |= !http_check_set_common(e);
+    have = HTTP_MEMO_COMMON | HTTP_MEMO_VERIFY; /* curl's defaults */
+  }
+  if ((have ^ want) & HTTP_MEMO_FOLLOW)
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+                            c->follow_redirects ? 1L : 0L) != CURLE_OK;
+  if ((have ^ want) & HTTP_MEMO_VERIFY) {
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L) !=
+           CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L) !=
+           CURLE_OK;
+  }
+  if (c->ca_file)
+    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
+
+  /* What changes from run to run. */
+  long timeout_ms = lround(timeout_s * 1000.0);
+  if (timeout_ms < 1)
+    timeout_ms = 1;
+  bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->pin) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
+  if (http_check_ex_index() >= 0)
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
   if (bad) {
     HTTP_CHECK_LOG(VT_LOG_ERR, h, "%s", "cannot set curl options");
     return VT_ELIB;
   }
+  h->memo = want;
   return curl_loop_add(h->ctx->curl, e, http_check_xfer_done, h);
 }
 
@@ -592,8 +627,9 @@ static void http_check_arm(struct http_check *h, struct vt_result *res,
  * goes back to the pool. */
 static void http_check_release(struct http_check *h)
 {
-  curl_loop_easy_put(h->ctx->curl, h->easy);
+  curl_loop_easy_put(h->ctx->curl, h->easy, h->memo);
   h->easy = NULL;
+  h->memo = 0;
   h->query = NULL;
 }
 

@@ -22,12 +22,10 @@
 
 #include "addrset.h"
 #include "check.h"
+#include "container.h"
 #include "log.h"
 #include "probe_config.h"
 #include "vt_time.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* A run that outlives its own timeout by this much is cancelled: a module
  * bug must not wedge a slot forever. */
@@ -43,6 +41,7 @@ struct sched_slot {
   bool running;
   bool retire; /* the address expired: free once idle */
   bool state_known, last_ok;
+  uint64_t round; /* the check's round this slot last ran in */
   double down_since; /* ts of the first failed run of a failure streak */
   /* The result of the run going now, from the budget's pool: memory
    * follows the runs in flight, not the number of slots. */
@@ -84,6 +83,7 @@ struct sched_budget {
   struct budget_addr **tab; /* open hash of addresses, power of two */
   size_t tab_cap, tab_n;
   struct budget_res *free_res;
+  struct budget_addr *free_addrs; /* recycled entries (hash chain link) */
   bool pumping;
 };
 
@@ -99,6 +99,7 @@ struct sched_check {
   int port;
   ev_periodic timer;
   struct sched_slot *slots;
+  uint64_t round; /* rounds so far; slots run in this one carry it */
 };
 
 /* The latest definitive answer of one resolver of the resolution. */
@@ -187,6 +188,16 @@ static void sched_set_phase(struct sched *s, enum sched_phase p)
   s->phase = p;
 }
 
+/* Copies the string src into dst (size bytes), cut to fit like snprintf's
+ * "%s", without its format parsing: a result's identity is copied on every
+ * run. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+  size_t n = strnlen(src, size - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 /* FNV-1a: a phase that is stable across restarts and probes, so rounds of
  * one check line up at every vantage point. */
 static double phase_fraction(const char *a, const char *b)
@@ -263,6 +274,11 @@ void sched_budget_destroy(struct sched_budget *b)
       free(a);
     }
   }
+  while (b->free_addrs) {
+    struct budget_addr *a = b->free_addrs;
+    b->free_addrs = a->next;
+    free(a);
+  }
   free(b->tab);
   free(b->heap);
   free(b);
@@ -326,10 +342,13 @@ static struct budget_addr *budget_addr_get(struct sched_budget *b,
     b->tab = tab;
     b->tab_cap = cap;
   }
-  struct budget_addr *a = calloc(1, sizeof(*a));
-  if (!a)
+  struct budget_addr *a = b->free_addrs;
+  if (a)
+    b->free_addrs = a->next;
+  else if (!(a = malloc(sizeof(*a))))
     return NULL;
-  snprintf(a->ip, sizeof(a->ip), "%s", ip);
+  *a = (struct budget_addr){0};
+  copy_str(a->ip, sizeof(a->ip), ip);
   size_t k = budget_hash(ip) & (b->tab_cap - 1);
   a->next = b->tab[k];
   b->tab[k] = a;
@@ -348,7 +367,10 @@ static void budget_addr_maybe_free(struct sched_budget *b,
     pp = &(*pp)->next;
   *pp = a->next;
   b->tab_n--;
-  free(a);
+  /* Kept for the next address (an entry lives for one run, typically):
+   * at most as many as were ever held or waited for at once. */
+  a->next = b->free_addrs;
+  b->free_addrs = a;
 }
 
 static void heap_swap(struct sched_budget *b, size_t i, size_t j)
@@ -531,13 +553,13 @@ static void slot_fill_identity(struct sched_slot *sl, struct vt_result *r,
   struct sched_check *chk = sl->chk;
   vt_result_init(r);
   r->ts = ts;
-  snprintf(r->probe, sizeof(r->probe), "%s", chk->t->s->conf->name);
-  snprintf(r->target, sizeof(r->target), "%s", chk->t->conf->name);
+  copy_str(r->probe, sizeof(r->probe), chk->t->s->conf->name);
+  copy_str(r->target, sizeof(r->target), chk->t->conf->name);
   r->check = chk->conf->type;
-  snprintf(r->name, sizeof(r->name), "%s", chk->conf->name);
-  snprintf(r->host, sizeof(r->host), "%s", chk->host);
+  copy_str(r->name, sizeof(r->name), chk->conf->name);
+  copy_str(r->host, sizeof(r->host), chk->host);
   if (chk->type->fanout == CHECK_FANOUT_ADDRESSES)
-    snprintf(r->ip, sizeof(r->ip), "%s", sl->key);
+    copy_str(r->ip, sizeof(r->ip), sl->key);
   r->port = chk->port;
 }
 
@@ -679,7 +701,7 @@ static void slot_release(struct sched_slot *sl, bool pump)
   sl->addr = NULL;
   if (a) {
     a->in_flight--;
-    double now = ev_time();
+    double now = a->blk_head ? ev_time() : 0;
     while (a->blk_head && a->in_flight < b->max_per_address) {
       struct sched_slot *w = a->blk_head;
       struct sched *ws = w->chk->t->s;
@@ -854,7 +876,7 @@ static void budget_pump(struct sched_budget *b)
   if (b->pumping)
     return;
   b->pumping = true;
-  double now = ev_time();
+  double now = b->heap_n > 0 ? ev_time() : 0;
   while (b->heap_n > 0 && b->in_flight < b->max_in_flight) {
     struct sched_slot *sl = b->heap[0];
     struct sched *s = sl->chk->t->s;
@@ -893,6 +915,7 @@ static void slot_run(struct sched_check *chk, const char *key, double ts)
     return;
   }
   sl->retire = false;
+  sl->round = chk->round;
   if (sl->running || sched_busy_elsewhere(s->prev, chk, key)) {
     slot_skip(sl, true);
     return;
@@ -931,6 +954,7 @@ static void check_round(struct sched_check *chk, double ts)
   struct sched *s = chk->t->s;
   struct sched_target *t = chk->t;
   s->stats.rounds++;
+  chk->round++;
   if (chk->is_resolve) {
     double now = ev_now(s->loop);
     for (size_t i = 0; i < chk->conf->n_resolvers; i++) {
@@ -967,10 +991,11 @@ static void check_round(struct sched_check *chk, double ts)
     slot_run(chk, t->addrs.e[i].ip, ts);
     started++;
   }
-  /* Retire slots whose address is no longer in the set. */
+  /* Retire slots whose address is no longer in the set (those run in this
+   * round are in it). */
   for (struct sched_slot *sl = chk->slots, *next; sl; sl = next) {
     next = sl->next;
-    if (addrset_find(&t->addrs, sl->key) >= 0)
+    if (sl->round == chk->round || addrset_find(&t->addrs, sl->key) >= 0)
       continue;
     if (!sl->retire)
       sched_emit_retired(s, sl);
