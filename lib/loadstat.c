@@ -584,9 +584,10 @@ enum vt_status vt_load_parse(const struct vt_load_spec *spec, const char *text,
     return st;
   if (spec->kind != VT_LOAD_AUTO)
     out->kind = spec->kind;
-  if (out->kind == VT_LOAD_COUNTER && out->value < 0) {
-    load_err(err, err_size, "line %d: counter is negative (%g)", out->line,
-             out->value);
+  /* Traffic is never negative; the wire and the RRD files take >= 0. */
+  if (out->value < 0) {
+    load_err(err, err_size, "line %d: %s is negative (%g)", out->line,
+             out->kind == VT_LOAD_COUNTER ? "counter" : "gauge", out->value);
     return VT_EINVAL;
   }
   return VT_OK;

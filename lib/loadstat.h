@@ -51,7 +51,7 @@ struct vt_load_reading {
 /* Parses len bytes of text (no NUL needed) as spec says. On success fills
  * *out and returns VT_OK. Otherwise returns VT_EINVAL (text that does not
  * parse, a missing field or series, NaN or an infinite value, a negative
- * counter) or VT_ENOTFOUND (the field or series is absent), with a
+ * value) or VT_ENOTFOUND (the field or series is absent), with a
  * one-line reason in err (err_size bytes, may be 0) naming the line, e.g.
  * "line 3: expected 3 numbers after \"server accepts handled requests\"". */
 enum vt_status vt_load_parse(const struct vt_load_spec *spec, const char *text,

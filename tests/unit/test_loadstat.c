@@ -122,6 +122,8 @@ static const struct bad bads[] = {
      "line 1: x_total is -Inf"},
     {VT_LOAD_PROM, "x_total", NULL, "x_total -5\n", VT_EINVAL,
      "line 1: counter is negative"},
+    {VT_LOAD_PROM, "temp", NULL, "# TYPE temp gauge\ntemp -5.5\n", VT_EINVAL,
+     "line 2: gauge is negative (-5.5)"},
     {VT_LOAD_PROM, "x_total", NULL, "a 1\nx_total{a=\"1\" 2\n", VT_EINVAL,
      "line 2: not a Prometheus text sample"},
     {VT_LOAD_PROM, "x_total", NULL, "a 1\n\nx_total nan\n", VT_EINVAL,
