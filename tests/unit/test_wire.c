@@ -521,6 +521,9 @@ static const char *result_diff(const struct vt_result *a,
   EQ(incomplete);
   EQ(cert_days_left);
   EQ(body_bytes);
+  NUM(load);
+  NUM(load_value);
+  EQ(load_reset);
 #undef STR
 #undef NUM
 #undef EQ
@@ -628,6 +631,29 @@ static int make_results(struct vt_result *rs)
   vt_result_fail(r, VT_ERR_TOO_LARGE, "%s", "");
   memset(r->detail, 'd', sizeof(r->detail) - 1); /* the longest detail */
   r->cert_days_left = -99999;
+
+  r = &rs[n++];
+  base(r, VT_CHECK_LOAD, "load");
+  snprintf(r->ip, sizeof(r->ip), "192.0.2.11");
+  r->port = 80;
+  r->ok = true;
+  r->http_status = 200;
+  r->load = 201.5;
+  r->load_value = 31070465;
+  r->load_reset = true;
+  r->ms_total = 1;
+
+  r = &rs[n++];
+  base(r, VT_CHECK_LOAD, "first-read");
+  snprintf(r->ip, sizeof(r->ip), "192.0.2.12");
+  r->port = 80;
+  r->ok = true;
+  r->load_value = 1e15; /* a counter's first read: no rate */
+
+  r = &rs[n++];
+  base(r, VT_CHECK_LOAD, "unparsable");
+  snprintf(r->ip, sizeof(r->ip), "192.0.2.13");
+  vt_result_fail(r, VT_ERR_BODY_MISMATCH, "line 1: not nginx stub_status");
   return n;
 }
 
@@ -766,6 +792,10 @@ static void test_refused(void)
       {REC("") REC(""), "invalid JSON"},
       {REC(",\"ok\":false"), "duplicate"},
       {REC(",\"extra\":1"), "unknown field \"extra\""},
+      {REC(",\"load\":-1"), "field \"load\": not in 0..1e18"},
+      {REC(",\"load_value\":2e18"), "field \"load_value\": not in 0..1e18"},
+      {REC(",\"load\":\"5\""), "field \"load\": not a number"},
+      {REC(",\"load_reset\":1"), "field \"load_reset\": not a boolean"},
       {REC(",\"a\\u0001b\":1"), "unknown field \"a?b\""},
       {"{}", "field \"ts\": missing"},
       {NO_TS "}", "field \"ts\": missing"},
