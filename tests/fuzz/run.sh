@@ -10,7 +10,7 @@
 #     -o OUTDIR    binaries, working corpus, crash files (default
 #                  BUILDDIR/fuzz)
 #     -b BUILDDIR  a configured build tree, for config.h (default _build)
-#     HARNESS      batch sig probe_conf coll_conf (default: all)
+#     HARNESS      batch sig probe_conf coll_conf loadstat (default: all)
 #
 # Exit status: 0 all ran clean, 1 a harness found a crash (its input is
 # saved in OUTDIR as crash-*), 77 clang or libFuzzer missing.
@@ -28,7 +28,7 @@ done
 shift $((OPTIND - 1))
 OUT=${OUT:-$BUILD/fuzz}
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(batch sig probe_conf coll_conf)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(batch sig probe_conf coll_conf loadstat)
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null 2>&1 || { echo "fuzz: no $CC" >&2; exit 77; }
 [ -f "$BUILD/config.h" ] || { echo "fuzz: no $BUILD/config.h (configure first)" >&2; exit 2; }
@@ -63,6 +63,7 @@ for h in "${HARNESSES[@]}"; do
 	case $h in
 	batch) build batch "$SRC/tests/fuzz/fuzz_batch.c" || exit 1 ;;
 	sig) build sig "$SRC/tests/fuzz/fuzz_sig.c" || exit 1 ;;
+	loadstat) build loadstat "$SRC/tests/fuzz/fuzz_loadstat.c" || exit 1 ;;
 	probe_conf) build probe_conf -DFUZZ_PROBE "$SRC/tests/fuzz/fuzz_conf.c" \
 		"$SRC/prober/probe_config.c" || exit 1 ;;
 	coll_conf) build coll_conf -DFUZZ_COLLECTOR "$SRC/tests/fuzz/fuzz_conf.c" \
