@@ -97,8 +97,7 @@ enum vt_status traffic_share_old(struct gr_ctx *g, const char *target,
     while (j < n_ser && strcmp(ser[j].check_type, "load") == 0 &&
            strcmp(ser[j].check_name, ser[i].check_name) == 0 &&
            strcmp(ser[j].key, ser[i].key) == 0) {
-      double m = traffic_mean(g, ser[j].path, fmax(now - window, sw->ts),
-                              now);
+      double m = traffic_mean(g, ser[j].path, fmax(now - window, sw->ts), now);
       if (!isnan(m)) {
         sum += m;
         n++;
@@ -144,7 +143,6 @@ char *traffic_share_html(struct gr_ctx *g, const char *target, double now,
            "<p class=\"still-old\">Still on old servers: <strong>%.0f "
            "%%</strong> of the traffic (%zu address%s left the DNS answer at "
            "%s UTC; each server's own count, last %.0f s)</p>\n",
-           ts.pct, ts.n_old, ts.n_old == 1 ? "" : "es", when,
-           TRAFFIC_WINDOW_S);
+           ts.pct, ts.n_old, ts.n_old == 1 ? "" : "es", when, TRAFFIC_WINDOW_S);
   return out;
 }

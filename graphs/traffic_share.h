@@ -27,8 +27,8 @@ struct traffic_share {
 
 /* Fills *out and returns VT_OK when target's DNS answer lost addresses
  * within `recent` seconds before now and its load series have values in
- * the window [max(now - window, the switch), now] (the shares are the mean per series,
- * averaged over probes per address, summed per side). VT_ENOTFOUND when
+ * the window [max(now - window, the switch), now] (the shares are the mean per
+ * series, averaged over probes per address, summed per side). VT_ENOTFOUND when
  * there is no such switch or no load to weigh; other errors from the data
  * layer (logged there). */
 enum vt_status traffic_share_old(struct gr_ctx *g, const char *target,

@@ -71,7 +71,10 @@ static const char *load_snippet(const struct load_line *l, char out[48])
   return out;
 }
 
-static bool load_is_space(char ch) { return ch == ' ' || ch == '\t'; }
+static bool load_is_space(char ch)
+{
+  return ch == ' ' || ch == '\t';
+}
 
 static void load_skip_space(const char **p, const char *e)
 {
@@ -160,8 +163,10 @@ static enum vt_status load_parse_nginx(const struct vt_load_spec *spec,
       p += strlen("Active connections:");
       load_skip_space(&p, e);
       if (!load_decimal(&p, e, &v[0])) {
-        load_err(err, err_size, "line %d: no number after \"Active "
-                 "connections:\"", l.no);
+        load_err(err, err_size,
+                 "line %d: no number after \"Active "
+                 "connections:\"",
+                 l.no);
         return VT_EINVAL;
       }
       line_of[0] = l.no;
@@ -178,8 +183,10 @@ static enum vt_status load_parse_nginx(const struct vt_load_spec *spec,
         double x;
         if ((size_t)(e - p) < kn || memcmp(p, keys[i], kn) != 0 ||
             (p += kn, load_skip_space(&p, e), !load_decimal(&p, e, &x))) {
-          load_err(err, err_size, "line %d: expected \"Reading: N Writing: "
-                   "N Waiting: N\", got \"%s\"", l.no, load_snippet(&l, snip));
+          load_err(err, err_size,
+                   "line %d: expected \"Reading: N Writing: "
+                   "N Waiting: N\", got \"%s\"",
+                   l.no, load_snippet(&l, snip));
           return VT_EINVAL;
         }
         v[4 + i] = x;
@@ -228,8 +235,10 @@ static enum vt_status load_parse_apache(const struct vt_load_spec *spec,
       /* 2.4 starts with the server's name; blank lines are harmless. */
       if (l.no == 1 || l.n == 0)
         continue;
-      load_err(err, err_size, "line %d: not \"Key: value\" of Apache "
-               "server-status?auto: \"%s\"", l.no, load_snippet(&l, snip));
+      load_err(err, err_size,
+               "line %d: not \"Key: value\" of Apache "
+               "server-status?auto: \"%s\"",
+               l.no, load_snippet(&l, snip));
       return VT_EINVAL;
     }
     if (found || (size_t)(colon - l.p) != fn || memcmp(l.p, field, fn) != 0)
@@ -246,12 +255,14 @@ static enum vt_status load_parse_apache(const struct vt_load_spec *spec,
     out->line = found = l.no;
   }
   if (!found) {
-    load_err(err, err_size, "no \"%s:\" in %d lines of Apache "
-             "server-status?auto", field, c->no);
+    load_err(err, err_size,
+             "no \"%s:\" in %d lines of Apache "
+             "server-status?auto",
+             field, c->no);
     return VT_ENOTFOUND;
   }
-  out->kind = strncmp(field, "Total ", 6) == 0 ? VT_LOAD_COUNTER
-                                                : VT_LOAD_GAUGE;
+  out->kind =
+      strncmp(field, "Total ", 6) == 0 ? VT_LOAD_COUNTER : VT_LOAD_GAUGE;
   return VT_OK;
 }
 
@@ -464,7 +475,9 @@ static enum vt_status load_parse_prom(const struct vt_load_spec *spec,
       continue;
     if (!isfinite(v)) {
       load_err(err, err_size, "line %d: %s is %s", l.no, metric,
-               isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+               isnan(v) ? "NaN"
+               : v > 0  ? "+Inf"
+                        : "-Inf");
       return VT_EINVAL;
     }
     sum += v;
@@ -483,7 +496,7 @@ static enum vt_status load_parse_prom(const struct vt_load_spec *spec,
   }
   if (typed == VT_LOAD_AUTO)
     typed = mn > 6 && strcmp(metric + mn - 6, "_total") == 0 ? VT_LOAD_COUNTER
-                                                            : VT_LOAD_GAUGE;
+                                                             : VT_LOAD_GAUGE;
   out->value = sum;
   out->kind = typed;
   out->line = first;
@@ -498,8 +511,10 @@ bool vt_load_spec_valid(const struct vt_load_spec *spec, char *err,
   switch (spec->format) {
   case VT_LOAD_NGINX:
     if (load_nginx_field(spec->field) < 0) {
-      load_err(err, err_size, "unknown nginx field \"%s\" (requests, accepts, "
-               "handled, active, reading, writing, waiting)", spec->field);
+      load_err(err, err_size,
+               "unknown nginx field \"%s\" (requests, accepts, "
+               "handled, active, reading, writing, waiting)",
+               spec->field);
       return false;
     }
     break;
@@ -514,11 +529,12 @@ bool vt_load_spec_valid(const struct vt_load_spec *spec, char *err,
   case VT_LOAD_PROM: {
     const char *p = spec->field;
     if (!p) {
-      load_err(err, err_size, "the prometheus format needs the metric's "
+      load_err(err, err_size,
+               "the prometheus format needs the metric's "
                "name in field");
       return false;
     }
-    if ( !load_name(&p, p + strlen(p), true) || *p) {
+    if (!load_name(&p, p + strlen(p), true) || *p) {
       load_err(err, err_size, "\"%s\" is not a Prometheus metric name",
                spec->field ? spec->field : "");
       return false;
@@ -542,8 +558,8 @@ bool vt_load_spec_valid(const struct vt_load_spec *spec, char *err,
 }
 
 enum vt_status vt_load_parse(const struct vt_load_spec *spec, const char *text,
-                             size_t len, struct vt_load_reading *out,
-                             char *err, size_t err_size)
+                             size_t len, struct vt_load_reading *out, char *err,
+                             size_t err_size)
 {
   if (err && err_size)
     err[0] = '\0';

@@ -55,8 +55,8 @@ struct vt_load_reading {
  * one-line reason in err (err_size bytes, may be 0) naming the line, e.g.
  * "line 3: expected 3 numbers after \"server accepts handled requests\"". */
 enum vt_status vt_load_parse(const struct vt_load_spec *spec, const char *text,
-                             size_t len, struct vt_load_reading *out,
-                             char *err, size_t err_size)
+                             size_t len, struct vt_load_reading *out, char *err,
+                             size_t err_size)
     __attribute__((warn_unused_result));
 
 /* Checks spec without text: a known nginx field, a Prometheus metric name

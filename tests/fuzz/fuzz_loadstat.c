@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       {.format = VT_LOAD_APACHE},
       {.format = VT_LOAD_APACHE, .field = "BusyWorkers"},
       {.format = VT_LOAD_PROM, .field = "x_total"},
-      {.format = VT_LOAD_PROM, .field = "x_total", .labels = labels,
+      {.format = VT_LOAD_PROM,
+       .field = "x_total",
+       .labels = labels,
        .n_labels = 2},
       {.format = VT_LOAD_PROM, .field = "y", .kind = VT_LOAD_COUNTER},
   };

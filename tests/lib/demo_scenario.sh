@@ -304,8 +304,21 @@ demo_run() {
 	_demo_mark end "$(_demo_now)"
 }
 
+# _demo_term PID: SIGTERM, up to 10 s to exit, then _vt_stop_pids (KILL
+# only if still there); no longer tracked.
+_demo_term() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 100); do
+		_vt_alive "$1" || break
+		sleep 0.1
+	done
+	_vt_stop_pids "$1"
+	_vt_untrack "$1"
+}
+
 # Stop the probes (SIGTERM: they finish their checks and send what their
-# spool holds), then the collector; every wait bounded.
+# spool holds), the simulated users, then the collector; every wait
+# bounded.
 demo_stop() {
 	local p alive pids=()
 	"$DEMO_SAY" "stopping the probes (they send what their spools still hold) and the collector"
@@ -323,23 +336,11 @@ demo_stop() {
 	_vt_stop_pids "${pids[@]}" # reaps them (KILL only if still there)
 	for p in "${pids[@]}"; do _vt_untrack "$p"; done
 	if [ -n "${DEMO_USERS_PID:-}" ]; then
-		kill -TERM "$DEMO_USERS_PID" 2>/dev/null
-		for _ in $(seq 1 50); do
-			_vt_alive "$DEMO_USERS_PID" || break
-			sleep 0.1
-		done
-		_vt_stop_pids "$DEMO_USERS_PID"
-		_vt_untrack "$DEMO_USERS_PID"
+		_demo_term "$DEMO_USERS_PID" # they print their summary
 		DEMO_USERS_PID=
 	fi
 	if [ -n "${DEMO_COLLECTOR_PID:-}" ]; then
-		kill -TERM "$DEMO_COLLECTOR_PID" 2>/dev/null
-		for _ in $(seq 1 100); do
-			_vt_alive "$DEMO_COLLECTOR_PID" || break
-			sleep 0.1
-		done
-		_vt_stop_pids "$DEMO_COLLECTOR_PID"
-		_vt_untrack "$DEMO_COLLECTOR_PID"
+		_demo_term "$DEMO_COLLECTOR_PID"
 		DEMO_COLLECTOR_PID=
 		VT_COLLECTOR_PID=
 	fi

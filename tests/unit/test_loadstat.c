@@ -54,21 +54,46 @@ static const struct good goods[] = {
     {VT_LOAD_NGINX, "handled", {0}, NGINX_OK, 16630947, VT_LOAD_COUNTER, 3},
     {VT_LOAD_NGINX, "active", {0}, NGINX_OK, 291, VT_LOAD_GAUGE, 1},
     {VT_LOAD_NGINX, "writing", {0}, NGINX_OK, 179, VT_LOAD_GAUGE, 4},
-    {VT_LOAD_NGINX, "waiting", {0}, "Active connections: 1\r\nserver accepts "
+    {VT_LOAD_NGINX,
+     "waiting",
+     {0},
+     "Active connections: 1\r\nserver accepts "
      "handled requests\r\n 1 1 1\r\nReading: 0 Writing: 1 Waiting: 0\r\n",
-     0, VT_LOAD_GAUGE, 4},
+     0,
+     VT_LOAD_GAUGE,
+     4},
     {VT_LOAD_APACHE, NULL, {0}, APACHE_OK, 131, VT_LOAD_COUNTER, 3},
     {VT_LOAD_APACHE, "Total kBytes", {0}, APACHE_OK, 143, VT_LOAD_COUNTER, 4},
     {VT_LOAD_APACHE, "BusyWorkers", {0}, APACHE_OK, 2, VT_LOAD_GAUGE, 6},
     {VT_LOAD_APACHE, "ReqPerSec", {0}, APACHE_OK, 0.0123, VT_LOAD_GAUGE, 5},
-    {VT_LOAD_PROM, "http_requests_total", {0}, PROM_OK, 1035, VT_LOAD_COUNTER,
+    {VT_LOAD_PROM,
+     "http_requests_total",
+     {0},
+     PROM_OK,
+     1035,
+     VT_LOAD_COUNTER,
      3},
-    {VT_LOAD_PROM, "http_requests_total", {"code=200"}, PROM_OK, 1030,
-     VT_LOAD_COUNTER, 3},
-    {VT_LOAD_PROM, "http_requests_total", {"code=200", "method=post"}, PROM_OK,
-     3, VT_LOAD_COUNTER, 4},
-    {VT_LOAD_PROM, "node_network_transmit_bytes_total", {"device=eth0"},
-     PROM_OK, 1.5e9, VT_LOAD_COUNTER, 6},
+    {VT_LOAD_PROM,
+     "http_requests_total",
+     {"code=200"},
+     PROM_OK,
+     1030,
+     VT_LOAD_COUNTER,
+     3},
+    {VT_LOAD_PROM,
+     "http_requests_total",
+     {"code=200", "method=post"},
+     PROM_OK,
+     3,
+     VT_LOAD_COUNTER,
+     4},
+    {VT_LOAD_PROM,
+     "node_network_transmit_bytes_total",
+     {"device=eth0"},
+     PROM_OK,
+     1.5e9,
+     VT_LOAD_COUNTER,
+     6},
     {VT_LOAD_PROM, "weird", {"path=a\"b\\c\n"}, PROM_OK, 7, VT_LOAD_GAUGE, 8},
     {VT_LOAD_PROM, "temp", {0}, PROM_OK, 21.5, VT_LOAD_GAUGE, 10},
     {VT_LOAD_PROM, "up_ish", {0}, PROM_OK, 1, VT_LOAD_GAUGE, 11},
@@ -96,14 +121,18 @@ static const struct bad bads[] = {
     {VT_LOAD_NGINX, NULL, NULL,
      "Active connections: 1\nserver accepts handled requests\n 1 2 -3\n",
      VT_EINVAL, "line 3: expected 3 numbers"},
-    {VT_LOAD_NGINX, NULL, NULL, "Active connections: 1\nserver accepts "
-     "handled requests\n", VT_EINVAL, "line 3: the counters line is missing"},
+    {VT_LOAD_NGINX, NULL, NULL,
+     "Active connections: 1\nserver accepts "
+     "handled requests\n",
+     VT_EINVAL, "line 3: the counters line is missing"},
     {VT_LOAD_NGINX, NULL, NULL, "Active connections: 1\n", VT_ENOTFOUND,
      "no \"requests\""},
     {VT_LOAD_NGINX, "active", NULL, "Active connections: x\n", VT_EINVAL,
      "line 1: no number"},
-    {VT_LOAD_NGINX, "active", NULL, "Active connections: 1\nReading: 1 "
-     "Writing: 2\n", VT_EINVAL, "line 2: expected \"Reading: N"},
+    {VT_LOAD_NGINX, "active", NULL,
+     "Active connections: 1\nReading: 1 "
+     "Writing: 2\n",
+     VT_EINVAL, "line 2: expected \"Reading: N"},
     {VT_LOAD_NGINX, "bogus", NULL, NGINX_OK, VT_EINVAL,
      "unknown nginx field \"bogus\""},
     {VT_LOAD_APACHE, NULL, NULL, "host\nTotal Accesses: many\n", VT_EINVAL,
@@ -156,8 +185,10 @@ static void test_goods(void)
     size_t nl = 0;
     while (nl < 3 && g->labels[nl])
       nl++;
-    struct vt_load_spec spec = {.format = g->fmt, .field = g->field,
-                                .labels = g->labels, .n_labels = nl};
+    struct vt_load_spec spec = {.format = g->fmt,
+                                .field = g->field,
+                                .labels = g->labels,
+                                .n_labels = nl};
     struct vt_load_reading rd;
     char err[256];
     enum vt_status st =
@@ -167,8 +198,7 @@ static void test_goods(void)
            "%s %s%s%s: %g (%s, line %d)", vt_load_format_name(g->fmt),
            g->field ? g->field : "(default)", nl ? " " : "",
            nl && !strchr(g->labels[0], '\n') ? g->labels[0] : "", g->value,
-           vt_load_kind_name(g->kind),
-           g->line);
+           vt_load_kind_name(g->kind), g->line);
     if (st != VT_OK)
       printf("#   %s\n", err);
     else if (fabs(rd.value - g->value) >= 1e-9 || rd.line != g->line)
@@ -181,16 +211,18 @@ static void test_bads(void)
   for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
     const struct bad *b = &bads[i];
     const char *labels[1] = {b->label};
-    struct vt_load_spec spec = {.format = b->fmt, .field = b->field,
-                                .labels = labels, .n_labels = b->label ? 1 : 0};
+    struct vt_load_spec spec = {.format = b->fmt,
+                                .field = b->field,
+                                .labels = labels,
+                                .n_labels = b->label ? 1 : 0};
     struct vt_load_reading rd;
     char err[256] = "";
     size_t len = strlen(b->text);
     if (strstr(b->err, "NUL"))
       len = 10; /* "x 1\nx\0 2\n" */
-    enum vt_status st = vt_load_parse(&spec, b->text, len, &rd, err, sizeof(err));
-    tap_ok(st == b->st && strstr(err, b->err),
-           "hostile %zu: %s", i, b->err);
+    enum vt_status st =
+        vt_load_parse(&spec, b->text, len, &rd, err, sizeof(err));
+    tap_ok(st == b->st && strstr(err, b->err), "hostile %zu: %s", i, b->err);
     if (st != b->st || !strstr(err, b->err))
       printf("#   status %d, message: %s\n", st, err);
   }
@@ -278,7 +310,8 @@ static void test_rate(void)
   }
   tap_ok(!neg && worst <= 1e-9,
          "2000 random steps with restarts: rate never negative nor above "
-         "the true increase (excess %g)", worst);
+         "the true increase (excess %g)",
+         worst);
 }
 
 static void test_names(void)
@@ -294,9 +327,9 @@ static void test_names(void)
 
 int main(void)
 {
-  tap_plan((int)(sizeof(goods) / sizeof(goods[0]) +
-                 sizeof(bads) / sizeof(bads[0])) +
-           3 + 10 + 1);
+  tap_plan(
+      (int)(sizeof(goods) / sizeof(goods[0]) + sizeof(bads) / sizeof(bads[0])) +
+      3 + 10 + 1);
   test_goods();
   test_bads();
   test_huge();
