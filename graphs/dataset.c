@@ -10,9 +10,9 @@
  *   and a window just added to the file already counts in a report.
  * - data_dir is used as the collector uses it (collector/main.c), so both
  *   look at the same directory.
- * - rrdcached FLUSH speaks the text protocol on its own socket with a 2 s
- *   deadline per exchange instead of librrd's rrdc_flush, whose global
- *   connection has no timeout (LIBS.md 3.2). A daemon that cannot be
+ * - rrdcached FLUSH goes through lib/rrdcached.c (a 2 s bound on each
+ *   wait) instead of librrd's rrdc_flush, whose global connection has no
+ *   timeout (LIBS.md 3.2). A daemon that cannot be
  *   reached is not an error for a reader: the files hold everything but
  *   the daemon's last few minutes, so the fetch goes ahead (logged at
  *   debug level, once). */
@@ -21,30 +21,24 @@
 #include "dataset.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <netdb.h>
-#include <poll.h>
 #include <rrd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "collector_config.h"
 #include "log.h"
 #include "grow.h"
+#include "rrdcached.h"
 
 #define GR_SCHEMA_VERSION 1
 #define GR_BUSY_TIMEOUT_MS 5000
-#define GR_RRDC_TIMEOUT_MS 2000
-#define GR_RRDC_PORT "42217"
+#define GR_RRDC_TIMEOUT_S 2.0
 
 struct gr_ctx {
   struct coll_conf *conf;
@@ -52,11 +46,8 @@ struct gr_ctx {
   enum vt_status db_status; /* VT_OK until an open failed */
   char *db_path;
   char *rrd_dir;     /* data_dir/rrd */
-  int rrdc_fd;       /* -1 = not connected */
+  struct rrdcached *rrdc; /* NULL = not connected */
   bool rrdc_off;     /* connecting failed: fetch without flushing */
-  char *rrdc_prefix; /* unix socket: the escaped real RRD dir + "/" */
-  char rbuf[1024];   /* rrdcached reply bytes not consumed yet */
-  size_t rlen;
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -146,7 +137,6 @@ enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
   struct gr_ctx *g = calloc(1, sizeof(*g));
   if (!g)
     return VT_ENOMEM;
-  g->rrdc_fd = -1;
   enum vt_status st = coll_conf_load(collector_cfg, &g->conf);
   if (st != VT_OK)
     goto fail;
@@ -206,13 +196,11 @@ void gr_close(struct gr_ctx *g)
 {
   if (!g)
     return;
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
+  rrdcached_close(g->rrdc);
   sqlite3_close(g->db);
   coll_conf_free(g->conf);
   free(g->db_path);
   free(g->rrd_dir);
-  free(g->rrdc_prefix);
   free(g);
 }
 
@@ -223,10 +211,8 @@ void gr_after_fork(struct gr_ctx *g)
    * touch the parent's locks) and opens its own on first use. */
   g->db = NULL;
   g->db_status = VT_OK;
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
-  g->rrdc_fd = -1;
-  g->rlen = 0;
+  rrdcached_close(g->rrdc); /* the child's copy; the parent keeps its own */
+  g->rrdc = NULL;
 }
 
 const struct coll_conf *gr_conf(const struct gr_ctx *g)
@@ -545,222 +531,41 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
 
 /* ---- rrdcached FLUSH ----------------------------------------------------- */
 
-/* Waits until fd is ready for events; false on timeout or error (errno). */
-static bool gr_rrdc_wait(int fd, short events)
-{
-  struct pollfd p = {.fd = fd, .events = events};
-  int rc = SQLITE_DONE;
-  do {
-    rc = poll(&p, 1, GR_RRDC_TIMEOUT_MS);
-  } while (rc < 0 && errno == EINTR);
-  if (rc == 0)
-    errno = ETIMEDOUT;
-  return rc > 0;
-}
-
-/* Connects fd (non-blocking) to sa within the timeout. */
-static bool gr_rrdc_connect_to(int fd, const struct sockaddr *sa, socklen_t len)
-{
-  if (connect(fd, sa, len) == 0)
-    return true;
-  if (errno != EINPROGRESS || !gr_rrdc_wait(fd, POLLOUT))
-    return false;
-  int err = 0;
-  socklen_t el = sizeof(err);
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
-    return false;
-  errno = err;
-  return err == 0;
-}
-
-/* "unix:/path" or "/path": a unix socket, and names go absolute; else
- * "host:port", "host" or "[v6]:port" over TCP with names relative to the
- * daemon's -b directory, as the collector sends them (rrd_store.c). */
-static int gr_rrdc_open(struct gr_ctx *g, const char *daemon)
-{
-  const char *path = strncmp(daemon, "unix:", 5) == 0 ? daemon + 5
-                     : daemon[0] == '/'               ? daemon
-                                                      : NULL;
-  if (path) {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-      errno = ENAMETOOLONG;
-      return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    char *real = realpath(g->rrd_dir, NULL);
-    if (!real)
-      return -1;
-    struct vt_buf b;
-    vt_buf_init(&b, 0);
-    enum vt_status st = VT_OK;
-    for (const char *p = real; *p && st == VT_OK; p++) {
-      if (*p == ' ' || *p == '\\')
-        st = vt_buf_add(&b, "\\", 1);
-      if (st == VT_OK)
-        st = vt_buf_add(&b, p, 1);
-    }
-    if (st == VT_OK)
-      st = vt_buf_add(&b, "/", 1);
-    free(real);
-    if (st != VT_OK) {
-      vt_buf_cleanup(&b);
-      errno = ENOMEM;
-      return -1;
-    }
-    free(g->rrdc_prefix);
-    g->rrdc_prefix = vt_buf_take(&b, NULL);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 &&
-        !gr_rrdc_connect_to(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      return -1;
-    }
-    return fd;
-  }
-
-  char host[256], *port = NULL;
-  snprintf(host, sizeof(host), "%s", daemon);
-  char *h = host;
-  if (h[0] == '[') {
-    char *end = strchr(++h, ']');
-    if (!end) {
-      errno = EINVAL;
-      return -1;
-    }
-    *end = '\0';
-    if (end[1] == ':')
-      port = end + 2;
-  } else if ((port = strrchr(h, ':')) != NULL) {
-    *port++ = '\0';
-  }
-  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-  int rc = getaddrinfo(h, port && *port ? port : GR_RRDC_PORT, &hints, &ai);
-  if (rc != 0) {
-    errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
-    return -1;
-  }
-  int fd = -1;
-  for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 && !gr_rrdc_connect_to(fd, a->ai_addr, a->ai_addrlen)) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      fd = -1;
-    }
-  }
-  freeaddrinfo(ai);
-  return fd;
-}
-
-static void gr_rrdc_drop(struct gr_ctx *g)
-{
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
-  g->rrdc_fd = -1;
-  g->rlen = 0;
-}
-
-/* Reads one reply line (without "\n") into line. */
-static bool gr_rrdc_line(struct gr_ctx *g, char *line, size_t size)
-{
-  for (;;) {
-    char *nl = memchr(g->rbuf, '\n', g->rlen);
-    if (nl) {
-      size_t len = (size_t)(nl - g->rbuf);
-      snprintf(line, size, "%.*s", (int)len, g->rbuf);
-      g->rlen -= len + 1;
-      memmove(g->rbuf, nl + 1, g->rlen);
-      return true;
-    }
-    if (g->rlen == sizeof(g->rbuf)) {
-      errno = EMSGSIZE;
-      return false;
-    }
-    if (!gr_rrdc_wait(g->rrdc_fd, POLLIN))
-      return false;
-    ssize_t r = read(g->rrdc_fd, g->rbuf + g->rlen, sizeof(g->rbuf) - g->rlen);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN))
-      continue;
-    if (r <= 0) {
-      if (r == 0)
-        errno = ECONNRESET;
-      return false;
-    }
-    g->rlen += (size_t)r;
-  }
-}
-
-static bool gr_rrdc_send(struct gr_ctx *g, const char *text, size_t len)
-{
-  while (len) {
-    ssize_t w = send(g->rrdc_fd, text, len, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0 && errno == EAGAIN) {
-      if (!gr_rrdc_wait(g->rrdc_fd, POLLOUT))
-        return false;
-      continue;
-    }
-    if (w < 0)
-      return false;
-    text += w;
-    len -= (size_t)w;
-  }
-  return true;
-}
-
 /* Asks rrdcached (when configured) to write relpath's pending values, so
- * the fetch sees them (LIBS.md 3.2: rrd_fetch_r reads the file only). */
+ * the fetch sees them (LIBS.md 3.2: rrd_fetch_r reads the file only). The
+ * client is lib/rrdcached.c's, as a reader: names go absolute over a unix
+ * socket, relative to the daemon's -b directory over TCP, as the collector
+ * sends them. */
 static void gr_rrdc_flush(struct gr_ctx *g, const char *relpath)
 {
   const char *daemon = g->conf->rrdcached;
   if (!daemon || g->rrdc_off)
     return;
-  if (g->rrdc_fd < 0 && (g->rrdc_fd = gr_rrdc_open(g, daemon)) < 0) {
-    vt_debug("graph: rrdcached %s: %s; fetching without flushing", daemon,
-             strerror(errno));
-    g->rrdc_off = true;
-    return;
-  }
-  struct vt_buf cmd;
-  vt_buf_init(&cmd, 0);
-  char line[512];
-  bool ok =
-      vt_buf_addf(&cmd, "FLUSH %s%s\n", g->rrdc_prefix ? g->rrdc_prefix : "",
-                  relpath) == VT_OK &&
-      gr_rrdc_send(g, vt_buf_str(&cmd), cmd.len) &&
-      gr_rrdc_line(g, line, sizeof(line));
-  vt_buf_cleanup(&cmd);
-  if (!ok) {
-    /* The stream may be out of step now; a later fetch reconnects. */
-    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath,
-             strerror(errno));
-    gr_rrdc_drop(g);
-    return;
-  }
-  char *msg;
-  long status = strtol(line, &msg, 10);
-  /* N > 0 announces N more lines; FLUSH has none, but stay in step. */
-  for (long i = 0; i < status && i < 1000; i++) {
-    char more[512];
-    if (!gr_rrdc_line(g, more, sizeof(more))) {
-      gr_rrdc_drop(g);
+  if (!g->rrdc) {
+    char *real = realpath(g->rrd_dir, NULL);
+    enum vt_status st = VT_EIO;
+    if (real) {
+      const struct rrdcached_conf rc = {
+          .address = daemon,
+          .root = real,
+          .relpath_max = sizeof(((struct gr_series *)0)->path),
+          .io_timeout_s = GR_RRDC_TIMEOUT_S,
+          .reader = true,
+      };
+      g->rrdc = rrdcached_open(&rc, &st);
+      free(real);
+    }
+    if (!g->rrdc) {
+      vt_debug("graph: rrdcached %s: %s; fetching without flushing", daemon,
+               st == VT_ENOMEM ? "out of memory" : "not reachable");
+      g->rrdc_off = true;
       return;
     }
   }
-  msg += strspn(msg, " ");
-  if (status >= 0)
-    return;
-  if (strncmp(msg, "No such file", 12) == 0)
-    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath, msg);
-  else
-    vt_warn("graph: rrdcached %s: FLUSH %s: %s (the file may lack the "
-            "latest values)",
-            daemon, relpath, msg);
+  /* A file the daemon does not know is read as it is; other failures were
+   * logged by the client, and the next fetch tries again. */
+  if (rrdcached_flush(g->rrdc, relpath) == VT_ENOTFOUND)
+    vt_debug("graph: rrdcached %s: FLUSH %s: No such file", daemon, relpath);
 }
 
 /* ---- RRD fetch ----------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rrdcached's text protocol for the RRD store (rrdcached.h), spoken on a
+/* rrdcached's text protocol (rrdcached.h), spoken on a
  * non-blocking socket with a timeout, because librrd 1.7.2's rrdc_* calls
  * block without one (LIBS.md 3.2). Updates go as one BATCH per flush, and
  * the daemon's per-command errors are mapped back to the files. */
@@ -71,6 +71,7 @@ struct rrdcached {
   char *const *layout;
   int n_layout;
   double io_timeout_s;
+  enum vt_log_level fail_level; /* of the daemon's failures (conf->reader) */
   int fd;       /* -1 when closed */
   bool failing; /* a daemon failure was logged; quiet until it heals */
   char io_err[160];
@@ -403,7 +404,7 @@ static enum vt_status rrdcached_exchange(struct rrdcached *c, int replies,
     if (!broken || attempt > 0) {
       /* Logged once per outage, not on every flush of it. */
       if (!c->failing)
-        vt_err("rrdcached: %s: %s", c->daemon, c->io_err);
+        VT_LOG(c->fail_level, "rrdcached: %s: %s", c->daemon, c->io_err);
       else
         vt_debug("rrdcached: %s: %s", c->daemon, c->io_err);
       c->failing = true;
@@ -627,6 +628,7 @@ struct rrdcached *rrdcached_open(const struct rrdcached_conf *conf,
   c->layout = conf->layout;
   c->n_layout = conf->n_layout;
   c->io_timeout_s = conf->io_timeout_s;
+  c->fail_level = conf->reader ? VT_LOG_DEBUG : VT_LOG_ERR;
   enum vt_status rc = VT_ENOMEM;
   if (!(c->daemon = strdup(conf->address)))
     goto fail;
@@ -648,7 +650,7 @@ struct rrdcached *rrdcached_open(const struct rrdcached_conf *conf,
     goto fail;
   }
   if ((rc = rrdcached_connect(c)) != VT_OK) {
-    vt_err("rrdcached: %s: %s", c->daemon, c->io_err);
+    VT_LOG(c->fail_level, "rrdcached: %s: %s", c->daemon, c->io_err);
     goto fail;
   }
   *st = VT_OK;
@@ -744,6 +746,11 @@ enum vt_status rrdcached_flush(struct rrdcached *c, const char *relpath)
   /* Nothing to flush for a series never written: the reader finds out. */
   if (strncmp(r.msg, "No such file", 12) == 0)
     return VT_ENOTFOUND;
-  vt_err("rrdcached: %s: FLUSH %s: %s", c->daemon, relpath, r.msg);
+  if (c->fail_level == VT_LOG_ERR)
+    vt_err("rrdcached: %s: FLUSH %s: %s", c->daemon, relpath, r.msg);
+  else
+    vt_warn("rrdcached: %s: FLUSH %s: %s (the file may lack the latest "
+            "values)",
+            c->daemon, relpath, r.msg);
   return VT_EIO;
 }
