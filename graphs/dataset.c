@@ -249,8 +249,9 @@ struct gr_list_query {
   const char *target;
   double from, to;
   size_t elem_size;
-  /* Fills elem from the current row: VT_OK, or VT_ENOMEM with nothing in
-   * elem left to release. */
+  /* Fills elem from the current row: VT_OK, VT_ENOTFOUND for a row to
+   * leave out, or VT_ENOMEM; nothing in elem is left to release unless it
+   * returns VT_OK. */
   enum vt_status (*row)(sqlite3_stmt *s, void *elem);
   /* Releases what row put into elem; NULL when elements own nothing. */
   void (*clear)(void *elem);
@@ -283,7 +284,11 @@ static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
       break;
     }
     v = p;
-    if ((st = q->row(s, v + nv * q->elem_size)) != VT_OK)
+    if ((st = q->row(s, v + nv * q->elem_size)) == VT_ENOTFOUND) {
+      st = VT_OK; /* a row the reader leaves out */
+      continue;
+    }
+    if (st != VT_OK)
       break;
     nv++;
   }
@@ -333,7 +338,11 @@ static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_series *e = elem;
   gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
-  gr_copy(e->check_type, sizeof(e->check_type), sqlite3_column_text(s, 1));
+  /* A type this vantage-graph does not know (a newer collector's) is
+   * left out of the list. */
+  const unsigned char *type = sqlite3_column_text(s, 1);
+  if (!vt_check_type_parse(type ? (const char *)type : "", &e->check_type))
+    return VT_ENOTFOUND;
   gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
   gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
   gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));

@@ -18,7 +18,7 @@ struct gr_ctx;
 
 struct gr_series {
   char target[64];
-  char check_type[16]; /* "dns", "tcp", "http", "client" */
+  enum vt_check_type check_type;
   char check_name[64];
   char key[80];   /* address, "client", "resolver-...", "no-address" */
   char probe[64];

@@ -14,6 +14,11 @@ const struct vt_series_ds_def vt_series_ds_defs[VT_SERIES_N_DS] = {
     {"tls", "U"}, {"ttfb", "U"},  {"share", "1"},
 };
 
+const char *vt_series_ds_name(enum vt_series_ds d)
+{
+  return (unsigned)d < VT_SERIES_N_DS ? vt_series_ds_defs[d].name : "?";
+}
+
 /* Data sources per kind (bits in vt_series_ds_defs order). */
 static const unsigned rrd_store_kind_mask[RRD_KIND_N] = {
     [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f, [RRD_KIND_TCP] = 0x1b,

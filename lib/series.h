@@ -31,6 +31,9 @@ struct vt_series_ds_def {
 };
 extern const struct vt_series_ds_def vt_series_ds_defs[VT_SERIES_N_DS];
 
+/* The name of data source d ("up", ...); "?" out of range. */
+const char *vt_series_ds_name(enum vt_series_ds d);
+
 /* What a series measures, which decides the data sources of a new file.
  * RRD_KIND_FULL is the layout of the first version: all 7 data sources
  * (storage.layout "full"). */
