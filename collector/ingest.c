@@ -28,6 +28,7 @@
 #include "result.h"
 #include "remote_write.h"
 #include "rrd_store.h"
+#include "schema.h"
 #include "series.h"
 #include "vt_time.h"
 #include "wire.h"
@@ -546,10 +547,10 @@ static size_t ingest_set_aside(struct ingest *in,
     return 0;
   in->stats.ahead += n;
   char path[4096];
-  snprintf(path, sizeof(path), "%s/quarantine", in->conf->data_dir);
+  snprintf(path, sizeof(path), "%s/" VT_DATA_QUARANTINE, in->conf->data_dir);
   FILE *f = NULL;
   if (vt_mkdir_p(path, 0750) == 0 &&
-      (size_t)snprintf(path, sizeof(path), "%s/quarantine/%s.jsonl",
+      (size_t)snprintf(path, sizeof(path), "%s/" VT_DATA_QUARANTINE "/%s.jsonl",
                        in->conf->data_dir, a->probe) < sizeof(path))
     f = fopen(path, "ae");
   double now = vt_time_wall();

@@ -35,8 +35,8 @@
 #include "log.h"
 #include "grow.h"
 #include "rrdcached.h"
+#include "schema.h"
 
-#define GR_SCHEMA_VERSION 1
 #define GR_BUSY_TIMEOUT_MS 5000
 #define GR_RRDC_TIMEOUT_S 2.0
 
@@ -52,9 +52,10 @@ struct gr_ctx {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Bounded copy of a column that may be NULL (then ""). */
-static void gr_copy(char *dst, size_t size, const unsigned char *src)
+/* Bounded copy of column col, which may be NULL (then ""). */
+static void gr_copy(char *dst, size_t size, sqlite3_stmt *s, int col)
 {
+  const unsigned char *src = sqlite3_column_text(s, col);
   snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
@@ -120,10 +121,10 @@ static enum vt_status gr_check_schema(struct gr_ctx *g)
     goto cleanup;
   }
   int version = sqlite3_column_int(s, 0);
-  if (version > GR_SCHEMA_VERSION) {
+  if (version > VT_SCHEMA_VERSION) {
     vt_err("graph: %s: schema version %d is newer than this vantage-graph "
            "reads (%d)",
-           g->db_path, version, GR_SCHEMA_VERSION);
+           g->db_path, version, VT_SCHEMA_VERSION);
     st = VT_EIO;
   }
 cleanup:
@@ -141,8 +142,8 @@ enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
   if (st != VT_OK)
     goto fail;
   st = VT_ENOMEM;
-  g->db_path = gr_join(g->conf->data_dir, "events.sqlite");
-  g->rrd_dir = gr_join(g->conf->data_dir, "rrd");
+  g->db_path = gr_join(g->conf->data_dir, VT_DATA_EVENTS);
+  g->rrd_dir = gr_join(g->conf->data_dir, VT_DATA_RRD);
   if (!g->db_path || !g->rrd_dir)
     goto fail;
   /* The database opens on first use, so a subcommand checks its own
@@ -337,19 +338,20 @@ enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
 static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_series *e = elem;
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_SERIES_TARGET);
   /* A type this vantage-graph does not know (a newer collector's) is
    * left out of the list. */
-  const unsigned char *type = sqlite3_column_text(s, 1);
+  const unsigned char *type =
+      sqlite3_column_text(s, VT_COL_SERIES_CHECK_TYPE);
   if (!vt_check_type_parse(type ? (const char *)type : "", &e->check_type))
     return VT_ENOTFOUND;
-  gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
-  gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));
-  gr_copy(e->path, sizeof(e->path), sqlite3_column_text(s, 5));
-  e->first_ts = sqlite3_column_double(s, 6);
-  e->last_ts = sqlite3_column_double(s, 7);
-  e->results = (long)sqlite3_column_int64(s, 8);
+  gr_copy(e->check_name, sizeof(e->check_name), s, VT_COL_SERIES_CHECK_NAME);
+  gr_copy(e->key, sizeof(e->key), s, VT_COL_SERIES_KEY);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_SERIES_PROBE);
+  gr_copy(e->path, sizeof(e->path), s, VT_COL_SERIES_PATH);
+  e->first_ts = sqlite3_column_double(s, VT_COL_SERIES_FIRST_TS);
+  e->last_ts = sqlite3_column_double(s, VT_COL_SERIES_LAST_TS);
+  e->results = (long)sqlite3_column_int64(s, VT_COL_SERIES_RESULTS);
   return VT_OK;
 }
 
@@ -360,12 +362,10 @@ enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
    * index only for the plain comparison, and the status page asks once
    * per graph (thousands of times among 15,000 series). */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT target, check_type, check_name, key, probe,"
-                      " path, first_ts, last_ts, results FROM series"
+      .sql = target ? "SELECT " VT_SCHEMA_SERIES_COLS " FROM series"
                       " WHERE target = ?1"
                       " ORDER BY target, check_name, key, probe"
-                    : "SELECT target, check_type, check_name, key, probe,"
-                      " path, first_ts, last_ts, results FROM series"
+                    : "SELECT " VT_SCHEMA_SERIES_COLS " FROM series"
                       " WHERE ?1 IS NULL"
                       " ORDER BY target, check_name, key, probe",
       .what = "list the series",
@@ -383,19 +383,19 @@ enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
 static enum vt_status gr_outage_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_outage *e = elem;
-  e->id = (long)sqlite3_column_int64(s, 0);
-  gr_copy(e->scope, sizeof(e->scope), sqlite3_column_text(s, 1));
-  gr_copy(e->kind, sizeof(e->kind), sqlite3_column_text(s, 2));
-  gr_copy(e->state, sizeof(e->state), sqlite3_column_text(s, 3));
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 4));
-  gr_copy(e->ip, sizeof(e->ip), sqlite3_column_text(s, 5));
-  e->start = sqlite3_column_double(s, 6);
-  e->end = gr_col_time(s, 7);
-  gr_copy(e->probes, sizeof(e->probes), sqlite3_column_text(s, 8));
-  e->seen_by = sqlite3_column_int(s, 9);
-  e->of_probes = sqlite3_column_int(s, 10);
-  e->maintenance = sqlite3_column_int(s, 11) != 0;
-  gr_copy(e->end_reason, sizeof(e->end_reason), sqlite3_column_text(s, 12));
+  e->id = (long)sqlite3_column_int64(s, VT_COL_OUTAGE_ID);
+  gr_copy(e->scope, sizeof(e->scope), s, VT_COL_OUTAGE_SCOPE);
+  gr_copy(e->kind, sizeof(e->kind), s, VT_COL_OUTAGE_KIND);
+  gr_copy(e->state, sizeof(e->state), s, VT_COL_OUTAGE_STATE);
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_OUTAGE_TARGET);
+  gr_copy(e->ip, sizeof(e->ip), s, VT_COL_OUTAGE_IP);
+  e->start = sqlite3_column_double(s, VT_COL_OUTAGE_START);
+  e->end = gr_col_time(s, VT_COL_OUTAGE_END);
+  gr_copy(e->probes, sizeof(e->probes), s, VT_COL_OUTAGE_PROBES);
+  e->seen_by = sqlite3_column_int(s, VT_COL_OUTAGE_SEEN_BY);
+  e->of_probes = sqlite3_column_int(s, VT_COL_OUTAGE_OF_PROBES);
+  e->maintenance = sqlite3_column_int(s, VT_COL_OUTAGE_MAINTENANCE) != 0;
+  gr_copy(e->end_reason, sizeof(e->end_reason), s, VT_COL_OUTAGE_END_REASON);
   return VT_OK;
 }
 
@@ -405,15 +405,11 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT id, scope, kind, state, target, ip, start,"
-                      " \"end\", probes, seen_by, of_probes, maintenance,"
-                      " coalesce(end_reason, '') FROM outages"
+      .sql = target ? "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages"
                       " WHERE target = ?1 AND start <= ?3"
                       " AND (\"end\" IS NULL OR \"end\" >= ?2)"
                       " ORDER BY start, id"
-                    : "SELECT id, scope, kind, state, target, ip, start,"
-                      " \"end\", probes, seen_by, of_probes, maintenance,"
-                      " coalesce(end_reason, '') FROM outages"
+                    : "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages"
                       " WHERE ?1 IS NULL AND start <= ?3"
                       " AND (\"end\" IS NULL OR \"end\" >= ?2)"
                       " ORDER BY start, id",
@@ -478,12 +474,12 @@ enum vt_status gr_maintenance(struct gr_ctx *g, const char *target, double from,
 static enum vt_status gr_dns_change_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_dns_change *e = elem;
-  e->ts = sqlite3_column_double(s, 0);
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 1));
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 2));
-  gr_copy(e->resolver, sizeof(e->resolver), sqlite3_column_text(s, 3));
-  gr_copy(e->old_answers, sizeof(e->old_answers), sqlite3_column_text(s, 4));
-  gr_copy(e->new_answers, sizeof(e->new_answers), sqlite3_column_text(s, 5));
+  e->ts = sqlite3_column_double(s, VT_COL_DNS_CHANGE_TS);
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_DNS_CHANGE_TARGET);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_DNS_CHANGE_PROBE);
+  gr_copy(e->resolver, sizeof(e->resolver), s, VT_COL_DNS_CHANGE_RESOLVER);
+  gr_copy(e->old_answers, sizeof(e->old_answers), s, VT_COL_DNS_CHANGE_OLD);
+  gr_copy(e->new_answers, sizeof(e->new_answers), s, VT_COL_DNS_CHANGE_NEW);
   return VT_OK;
 }
 
@@ -491,8 +487,7 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
                               double to, struct gr_dns_change **out, size_t *n)
 {
   const struct gr_list_query q = {
-      .sql = "SELECT ts, target, probe, resolver, old_answers,"
-             " new_answers FROM dns_changes"
+      .sql = "SELECT " VT_SCHEMA_DNS_CHANGE_COLS " FROM dns_changes"
              " WHERE (?1 IS NULL OR target = ?1) AND ts >= ?2"
              " AND ts <= ?3 ORDER BY ts, id",
       .what = "list the DNS changes",
@@ -513,9 +508,9 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
 static enum vt_status gr_probe_event_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_probe_event *e = elem;
-  e->ts = sqlite3_column_double(s, 0);
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 1));
-  gr_copy(e->event, sizeof(e->event), sqlite3_column_text(s, 2));
+  e->ts = sqlite3_column_double(s, VT_COL_PROBE_EVENT_TS);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_PROBE_EVENT_PROBE);
+  gr_copy(e->event, sizeof(e->event), s, VT_COL_PROBE_EVENT_EVENT);
   return VT_OK;
 }
 
@@ -523,7 +518,7 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
                                struct gr_probe_event **out, size_t *n)
 {
   const struct gr_list_query q = {
-      .sql = "SELECT ts, probe, event FROM probe_events"
+      .sql = "SELECT " VT_SCHEMA_PROBE_EVENT_COLS " FROM probe_events"
              " WHERE ?2 IS NOT NULL AND ts <= ?3 ORDER BY probe, ts, id",
       .what = "list the probe events",
       .in_range = true,
