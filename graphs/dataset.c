@@ -93,6 +93,14 @@ static enum vt_status gr_prepare(struct gr_ctx *g, const char *sql,
   return VT_OK;
 }
 
+/* The SQL of a query by target (bound as ?1): "head WHERE target = ?1
+ * tail" for one target, "head WHERE ?1 IS NULL tail" for every one (NULL).
+ * "?1 IS NULL OR target = ?1" would scan every row: SQLite uses the index
+ * only for the plain comparison, and the status page asks once per graph
+ * (thousands of times among 15,000 series). */
+#define GR_BY_TARGET(target, head, tail)                                       \
+  ((target) ? head " WHERE target = ?1" tail : head " WHERE ?1 IS NULL" tail)
+
 /* Binds target (NULL = every target, matched by "?1 IS NULL"). */
 static int gr_bind_target(sqlite3_stmt *s, int i, const char *target)
 {
@@ -258,13 +266,15 @@ struct gr_list_query {
   void (*clear)(void *elem);
 };
 
-/* Runs q and collects one element per row into a new array (*out, *n; NULL
- * and 0 for no rows). On failure the partial array is released and *out
- * stays NULL. */
+/* Runs q and collects one element per row into a new array: out is the
+ * address of the caller's array pointer (struct gr_series **, ...), set to
+ * the array, or NULL for no rows and on failure (the partial array is
+ * released); *n counts the elements. */
 static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
-                              void **out, size_t *n)
+                              void *out, size_t *n)
 {
-  *out = NULL;
+  void *none = NULL;
+  memcpy(out, &none, sizeof(none));
   *n = 0;
   char *v = NULL;
   size_t nv = 0, cap = 0;
@@ -303,7 +313,7 @@ static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
     free(v);
     return st;
   }
-  *out = v;
+  memcpy(out, &v, sizeof(v));
   *n = nv;
   return VT_OK;
 }
@@ -329,10 +339,7 @@ enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
       .row = gr_target_row,
       .clear = gr_target_clear,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
@@ -358,26 +365,17 @@ static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
 enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
                               struct gr_series **out, size_t *n)
 {
-  /* "?1 IS NULL OR target = ?1" would scan every series: SQLite uses the
-   * index only for the plain comparison, and the status page asks once
-   * per graph (thousands of times among 15,000 series). */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT " VT_SCHEMA_SERIES_COLS " FROM series"
-                      " WHERE target = ?1"
-                      " ORDER BY target, check_name, key, probe"
-                    : "SELECT " VT_SCHEMA_SERIES_COLS " FROM series"
-                      " WHERE ?1 IS NULL"
-                      " ORDER BY target, check_name, key, probe",
+      .sql = GR_BY_TARGET(target,
+                          "SELECT " VT_SCHEMA_SERIES_COLS " FROM series",
+                          " ORDER BY target, check_name, key, probe"),
       .what = "list the series",
       .by_target = true,
       .target = target,
       .elem_size = sizeof(**out),
       .row = gr_series_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_outage_row(sqlite3_stmt *s, void *elem)
@@ -405,14 +403,11 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages"
-                      " WHERE target = ?1 AND start <= ?3"
-                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
-                      " ORDER BY start, id"
-                    : "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages"
-                      " WHERE ?1 IS NULL AND start <= ?3"
-                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
-                      " ORDER BY start, id",
+      .sql = GR_BY_TARGET(target,
+                          "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages",
+                          " AND start <= ?3"
+                          " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                          " ORDER BY start, id"),
       .what = "list the outages",
       .by_target = true,
       .in_range = true,
@@ -422,10 +417,7 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
       .elem_size = sizeof(**out),
       .row = gr_outage_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static int gr_maint_cmp(const void *a, const void *b)
@@ -499,10 +491,7 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
       .elem_size = sizeof(**out),
       .row = gr_dns_change_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_probe_event_row(sqlite3_stmt *s, void *elem)
@@ -527,10 +516,7 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
       .elem_size = sizeof(**out),
       .row = gr_probe_event_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 /* ---- rrdcached FLUSH ----------------------------------------------------- */
