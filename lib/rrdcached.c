@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "log.h"
 #include "grow.h"
+#include "net.h"
 #include "vt_time.h"
 
 enum {
@@ -34,7 +35,7 @@ enum {
 };
 
 /* rrdcached's RRDCACHED_DEFAULT_PORT */
-#define RRDCACHED_DEFAULT_PORT "42217"
+#define RRDCACHED_DEFAULT_PORT 42217
 
 enum rrdcached_mode {
   RRDCACHED_UNIX, /* on a unix socket, files created by the caller */
@@ -64,8 +65,9 @@ struct rrdcached_reply {
 struct rrdcached {
   enum rrdcached_mode mode;
   char *daemon; /* address as configured, for logs */
-  char *addr;   /* unix: the socket path; tcp: holds host and port */
+  char *addr;   /* unix: the socket path; tcp: the host */
   const char *host, *port;
+  char port_text[8];
   char *wire_dir; /* the root escaped for the protocol */
   long step_s;
   char *const *layout;
@@ -92,7 +94,7 @@ struct rrdcached {
 };
 
 /* "unix:/path" or "/path" is a unix socket; otherwise "host:port", "host"
- * or "[v6addr]:port" over TCP, port 42217 when not given. */
+ * or "[v6addr]:port" over TCP (lib/net.h), port 42217 when not given. */
 static enum vt_status rrdcached_parse_address(struct rrdcached *c,
                                               const char *daemon)
 {
@@ -110,24 +112,17 @@ static enum vt_status rrdcached_parse_address(struct rrdcached *c,
     return c->addr ? VT_OK : VT_ENOMEM;
   }
   c->mode = RRDCACHED_TCP;
-  c->addr = strdup(daemon);
+  char host[256];
+  unsigned port = RRDCACHED_DEFAULT_PORT;
+  if (!vt_net_hostport(daemon, VT_NET_PORT_OPTIONAL, host, sizeof(host),
+                       &port))
+    goto invalid;
+  snprintf(c->port_text, sizeof(c->port_text), "%u", port);
+  c->addr = strdup(host);
   if (!c->addr)
     return VT_ENOMEM;
-  char *host = c->addr, *port = NULL;
-  if (host[0] == '[') {
-    char *end = strchr(++host, ']');
-    if (!end || (end[1] != '\0' && end[1] != ':'))
-      goto invalid;
-    *end = '\0';
-    if (end[1] == ':')
-      port = end + 2;
-  } else if ((port = strrchr(host, ':')) != NULL) {
-    *port++ = '\0';
-  }
-  if (!*host || (port && !*port))
-    goto invalid;
-  c->host = host;
-  c->port = port ? port : RRDCACHED_DEFAULT_PORT;
+  c->host = c->addr;
+  c->port = c->port_text;
   return VT_OK;
 
 invalid:
