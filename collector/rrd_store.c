@@ -1007,7 +1007,8 @@ static enum rrd_kind rrd_store_kind_for(const char *path, unsigned mask)
     const char *key = dir_end;
     while (key > path && key[-1] != '/')
       key--;
-    if (strncmp(key, "resolver-", 9) == 0 && !(mask & ~0x07u))
+    if (strncmp(key, VT_SERIES_RESOLVER, strlen(VT_SERIES_RESOLVER)) == 0 &&
+        !(mask & ~rrd_kind_ds_mask(RRD_KIND_DNS)))
       return RRD_KIND_DNS;
   }
   if (!mask)
