@@ -5,6 +5,9 @@
 
 #include "schema.h"
 
+#define VT_SCHEMA_STR_(x) #x
+#define VT_SCHEMA_STR(x) VT_SCHEMA_STR_(x)
+
 const char vt_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(version INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS probes("
@@ -82,5 +85,6 @@ const char vt_schema_sql[] =
     " probe TEXT NOT NULL, spool TEXT NOT NULL,"
     " next_record INTEGER NOT NULL, first_seen REAL NOT NULL,"
     " PRIMARY KEY(probe, spool)) WITHOUT ROWID;"
-    "INSERT INTO meta(version) SELECT 1 WHERE NOT EXISTS"
+    "INSERT INTO meta(version) SELECT " VT_SCHEMA_STR(VT_SCHEMA_VERSION)
+    " WHERE NOT EXISTS"
     " (SELECT 1 FROM meta);";
