@@ -87,14 +87,14 @@ enum vt_status traffic_share_old(struct gr_ctx *g, const char *target,
   size_t i = 0;
   bool any = false;
   while (i < n_ser) {
-    if (strcmp(ser[i].check_type, "load") != 0) {
+    if (ser[i].check_type != VT_CHECK_LOAD) {
       i++;
       continue;
     }
     size_t j = i;
     double sum = 0;
     size_t n = 0;
-    while (j < n_ser && strcmp(ser[j].check_type, "load") == 0 &&
+    while (j < n_ser && ser[j].check_type == VT_CHECK_LOAD &&
            strcmp(ser[j].check_name, ser[i].check_name) == 0 &&
            strcmp(ser[j].key, ser[i].key) == 0) {
       double m = traffic_mean(g, ser[j].path, fmax(now - window, sw->ts), now);
