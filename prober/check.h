@@ -52,9 +52,16 @@ enum check_fanout {
   CHECK_FANOUT_ONE,
 };
 
-/* One check type: an entry of the table below. Adding a type is one more
- * entry (its enum vt_check_type value, its configuration keys in
- * probe_config.c, its file here); the scheduler learns nothing else.
+/* One check type: an entry of the table below. Adding a type (say "load"):
+ *   1. its enum vt_check_type value and name (lib/result.h, result.c);
+ *   2. its configuration keys (probe_config.c);
+ *   3. its file, prober/load_check.c (in Makefile.am), ending with
+ *      const struct check_type load_check_type = {.type = VT_CHECK_LOAD,
+ *      .fanout = ..., .endpoint = ..., .create = ..., .start = ...,
+ *      .cancel = ..., .destroy = ...}; its extern below;
+ *   4. &load_check_type in check_types[] (check.c).
+ * The scheduler learns nothing else: what it does per type comes from the
+ * fan-out. tests/unit/test_scheduler.c shows a whole type in 60 lines.
  *
  * A type keeps one state per (check, key), created once and reused run
  * after run. A state runs at most one run at a time. Each run ends exactly
