@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,9 +25,153 @@ static int count_lines(const char *path)
   return n;
 }
 
+/* The one segment-name parser: what it accepts is exactly what
+ * spool_segment_file writes. */
+static void test_segment_names(void)
+{
+  static const struct {
+    const char *name;
+    bool ok;
+    uint64_t first;
+  } cases[] = {
+      {"seg-00000000000000000000.jsonl", true, 0},
+      {"seg-00000000000000000008.jsonl", true, 8},
+      {"seg-18446744073709551615.jsonl", true, UINT64_MAX},
+      {"seg-18446744073709551616.jsonl", false, 0}, /* 2^64: too large */
+      {"seg-99999999999999999999.jsonl", false, 0},
+      {"seg-+0000000000000000001.jsonl", false, 0}, /* a sign */
+      {"seg--0000000000000000001.jsonl", false, 0},
+      {"seg- 0000000000000000001.jsonl", false, 0}, /* a blank */
+      {"seg-0000000000000000001.jsonl", false, 0},   /* 19 digits */
+      {"seg-000000000000000000001.jsonl", false, 0}, /* 21 digits */
+      {"seg-0000000000000000000x.jsonl", false, 0},
+      {"seg-00000000000000000001.jsonl.tmp", false, 0},
+      {"seg-00000000000000000001.json", false, 0},
+      {"seg-00000000000000000001.jsonlx", false, 0},
+      {"Seg-00000000000000000001.jsonl", false, 0},
+      {"seg-00000000000000000001", false, 0},
+      {"seg-", false, 0},
+      {"", false, 0},
+      {"quarantine.jsonl", false, 0},
+      {"cursor-0123456789abcdef", false, 0},
+  };
+  bool all = true;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint64_t v = 12345;
+    bool ok = spool_segment_parse(cases[i].name, &v);
+    char back[64];
+    spool_segment_file(v, back, sizeof(back));
+    if (ok != cases[i].ok ||
+        (ok && (v != cases[i].first || strcmp(back, cases[i].name) != 0))) {
+      printf("# segment name \"%s\": %s\n", cases[i].name,
+               ok ? "accepted" : "refused");
+      all = false;
+    }
+  }
+  tap_ok(all, "segment names: %zu cases, accepted exactly when "
+              "spool_segment_file writes that name",
+         sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Writes records [from, to) as the segment starting at from, the last
+ * line torn when torn. */
+static void write_segment(const char *dir, int from, int to, bool torn)
+{
+  char name[64], path[600];
+  spool_segment_file((uint64_t)from, name, sizeof(name));
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  for (int i = from; f && i < to; i++)
+    fprintf(f, "{\"r\":%d}\n", i);
+  if (f && torn)
+    fputs("{\"r\":", f);
+  if (f)
+    fclose(f);
+}
+
+/* The reader: batches of consecutive records across segments, the limits,
+ * a torn tail, the hint, and the skips it reports. */
+static void test_reader(const char *top)
+{
+  char dir[300];
+  snprintf(dir, sizeof(dir), "%s/reader", top);
+  mkdir(dir, 0750);
+  write_segment(dir, 0, 5, false);
+  write_segment(dir, 5, 10, false);
+  write_segment(dir, 12, 15, true); /* 10, 11 missing; a torn tail */
+  enum vt_status st;
+  struct spool_reader *rd = spool_reader_open(dir, &st);
+  struct vt_buf out;
+  vt_buf_init(&out, 0);
+
+  struct spool_batch b = {.from = 3, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(rd && st == VT_OK && b.first == 3 && b.count == 7 && !b.full &&
+             strncmp(vt_buf_str(&out), "{\"r\":3}\n", 8) == 0 &&
+             !b.gone.set && !b.hole.set && !b.past_end.set &&
+             b.end.record == 10 && b.end.seg == 5,
+         "reader: records 3 to 9 across two segments, stopping at the gap");
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 10, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.hole.set && b.hole.from == 10 && b.hole.to == 12 &&
+             b.first == 12 && b.count == 3 &&
+             strcmp(vt_buf_str(&out), "{\"r\":12}\n{\"r\":13}\n{\"r\":14}\n") == 0,
+         "reader: a hole between segments is stepped over and reported; a "
+         "torn tail is no record");
+
+  vt_buf_reset(&out);
+  struct spool_pos hint = b.end;
+  b = (struct spool_batch){.from = 15, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, &hint, &b, &out);
+  tap_ok(st == VT_OK && b.count == 0 && !b.past_end.set && out.len == 0 &&
+             b.end.record == 15,
+         "reader: caught up at the spool's end");
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 1, .max_records = 3, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  struct spool_pos after = b.end;
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 4, .max_records = 100, .max_bytes = 9};
+  st |= spool_read(rd, &after, &b, &out);
+  tap_ok(st == VT_OK && after.record == 4 && after.off > 0 && b.first == 4 &&
+             b.count == 1 && b.full,
+         "reader: record and byte limits end a batch (one record at least); "
+         "the hint starts mid-segment");
+
+  /* Segments deleted below a position, never the newest. */
+  spool_release(rd, 12);
+  uint64_t *segs = NULL;
+  size_t n = 0;
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 1 && segs[0] == 12,
+         "release: the segments below record 12 deleted");
+  free(segs);
+  spool_release(rd, 100);
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 1,
+         "release: the newest segment stays");
+  free(segs);
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 2, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.gone.set && b.gone.from == 2 && b.gone.to == 12 &&
+             b.first == 12 && b.count == 3,
+         "reader: records no longer in the spool reported, reading goes on");
+
+  b = (struct spool_batch){.from = 99, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.past_end.set && b.past_end.from == 99 &&
+             b.past_end.to == 15 && b.past_end.next == 12 && b.count == 0,
+         "reader: a position past the spool's end reported with the oldest");
+  vt_buf_cleanup(&out);
+  spool_reader_close(rd);
+}
+
 int main(void)
 {
-  tap_plan(25);
+  tap_plan(34);
   vt_log_init("test_spool", VT_LOG_ERR);
   char dir[] = "test-spool.XXXXXX";
   if (!mkdtemp(dir)) {
@@ -168,6 +313,9 @@ int main(void)
   if (q)
     fclose(q);
   tap_ok(count_lines(qpath) == 2, "quarantine: two lines");
+
+  test_segment_names();
+  test_reader(dir);
 
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
