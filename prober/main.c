@@ -259,6 +259,7 @@ static void break_loop(void *arg)
 static void checks_stopped(void *arg)
 {
   struct probe *p = arg;
+  spool_flush(p->spool); /* the last results, for the drain to read */
   if (!p->uploader) {
     ev_break(p->loop, EVBREAK_ALL);
     return;
@@ -577,6 +578,7 @@ static int run(struct probe *p)
     }
     spool_set_cap(p->spool, (uint64_t)(p->conf->spool_max_mb * 1048576.0),
                   p->conf->spool_full);
+    spool_batch(p->spool, p->loop); /* one write per loop iteration */
     if (p->conf->n_collectors) {
       p->uploader =
           uploader_create(p->loop, p->ctx.curl, p->spool_dir, p->conf->name,

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "fsutil.h"
@@ -46,7 +47,16 @@ struct spool {
   uint64_t streak_lost;       /* records lost in the current streak */
   struct spool_stats stats;
   char id[SPOOL_ID_HEXLEN + 1];
+  /* Batching (spool_batch): records appended in this loop iteration, each
+   * with its newline, written by one write when the iteration ends. */
+  struct ev_loop *loop; /* NULL: every append writes at once */
+  ev_prepare flusher;
+  struct vt_buf pend;
+  uint64_t pend_n;
 };
+
+/* Bytes of appended records held before they are written anyway. */
+#define SPOOL_PEND_MAX (1u << 20)
 
 #define SPOOL_SEG_PREFIX "seg-"
 #define SPOOL_SEG_SUFFIX ".jsonl"
@@ -446,16 +456,22 @@ void spool_set_cap(struct spool *sp, uint64_t max_bytes,
   }
 }
 
-/* A record could not be written: counted, and logged once per streak. */
-static enum vt_status spool_failed(struct spool *sp, const char *what)
+/* n records could not be written: counted, and logged once per streak. */
+static enum vt_status spool_failed_n(struct spool *sp, const char *what,
+                                     uint64_t n)
 {
   if (!sp->failing)
     vt_err("spool: %s: %s: %s (results are not spooled until this clears)",
            sp->dir, what, strerror(errno));
   sp->failing = true;
-  sp->stats.lost++;
-  sp->streak_lost++;
+  sp->stats.lost += n;
+  sp->streak_lost += n;
   return VT_EIO;
+}
+
+static enum vt_status spool_failed(struct spool *sp, const char *what)
+{
+  return spool_failed_n(sp, what, 1);
 }
 
 static void spool_recovered(struct spool *sp)
@@ -519,17 +535,12 @@ static enum vt_status spool_make_room(struct spool *sp, size_t need)
   return VT_OK;
 }
 
-enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
+static enum vt_status spool_datasync(struct spool *sp);
+
+/* The cap's verdict on need more bytes, with the notice when the spool
+ * leaves its cap. */
+static enum vt_status spool_admit(struct spool *sp, size_t need)
 {
-  if (sp->fd < 0)
-    return VT_EIO;
-  size_t need = len + 1;
-  if (sp->seg_bytes > 0 &&
-      (sp->rotate_next || sp->seg_bytes + need > sp->seg_max)) {
-    enum vt_status st = spool_rotate(sp);
-    if (st != VT_OK)
-      return st;
-  }
   enum vt_status st = spool_make_room(sp, need);
   if (st != VT_OK)
     return st;
@@ -539,13 +550,19 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
               sp->dir, sp->stats.refused);
     sp->capped = false;
   }
-  /* One writev of record + newline: O_APPEND keeps the line whole, and
-   * the record is not copied to add the newline. */
-  struct iovec iov[2] = {{.iov_base = (void *)rec, .iov_len = len},
-                         {.iov_base = "\n", .iov_len = 1}};
+  return VT_OK;
+}
+
+/* Writes n whole records (len bytes, each with its newline, from iov) at
+ * the end of the current segment, which has room for them. */
+static enum vt_status spool_write(struct spool *sp, struct iovec *iov, int iovcnt,
+                                  size_t len, uint64_t n)
+{
+  /* One writev: O_APPEND keeps the lines whole, and a record is not copied
+   * to add its newline. */
   for (int attempt = 0;; attempt++) {
-    ssize_t w = writev(sp->fd, iov, 2);
-    if (w == (ssize_t)need)
+    ssize_t w = writev(sp->fd, iov, iovcnt);
+    if (w == (ssize_t)len)
       break;
     if (w >= 0) {
       /* Short write (volume full): undo it so the segment stays whole. */
@@ -555,9 +572,9 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
       errno = ENOSPC;
     }
     /* The volume is full: with drop_oldest, the oldest records give way
-     * (once per record), else this one is lost. */
+     * (once per record written), else these are lost. */
     int err = errno ? errno : ENOSPC;
-    if (err == ENOSPC && attempt == 0 &&
+    if (err == ENOSPC && (uint64_t)attempt < n &&
         sp->full == PROBE_SPOOL_DROP_OLDEST &&
         spool_drop_oldest(sp, "the volume is full"))
       continue;
@@ -565,19 +582,129 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     /* The next record starts a new segment, so that this one can be
      * deleted once the collectors acknowledge it. */
     sp->rotate_next = true;
-    return spool_failed(sp, "write");
+    return spool_failed_n(sp, "write", n);
   }
-  sp->seg_bytes += need;
-  sp->total += need;
-  sp->next++;
+  sp->seg_bytes += len;
+  sp->total += len;
+  sp->next += n;
   sp->dirty = true;
   if (sp->policy == PROBE_FSYNC_ALWAYS)
-    return spool_sync(sp);
+    return spool_datasync(sp);
   spool_recovered(sp);
   return VT_OK;
 }
 
+/* Starts a new segment when the record of need bytes does not belong in
+ * the current one. */
+static enum vt_status spool_place(struct spool *sp, size_t need)
+{
+  if (sp->seg_bytes > 0 &&
+      (sp->rotate_next || sp->seg_bytes + need > sp->seg_max))
+    return spool_rotate(sp);
+  return VT_OK;
+}
+
+/* Writes the records held by batching: runs of records that fit in one
+ * segment, one write each (in a steady probe, one write per loop
+ * iteration). A run that cannot be written is lost and counted, as a
+ * single record would be. */
+void spool_flush(struct spool *sp)
+{
+  if (sp->pend_n == 0)
+    return;
+  const char *p = sp->pend.data, *end = p + sp->pend.len;
+  uint64_t written = 0;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t first = (size_t)(nl - p) + 1;
+    if (spool_place(sp, first) != VT_OK) {
+      p += first; /* lost and counted, like an unbatched record */
+      continue;
+    }
+    const char *q = p + first;
+    uint64_t n = 1;
+    while (q < end) {
+      const char *e = memchr(q, '\n', (size_t)(end - q));
+      size_t rl = (size_t)(e - q) + 1;
+      if (sp->seg_bytes + (size_t)(q - p) + rl > sp->seg_max)
+        break;
+      q += rl;
+      n++;
+    }
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = (size_t)(q - p)};
+    if (spool_write(sp, &iov, 1, (size_t)(q - p), n) == VT_OK)
+      written += n;
+    p = q;
+  }
+  vt_debug("spool: %s: %" PRIu64 " of %" PRIu64 " records written in one "
+           "go",
+           sp->dir, written, sp->pend_n);
+  vt_buf_reset(&sp->pend);
+  sp->pend_n = 0;
+  if (sp->pend.alloc > 2 * SPOOL_PEND_MAX)
+    vt_buf_cleanup(&sp->pend);
+}
+
+static void spool_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+  (void)loop;
+  (void)revents;
+  spool_flush(w->data);
+}
+
+void spool_batch(struct spool *sp, struct ev_loop *loop)
+{
+  if (sp->loop)
+    return;
+  sp->loop = loop;
+  ev_prepare_init(&sp->flusher, spool_flush_cb);
+  sp->flusher.data = sp;
+  ev_prepare_start(loop, &sp->flusher);
+  /* The watcher alone must not keep the loop running. */
+  ev_unref(loop);
+}
+
+enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
+{
+  if (sp->fd < 0)
+    return VT_EIO;
+  size_t need = len + 1;
+  if (sp->loop) {
+    /* Batching: the cap's verdict now (the records held count), the write
+     * when the loop iteration ends. */
+    enum vt_status st = spool_admit(sp, sp->pend.len + need);
+    if (st != VT_OK)
+      return st;
+    size_t held = sp->pend.len;
+    if (vt_buf_add(&sp->pend, rec, len) == VT_OK &&
+        vt_buf_add(&sp->pend, "\n", 1) == VT_OK) {
+      sp->pend_n++;
+      if (sp->pend.len >= SPOOL_PEND_MAX)
+        spool_flush(sp);
+      return VT_OK;
+    }
+    /* Out of memory: what is held goes now, this record unbatched. */
+    sp->pend.len = held;
+    spool_flush(sp);
+  }
+  enum vt_status st = spool_place(sp, need);
+  if (st != VT_OK)
+    return st;
+  if ((st = spool_admit(sp, need)) != VT_OK)
+    return st;
+  struct iovec iov[2] = {{.iov_base = (void *)rec, .iov_len = len},
+                         {.iov_base = "\n", .iov_len = 1}};
+  return spool_write(sp, iov, 2, need, 1);
+}
+
 enum vt_status spool_sync(struct spool *sp)
+{
+  spool_flush(sp);
+  return spool_datasync(sp);
+}
+
+/* Syncs what was written. */
+static enum vt_status spool_datasync(struct spool *sp)
 {
   if (!sp->dirty || sp->fd < 0)
     return VT_OK;
@@ -597,7 +724,7 @@ enum vt_status spool_sync(struct spool *sp)
 
 uint64_t spool_next_record(const struct spool *sp)
 {
-  return sp->next;
+  return sp->next + sp->pend_n;
 }
 
 void spool_get_stats(struct spool *sp, struct spool_stats *out)
@@ -656,10 +783,16 @@ void spool_close(struct spool *sp)
   if (!sp)
     return;
   if (sp->fd >= 0) {
+    spool_flush(sp);
     if (sp->policy != PROBE_FSYNC_NEVER)
       (void)spool_sync(sp);
     close(sp->fd);
   }
+  if (sp->loop) {
+    ev_ref(sp->loop);
+    ev_prepare_stop(sp->loop, &sp->flusher);
+  }
+  vt_buf_cleanup(&sp->pend);
   if (sp->lock_fd >= 0)
     close(sp->lock_fd);
   if (sp->dir_fd >= 0)

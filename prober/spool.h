@@ -9,7 +9,9 @@
  * appended; "interval" loses at most fsync_interval_s of results on a power
  * failure (a crash of the probe alone loses nothing: the data is in the page
  * cache); "never" leaves it to the kernel. A torn last line left by a crash
- * is cut off when the spool is opened.
+ * is cut off when the spool is opened. The probe batches (spool_batch): the
+ * records of one loop iteration go in one write (and one sync) when the
+ * iteration ends, before anything reads them.
  *
  * Space: segments are at most 1/64 of the volume (1/16 of the cap), so a
  * small volume works and an acknowledged segment soon stops being the one
@@ -41,6 +43,7 @@
 #include "wire.h"
 
 struct spool;
+struct ev_loop;
 
 #define SPOOL_SEGMENT_BYTES (4u << 20)
 #define SPOOL_SEGMENT_MIN (16u << 10)
@@ -71,15 +74,33 @@ void spool_set_cap(struct spool *sp, uint64_t max_bytes,
 
 /* Appends one record (a line without its newline). Syncs when the policy is
  * "always". Returns VT_EFULL when the cap refused it, VT_EIO when it could
- * not be written (each logged once per streak, counted in spool_stats). */
+ * not be written (each logged once per streak, counted in spool_stats).
+ * Batching (spool_batch): the cap's verdict comes at once, the write (and
+ * the sync of "always") when the loop iteration ends; a record that cannot
+ * be written then is counted in spool_stats' lost and logged the same way. */
 enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     __attribute__((warn_unused_result));
 
-/* Syncs pending appends (the "interval" policy calls this on a timer). */
+/* Batches the appends of one iteration of loop into one write: an
+ * ev_prepare watcher (which does not keep the loop alive) writes them
+ * before the loop waits again, so a probe writes once per iteration rather
+ * than once per result. Nothing is lost by the wait: nothing reads the
+ * records before (the uploader reads the files in a later iteration),
+ * spool_sync and spool_close write them first, and a crash within the
+ * iteration loses what it would have lost anyway, the results of that
+ * iteration. The loop must outlive sp. */
+void spool_batch(struct spool *sp, struct ev_loop *loop);
+
+/* Writes the records batching holds now (a write that fails is counted and
+ * logged as spool_append says). */
+void spool_flush(struct spool *sp);
+
+/* Writes the records batching holds and syncs what was appended (the
+ * "interval" policy calls this on a timer). */
 enum vt_status spool_sync(struct spool *sp);
 
 /* Number of the next record to be appended (records count from 0 over the
- * spool's life). */
+ * spool's life; those batching holds count). */
 uint64_t spool_next_record(const struct spool *sp);
 
 /* The spool's id (SPOOL_ID_HEXLEN lowercase hex digits), owned by sp. */

@@ -9,9 +9,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "log.h"
 #include "spool.h"
 #include "tap.h"
+
+static int count_lines(const char *path);
+
+/* Lines of the segment starting at first in dir; -1 when absent. */
+static int count_segment(const char *dir, uint64_t first)
+{
+  char name[64], path[600];
+  spool_segment_file(first, name, sizeof(name));
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  return count_lines(path);
+}
 
 static int count_lines(const char *path)
 {
@@ -169,9 +182,64 @@ static void test_reader(const char *top)
   spool_reader_close(rd);
 }
 
+/* Batching: the appends of one loop iteration are written when it ends,
+ * numbered and rotated as if written one by one. */
+static void test_batch(const char *top)
+{
+  char dir[300];
+  snprintf(dir, sizeof(dir), "%s/batch", top);
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  enum vt_status st;
+  struct spool *sp = spool_open(dir, PROBE_FSYNC_ALWAYS, 40, &st);
+  spool_batch(sp, loop);
+  for (int i = 0; i < 7; i++) {
+    char rec[32];
+    int n = snprintf(rec, sizeof(rec), "{\"b\":%d}", i); /* 7 bytes + \n */
+    st |= spool_append(sp, rec, (size_t)n);
+  }
+  uint64_t *segs = NULL;
+  size_t n = 9;
+  tap_ok(st == VT_OK && spool_next_record(sp) == 7 &&
+             spool_list(dir, &segs, &n) == VT_OK && n == 1 &&
+             count_segment(dir, 0) == 0,
+         "batch: seven records held, numbered, not written yet");
+  free(segs);
+  ev_run(loop, EVRUN_NOWAIT);
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 2 && segs[1] == 5 &&
+             count_segment(dir, 0) == 5 && count_segment(dir, 5) == 2,
+         "batch: written when the iteration ends, rotated as one by one");
+  free(segs);
+  st = spool_append(sp, "{\"b\":7}", 7);
+  spool_close(sp); /* writes what it holds */
+  sp = spool_open(dir, PROBE_FSYNC_NEVER, 40, &st);
+  tap_ok(sp && spool_next_record(sp) == 8, "batch: close writes what it holds");
+  spool_close(sp);
+
+  /* The cap refuses at once, counting what is held. */
+  char rec[1000];
+  memset(rec, 'r', sizeof(rec));
+  snprintf(dir, sizeof(dir), "%s/batch-cap", top);
+  sp = spool_open(dir, PROBE_FSYNC_NEVER, 0, &st);
+  spool_set_cap(sp, 1u << 20, PROBE_SPOOL_REFUSE);
+  spool_batch(sp, loop);
+  int written = 0;
+  for (int i = 0; i < 3000; i++) {
+    written += spool_append(sp, rec, sizeof(rec)) == VT_OK;
+    if (i % 100 == 99)
+      ev_run(loop, EVRUN_NOWAIT);
+  }
+  struct spool_stats ss;
+  spool_get_stats(sp, &ss);
+  tap_ok(written > 1000 && written < 1100 && ss.refused == 3000u - written &&
+             ss.bytes <= (1u << 20) && ss.lost == 0,
+         "batch: the cap refuses at append, %d held or written", written);
+  spool_close(sp);
+  ev_loop_destroy(loop);
+}
+
 int main(void)
 {
-  tap_plan(34);
+  tap_plan(38);
   vt_log_init("test_spool", VT_LOG_ERR);
   char dir[] = "test-spool.XXXXXX";
   if (!mkdtemp(dir)) {
@@ -316,6 +384,7 @@ int main(void)
 
   test_segment_names();
   test_reader(dir);
+  test_batch(dir);
 
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
