@@ -636,6 +636,7 @@ void spool_flush(struct spool *sp)
       written += n;
     p = q;
   }
+  sp->stats.lost_held += sp->pend_n - written;
   vt_debug("spool: %s: %" PRIu64 " of %" PRIu64 " records written in one "
            "go",
            sp->dir, written, sp->pend_n);

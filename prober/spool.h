@@ -56,6 +56,8 @@ struct spool_stats {
   uint64_t lost;    /* records that could not be written (volume full, I/O) */
   uint64_t dropped; /* records of oldest segments deleted for the cap */
   uint64_t refused; /* records refused at the cap (policy "refuse") */
+  uint64_t lost_held; /* of lost: records spool_append took (VT_OK) that
+                         batching then could not write */
 };
 
 /* Opens (creating it if needed, mode 0750) the spool directory dir and
