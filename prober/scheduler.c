@@ -1353,12 +1353,7 @@ void sched_adopt(struct sched *s, const struct sched *old)
         const struct addrset_entry *e = &o->addrs.e[j];
         if (e->is_static) /* statics come from the new config only */
           continue;
-        int idx = addrset_find(&t->addrs, e->ip);
-        if (idx < 0 && t->addrs.n < ADDRSET_MAX) {
-          t->addrs.e[t->addrs.n] = *e;
-          t->addrs.e[t->addrs.n].is_static = false;
-          t->addrs.n++;
-        }
+        (void)addrset_adopt(&t->addrs, e);
       }
       addrset_expire(&t->addrs, now);
       t->resolved_once = o->resolved_once;
@@ -1478,6 +1473,7 @@ void sched_destroy(struct sched *s)
     if (t->resolve.conf)
       check_free_slots(s, &t->resolve);
     free(t->checks);
+    addrset_cleanup(&t->addrs);
     for (size_t k = 0;
          t->answers && t->resolve.conf && k < t->resolve.conf->n_resolvers; k++)
       free(t->answers[k].ips);
