@@ -13,7 +13,8 @@
 #   R. the same with remote write to a real victoria-metrics: the steady
 #      rounds' CPU per result, counted until the receiver has every sample
 #      (healthz remote_write pending 0), as a ratio to P's (target <= 1.25).
-# Environment: BENCH_TARGETS (1000), BENCH_ADDRS (10), BENCH_ROUNDS (10).
+# Environment: BENCH_TARGETS (1000), BENCH_ADDRS (10), BENCH_ROUNDS (10);
+# BENCH_PERF=FILE records the steady rounds with perf (FILE.p, FILE.r).
 # Disk: 0.72 MB per tcp series, twice (7.2 GB for 10,000 series, removed).
 set -u
 
@@ -61,6 +62,11 @@ run() {
 	sync
 	du -sk "$data/rrd" | awk '{ print $1 }' >"$WORK/$name.du_kb"
 	c0=$(cpu "$VT_COLLECTOR_PID")
+	local perf_pid=
+	if [ -n "${BENCH_PERF:-}" ]; then
+		perf record -q -g -o "$BENCH_PERF.$name" -p "$VT_COLLECTOR_PID" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	say "$name: $ROUNDS steady rounds"
 	"$VT_PYTHON" "$BENCH_DIR/collector_send.py" --url "http://127.0.0.1:$PORT" \
 		--probe "$PROBE_NAME" --key "$KEY" --t0 "$T0" --round0 1 --rounds "$ROUNDS" \
@@ -72,6 +78,7 @@ run() {
 	fi
 	c1=$(cpu "$VT_COLLECTOR_PID")
 	echo "$c0 $c1" >"$WORK/$name.cpu"
+	if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid"; fi
 	vt_collector_stop || die "$name: collector did not exit 0"
 	rm -rf "$data/rrd"
 }

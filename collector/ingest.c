@@ -707,6 +707,16 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
   if (st == VT_OK && a.spool)
     st = events_spool_seen(in->ev, a.probe, a.spool, end, vt_time_wall());
+  /* The remote-write journal, durable before the commit (an error refuses
+   * the batch, which the probe sends again), with only the records stored
+   * as series values (not those set aside, not retirements). */
+  size_t n_rw = 0;
+  for (size_t i = 0; st == VT_OK && i < n; i++)
+    if (!in->ahead[order[i]] && !in->recs[order[i]].retired)
+      order[n_rw++] = order[i];
+  if (st == VT_OK)
+    st = remote_write_results(in->rw, a.probe, a.spool, a.seq, end, in->recs,
+                              order, n_rw);
   if (st == VT_OK)
     st = events_commit(in->ev);
   if (st != VT_OK) {
@@ -717,15 +727,6 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
-  /* Stored: now the remote-write journal (an error there is logged and
-   * does not refuse the batch, which is stored), with only the records
-   * that were stored as series values (not those set aside, not
-   * retirements). */
-  size_t n_rw = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!in->ahead[order[i]] && !in->recs[order[i]].retired)
-      order[n_rw++] = order[i];
-  (void)remote_write_results(in->rw, in->recs, order, n_rw);
   size_t ahead = ingest_set_aside(in, req, &a, skip, cut);
   n -= ahead;
   in->stats.batches++;
