@@ -464,8 +464,10 @@ static bool rw_scan(struct remote_write *rw)
   for (;;) {
     unsigned char h[4];
     ssize_t got = pread(rw->fd, h, 4, (off_t)off);
-    if (got == 0 && off == rw->size)
+    if (got == 0 && off == rw->size) {
+      ok = off > 0; /* an empty file has no head record yet */
       break;
+    }
     size_t len = got == 4 ? (size_t)rw_get(h, 4) : 0;
     bool good = false;
     if (len >= 2 && len <= RW_REC_MAX && off + 8 + len <= rw->size) {
@@ -898,9 +900,14 @@ struct remote_write *remote_write_open(const char *dir,
     /* Empty, or not this version's journal: a new one (what was there is
      * kept aside for the operator). */
     if (rw->size) {
-      char aside[PATH_MAX + 32];
-      snprintf(aside, sizeof(aside), "%s.unreadable-%ld", path,
-               (long)time(NULL));
+      char aside[PATH_MAX + 48];
+      struct stat ab;
+      for (int k = 0; k < 100; k++) {
+        snprintf(aside, sizeof(aside), "%s.unreadable-%ld.%d", path,
+                 (long)time(NULL), k);
+        if (lstat(aside, &ab) != 0)
+          break;
+      }
       vt_err("remote write: %s: not a journal of this version (%" PRIu64
              " bytes); moved aside as %s, results in it are not sent",
              path, rw->size, aside);
