@@ -537,24 +537,27 @@ static enum vt_status ingest_budget(struct ingest *in, size_t skip,
                                     size_t count, size_t *cut)
 {
   double t0 = vt_time_mono(), budget = in->conf->create_budget_s;
-  size_t created = 0;
+  size_t created = 0, undone = SIZE_MAX;
   *cut = count;
-  for (size_t i = skip; i < count; i++) {
+  /* The files to create are queued record by record, then created in
+   * parallel (rrd_store_create_run) within the budget. */
+  enum vt_status st = VT_OK;
+  for (size_t i = skip; st == VT_OK && i < count; i++) {
     if (in->ahead[i])
       continue;
-    enum vt_status st = ingest_ensure_files(in, &in->recs[i], &created);
-    if (st != VT_OK)
-      return st;
-    if (budget > 0 && created > 0 && vt_time_mono() - t0 > budget &&
-        i + 1 < count) {
-      *cut = i + 1;
-      vt_info("ingest: probe %s: created %zu new series files in %.2f s; "
-              "storing %zu of %zu records now, the rest with the next "
-              "request",
-              in->recs[i].probe, created, vt_time_mono() - t0, *cut - skip,
-              count - skip);
-      break;
-    }
+    rrd_store_create_defer(in->rrd, i);
+    st = ingest_ensure_files(in, &in->recs[i], &created);
+  }
+  enum vt_status cst = rrd_store_create_run(in->rrd, budget, &created, &undone);
+  if (st != VT_OK || cst != VT_OK)
+    return st != VT_OK ? st : cst;
+  if (undone != SIZE_MAX && undone < count) {
+    *cut = undone;
+    vt_info("ingest: probe %s: created %zu new series files in %.2f s; "
+            "storing %zu of %zu records now, the rest with the next "
+            "request",
+            in->recs[skip].probe, created, vt_time_mono() - t0, *cut - skip,
+            count - skip);
   }
   return VT_OK;
 }
