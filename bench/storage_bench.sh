@@ -22,8 +22,9 @@
 #   Each creation (P, C, R) follows the removal of as many files as it
 #   makes (the previous step's), so that all meet the same file system.
 # Environment: BENCH_TARGETS (1000), BENCH_ADDRS (10), BENCH_ROUNDS (10),
-# BENCH_RUNS (3); BENCH_PERF=FILE records the steady rounds with perf
-# (FILE.p1, FILE.r1, ...).
+# BENCH_DATA (the RRD files' folder, default a new one in /var/tmp),
+# BENCH_RUNS (3); BENCH_PERF=FILE records round 0 and the steady rounds
+# with perf (FILE.p1.first, FILE.p1, FILE.r1, ...).
 # Disk: 0.72 MB per tcp series, once at a time (7.2 GB for 10,000 series,
 # removed after each step).
 set -u
@@ -45,7 +46,14 @@ export top_srcdir=$ROOT VANTAGE_COLLECTOR=$COLLECTOR
 bench_servers
 WORK=$VT_TMP/sbench
 mkdir -p "$WORK"
-vt_at_exit "rm -rf '$WORK'/p* '$WORK'/r* '$WORK/c'"
+# The RRD files go to BENCH_DATA (default: a new folder in /var/tmp), as a
+# collector's go to /var/lib/vantage: not under $TMPDIR, where every test
+# run on the machine creates and removes files (on ext4 without a journal
+# the inode allocator probes each recently removed inode of the folder's
+# block group, bench/README.md).
+DATA=${BENCH_DATA:-$(mktemp -d /var/tmp/vt-storage-bench.XXXXXX)} || die "cannot make a data folder"
+mkdir -p "$DATA" || die "cannot make $DATA"
+vt_at_exit "rm -rf '$DATA'/p* '$DATA'/r* '$DATA/c'; rmdir '$DATA' 2>/dev/null"
 say "building the ceilings"
 cc -O2 -Wall -o "$WORK/rrd_ceiling" "$BENCH_DIR/rrd_ceiling.c" -lrrd -lm 2>"$WORK/cc.log" &&
 	cc -O2 -Wall -o "$WORK/rrd_create_ceiling" "$BENCH_DIR/rrd_create_ceiling.c" -lrrd 2>>"$WORK/cc.log" ||
@@ -59,7 +67,7 @@ pending() { vt_http GET "http://127.0.0.1:$PORT/healthz" | sed -n 's/.*"remote_w
 
 # run NAME [RW_URL]
 run() {
-	local name=$1 data=$WORK/$1/data c0 c1 i
+	local name=$1 data=$DATA/$1 c0 c1 i
 	PORT=$(vt_free_port)
 	mkdir -p "$data"
 	{
@@ -70,14 +78,20 @@ run() {
 	} >"$WORK/$name.cfg"
 	vt_collector_start "$WORK/$name.cfg" "$PORT" >&2 || die "$name: collector did not start"
 	say "$name: round 0, first sight of $SERIES series"
+	local perf_pid=
+	if [ -n "${BENCH_PERF:-}" ]; then
+		perf record -q -g -o "$BENCH_PERF.$name.first" -p "$VT_COLLECTOR_PID" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	"$VT_PYTHON" "$BENCH_DIR/collector_send.py" --url "http://127.0.0.1:$PORT" \
 		--probe "$PROBE_NAME" --key "$KEY" --t0 "$T0" --round0 0 --rounds 1 \
 		--step "$STEP" --targets "$N_TARGETS" --addrs "$N_ADDRS" --pid "$VT_COLLECTOR_PID" \
 		--limit 150 --timeout 120 --out "$WORK/$name.first.json" >&2 || die "$name: round 0 failed"
+	if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid"; fi
 	sync
 	du -sk "$data/rrd" | awk '{ print $1 }' >"$WORK/$name.du_kb"
 	c0=$(cpu "$VT_COLLECTOR_PID")
-	local perf_pid=
+	perf_pid=
 	if [ -n "${BENCH_PERF:-}" ]; then
 		perf record -q -g -o "$BENCH_PERF.$name" -p "$VT_COLLECTOR_PID" >/dev/null 2>&1 &
 		perf_pid=$!
@@ -105,10 +119,10 @@ run() {
 	rm -rf "$data/rrd"
 	if [ -z "${2:-}" ]; then
 		say "$name: the first-sight ceiling, $SERIES files"
-		mkdir -p "$WORK/c"
-		"$WORK/rrd_create_ceiling" "$WORK/template.rrd" "$WORK/c" "$SERIES" "$STEP" $((T0 - STEP)) \
+		mkdir -p "$DATA/c"
+		"$WORK/rrd_create_ceiling" "$WORK/template.rrd" "$DATA/c" "$SERIES" "$STEP" $((T0 - STEP)) \
 			>"$WORK/$name.create.json" || die "$name: the create ceiling failed"
-		rm -rf "$WORK/c"
+		rm -rf "$DATA/c"
 	fi
 }
 

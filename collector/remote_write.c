@@ -559,33 +559,36 @@ static enum vt_status pb_bytes(struct vt_buf *b, unsigned field,
   return st == VT_OK ? vt_buf_add(b, data, len) : st;
 }
 
-/* Label { string name = 1; string value = 2; } as field 1 of TimeSeries. */
-static enum vt_status pb_label(struct vt_buf *b, const char *name,
-                               const char *value)
+/* A run of encoded bytes inside a buffer. */
+struct pb_span {
+  size_t off, len;
+};
+
+/* Label { string name = 1; string value = 2; } as field 1 of TimeSeries,
+ * value[0..lv) (a journal string is not NUL-terminated); sp gets where it
+ * is in b. */
+static enum vt_status pb_label_n(struct vt_buf *b, const char *name,
+                                 const char *value, size_t lv,
+                                 struct pb_span *sp)
 {
-  size_t ln = strlen(name), lv = strlen(value);
+  sp->off = b->len;
+  size_t ln = strlen(name);
   size_t len = 1 + pb_varint_len(ln) + ln + 1 + pb_varint_len(lv) + lv;
   enum vt_status st = pb_varint(b, 1 << 3 | 2);
   if (st == VT_OK)
     st = pb_varint(b, len);
   if (st == VT_OK)
     st = pb_bytes(b, 1, name, ln);
-  return st == VT_OK ? pb_bytes(b, 2, value, lv) : st;
+  if (st == VT_OK)
+    st = pb_bytes(b, 2, value, lv);
+  sp->len = b->len - sp->off;
+  return st;
 }
 
-/* A run of encoded bytes inside a buffer. */
-struct pb_span {
-  size_t off, len;
-};
-
-/* Appends label (name, value) to b and returns where it is. */
 static enum vt_status pb_label_span(struct vt_buf *b, const char *name,
                                     const char *value, struct pb_span *sp)
 {
-  sp->off = b->len;
-  enum vt_status st = pb_label(b, name, value);
-  sp->len = b->len - sp->off;
-  return st;
+  return pb_label_n(b, name, value, strlen(value), sp);
 }
 
 /* One TimeSeries with one Sample as field 1 of WriteRequest, from labels
@@ -614,25 +617,6 @@ static enum vt_status pb_series(struct vt_buf *out, const struct vt_buf *lab,
   for (size_t i = 0; st == VT_OK && i < n_parts; i++)
     st = vt_buf_add(out, lab->data + parts[i].off, parts[i].len);
   return st == VT_OK ? vt_buf_add(out, sample, sl) : st;
-}
-
-/* A label whose value is a journal string (not NUL-terminated). */
-static enum vt_status pb_label_n(struct vt_buf *b, const char *name,
-                                 const char *value, size_t lv,
-                                 struct pb_span *sp)
-{
-  sp->off = b->len;
-  size_t ln = strlen(name);
-  size_t len = 1 + pb_varint_len(ln) + ln + 1 + pb_varint_len(lv) + lv;
-  enum vt_status st = pb_varint(b, 1 << 3 | 2);
-  if (st == VT_OK)
-    st = pb_varint(b, len);
-  if (st == VT_OK)
-    st = pb_bytes(b, 1, name, ln);
-  if (st == VT_OK)
-    st = pb_bytes(b, 2, value, lv);
-  sp->len = b->len - sp->off;
-  return st;
 }
 
 /* Encodes the whole journal records data[0..len) into req; lab is scratch
