@@ -146,6 +146,9 @@ w, series, rounds, runs, vm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), i
 def first(n):
     b = json.load(open('%s/%s.first.json' % (w, n)))['batches']
     return sum(x['ack_s'] for x in b)
+def first_cpu(n):
+    b = json.load(open('%s/%s.first.json' % (w, n)))['batches']
+    return sum(x['coll_cpu_s'] for x in b)
 def cpu(n):
     a, b = map(float, open('%s/%s.cpu' % (w, n)).read().split())
     return b - a
@@ -159,26 +162,26 @@ def create(n):
 res = series * rounds
 rows = []
 print('series %d, steady rounds %d (%d results), %d runs' % (series, rounds, res, runs))
-print('run | first sight (collector) | create ceiling (wall, CPU) | ratio | CPU/result P | update ceiling | P/ceiling | CPU/result R | R/P')
+print('run | first sight (collector: wall, CPU) | create ceiling (wall, CPU) | wall ratio | CPU/result P | update ceiling | P/ceiling | CPU/result R | R/P')
 for k in range(1, runs + 1):
     p, r = 'p%d' % k, 'r%d' % k
     c = create(p)
-    row = dict(first=first(p), first_r=first(r), cwall=c['seconds'], ccpu=c['cpu_s'],
+    row = dict(first=first(p), first_r=first(r), fcpu=first_cpu(p), cwall=c['seconds'], ccpu=c['cpu_s'],
                p=cpu(p) / res * 1e6, r=cpu(r) / res * 1e6, u=ceiling(p) * 1e6,
                du=du(p) * 1024 / 1e6 * 1000 / series)
     row['ratio_c'] = row['first'] / row['cwall']
     row['ratio_u'] = row['p'] / row['u']
     row['ratio_rw'] = row['r'] / row['p']
     rows.append(row)
-    print('%d | %.2f s (R: %.2f s) | %.2f s, %.2f s | %.2f | %.1f us | %.1f us | %.2f | %.1f us | %.2f'
-          % (k, row['first'], row['first_r'], row['cwall'], row['ccpu'], row['ratio_c'],
+    print('%d | %.2f s, %.2f s (R: %.2f s) | %.2f s, %.2f s | %.2f | %.1f us | %.1f us | %.2f | %.1f us | %.2f'
+          % (k, row['first'], row['fcpu'], row['first_r'], row['cwall'], row['ccpu'], row['ratio_c'],
              row['p'], row['u'], row['ratio_u'], row['r'], row['ratio_rw']))
 med = lambda key: statistics.median(x[key] for x in rows)
-print('median | %.2f s | %.2f s, %.2f s | %.2f | %.1f us | %.1f us | %.2f | %.1f us | %.2f'
-      % (med('first'), med('cwall'), med('ccpu'), med('ratio_c'), med('p'), med('u'),
+print('median | %.2f s, %.2f s | %.2f s, %.2f s | %.2f | %.1f us | %.1f us | %.2f | %.1f us | %.2f'
+      % (med('first'), med('fcpu'), med('cwall'), med('ccpu'), med('ratio_c'), med('p'), med('u'),
          med('ratio_u'), med('r'), med('ratio_rw')))
-print('first sight of %d series: median %.2f s (target <= 20 s for 10,000), ceiling %.2f s'
-      % (series, med('first'), med('cwall')))
+print('first sight of %d series: median %.2f s (target <= 20 s for 10,000; collector CPU %.2f s), ceiling %.2f s (CPU %.2f s)'
+      % (series, med('first'), med('fcpu'), med('cwall'), med('ccpu')))
 print('disk per 1,000 series (tcp, lean): %.1f MB' % med('du'))
 print('remote write: median ratio %.2f (target <= 1.25)' % med('ratio_rw'))
 print('victoria-metrics series count reply: %s' % vm)
