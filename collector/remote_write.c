@@ -22,6 +22,7 @@
 #include <snappy-c.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 enum {
@@ -242,21 +243,6 @@ static enum vt_status rw_head(struct remote_write *rw, struct vt_buf *b,
   return st == VT_OK ? rw_rec_end(b, at) : st;
 }
 
-static enum vt_status rw_write_all(int fd, const void *data, size_t len)
-{
-  const char *p = data;
-  while (len) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return VT_EIO;
-    p += w;
-    len -= (size_t)w;
-  }
-  return VT_OK;
-}
-
 /* The address label of a result: the resolver of a dns check. */
 static const char *rw_address(const struct vt_result *r)
 {
@@ -355,7 +341,7 @@ enum vt_status remote_write_results(struct remote_write *rw, const char *probe,
     return VT_OK;
   /* Durable before the batch is acknowledged: the caller commits after. */
   pthread_mutex_lock(&rw->lock);
-  if (rw_write_all(rw->fd, rw->line.data, rw->line.len) != VT_OK ||
+  if (vt_write_all(rw->fd, rw->line.data, rw->line.len) != 0 ||
       fdatasync(rw->fd) != 0) {
     vt_err("remote write: %s/journal: %s; the batch is refused", rw->dir,
            strerror(errno));
@@ -377,53 +363,37 @@ enum vt_status remote_write_results(struct remote_write *rw, const char *probe,
 static void rw_save_cursor(const struct rw_receiver *r, uint64_t gen,
                            uint64_t cursor)
 {
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", r->cursor_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%" PRIu64 " %" PRIu64 "\n", gen, cursor) < 0 ||
-      fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-      rename(tmp, r->cursor_path) != 0) {
-    vt_err("remote write: %s: cannot save the cursor: %s", r->cursor_path,
-           strerror(errno));
-    if (f)
-      fclose(f);
-  }
-}
-
-/* Fsyncs directory dir (after a rename in it). */
-static void rw_sync_dir(const char *dir)
-{
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
+  char text[48];
+  int n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", gen,
+                   cursor);
+  const char *what;
+  if (vt_write_file_atomic(AT_FDCWD, r->cursor_path, text, (size_t)n, 0640,
+                           VT_FS_DURABLE, &what) != 0)
+    vt_err("remote write: %s: cannot save the cursor (%s): %s",
+           r->cursor_path, what, strerror(errno));
 }
 
 /* Writes a journal of generation gen holding only its head record as
- * dir/journal (through a temporary file and a rename); returns its fd
- * (O_APPEND) or -1 (logged). Under lock. */
+ * dir/journal (through a temporary file and a rename, durable); returns
+ * its fd (O_APPEND) or -1 (logged). Under lock. */
 static int rw_new_journal(struct remote_write *rw, uint64_t gen,
                           uint64_t *len)
 {
-  char tmp[PATH_MAX], path[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s/journal.tmp", rw->dir);
+  char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/journal", rw->dir);
   struct vt_buf b;
   vt_buf_init(&b, 0);
   int fd = -1;
+  const char *what = "encode";
   if (rw_head(rw, &b, gen) != VT_OK ||
-      (fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                 0640)) < 0 ||
-      rw_write_all(fd, b.data, b.len) != VT_OK || fdatasync(fd) != 0 ||
-      rename(tmp, path) != 0) {
-    vt_err("remote write: %s: %s", path, strerror(errno));
-    if (fd >= 0)
-      close(fd);
+      vt_write_file_atomic(AT_FDCWD, path, b.data, b.len, 0640, VT_FS_DURABLE,
+                           &what) != 0 ||
+      (what = "open",
+       fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+    vt_err("remote write: %s: %s: %s", path, what, strerror(errno));
     vt_buf_cleanup(&b);
     return -1;
   }
-  rw_sync_dir(rw->dir);
   *len = b.len;
   vt_buf_cleanup(&b);
   return fd;
