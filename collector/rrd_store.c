@@ -973,7 +973,7 @@ enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
     s->jobs[s->n_jobs++] = (struct rrd_store_job){
         .path = path, .first_ts = first_ts, .kind = kind, .tag = s->tag};
     rrd_store_known_add(s, relpath,
-                        rrd_store_kind_mask[rrd_store_kind(s, kind)]);
+                        rrd_kind_ds_mask(rrd_store_kind(s, kind)));
     return VT_OK;
   }
   if (st == VT_OK && !exists) {
