@@ -148,7 +148,7 @@ static void emit_stdout(const struct vt_result *r, void *arg)
     char line[640];
     if (p->fail)
       fprintf(stderr, "vantage-probe: failed: %s\n",
-              adhoc_fail_line(r, line, sizeof(line)));
+              check_result_line(r, line, sizeof(line)));
   }
 }
 
