@@ -23,7 +23,7 @@ static void status_page_atom_time(struct status_page_out *o, const char *el,
 {
   char iso[32];
   status_page_put(o, "<%s>%s</%s>\n", el,
-                  status_page_fmt_time(t, STATUS_PAGE_T_ISO, iso, sizeof(iso)),
+                  pr_time(t, PR_T_ISO, iso, sizeof(iso)),
                   el);
 }
 
@@ -105,10 +105,10 @@ void status_page_feed(struct status_page_out *o,
     char a[32], b[32];
     status_page_put(
         o, "%s from %s to %s (%s%s).", inc->down ? "Down" : "Degraded",
-        status_page_fmt_time(inc->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)),
+        pr_time(inc->start, PR_T_HUMAN, a, sizeof(a)),
         isnan(inc->end)
             ? "now"
-            : status_page_fmt_time(inc->end, STATUS_PAGE_T_HUMAN, b, sizeof(b)),
+            : pr_time(inc->end, PR_T_HUMAN, b, sizeof(b)),
         vt_time_fmt_duration(end - inc->start, dur, sizeof(dur)),
         isnan(inc->end) ? " so far, ongoing" : "");
     for (size_t k = 0; k < inc->n_addrs; k++) {
@@ -123,7 +123,7 @@ void status_page_feed(struct status_page_out *o,
       if (x->notes[k].inc != (long)i)
         continue;
       status_page_put(o, "\nUpdate %s: ",
-                      status_page_fmt_time(x->notes[k].at, STATUS_PAGE_T_HUMAN,
+                      pr_time(x->notes[k].at, PR_T_HUMAN,
                                            a, sizeof(a)));
       status_page_xml(o, x->notes[k].text);
     }
@@ -151,11 +151,11 @@ void status_page_feed(struct status_page_out *o,
     if (!isnan(an->start))
       status_page_put(
           o, "; from %s",
-          status_page_fmt_time(an->start, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
+          pr_time(an->start, PR_T_HUMAN, a, sizeof(a)));
     if (!isnan(an->end))
       status_page_put(
           o, " until %s",
-          status_page_fmt_time(an->end, STATUS_PAGE_T_HUMAN, a, sizeof(a)));
+          pr_time(an->end, PR_T_HUMAN, a, sizeof(a)));
     status_page_put(o, ".");
     if (an->text) {
       status_page_put(o, " ");
@@ -239,7 +239,7 @@ enum vt_status status_page_badges(const struct status_page_ctx *x,
       const struct report_target *rt = s->rt[up[u].period];
       double a = rt ? rt->availability : NAN;
       char pct[24];
-      status_page_pct(a, 3, pct, sizeof(pct));
+      pr_pct(a, 3, pct, sizeof(pct));
       vt_buf_reset(&o->b);
       status_page_badge(o, up[u].label, isnan(a) ? "no data" : pct,
                         isnan(a)     ? state_color[STATUS_PAGE_NODATA]

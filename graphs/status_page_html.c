@@ -160,9 +160,9 @@ static void status_page_day_text(const struct status_page_ctx *x,
                                  char *out, size_t size)
 {
   char date[16], pct[24], a[24], b[24], c[24];
-  status_page_fmt_time(x->day0 + (double)i * STATUS_PAGE_DAY_S,
-                       STATUS_PAGE_T_DATE, date, sizeof(date));
-  status_page_pct(d->availability, 2, pct, sizeof(pct));
+  pr_time(x->day0 + (double)i * STATUS_PAGE_DAY_S,
+                       PR_T_DATE, date, sizeof(date));
+  pr_pct(d->availability, 2, pct, sizeof(pct));
   int n = snprintf(out, size, "%s: %s", date, pct);
   if (d->down_s > 0 && n >= 0 && (size_t)n < size)
     n += snprintf(out + n, size - (size_t)n, "; down %s",
@@ -498,11 +498,11 @@ void status_page_index(struct status_page_out *o,
     const struct report_target *rt = s->rt[STATUS_PAGE_P_90D];
     status_page_put(
         o, "<p class=\"note\">Last %d days: %s available", STATUS_PAGE_DAYS,
-        status_page_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
+        pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
     rt = s->rt[STATUS_PAGE_P_MONTH];
     status_page_put(
         o, "; this month: %s</p>\n",
-        status_page_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
+        pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
     status_page_bars(o, x, s);
     status_page_figure(o, x, s, 0, 1, "");
     status_page_put(o, "</section>\n");
@@ -536,7 +536,7 @@ static void status_page_avail_row(struct status_page_out *o, const char *label,
       o,
       "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
       "<td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-      status_page_pct(rt->availability, 3, pct, sizeof(pct)),
+      pr_pct(rt->availability, 3, pct, sizeof(pct)),
       vt_time_fmt_duration(rt->down_s, a, sizeof(a)),
       vt_time_fmt_duration(rt->degraded_s, b, sizeof(b)),
       vt_time_fmt_duration(rt->maint_s, c, sizeof(c)),
@@ -637,10 +637,10 @@ void status_page_service(struct status_page_out *o,
   }
 
   char month[32], prev[32];
-  status_page_fmt_time(x->period[STATUS_PAGE_P_MONTH][0], STATUS_PAGE_T_MONTH,
+  pr_time(x->period[STATUS_PAGE_P_MONTH][0], PR_T_MONTH,
                        month, sizeof(month));
-  status_page_fmt_time(x->period[STATUS_PAGE_P_PREV_MONTH][0],
-                       STATUS_PAGE_T_MONTH, prev, sizeof(prev));
+  pr_time(x->period[STATUS_PAGE_P_PREV_MONTH][0],
+                       PR_T_MONTH, prev, sizeof(prev));
   status_page_put(o, "<h2 id=\"availability\">Availability</h2>\n"
                      "<div class=\"scroll\" tabindex=\"0\" role=\"region\" "
                      "aria-label=\"Availability per period\">\n<table>\n"

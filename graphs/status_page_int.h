@@ -30,6 +30,7 @@
 #include "fsutil.h"
 #include "graph.h"
 #include "graph_jobs.h"
+#include "present.h"
 #include "json.h"
 #include "log.h"
 #include "report.h"
@@ -197,15 +198,6 @@ struct status_page_incident {
   size_t n_addrs;
 };
 
-struct status_page_span {
-  double start, end;
-};
-
-struct status_page_spans {
-  struct status_page_span *v;
-  size_t n, alloc;
-};
-
 /* Everything one build reads, computed before anything is written. */
 struct status_page_ctx {
   struct gr_ctx *g;
@@ -247,13 +239,6 @@ struct status_page_out {
   enum vt_status st;
 };
 
-enum status_page_tfmt {
-  STATUS_PAGE_T_ISO,   /* 2026-11-21T10:02:13Z */
-  STATUS_PAGE_T_HUMAN, /* 2026-11-21 10:02 UTC */
-  STATUS_PAGE_T_DATE,  /* 2026-11-21 */
-  STATUS_PAGE_T_MONTH, /* November 2026 */
-};
-
 /* status_page_present.c */
 void status_page_put(struct status_page_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -263,21 +248,8 @@ void status_page_escn(struct status_page_out *o, const char *s,
                       size_t len);
 void status_page_esc(struct status_page_out *o, const char *s);
 void status_page_esc_text(struct status_page_out *o, const char *s);
-char *status_page_fmt_time(double t, enum status_page_tfmt f, char *out,
-                           size_t size);
 void status_page_time(struct status_page_out *o, double t);
-double status_page_trunc(double a, int d);
-char *status_page_pct(double availability, int d, char *out, size_t size);
 double status_page_month(double t, int delta);
-void status_page_spans_free(struct status_page_spans *s);
-enum vt_status status_page_spans_add(struct status_page_spans *s,
-                                     double start, double end);
-void status_page_spans_merge(struct status_page_spans *s);
-enum vt_status status_page_spans_sub(const struct status_page_spans *a,
-                                     const struct status_page_spans *b,
-                                     struct status_page_spans *out);
-double status_page_spans_within(const struct status_page_spans *s,
-                                double from, double to);
 
 /* status_page_ann.c */
 void status_page_ann_free(struct status_page_ann *a, size_t n);

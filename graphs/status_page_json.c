@@ -16,12 +16,8 @@ static void status_page_jstr(struct status_page_out *o, const char *s)
  * for NAN, so status.json and `report --format json` read the same. */
 static void status_page_jnum(struct status_page_out *o, double v)
 {
-  if (isnan(v) || isinf(v))
-    status_page_put(o, "null");
-  else if (v == floor(v) && fabs(v) < 1e15)
-    status_page_put(o, "%.0f", v);
-  else
-    status_page_put(o, "%.3f", v);
+  char n[64];
+  status_page_put(o, "%s", isfinite(v) ? pr_num(v, n, sizeof(n)) : "null");
 }
 
 /* An availability as the report's JSON writes it: 6 decimals, truncated. */
@@ -30,7 +26,7 @@ static void status_page_javail(struct status_page_out *o, double a)
   if (isnan(a))
     status_page_put(o, "null");
   else
-    status_page_put(o, "%.6f", status_page_trunc(a, 6));
+    status_page_put(o, "%.6f", pr_trunc(a, 6));
 }
 
 static void status_page_jtime(struct status_page_out *o, const char *key,
@@ -42,7 +38,7 @@ static void status_page_jtime(struct status_page_out *o, const char *key,
     status_page_put(o, "null");
     return;
   }
-  status_page_fmt_time(t, STATUS_PAGE_T_ISO, iso, sizeof(iso));
+  pr_time(t, PR_T_ISO, iso, sizeof(iso));
   status_page_put(o, "\"%s\"", iso);
 }
 
@@ -133,8 +129,8 @@ void status_page_json(struct status_page_out *o,
     status_page_put(o, "],\n \"days\":[");
     for (size_t d = 0; d < STATUS_PAGE_DAYS; d++) {
       char date[16];
-      status_page_fmt_time(x->day0 + (double)d * STATUS_PAGE_DAY_S,
-                           STATUS_PAGE_T_DATE, date, sizeof(date));
+      pr_time(x->day0 + (double)d * STATUS_PAGE_DAY_S,
+                           PR_T_DATE, date, sizeof(date));
       status_page_put(o, "%s{\"date\":\"%s\",\"availability\":", d ? "," : "",
                       date);
       status_page_javail(o, s->days[d].availability);

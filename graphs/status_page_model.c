@@ -129,11 +129,11 @@ status_page_classify(const struct status_page_day *d)
  * leaves nothing blind. out comes out merged. */
 static enum vt_status status_page_blind(const struct status_page_ctx *x,
                                         const struct status_page_svc *s,
-                                        struct status_page_spans *out)
+                                        struct pr_ivs *out)
 {
   enum vt_status st = VT_OK;
   for (size_t p = 0; p < s->n_probes && st == VT_OK; p++) {
-    struct status_page_spans mine = {0}, rest = {0}, both = {0};
+    struct pr_ivs mine = {0}, rest = {0}, both = {0};
     double since = NAN;
     for (size_t i = 0; i < x->n_pev && st == VT_OK; i++) {
       const struct gr_probe_event *e = &x->pev[i];
@@ -142,24 +142,24 @@ static enum vt_status status_page_blind(const struct status_page_ctx *x,
       if (strcmp(e->event, "silent") == 0 && isnan(since)) {
         since = e->ts - x->conf->silence_s;
       } else if (strcmp(e->event, "silent") != 0 && !isnan(since)) {
-        st = status_page_spans_add(&mine, since, e->ts);
+        st = pr_ivs_add(&mine, since, e->ts);
         since = NAN;
       }
     }
     if (st == VT_OK && !isnan(since))
-      st = status_page_spans_add(&mine, since, x->now);
-    status_page_spans_merge(&mine);
+      st = pr_ivs_add(&mine, since, x->now);
+    pr_ivs_norm(&mine);
     if (st == VT_OK && p == 0) {
       *out = mine;
       continue;
     }
     /* out and mine: out less (out less mine) */
-    if (st == VT_OK && (st = status_page_spans_sub(out, &mine, &rest)) == VT_OK)
-      st = status_page_spans_sub(out, &rest, &both);
-    status_page_spans_free(out);
+    if (st == VT_OK && (st = pr_ivs_sub(out, &mine, &rest)) == VT_OK)
+      st = pr_ivs_sub(out, &rest, &both);
+    pr_ivs_free(out);
     *out = both;
-    status_page_spans_free(&mine);
-    status_page_spans_free(&rest);
+    pr_ivs_free(&mine);
+    pr_ivs_free(&rest);
   }
   return st;
 }
@@ -173,7 +173,7 @@ static enum vt_status status_page_blind(const struct status_page_ctx *x,
 static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
 {
   struct status_page_svc *s = &x->svc[si];
-  struct status_page_spans down = {0}, deg = {0}, maint = {0}, d1 = {0},
+  struct pr_ivs down = {0}, deg = {0}, maint = {0}, d1 = {0},
                            g1 = {0}, g2 = {0}, blind = {0}, b1 = {0}, nd = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < x->n_outages && st == VT_OK; i++) {
@@ -181,57 +181,57 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
     if (strcmp(o->target, s->name) != 0 || strcmp(o->scope, "host") != 0)
       continue;
     double end = isnan(o->end) ? x->now : fmin(o->end, x->now);
-    st = status_page_spans_add(strcmp(o->state, "down") == 0 ? &down : &deg,
+    st = pr_ivs_add(strcmp(o->state, "down") == 0 ? &down : &deg,
                                o->start, end);
   }
   for (size_t i = 0; i < x->n_maint && st == VT_OK; i++)
     if (strcmp(x->maint[i].target, s->name) == 0)
-      st = status_page_spans_add(&maint, x->maint[i].start, x->maint[i].end);
+      st = pr_ivs_add(&maint, x->maint[i].start, x->maint[i].end);
   if (st != VT_OK)
     goto out;
-  status_page_spans_merge(&down);
-  status_page_spans_merge(&deg);
-  status_page_spans_merge(&maint);
+  pr_ivs_norm(&down);
+  pr_ivs_norm(&deg);
+  pr_ivs_norm(&maint);
   /* down less maintenance; degraded less maintenance and less down */
-  if ((st = status_page_spans_sub(&down, &maint, &d1)) != VT_OK ||
-      (st = status_page_spans_sub(&deg, &maint, &g1)) != VT_OK ||
-      (st = status_page_spans_sub(&g1, &down, &g2)) != VT_OK)
+  if ((st = pr_ivs_sub(&down, &maint, &d1)) != VT_OK ||
+      (st = pr_ivs_sub(&deg, &maint, &g1)) != VT_OK ||
+      (st = pr_ivs_sub(&g1, &down, &g2)) != VT_OK)
     goto out;
   /* No data: every probe silent, less maintenance (not measured anyway)
    * and less the outages (time inside an outage counts as measured, as
    * in the report). */
   if ((st = status_page_blind(x, s, &blind)) != VT_OK ||
-      (st = status_page_spans_sub(&blind, &maint, &b1)) != VT_OK ||
-      (st = status_page_spans_sub(&b1, &down, &nd)) != VT_OK)
+      (st = pr_ivs_sub(&blind, &maint, &b1)) != VT_OK ||
+      (st = pr_ivs_sub(&b1, &down, &nd)) != VT_OK)
     goto out;
   for (size_t d = 0; d < STATUS_PAGE_DAYS; d++) {
     struct status_page_day *day = &s->days[d];
     double from = x->day0 + (double)d * STATUS_PAGE_DAY_S;
     double to = fmin(from + STATUS_PAGE_DAY_S, x->now);
-    day->maint_s = status_page_spans_within(&maint, from, to);
+    day->maint_s = pr_ivs_within(&maint, from, to);
     double a = isnan(s->first_ts) ? to : fmax(from, s->first_ts);
     double b = isnan(s->last_ts) ? to : fmin(to, s->last_ts);
     if (b > a) {
-      day->nodata_s = status_page_spans_within(&nd, a, b);
+      day->nodata_s = pr_ivs_within(&nd, a, b);
       day->measured_s =
-          (b - a) - status_page_spans_within(&maint, a, b) - day->nodata_s;
-      day->down_s = status_page_spans_within(&d1, a, b);
-      day->degraded_s = status_page_spans_within(&g2, a, b);
+          (b - a) - pr_ivs_within(&maint, a, b) - day->nodata_s;
+      day->down_s = pr_ivs_within(&d1, a, b);
+      day->degraded_s = pr_ivs_within(&g2, a, b);
     }
     day->availability =
         day->measured_s > 0 ? 1.0 - day->down_s / day->measured_s : NAN;
     day->cls = status_page_classify(day);
   }
 out:
-  status_page_spans_free(&down);
-  status_page_spans_free(&deg);
-  status_page_spans_free(&maint);
-  status_page_spans_free(&d1);
-  status_page_spans_free(&g1);
-  status_page_spans_free(&g2);
-  status_page_spans_free(&blind);
-  status_page_spans_free(&b1);
-  status_page_spans_free(&nd);
+  pr_ivs_free(&down);
+  pr_ivs_free(&deg);
+  pr_ivs_free(&maint);
+  pr_ivs_free(&d1);
+  pr_ivs_free(&g1);
+  pr_ivs_free(&g2);
+  pr_ivs_free(&blind);
+  pr_ivs_free(&b1);
+  pr_ivs_free(&nd);
   return st;
 }
 
