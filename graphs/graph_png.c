@@ -51,9 +51,18 @@ static cairo_status_t png_write_stream(cairo_surface_t *sf,
   int h = cairo_image_surface_get_height(sf);
   int stride = cairo_image_surface_get_stride(sf);
   const unsigned char *data = cairo_image_surface_get_data(sf);
-  bool alpha = fmt == CAIRO_FORMAT_ARGB32;
   if (!data || w <= 0 || h <= 0)
     return CAIRO_STATUS_INVALID_SIZE;
+  /* An opaque image (librrd's are) is written as RGB, as cairo does. */
+  bool alpha = false;
+  for (int y = 0; fmt == CAIRO_FORMAT_ARGB32 && y < h && !alpha; y++) {
+    const uint32_t *src = (const uint32_t *)(data + (size_t)y * stride);
+    for (int x = 0; x < w; x++)
+      if (src[x] < 0xff000000u) {
+        alpha = true;
+        break;
+      }
+  }
   struct png_sink sink = {write, closure, false};
   png_structp p =
       png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
