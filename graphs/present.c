@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "utf8.h"
 
 enum vt_status pr_esc(struct vt_buf *b, const char *s, size_t len)
@@ -140,14 +141,10 @@ enum vt_status pr_ivs_add(struct pr_ivs *a, double s, double e)
     a->v[a->n - 1].e = e;
     return VT_OK;
   }
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    struct pr_iv *v = realloc(a->v, cap * sizeof(*v));
-    if (!v)
-      return VT_ENOMEM;
-    a->v = v;
-    a->cap = cap;
-  }
+  struct pr_iv *v = vt_grow(a->v, &a->cap, a->n + 1, sizeof(*v));
+  if (!v)
+    return VT_ENOMEM;
+  a->v = v;
   a->v[a->n++] = (struct pr_iv){s, e};
   return VT_OK;
 }
