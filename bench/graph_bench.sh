@@ -47,7 +47,8 @@
 # Environment: BENCH_RUNS (5), BENCH_SP_SERVICES (100, up to 1000),
 # BENCH_SP_RUNS (3), BENCH_SP_ONE_WORKER (1: also a full build with
 # --jobs 1), BENCH_SP_CEIL (1000: graphs of the status page replayed
-# through rrd_graph_v for its ceiling),
+# through rrd_graph_v for its ceiling), BENCH_SP_INTERVAL (60: the steady
+# state's incremental build starts that long after the previous one),
 # BENCH_SP_COPY=1 (status-page files as copies, not hard links: 11 GB for
 # 100 services), BENCH_STRICT (0), VT_KEEP=1 keeps the work directory
 # ($TMPDIR or /tmp, vt-test.XXXXXX/gbench) except the RRD files, images and
@@ -668,6 +669,7 @@ say "2. status page: $SP_SERVICES services, one profiled run, then $SP_RUNS time
 	--out-dir "$WORK/site" --shim "$WORK/graph_shim.so" --runs "$SP_RUNS" \
 	--json "$WORK/sp.json" --limit $((150 + SP_SERVICES)) \
 	--ceiling "$WORK/sp_ceiling" --ceiling-n "${BENCH_SP_CEIL:-1000}" \
+	--interval "${BENCH_SP_INTERVAL:-60}" \
 	--one-worker "${BENCH_SP_ONE_WORKER:-1}" || say "status page: FAILED (see the summary)"
 
 # ---- 3. the graphs ---------------------------------------------------------------

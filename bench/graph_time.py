@@ -26,8 +26,8 @@ Both write a file; the two images are compared pixel by pixel (PX A B).
 status-page: one full build with SHIM preloaded and one worker (the
 warm-up, where the time goes, and the argument vectors of every graph),
 then N rounds of a full build (fresh DIR) and two incremental
-ones (the same DIR again, as the collector rebuilds; the second is the
-steady state), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
+ones (the same DIR again, as the collector rebuilds; the second, the
+steady state, starts --interval (60) seconds after the first started), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
 the images in DIR/graphs, the build time and the graphs drawn and reused
 that the command logs. CPU includes the graph worker processes (waited
 for by the command, so in its rusage). Last, with --ceiling HELPER, the
@@ -239,9 +239,11 @@ def cmd_status_page(a):
     if os.path.exists(argv_f):
         os.unlink(argv_f)
     plan = [('full', True, ['--jobs', '1'])]
+    prev_start = time.time()
     for i in range(a.runs):
-        # The second incremental build is the steady state: the time since
-        # the previous build is one incremental build, not a full one.
+        # The second incremental build is the steady state: it starts
+        # --interval seconds after the first one started (the collector's
+        # rebuild interval), or right after it when that took longer.
         plan += [('full', False, []), ('incremental-1', False, []),
                  ('incremental', False, [])]
     if a.one_worker:
@@ -253,7 +255,16 @@ def cmd_status_page(a):
                'GRAPH_ARGV_OUT': argv_f} if profiled else None
         if not mode.startswith('incremental'):
             sp_clear(a.out_dir)
+        # The steady state: as the collector rebuilds, --interval seconds
+        # after the previous build started (or at once if that took
+        # longer).
+        waited = 0.0
+        if mode == 'incremental' and a.interval > 0:
+            waited = max(0.0, prev_start + a.interval - time.time())
+            time.sleep(waited)
+        prev_start = time.time()
         r = run(cmd + extra, env, a.limit, err_f)
+        r['waited'] = waited
         r['profiled'] = profiled
         r['mode'] = mode
         log = open(err_f, errors='replace').read()
@@ -366,6 +377,7 @@ def main():
     p.add_argument('--json', required=True)
     p.add_argument('--limit', type=float, default=150.0)
     p.add_argument('--one-worker', type=int, default=1)
+    p.add_argument('--interval', type=float, default=60.0)
     p.add_argument('--ceiling')
     p.add_argument('--ceiling-n', type=int, default=1000)
     a = ap.parse_args()

@@ -126,7 +126,8 @@ static void status_page_job_alt(struct graph_job *job,
 
 /* The fingerprint of a graph (graph_jobs.h): what it shows, with the range
  * end and the newest value counted in steps of STATUS_PAGE_REDRAW_FRACTION
- * of the range, and the service's event rows. A 3-hour graph is redrawn
+ * of the range (each graph's steps at a phase of its own), and the
+ * service's event rows. A 3-hour graph is redrawn
  * when its end moved by 108 s (7 pixels), a 30-day one by 7.2 hours; an
  * outage that starts or ends redraws at once (the event rows). Redrawing
  * at every pixel would redraw nearly every graph at every build of a page
@@ -136,13 +137,26 @@ static uint64_t status_page_fp(const struct status_page_ctx *x,
                                const struct status_page_svc *s,
                                const struct graph_job *j, const double *drawn)
 {
-  double px = (j->opts.end - j->opts.start) * STATUS_PAGE_REDRAW_FRACTION;
+  double span = j->opts.end - j->opts.start;
+  double px = span * STATUS_PAGE_REDRAW_FRACTION;
+  /* Each graph's steps start at a phase of its own (from its service, kind
+   * and range; the same for its wide and narrow image), so a build redraws
+   * an even share of each range's graphs, not all 3-hour graphs of every
+   * service at once every 108 s and all day graphs at once every 864 s. */
+  char ph[300];
+  int phl = snprintf(ph, sizeof(ph), "%s|%d|%s|%.0f", s->name,
+                     (int)j->opts.kind, j->opts.ip ? j->opts.ip : "", span);
+  double phase = (double)(graph_jobs_fp(GRAPH_JOBS_FP0, ph,
+                                        phl > 0 ? (size_t)phl : 0) %
+                          1000003u) /
+                 1000003.0 * px;
   char key[512];
   int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
                      PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
                      j->opts.ip ? j->opts.ip : "", j->opts.width,
-                     j->opts.height, (int)j->opts.compact, floor(x->now / px),
-                     floor(drawn[1] / px), drawn[0]);
+                     j->opts.height, (int)j->opts.compact,
+                     floor((x->now + phase) / px),
+                     floor((drawn[1] + phase) / px), drawn[0]);
   uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
   return graph_jobs_fp(h, &s->ev_fp, sizeof(s->ev_fp));
 }
