@@ -256,10 +256,12 @@ EOF
 cat >"$WORK/graph_shim.c" <<'EOF'
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct rrd_info_t rrd_info_t;
 typedef double rrd_value_t;
@@ -331,13 +333,27 @@ rrd_info_t *rrd_graph_v(int argc, char **argv)
   if (!fn)
     fn = (rrd_info_t * (*)(int, char **)) real("rrd_graph_v");
   const char *f = getenv("GRAPH_ARGV_OUT");
-  FILE *o = f ? fopen(f, "a") : NULL;
-  if (o) {
-    fprintf(o, "ARGC=%d", argc);
-    fputc(0, o);
+  if (f) {
+    /* One write(2) with O_APPEND per vector: the status page's worker
+     * processes append to the same file. */
+    size_t len = 32;
     for (int i = 0; i < argc; i++)
-      fwrite(argv[i], 1, strlen(argv[i]) + 1, o);
-    fclose(o);
+      len += strlen(argv[i]) + 1;
+    char *b = malloc(len), *p = b;
+    int fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (b && fd >= 0) {
+      p += snprintf(p, 32, "ARGC=%d", argc) + 1;
+      for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
+        memcpy(p, argv[i], n);
+        p += n;
+      }
+      if (write(fd, b, (size_t)(p - b)) < 0)
+        perror("graph_shim");
+    }
+    if (fd >= 0)
+      close(fd);
+    free(b);
   }
   ENTER
   rrd_info_t *r = fn(argc, argv);

@@ -23,8 +23,8 @@ and 30 days ending at E), PNG:
      inside rrd_graph_v, rrd_fetch_r, rrd_info_r and sqlite3_step.
 Both write a file; the two images are compared pixel by pixel (PX A B).
 
-status-page: one full build with SHIM preloaded and one worker (the
-warm-up, where the time goes, and the argument vectors of every graph),
+status-page: one full build with SHIM preloaded (the warm-up, where the
+time goes, and the argument vectors of every graph),
 then N rounds of a full build (fresh DIR) and two incremental
 ones (the same DIR again, as the collector rebuilds; the second, the
 steady state, starts --interval (60) seconds after the first started), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
@@ -233,12 +233,12 @@ def cmd_status_page(a):
     # collector's rebuild: same folder, nothing new but the clock). Last,
     # one full build with --jobs 1: the one-core figure to compare with.
     # The warm-up also records every argument vector handed to
-    # rrd_graph_v (one worker, so the shim's appends do not interleave),
-    # for the ceiling below.
+    # rrd_graph_v (the shim appends each with one write), for the ceiling
+    # below.
     argv_f = a.json + '.argv'
     if os.path.exists(argv_f):
         os.unlink(argv_f)
-    plan = [('full', True, ['--jobs', '1'])]
+    plan = [('full', True, [])]
     prev_start = time.time()
     for i in range(a.runs):
         # The second incremental build is the steady state: it starts
