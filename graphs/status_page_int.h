@@ -34,6 +34,7 @@
 #include "log.h"
 #include "present.h"
 #include "report.h"
+#include "series.h"
 #include "vt_time.h"
 #include "wire.h"
 
