@@ -2,7 +2,11 @@
 /* The static status page (see status_page.h): current state per service,
  * 90-day uptime bars, incident history, announcements and the graphs, as
  * plain HTML + CSS (no JavaScript, no external assets) plus status.json,
- * built in a temporary folder and swapped in atomically. */
+ * built in a temporary folder and swapped in atomically. This file holds
+ * the graphs and the build; the other rooms are status_page_model.c (the
+ * data), _ann.c (announcements, notes), _html.c, _json.c, _feed.c (Atom,
+ * badges), _publish.c (files, the swap) and _present.c (the output
+ * buffer; the rules themselves are present.h's). */
 #include "config.h"
 
 #include "status_page.h"
