@@ -22,20 +22,11 @@ enum vt_status status_page_write_file(const char *dir, const char *rel,
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     goto fail;
-  const char *p = vt_buf_str(&o->b);
-  size_t left = o->b.len;
-  while (left) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      goto fail;
-    }
-    p += n;
-    left -= (size_t)n;
+  if (vt_write_all(fd, vt_buf_str(&o->b), o->b.len) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    goto fail;
   }
   if (close(fd) != 0)
     goto fail;
