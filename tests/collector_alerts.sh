@@ -10,7 +10,10 @@
 #      then resolved when A is back;
 #   3. Alertmanager down, every probe fails on B, the collector restarts
 #      before delivery: after Alertmanager is back the alert arrives once,
-#      and its end resolves it.
+#      and its end resolves it;
+#   4. late data on C: p1 and p2 fail, p1 recovers (the outage is resolved),
+#      then p3's late failures show it went on: firing again ("reopened"),
+#      then resolved at its new end.
 # Then: each webhook request's signature verified in Python (hmac), each
 # event once per receiver, the program's stdin valid JSON, a hanging
 # program killed after its timeout (--test-alert).
@@ -20,10 +23,11 @@ vt_require python3
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || { echo "1..0 # SKIP prometheus-alertmanager not installed"; exit 0; }
 vt_setup
-tap_plan 32
+tap_plan 39
 
 A=127.0.0.11
 B=127.0.0.12
+C=127.0.0.13
 now=$(date +%s)
 T=$((now - 250))
 sink_port=$(vt_free_port)
@@ -175,6 +179,38 @@ wait_am resolved "$B"
 is "$(am_count resolved "$B")" 1 "and resolved"
 sleep 2
 
+# 4: an outage that late results reopen.
+feedp() { # feedp PROBES IP FROM TO FAILING
+	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
+		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 "$1" "$5"
+}
+c_events() { "$VT_PYTHON" -c '
+import json, sys
+ev = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])
+      if json.loads(l)["path"] == "/hook" and json.loads(l)["status"] == 200]
+print(" ".join("%s%s@%s" % (e["status"], "(reopened)" if e.get("reopened")
+               else "", int(float(e.get("duration_s", -1))))
+               for e in ev if e["event"] == "outage"
+               and e.get("address") == sys.argv[2]))' "$sinklog" "$C"; }
+check "C: p1, p2 fail" feedp p1,p2 "$C" "$T" "$((T + 70))" p1,p2
+check "C: p3 ok meanwhile" feedp p3 "$C" "$T" "$((T + 60))" -
+check "C: p1 back, p2 still failing" feedp p1,p2 "$C" "$((T + 70))" "$((T + 100))" p2
+for _ in $(seq 1 50); do
+	[ "$(c_events)" = "firing@-1 resolved@70" ] && break
+	sleep 0.2
+done
+check "C: p3's late failures" feedp p3 "$C" "$((T + 60))" "$((T + 100))" p3
+check "C: all back" feedp p1,p2,p3 "$C" "$((T + 100))" "$((T + 120))" -
+for _ in $(seq 1 50); do
+	[ "$(c_events)" = "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" ] && break
+	sleep 0.2
+done
+is "$(c_events)" "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" \
+	"an outage reopened by late results fires again, then resolves at its new end"
+like "$(grep -m1 'goes on after all' "$VT_TMP/collector.log")" \
+	"$C: outage from .* goes on after all \\(late results\\); it had ended at" \
+	"the collector logs the reopened outage"
+
 # Certificates and DNS `expect`, by quorum: one probe alone says nothing.
 feedm() { # feedm MODE IP FROM TO FAILING
 	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
@@ -253,7 +289,7 @@ print(len(ev) == n, ' '.join('%s/%s/%s' % (e['event'], e['status'],
                              for e in ev if e['event'] == 'outage'))
 PY
 )
-is "$progv" "True outage/firing/127.0.0.11 outage/resolved/127.0.0.11 outage/firing/127.0.0.12 outage/resolved/127.0.0.12" \
+is "$progv" "True outage/firing/127.0.0.11 outage/resolved/127.0.0.11 outage/firing/127.0.0.12 outage/resolved/127.0.0.12 outage/firing/127.0.0.13 outage/resolved/127.0.0.13 outage/firing/127.0.0.13 outage/resolved/127.0.0.13" \
 	"the program gets each event as JSON on stdin"
 is "$(vt_sql "$data/alerts.sqlite" "select count(*) from outbox where done is null")" 0 \
 	"the outbox is drained"
