@@ -1463,21 +1463,29 @@ static enum vt_status events_touched_silences(struct events *ev)
   return st;
 }
 
+/* Checks the binds (rc) of query id and whether it has a row (*any). */
+static enum vt_status events_any(struct events *ev, enum events_sql id,
+                                 int rc, bool *any)
+{
+  *any = false;
+  enum vt_status st = events_bound(ev, id, rc);
+  if (st != VT_OK)
+    return st;
+  rc = sqlite3_step(ev->stmt[id]);
+  *any = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, id);
+  events_sql_reset(ev, id);
+  return st;
+}
+
 /* Whether probe has result spans (its silences go by event time). */
 static enum vt_status events_has_covers(struct events *ev, const char *probe,
                                         bool *has)
 {
-  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_COVER_LOAD];
-  enum vt_status st = events_bound(ev, EVENTS_SQL_COVER_LOAD,
-                                   events_bind_text(s, 1, probe));
-  if (st != VT_OK)
-    return st;
-  int rc = sqlite3_step(s);
-  *has = rc == SQLITE_ROW;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    st = events_sql_fail(ev, EVENTS_SQL_COVER_LOAD);
-  events_sql_reset(ev, EVENTS_SQL_COVER_LOAD);
-  return st;
+  return events_any(
+      ev, EVENTS_SQL_COVER_LOAD,
+      events_bind_text(ev->stmt[EVENTS_SQL_COVER_LOAD], 1, probe), has);
 }
 
 /* Counts a result older than the window, for the line at commit. */
@@ -2177,16 +2185,12 @@ enum vt_status events_tick(struct events *ev, double now)
   double before = now - ev->silence_s;
   /* Cheap test first, so an idle tick takes no write lock. */
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_SILENT_ANY];
-  enum vt_status st = events_bound(ev, EVENTS_SQL_SILENT_ANY,
-                                   sqlite3_bind_double(s, 1, before));
-  if (st != VT_OK)
+  bool any;
+  enum vt_status st = events_any(ev, EVENTS_SQL_SILENT_ANY,
+                                 sqlite3_bind_double(s, 1, before), &any);
+  if (st != VT_OK || !any)
     return st;
-  int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    st = events_sql_fail(ev, EVENTS_SQL_SILENT_ANY);
-  events_sql_reset(ev, EVENTS_SQL_SILENT_ANY);
-  if (st != VT_OK || rc == SQLITE_DONE)
-    return st;
+  int rc;
 
   bool own;
   st = events_auto_begin(ev, &own);

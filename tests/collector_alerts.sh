@@ -104,10 +104,11 @@ alerts = {
 CFG
 vt_collector_start "$cfg" "$port" || bail "collector did not start"
 
-feed() { # feed IP FROM TO FAILING
+feedp() { # feedp PROBES IP FROM TO FAILING [MODE]
 	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
-		"$VT_TMP/keys" "$VT_TMP/seq.json" "$1" "$2" "$3" 10 p1,p2,p3 "$4"
+		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 "$1" "$5" ${6:+"$6"}
 }
+feed() { feedp p1,p2,p3 "$@"; } # feed IP FROM TO FAILING
 # am_count STATUS ADDRESS: Alertmanager notifications with that status
 # carrying an alert of that address.
 am_count() {
@@ -180,10 +181,6 @@ is "$(am_count resolved "$B")" 1 "and resolved"
 sleep 2
 
 # 4: an outage that late results reopen.
-feedp() { # feedp PROBES IP FROM TO FAILING
-	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
-		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 "$1" "$5"
-}
 c_events() { "$VT_PYTHON" -c '
 import json, sys
 ev = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])
@@ -195,16 +192,17 @@ print(" ".join("%s%s@%s" % (e["status"], "(reopened)" if e.get("reopened")
 check "C: p1, p2 fail" feedp p1,p2 "$C" "$T" "$((T + 70))" p1,p2
 check "C: p3 ok meanwhile" feedp p3 "$C" "$T" "$((T + 60))" -
 check "C: p1 back, p2 still failing" feedp p1,p2 "$C" "$((T + 70))" "$((T + 100))" p2
-for _ in $(seq 1 50); do
-	[ "$(c_events)" = "firing@-1 resolved@70" ] && break
-	sleep 0.2
-done
+wait_for() { # wait_for WANT CMD...: up to 10 s until CMD prints WANT
+	for _ in $(seq 1 50); do
+		[ "$("${@:2}")" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+wait_for "firing@-1 resolved@70" c_events
 check "C: p3's late failures" feedp p3 "$C" "$((T + 60))" "$((T + 100))" p3
 check "C: all back" feedp p1,p2,p3 "$C" "$((T + 100))" "$((T + 120))" -
-for _ in $(seq 1 50); do
-	[ "$(c_events)" = "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" ] && break
-	sleep 0.2
-done
+wait_for "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" c_events
 is "$(c_events)" "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" \
 	"an outage reopened by late results fires again, then resolves at its new end"
 like "$(grep -m1 'goes on after all' "$VT_TMP/collector.log")" \
@@ -212,10 +210,7 @@ like "$(grep -m1 'goes on after all' "$VT_TMP/collector.log")" \
 	"the collector logs the reopened outage"
 
 # Certificates and DNS `expect`, by quorum: one probe alone says nothing.
-feedm() { # feedm MODE IP FROM TO FAILING
-	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
-		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 p1,p2,p3 "$5" "$1"
-}
+feedm() { feedp p1,p2,p3 "$2" "$3" "$4" "$5" "$1"; } # feedm MODE IP FROM TO FAILING
 hook_events() { "$VT_PYTHON" -c '
 import json, sys
 print(" ".join(sorted(json.loads(json.loads(l)["body"])["event"] + "/" +
@@ -230,11 +225,9 @@ feedm cert "$A" "$((T + 170))" "$((T + 190))" p1,p2 >/dev/null
 feedm dns "$A" "$((T + 170))" "$((T + 190))" p1,p3 >/dev/null
 feedm cert "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
 feedm dns "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
-for _ in $(seq 1 25); do
-	[ "$(hook_events cert) $(hook_events dns)" = "cert/firing cert/resolved dns/firing dns/resolved" ] && break
-	sleep 0.2
-done
-is "$(hook_events cert) $(hook_events dns)" "cert/firing cert/resolved dns/firing dns/resolved" \
+cert_dns() { echo "$(hook_events cert) $(hook_events dns)"; }
+wait_for "cert/firing cert/resolved dns/firing dns/resolved" cert_dns
+is "$(cert_dns)" "cert/firing cert/resolved dns/firing dns/resolved" \
 	"a quorum agreeing on a certificate's expiry and a DNS answer differing from expect: fired and resolved"
 like "$(grep '"/hook"' "$sinklog" | grep -m1 'days_left')" 'days_left.{1,6}3' "the event carries days_left"
 
