@@ -451,11 +451,11 @@ static void test_retire(void)
   tap_is_str(got[0],
              "address|198.51.100.2|partial||1700000050.000|1700000050.100|p1|"
              "1|3|\n"
-             "address|198.51.100.2|outage||1700000050.100|1800000110.100|"
+             "address|198.51.100.2|outage||1700000050.100|1700000110.100|"
              "p1,p2,p3|3|3|no longer checked\n"
-             "address|198.51.100.2|partial||1800000110.100|1800000110.200|p3|"
+             "address|198.51.100.2|partial||1700000110.100|1700000110.200|p3|"
              "1|3|no longer checked\n"
-             "host||outage|degraded|1700000050.100|1800000110.100|p1,p2,p3|3|"
+             "host||outage|degraded|1700000050.100|1700000110.100|p1,p2,p3|3|"
              "3|no longer checked\n",
              "retirement: the outage ends at the last result, \"no longer "
              "checked\"; so does the host's degraded state");
