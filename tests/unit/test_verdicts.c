@@ -19,6 +19,7 @@
 #include <rrd.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +471,7 @@ static void test_retire(void)
  * window are gone. */
 static void test_prune(void)
 {
+  static char late_log[4096];
   rng = UINT64_C(0x9E3779B97F4A7C15) * 77;
   make_history();
   char rrd[400];
@@ -496,11 +498,30 @@ static void test_prune(void)
         pruned += n;
       }
     if (ev) {
-      /* A retirement long ago goes too. */
+      /* A retirement long ago goes too; its results, older than the
+       * window, are logged as such (stderr caught in a file). */
+      char logf[512];
+      snprintf(logf, sizeof(logf), "%s/late-%d.log", test_dir, c);
+      fflush(stderr);
+      int saved = dup(2), fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0)
+        dup2(fd, 2);
       bad += events_begin(ev) != VT_OK;
       bad += one(ev, 0, "198.51.100.9", T0 + 1, 1);
       bad += one(ev, 0, "198.51.100.9", T0 + 2, 2);
       bad += events_commit(ev) != VT_OK;
+      fflush(stderr);
+      if (saved >= 0)
+        dup2(saved, 2);
+      if (fd >= 0)
+        close(fd);
+      if (saved >= 0)
+        close(saved);
+      FILE *f = fopen(logf, "r");
+      size_t got_n = f ? fread(late_log, 1, sizeof(late_log) - 1, f) : 0;
+      late_log[got_n] = '\0';
+      if (f)
+        fclose(f);
       bad += finish(ev);
       uint64_t n = 0;
       if (c == 1)
@@ -543,6 +564,15 @@ static void test_prune(void)
          "pruned %llu rows: none older than the window left (views, "
          "retirements, spans before it: %s unpruned, %s pruned)",
          (unsigned long long)pruned, left[0], left[1]);
+  tap_ok(strstr(late_log, "results (the oldest of probe p1 at "
+                          "2023-11-14T22:13:21.000Z) came more than "
+                          "quorum.window (5m00s) behind the latest result: "
+                          "stored in their series, but verdicts and "
+                          "silences that ended before") != NULL,
+         "results older than the window are logged, with what happens to "
+         "them");
+  if (!strstr(late_log, "quorum.window"))
+    printf("# log: %s\n", late_log);
   free(got[0]);
   free(got[1]);
 }
@@ -566,7 +596,7 @@ int main(void)
   static const char *const cases[] = {"live", "shuffled", "late",
                                       "one-batch", "overlaps"};
   enum { N_CASES = sizeof(cases) / sizeof(cases[0]) };
-  tap_plan(seeds * (N_CASES - 1) + 1 + 4 + 2);
+  tap_plan(seeds * (N_CASES - 1) + 1 + 4 + 3);
   test_retire();
   int rows_total = 0, outages_total = 0, silences_total = 0, reports = 0;
   for (int seed = 1; seed <= seeds; seed++) {
