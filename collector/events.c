@@ -172,6 +172,7 @@ enum events_sql {
   EVENTS_SQL_UNSILENCE,
   EVENTS_SQL_PEV_LOAD,
   EVENTS_SQL_PEV_DEL,
+  EVENTS_SQL_PEV_LAST,
   EVENTS_SQL_PRUNE_DOWNS,
   EVENTS_SQL_PRUNE_RETIRED,
   EVENTS_SQL_PRUNE_COVERS,
@@ -372,6 +373,12 @@ static const struct {
                              "load a probe's silences"},
     [EVENTS_SQL_PEV_DEL] = {"DELETE FROM probe_events WHERE id = ?1",
                             "withdraw a silence"},
+    [EVENTS_SQL_PEV_LAST] = {"SELECT 1 FROM (SELECT event FROM probe_events"
+                             " WHERE probe = ?1 AND ts < ?2"
+                             " AND event IN ('silent', 'back')"
+                             " ORDER BY ts DESC, id DESC LIMIT 1)"
+                             " WHERE event = 'silent'",
+                             "read a probe's last silence"},
     [EVENTS_SQL_PRUNE_DOWNS] = {"DELETE FROM downs"
                                 " WHERE \"end\" IS NOT NULL"
                                 " AND \"end\" < ?1",
@@ -1211,6 +1218,22 @@ cleanup:
   return st;
 }
 
+/* Checks the binds (rc) of query id and whether it has a row (*any). */
+static enum vt_status events_any(struct events *ev, enum events_sql id,
+                                 int rc, bool *any)
+{
+  *any = false;
+  enum vt_status st = events_bound(ev, id, rc);
+  if (st != VT_OK)
+    return st;
+  rc = sqlite3_step(ev->stmt[id]);
+  *any = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, id);
+  events_sql_reset(ev, id);
+  return st;
+}
+
 /* ---- silences by event time --------------------------------------------- */
 
 static enum vt_status events_probe_event(struct events *ev, const char *probe,
@@ -1358,11 +1381,24 @@ static enum vt_status events_probe_silences(struct events *ev,
   struct {
     bool silent, have;
     double ts;
-  } *want = calloc(2 * n, sizeof(*want));
+  } *want = calloc(2 * n + 1, sizeof(*want));
   size_t nw = 0;
   if (!want && st == VT_OK)
     st = events_oom();
   double from = fmax(ev->horizon - ev->window_s, cv[0].start);
+  /* Silent by arrival before its first span (it sent no result before,
+   * or before this version): back at the first result. */
+  bool back_first = false;
+  if (st == VT_OK && cv[0].start >= ev->horizon - ev->window_s) {
+    s = ev->stmt[EVENTS_SQL_PEV_LAST];
+    int rc = events_bind_text(s, 1, probe);
+    rc |= sqlite3_bind_double(s, 2, cv[0].start);
+    st = events_any(ev, EVENTS_SQL_PEV_LAST, rc, &back_first);
+  }
+  if (back_first) {
+    want[nw].silent = false;
+    want[nw++].ts = cv[0].start;
+  }
   for (size_t i = 0; i < n && st == VT_OK; i++) {
     bool gap = i + 1 < n ? cv[i + 1].start - cv[i].end > ev->silence_s
                          : silent;
@@ -1459,22 +1495,6 @@ static enum vt_status events_touched_silences(struct events *ev)
     st = events_probe_silences(ev, ev->touched_probes.v[i]);
   if (st == VT_OK)
     quorum_names_cleanup(&ev->touched_probes);
-  return st;
-}
-
-/* Checks the binds (rc) of query id and whether it has a row (*any). */
-static enum vt_status events_any(struct events *ev, enum events_sql id,
-                                 int rc, bool *any)
-{
-  *any = false;
-  enum vt_status st = events_bound(ev, id, rc);
-  if (st != VT_OK)
-    return st;
-  rc = sqlite3_step(ev->stmt[id]);
-  *any = rc == SQLITE_ROW;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    st = events_sql_fail(ev, id);
-  events_sql_reset(ev, id);
   return st;
 }
 
@@ -2028,7 +2048,9 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
   /* A probe that sent results is silent until results cover the time
    * again (events_probe_silences); one that never did, until it calls. */
   bool covers = false;
-  if (silent)
+  for (size_t i = 0; i < ev->nspans && silent && !covers; i++)
+    covers = strcmp(ev->spans[i].probe, probe) == 0; /* results coming */
+  if (silent && !covers)
     st = events_has_covers(ev, probe, &covers);
   if (st != VT_OK)
     goto done;
