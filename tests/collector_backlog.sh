@@ -120,10 +120,14 @@ done
 is "$closed" 2 "both outages ended, reason \"no longer checked\""
 is "$(q "select count(*) from outages where \"end\" is null and ip in ('$C', '$D')")" 0 \
 	"nothing open on the retired addresses"
+# Each probe's view ends at its own last result there; with quorum 2 of 3
+# the outage ends at the second latest of them (the probes retire the
+# address a little apart; a partial event goes on to the latest).
 for ip in "$C" "$D"; do
 	end=$(q "select max(\"end\") from outages where ip='$ip' and kind='outage'")
-	last=$(q "select max(last_ts) from series where key='$ip'")
-	is "$end" "$last" "$ip: the outage ends at its last result"
+	last=$(q "select last_ts from series where key='$ip'
+		order by last_ts desc limit 1 offset 1")
+	is "$end" "$last" "$ip: the outage ends at the last result of a quorum"
 done
 health=$(VT_NETNS=$VT_LAB_NS_col vt_http GET "http://$VT_LAB_IP_col:$port/healthz")
 like "$health" '"outages_open":0' "/healthz: no outage open"
