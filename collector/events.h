@@ -81,8 +81,9 @@ enum vt_status events_probe_next(struct events *ev, const char *probe,
     __attribute__((warn_unused_result));
 
 /* Records that probe's records below next are stored, and that it was seen
- * at now (first_seen, last_seen, "back" after a silence). In the batch's
- * transaction. */
+ * at now (first_seen, last_seen; "back" after a silence only for a probe
+ * that never sent a result: the others are back by their results' times,
+ * events_tick). In the batch's transaction. */
 enum vt_status events_probe_seen(struct events *ev, const char *probe,
                                  uint64_t next, double now)
     __attribute__((warn_unused_result));
