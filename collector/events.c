@@ -580,6 +580,29 @@ static enum vt_status events_verdict_delete(struct events *ev,
   return st;
 }
 
+/* Rows to delete, collected while their SELECT runs: an id, and for a
+ * silence row its time and whether it is "silent". */
+struct events_drop {
+  int64_t id;
+  double ts;
+  bool silent;
+};
+struct events_drops {
+  struct events_drop *v;
+  size_t n, cap;
+};
+
+static enum vt_status events_drops_add(struct events_drops *d, int64_t id,
+                                       double ts, bool silent)
+{
+  void *p = vt_grow(d->v, &d->cap, d->n + 1, sizeof(*d->v));
+  if (!p)
+    return events_oom();
+  d->v = p;
+  d->v[d->n++] = (struct events_drop){.id = id, .ts = ts, .silent = silent};
+  return VT_OK;
+}
+
 /* Computed verdicts of one target, with the strings they own. */
 struct events_verdicts {
   struct events_verdict *v;
@@ -669,10 +692,7 @@ static enum vt_status events_verdicts_apply(struct events *ev,
   bool *matched = calloc(want->n + 1, sizeof(*matched));
   if (!matched)
     return events_oom();
-  struct {
-    int64_t id;
-  } *drop = NULL;
-  size_t ndrop = 0, capdrop = 0;
+  struct events_drops drop = {0};
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROWS_LOAD];
   int rc = events_bind_text(s, 1, target);
   rc |= events_bind_text(s, 2, scope);
@@ -715,19 +735,13 @@ static enum vt_status events_verdicts_apply(struct events *ev,
         w->id = -id; /* nothing to write */
       continue;
     }
-    void *p = vt_grow(drop, &capdrop, ndrop + 1, sizeof(*drop));
-    if (!p) {
-      st = events_oom();
-      break;
-    }
-    drop = p;
-    drop[ndrop++].id = id;
+    st = events_drops_add(&drop, id, 0, false);
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_ROWS_LOAD);
   events_sql_reset(ev, EVENTS_SQL_ROWS_LOAD);
-  for (size_t i = 0; i < ndrop && st == VT_OK; i++)
-    st = events_verdict_delete(ev, target, drop[i].id);
+  for (size_t i = 0; i < drop.n && st == VT_OK; i++)
+    st = events_verdict_delete(ev, target, drop.v[i].id);
   for (size_t i = 0; i < want->n && st == VT_OK; i++) {
     struct events_verdict *w = &want->v[i];
     if (w->id > 0)
@@ -735,7 +749,7 @@ static enum vt_status events_verdicts_apply(struct events *ev,
     else if (w->id == 0 && (!isfinite(w->end) || w->end >= from))
       st = events_verdict_open(ev, target, w);
   }
-  free(drop);
+  free(drop.v);
   free(matched);
   return st;
 }
@@ -1326,12 +1340,7 @@ static enum vt_status events_probe_silences(struct events *ev,
     }
   }
   /* The stored rows: matched ones stay, the others go. */
-  struct {
-    int64_t id;
-    double ts;
-    bool silent;
-  } *drop = NULL;
-  size_t ndrop = 0, capdrop = 0;
+  struct events_drops drop = {0};
   s = ev->stmt[EVENTS_SQL_PEV_LOAD];
   int rc = events_bind_text(s, 1, probe);
   rc |= sqlite3_bind_double(s, 2, from);
@@ -1350,30 +1359,23 @@ static enum vt_status events_probe_silences(struct events *ev,
       want[k].have = true;
       continue;
     }
-    void *p = vt_grow(drop, &capdrop, ndrop + 1, sizeof(*drop));
-    if (!p) {
-      st = events_oom();
-      break;
-    }
-    drop = p;
-    drop[ndrop].id = sqlite3_column_int64(s, 0);
-    drop[ndrop].ts = ts;
-    drop[ndrop++].silent = is_silent;
+    st = events_drops_add(&drop, sqlite3_column_int64(s, 0), ts, is_silent);
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_PEV_LOAD);
   events_sql_reset(ev, EVENTS_SQL_PEV_LOAD);
   char iso[32];
-  for (size_t i = 0; i < ndrop && st == VT_OK; i++) {
+  for (size_t i = 0; i < drop.n && st == VT_OK; i++) {
+    const struct events_drop *d = &drop.v[i];
     st = events_bound_run(
         ev, EVENTS_SQL_PEV_DEL,
-        sqlite3_bind_int64(ev->stmt[EVENTS_SQL_PEV_DEL], 1, drop[i].id));
-    if (st != VT_OK || !drop[i].silent)
+        sqlite3_bind_int64(ev->stmt[EVENTS_SQL_PEV_DEL], 1, d->id));
+    if (st != VT_OK || !d->silent)
       continue;
     vt_notice("events: probe %s was not silent from %s after all: its "
               "results cover that time",
-              probe, vt_time_fmt_iso(drop[i].ts, iso, sizeof(iso)));
-    events_probe_note(ev, EVENTS_NOTE_PROBE_BACK, probe, drop[i].ts);
+              probe, vt_time_fmt_iso(d->ts, iso, sizeof(iso)));
+    events_probe_note(ev, EVENTS_NOTE_PROBE_BACK, probe, d->ts);
   }
   for (size_t k = 0; k < nw && st == VT_OK; k++) {
     if (want[k].have || want[k].ts < from)
@@ -1395,7 +1397,7 @@ static enum vt_status events_probe_silences(struct events *ev,
                                      : EVENTS_NOTE_PROBE_BACK,
                       probe, want[k].ts);
   }
-  free(drop);
+  free(drop.v);
   free(want);
   free(cv);
   return st;
