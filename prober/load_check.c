@@ -30,6 +30,11 @@ struct load_check {
 static void load_check_http_done(struct vt_result *res, void *arg)
 {
   struct load_check *l = arg;
+  /* A failed read may hide a restart whose new count already passed the
+   * old one (then no decrease shows it): the next read starts afresh (no
+   * rate for it: unknown, never wrong). */
+  if (!res->ok)
+    l->rate.have = false;
   if (res->ok) {
     const struct probe_check_conf *c = l->c;
     const struct vt_buf *body = http_check_body(l->http);

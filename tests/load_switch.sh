@@ -145,8 +145,9 @@ is "$(vt_jq 'select(.name == "stub") | .detail')" \
 	'"line 1: not nginx stub_status: \"# HELP vt_requests_total Requests served...\""' \
 	"Prometheus text read as stub_status: the error names line 1"
 
-# the first samples (a counter's first sample has no rate)
-sleep "$("$VT_PYTHON" -c 'import sys, time; print(max(0.0, 1.2 - (time.time() - float(sys.argv[1]))))' "$t_warm")"
+# the first samples: a counter's first read has no rate, and the first
+# rounds start anywhere within the first interval
+sleep "$("$VT_PYTHON" -c 'import sys, time; print(max(0.0, 2.2 - (time.time() - float(sys.argv[1]))))' "$t_warm")"
 
 t_start=$(date +%s)
 "$VT_PYTHON" "$top_srcdir/tests/lib/load_clients.py" --host www.example.test \
@@ -172,13 +173,16 @@ kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null; _vt_untrack "$PROM_PID"
 prom_start
 t_prom_restart=$(date +%s)
 sleep 0.8
-# The old nginx restarts (its counter starts again at 0).
-t_old_restart=$(date +%s)
-load_nginx_stop old
-load_nginx old "$OLD"
 wait "$CLIENTS_PID" "$PCLIENTS_PID"
 _vt_untrack "$CLIENTS_PID"
 _vt_untrack "$PCLIENTS_PID"
+# The old nginx restarts (its counter starts again at 0) once the clients
+# are done: a restart loses what it counted after the probe's last read,
+# which the sum above could not account for on a slow machine (the
+# Prometheus endpoint's restart under load is accounted exactly).
+t_old_restart=$(date +%s)
+load_nginx_stop old
+load_nginx old "$OLD"
 sleep 1.3 # the last samples
 t_end=$(date +%s)
 kill -TERM "$PROBE_PID"; wait "$PROBE_PID" 2>/dev/null; _vt_untrack "$PROBE_PID"
@@ -211,23 +215,28 @@ check "stored nginx traffic $stored req ~ $sent sent by the clients (+ <= $probe
 	"$stored" "$sent" "$probe_reads"
 # The restart lost what the first server counted after the probe's last
 # read (it logged both).
-lost=$(awk '$1 == "read" { r = $2 } $1 == "final" { print $2 - r; exit }' "$VT_TMP/prom.log")
+# When a read failed during the restart, the probe starts afresh: the new
+# server's count at its first read (B) has no rate either; when none
+# failed, the decrease shows the restart and B is counted. Either is right.
+lost=$(awk '$1 == "read" && !d { r = $2 } $1 == "final" { f = $2 - r; d = 1; next }
+	d && $1 == "read" { print f; exit }' "$VT_TMP/prom.log")
+first=$(awk '$1 == "final" { d = 1; next } d && $1 == "read" { print $2; exit }' "$VT_TMP/prom.log")
 check "stored Prometheus traffic $pstored ~ $psent sent - $lost counted after the last read before the restart (within 5 %)" \
-	"$VT_PYTHON" -c "import sys; s, n, l = map(float, sys.argv[1:]); sys.exit(0 if abs(s - (n - l)) <= 0.05 * (n - l) else 1)" \
-	"$pstored" "$psent" "${lost:-0}"
+	"$VT_PYTHON" -c "import sys; s, n, l, b = map(float, sys.argv[1:]); sys.exit(0 if min(abs(s - (n - l)), abs(s - (n - l - b))) <= 0.05 * (n - l) else 1)" \
+	"$pstored" "$psent" "${lost:-0}" "${first:-0}"
 
 pmax=$(awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }' "$VT_TMP/prom.rows")
 pmin=$(awk 'BEGIN { m = 1e9 } { if ($2 < m) m = $2 } END { printf "%.1f", m }' "$VT_TMP/prom.rows")
 check "Prometheus restart under 50 req/s: no spike (max $pmax/s) and nothing negative (min $pmin/s)" \
 	awk -v a="$pmax" -v b="$pmin" 'BEGIN { exit !(a <= 50 * 1.3 && b >= 0) }'
-like "$(cat "$VT_TMP/p1.log")" "load: prom/load \\[$PROM\\]: counter went down" \
-	"the probe logged the Prometheus counter's reset"
+like "$(cat "$VT_TMP/p1.log")" "load: prom/load \\[$PROM\\]: counter went down|prom/load load prom.example.test \\[$PROM\\]:[0-9]+: connect_refused" \
+	"the probe saw the Prometheus restart (a decrease, or a failed read)"
 before=$(awk -v t="$t_old_restart" '$1 < t { if ($2 > m) m = $2 } END { printf "%.1f", m }' "$VT_TMP/old.rows")
 after=$(awk -v t="$t_old_restart" '$1 > t { if ($2 > m) m = $2 } END { printf "%.1f", m + 0 }' "$VT_TMP/old.rows")
 check "old nginx restarted: no spike (max $after/s after, $before/s before)" \
 	awk -v a="$after" -v b="$before" 'BEGIN { exit !(a <= b && b > 50) }'
-like "$(cat "$VT_TMP/p1.log")" "load: www/load \\[$OLD\\]: counter went down" \
-	"the probe logged the nginx counter's reset"
+like "$(cat "$VT_TMP/p1.log")" "load: www/load \\[$OLD\\]: counter went down|www/load load www.example.test \\[$OLD\\]:[0-9]+: connect_refused" \
+	"the probe saw the nginx restart (a decrease, or a failed read)"
 
 # ---- the switch: old traffic under 10 % within TTL + interval + step + 1 s --------
 moved=$("$VT_PYTHON" - "$VT_TMP/old.rows" "$VT_TMP/new.rows" "$t_switch" <<'PY'
