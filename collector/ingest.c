@@ -622,6 +622,7 @@ static size_t ingest_set_aside(struct ingest *in,
 void ingest_results(struct ingest *in, const struct http_api_request *req,
                     int *status, struct vt_buf *reply)
 {
+  double t_body = vt_time_mono(); /* the body is complete */
   struct ingest_auth a = {0};
   int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
   if (!code)
@@ -699,10 +700,17 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
   for (size_t i = 0; st == VT_OK && i < n; i++)
     if (!in->ahead[order[i]])
       st = ingest_record(in, &in->recs[order[i]]);
-  if (st == VT_OK)
+  if (st == VT_OK) {
+    size_t queued = rrd_store_queued(in->rrd);
+    double t_rrd = vt_time_mono();
     st = rrd_store_flush(in->rrd);
-  else
+    if (queued) { /* /metrics */
+      coll_metrics_observe(COLL_HIST_RRD_FLUSH, vt_time_mono() - t_rrd);
+      coll_metrics_observe(COLL_HIST_RRD_QUEUE, (double)queued);
+    }
+  } else {
     rrd_store_discard(in->rrd);
+  }
   if (st == VT_OK)
     st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
   if (st == VT_OK && a.spool)
@@ -717,6 +725,7 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
+  coll_metrics_observe(COLL_HIST_BATCH_STORE, vt_time_mono() - t_body);
   /* Stored: now the remote-write journal (an error there is logged and
    * does not refuse the batch, which is stored), with only the records
    * that were stored as series values (not those set aside, not

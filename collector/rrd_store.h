@@ -106,6 +106,12 @@ enum vt_status rrd_store_flush(struct rrd_store *s)
  * back, by retention): the next write of each looks again. */
 void rrd_store_forget(struct rrd_store *s);
 
+/* Values queued now (for /metrics: the queue a flush writes). */
+size_t rrd_store_queued(const struct rrd_store *s);
+
+/* True when the store writes through rrdcached, false for librrd direct. */
+bool rrd_store_uses_daemon(const struct rrd_store *s);
+
 /* Drops the queue without writing (a rejected batch). */
 void rrd_store_discard(struct rrd_store *s);
 
