@@ -6,14 +6,16 @@
 # (Debian's prometheus) accepts the collector's and the probes' pages, the
 # probe answers /healthz, and a real Prometheus scraping all three every
 # second answers a PromQL query with vantage_up per address and probe:
-# 1 for A, 0 for B, from both probes.
+# 1 for A, 0 for B, from both probes. The histograms (batch stages, RRD,
+# SQLite, the probes' lateness) carry what happened, Prometheus reads them,
+# and a SIGHUP moves the probe's listener (a bad address keeps the old one).
 . "$top_srcdir/tests/lib/servers.sh"
 vt_require probe nginx python3
 [ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
 vt_setup
-tap_plan 7
+tap_plan 16
 
 A=127.0.0.11
 B=127.0.0.12
@@ -26,7 +28,7 @@ probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
            { name = "p2"; key_file = "$(vt_key p2)"; } );
 CFG
 vt_collector_start "$VT_TMP/collector.cfg" "$port" || bail "collector did not start"
-declare -A MPORT
+declare -A MPORT PID
 for p in p1 p2; do
 	MPORT[$p]=$(vt_free_port)
 	cat >"$VT_TMP/$p.cfg" <<CFG
@@ -39,6 +41,7 @@ targets = ( { name = "www"; host = "www.example.test"; ips = [ "$A", "$B" ];
 CFG
 	"$VANTAGE_PROBE" -c "$VT_TMP/$p.cfg" 2>"$VT_TMP/$p.log" &
 	vt_track $!
+	PID[$p]=$!
 done
 for _ in $(seq 1 50); do
 	case $(vt_http GET "http://127.0.0.1:${MPORT[p2]}/healthz") in 200*) break ;; esac
@@ -98,3 +101,54 @@ is "$got" "$A/p1=1 $A/p2=1 $B/p1=0 $B/p2=0" \
 like "$up" "^([^ ]*=1 ){2}[^ ]*=1$" "Prometheus scrapes the collector and both probes"
 got=$(query 'vantage_probe_checks_total{result="failed"} > 0')
 like "$got" "p1.*p2|probe.*probe" "the probes' failed checks (B) reach Prometheus"
+
+# The collector's histograms count what it did: one "store" observation per
+# stored batch, RRD flushes and SQLite transactions.
+fetch "http://127.0.0.1:$port/metrics" >"$VT_TMP/collector.prom"
+val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+batches=$(val vantage_ingest_batches_total "$VT_TMP/collector.prom")
+stored=$(val 'vantage_ingest_batch_seconds_count{stage="store"}' "$VT_TMP/collector.prom")
+is "$([ "${batches:-0}" -gt 0 ] && [ "$batches" = "$stored" ] && echo 1)" 1 \
+	"store stage: one observation per stored batch ($stored of $batches)"
+flushes=$(val 'vantage_rrd_flush_seconds_count{backend="librrd"}' "$VT_TMP/collector.prom")
+queued=$(val 'vantage_rrd_flush_queue_values_sum{backend="librrd"}' "$VT_TMP/collector.prom")
+txn=$(val vantage_sqlite_transaction_seconds_count "$VT_TMP/collector.prom")
+results=$(val vantage_ingest_results_total "$VT_TMP/collector.prom")
+is "$([ "${flushes:-0}" -gt 0 ] && [ "${txn:-0}" -ge "$batches" ] &&
+	[ "${queued%.*}" -ge "$results" ] && echo 1)" 1 \
+	"RRD flushes ($flushes, $queued values for $results results) and SQLite transactions ($txn)"
+fetch "http://127.0.0.1:${MPORT[p1]}/metrics" >"$VT_TMP/probe.prom"
+late=$(val 'vantage_probe_round_lateness_seconds_bucket{le="+Inf"}' "$VT_TMP/probe.prom")
+runs=$(val vantage_probe_runs_total "$VT_TMP/probe.prom")
+bytes=$(val vantage_probe_spool_bytes "$VT_TMP/probe.prom")
+is "$([ "${late:-0}" -gt 0 ] && [ "$late" -le "$runs" ] && [ "${bytes:-0}" -gt 0 ] &&
+	grep -q '^vantage_probe_queued 0$' "$VT_TMP/probe.prom" &&
+	grep -q 'vantage_probe_upload_state{collector=.*state="idle"}' "$VT_TMP/probe.prom" && echo 1)" 1 \
+	"the probe's lateness histogram ($late of $runs runs), spool bytes ($bytes), queue, upload state"
+got=$(query 'vantage_ingest_batch_seconds_count{stage="ack"} > 0')
+like "$got" "collector=" "PromQL: the collector's ack stage histogram"
+got=$(query 'histogram_quantile(0.99, vantage_probe_round_lateness_seconds_bucket) < 105')
+like "$got" "probe=.* .*probe=" "PromQL: the 99th percentile of both probes' lateness"
+
+# SIGHUP moves p1's listener; an address in use keeps the one it has.
+new=$(vt_free_port)
+sed -i "s/127.0.0.1:${MPORT[p1]}/127.0.0.1:$new/" "$VT_TMP/p1.cfg"
+kill -HUP "${PID[p1]}"
+for _ in $(seq 1 50); do
+	case $(vt_http GET "http://127.0.0.1:$new/healthz") in 200*) break ;; esac
+	sleep 0.1
+done
+like "$(vt_http GET "http://127.0.0.1:$new/healthz")" '^200 .*"probe":"p1"' \
+	"after SIGHUP the probe answers on its new metrics_listen"
+is "$(vt_http GET "http://127.0.0.1:${MPORT[p1]}/healthz" | grep -q '^200' || echo 1)" 1 \
+	"and no longer on the old one"
+sed -i "s/127.0.0.1:$new/127.0.0.1:$port/" "$VT_TMP/p1.cfg"
+kill -HUP "${PID[p1]}"
+for _ in $(seq 1 50); do
+	grep -q "cannot listen on 127.0.0.1:$port" "$VT_TMP/p1.log" && break
+	sleep 0.1
+done
+like "$(grep "cannot listen on 127.0.0.1:$port" "$VT_TMP/p1.log")" \
+	"still listening on 127.0.0.1:$new" "an address in use is refused, and the log says why"
+like "$(vt_http GET "http://127.0.0.1:$new/healthz")" '^200 ' \
+	"the old listener stays after a bad address"
