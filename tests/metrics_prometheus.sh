@@ -15,7 +15,7 @@ vt_require probe nginx python3
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
 vt_setup
-tap_plan 16
+tap_plan 19
 
 A=127.0.0.11
 B=127.0.0.12
@@ -63,9 +63,15 @@ like "$(grep "vantage_up{" "$VT_TMP/collector.prom" | sort | tr '\n' ' ')" \
 	"address=\"$A\",probe=\"p1\"} 1 .*address=\"$B\",probe=\"p2\"} 0" \
 	"the collector's vantage_up per address and probe"
 
+rules="$top_srcdir/etc/prometheus-rules.yml"
+check "promtool check rules: etc/prometheus-rules.yml" promtool check rules "$rules"
+check "promtool test rules: each rule quiet, then firing with its labels and texts" \
+	promtool test rules "$top_srcdir/tests/conf/prometheus-rules.test.yml"
+
 pport=$(vt_free_port)
 cat >"$VT_TMP/prometheus.yml" <<YML
 global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
+rule_files: [ "$rules" ]
 scrape_configs:
   - job_name: collector
     static_configs: [ { targets: [ "127.0.0.1:$port" ] } ]
@@ -125,6 +131,23 @@ is "$([ "${late:-0}" -gt 0 ] && [ "$late" -le "$runs" ] && [ "${bytes:-0}" -gt 0
 	grep -q '^vantage_probe_queued 0$' "$VT_TMP/probe.prom" &&
 	grep -q 'vantage_probe_upload_state{collector=.*state="idle"}' "$VT_TMP/probe.prom" && echo 1)" 1 \
 	"the probe's lateness histogram ($late of $runs runs), spool bytes ($bytes), queue, upload state"
+rules_health() { "$VT_PYTHON" - "http://127.0.0.1:$pport" <<'PY'
+import json, sys, urllib.request
+try:
+    r = json.load(urllib.request.urlopen(sys.argv[1] + '/api/v1/rules', timeout=5))
+    print(' '.join(sorted('%s=%s' % (x['name'], x['health'])
+                          for g in r['data']['groups'] for x in g['rules'])))
+except Exception as e:
+    print('error', type(e).__name__)
+PY
+}
+for _ in $(seq 1 30); do
+	got=$(rules_health)
+	[ "$(echo "$got" | grep -o '=ok' | wc -l)" = 7 ] && break
+	sleep 0.2
+done
+like "$got" "^([A-Za-z]+=ok ){6}[A-Za-z]+=ok$" \
+	"the live Prometheus evaluates the 7 rules on the scraped series"
 got=$(query 'vantage_ingest_batch_seconds_count{stage="ack"} > 0')
 like "$got" "collector=" "PromQL: the collector's ack stage histogram"
 got=$(query 'histogram_quantile(0.99, vantage_probe_round_lateness_seconds_bucket) < 105')
