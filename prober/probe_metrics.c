@@ -32,18 +32,12 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
 {
   const struct sched_stats *s = &m->sched;
   enum vt_status st = vt_prom_head(b, "vantage_probe_checks_total", "counter",
-                              "Check results by result (ok, failed)");
+                                   "Check results by result (ok, failed)");
   if (!st)
     st = vt_buf_addf(b,
                      "vantage_probe_checks_total{result=\"ok\"} %llu\n"
                      "vantage_probe_checks_total{result=\"failed\"} %llu\n",
                      m->results_ok, m->results_failed);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_runs_total", "counter",
-                 "Check runs started (one per check and address)");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_runs_total %llu\n",
-                     (unsigned long long)s->runs);
   if (!st)
     st = vt_prom_head(b, "vantage_probe_skipped_total", "counter",
                       "Runs skipped: busy (the previous one was still going) "
@@ -55,60 +49,10 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
                      (unsigned long long)s->skipped_busy,
                      (unsigned long long)s->skipped_budget);
   if (!st)
-    st = vt_prom_head(b, "vantage_probe_in_flight", "gauge", "Runs going now");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_in_flight %d\n", s->running);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_queued", "gauge",
-                      "Runs waiting for room in the in-flight budget");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_queued %d\n", s->queued);
-  if (!st)
     st = vt_prom_head(b, "vantage_probe_round_lateness_seconds", "histogram",
                       "Lateness of runs against their schedule");
   if (!st)
     st = probe_metrics_lateness(s, b);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_round_lateness_max_seconds", "gauge",
-                      "Worst lateness of a run since the start");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_round_lateness_max_seconds %.6f\n",
-                     s->late_max_s);
-  const struct dns_stats *d = &m->dns;
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_dns_lookups_total", "counter",
-                      "DNS lookups sent (A and AAAA pairs)");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_dns_lookups_total %llu\n",
-                     (unsigned long long)d->lookups_sent);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_dns_in_flight", "gauge",
-                      "DNS lookups out now");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_dns_in_flight %d\n", d->in_flight);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_dns_queued", "gauge",
-                      "DNS lookups waiting for room at their resolver");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_dns_queued %d\n", d->queued);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_spooled_total", "counter",
-                 "Results written to the spool");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_spooled_total %llu\n", m->spooled);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_spool_errors_total", "counter",
-                 "Results the spool could not take");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_spool_errors_total %llu\n",
-                     m->spool_errors);
-  if (!st)
-    st = vt_prom_head(b, "vantage_probe_spool_bytes", "gauge",
-                      "Size of the spool's segments: records not yet "
-                      "acknowledged by every collector");
-  if (!st)
-    st = vt_buf_addf(b, "vantage_probe_spool_bytes %llu\n",
-                     (unsigned long long)m->spool.bytes);
   if (!st)
     st = vt_prom_head(b, "vantage_probe_spool_records_lost_total", "counter",
                       "Records lost: not written (write), oldest segments "
@@ -122,6 +66,36 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
         "vantage_probe_spool_records_lost_total{reason=\"refused\"} %llu\n",
         (unsigned long long)m->spool.lost, (unsigned long long)m->spool.dropped,
         (unsigned long long)m->spool.refused);
+  const struct {
+    const char *name, *type, *help;
+    double v;
+  } one[] = {
+      {"vantage_probe_runs_total", "counter",
+       "Check runs started (one per check and address)", (double)s->runs},
+      {"vantage_probe_in_flight", "gauge", "Runs going now",
+       (double)s->running},
+      {"vantage_probe_queued", "gauge",
+       "Runs waiting for room in the in-flight budget", (double)s->queued},
+      {"vantage_probe_round_lateness_max_seconds", "gauge",
+       "Worst lateness of a run since the start", s->late_max_s},
+      {"vantage_probe_dns_lookups_total", "counter",
+       "DNS lookups sent (A and AAAA pairs)", (double)m->dns.lookups_sent},
+      {"vantage_probe_dns_in_flight", "gauge", "DNS lookups out now",
+       (double)m->dns.in_flight},
+      {"vantage_probe_dns_queued", "gauge",
+       "DNS lookups waiting for room at their resolver",
+       (double)m->dns.queued},
+      {"vantage_probe_spooled_total", "counter",
+       "Results written to the spool", (double)m->spooled},
+      {"vantage_probe_spool_errors_total", "counter",
+       "Results the spool could not take", (double)m->spool_errors},
+      {"vantage_probe_spool_bytes", "gauge",
+       "Size of the spool's segments: records not yet acknowledged by every "
+       "collector",
+       (double)m->spool.bytes},
+  };
+  for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
+    st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
   if (!st)
     st = vt_prom_head(b, "vantage_probe_spool_backlog_records", "gauge",
                  "Records in the spool not acknowledged by a collector");
