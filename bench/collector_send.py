@@ -5,7 +5,7 @@
 Builds one batch per round of compact result records (lib/result.h, the
 form vantage-probe spools) for TARGETS x ADDRS tcp series of one probe,
 signs it as docs/wire.md says (HMAC-SHA256 over the length-prefixed
-fields, the same construction as tests/lib/vt_send.py) and POSTs it to the
+fields, with tests/lib/vt_send.py's functions) and POSTs it to the
 collector on one keep-alive connection, one batch at a time, each after
 the previous one was acknowledged.
 
@@ -39,20 +39,11 @@ import time
 import urllib.parse
 
 
-def key_bytes(path):
-    data = open(path, 'rb').read()
-    if data.endswith(b'\n'):
-        data = data[:-1]
-        if data.endswith(b'\r'):
-            data = data[:-1]
-    return data
-
-
-def canonical(probe, seq, count, t, body):
-    p = probe.encode()
-    return (b'vantage-results-v1\n' + str(len(p)).encode() + b':' + p +
-            b'\n' + str(seq).encode() + b'\n' + str(count).encode() + b'\n' +
-            str(t).encode() + b'\n' + str(len(body)).encode() + b':' + body)
+# The signing is tests/lib/vt_send.py's (one implementation of docs/wire.md
+# on the sending side besides the probe's own).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'tests', 'lib'))
+import vt_send  # noqa: E402
 
 
 def proc_sample(pid):
@@ -126,7 +117,7 @@ def main():
               file=sys.stderr)
         return 2
 
-    key = key_bytes(a.key)
+    key = vt_send.key_bytes(a.key)
     tmpl = series_templates(a.probe, a.targets, a.addrs)
     n = len(tmpl)
     u = urllib.parse.urlsplit(a.url)
@@ -155,7 +146,7 @@ def main():
         body = ''.join([head + s for s in tmpl]).encode()
         t_s = time.perf_counter()
         now = int(time.time())
-        sig = hmac.new(key, canonical(a.probe, seq, n, now, body),
+        sig = hmac.new(key, vt_send.canonical('results', a.probe, seq, n, now, body),
                        hashlib.sha256).hexdigest()
         t_e = time.perf_counter()
         res['build_s'].append(t_s - t_b)

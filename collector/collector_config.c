@@ -6,8 +6,6 @@
 
 #include "alert.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "net.h"
 
 #define DEF_LISTEN "127.0.0.1:8740"
 #define DEF_DATA_DIR "/var/lib/vantage"
@@ -82,29 +81,9 @@ bool coll_parse_utc(const char *s, double *out)
 static bool listen_ok(const char *s)
 {
   char host[64];
-  const char *port;
-  if (s[0] == '[') {
-    const char *end = strchr(s, ']');
-    if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
-      return false;
-    memcpy(host, s + 1, (size_t)(end - s - 1));
-    host[end - s - 1] = '\0';
-    port = end + 2;
-  } else {
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof(host))
-      return false;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    port = colon + 1;
-  }
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
-    return false;
-  char *end;
-  long p = strtol(port, &end, 10);
-  return *port && isdigit((unsigned char)*port) && !*end && p >= 0 &&
-         p <= 65535;
+  unsigned port;
+  return vt_net_hostport(s, VT_NET_PORT_ZERO, host, sizeof(host), &port) &&
+         vt_net_is_ip(host);
 }
 
 void coll_conf_free(struct coll_conf *c)

@@ -20,7 +20,6 @@
 
 #include "events.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -37,6 +36,7 @@
 #include "grow.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
 #include "quorum.h"
 #include "vt_time.h"
 
@@ -368,8 +368,7 @@ static enum vt_status events_oom(void)
 
 static bool events_is_ip(const char *s)
 {
-  unsigned char addr[sizeof(struct in6_addr)];
-  return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+  return vt_net_is_ip(s);
 }
 
 /* ---- SQLite helpers ----------------------------------------------------- */

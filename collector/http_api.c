@@ -27,16 +27,15 @@
 #include <ev.h>
 #include <microhttpd.h>
 
+#include "container.h"
 #include "log.h"
+#include "net.h"
 #include "vt_time.h"
 
 /* Handlers return enum MHD_Result since 0.9.71 (configure asks for it). */
 #if MHD_VERSION < 0x00097002
 #error "libmicrohttpd >= 0.9.71 is required"
 #endif
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Defaults for zero fields of struct http_api_conf. MHD's own defaults are
  * wrong for us: a connection timeout of 0 means "never". */
@@ -179,33 +178,12 @@ static void http_api_log_cb(void *cls, const char *fmt, va_list ap)
 static enum vt_status http_api_parse_listen(const char *listen,
                                             struct sockaddr_storage *ss)
 {
-  char host[INET6_ADDRSTRLEN + 64];
-  const char *port;
-  if (listen[0] == '[') {
-    const char *end = strchr(listen, ']');
-    if (!end || end[1] != ':')
-      return VT_EINVAL;
-    size_t n = (size_t)(end - listen - 1);
-    if (n == 0 || n >= sizeof(host))
-      return VT_EINVAL;
-    memcpy(host, listen + 1, n);
-    host[n] = '\0';
-    port = end + 2;
-  } else {
-    const char *colon = strrchr(listen, ':');
-    if (!colon || strchr(listen, ':') != colon)
-      return VT_EINVAL; /* bare IPv6 without brackets is ambiguous */
-    size_t n = (size_t)(colon - listen);
-    if (n == 0 || n >= sizeof(host))
-      return VT_EINVAL;
-    memcpy(host, listen, n);
-    host[n] = '\0';
-    port = colon + 1;
-  }
-  /* getaddrinfo accepts "0x1f" or " 80"; insist on plain digits. */
-  if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) ||
-      strlen(port) > 5 || strtoul(port, NULL, 10) > 65535)
+  char host[INET6_ADDRSTRLEN + 64], port[8];
+  unsigned p;
+  /* A bare IPv6 address without brackets is ambiguous: refused. */
+  if (!vt_net_hostport(listen, VT_NET_PORT_ZERO, host, sizeof(host), &p))
     return VT_EINVAL;
+  snprintf(port, sizeof(port), "%u", p);
 
   struct addrinfo hints = {
       .ai_family = listen[0] == '[' ? AF_INET6 : AF_INET,

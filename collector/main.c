@@ -126,19 +126,9 @@ static void usage(FILE *out)
 
 static char *read_file(const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
   struct vt_buf b;
   vt_buf_init(&b, 16u << 20);
-  char chunk[8192];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = vt_buf_add(&b, chunk, n) == VT_OK;
-  ok = ok && !ferror(f);
-  fclose(f);
-  if (!ok) {
+  if (vt_buf_add_file(&b, path) != VT_OK) {
     vt_buf_cleanup(&b);
     return NULL;
   }
@@ -162,24 +152,34 @@ static enum vt_status load_targets(struct collector *c, const struct coll_conf *
   return VT_OK;
 }
 
+/* Hands the configured maintenance windows to the events and the alerts.
+ * On the heap: a configuration may hold any number of windows. */
 static enum vt_status apply_maintenance(struct collector *c,
                                         const struct coll_conf *conf)
 {
-  struct events_maint m[conf->n_maint ? conf->n_maint : 1];
-  for (size_t i = 0; i < conf->n_maint; i++)
+  size_t n = conf->n_maint;
+  struct events_maint *m = calloc(n ? n : 1, sizeof(*m));
+  struct alert_maint *am = calloc(n ? n : 1, sizeof(*am));
+  enum vt_status st = VT_ENOMEM;
+  if (!m || !am) {
+    vt_err("collector: maintenance: %zu windows: out of memory", n);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
     m[i] = (struct events_maint){.target = conf->maint[i].target,
                                  .start = conf->maint[i].start,
                                  .end = conf->maint[i].end,
                                  .reason = conf->maint[i].reason};
-  enum vt_status st = events_set_maintenance(c->ev, m, conf->n_maint);
-  if (st == VT_OK && c->alerts) {
-    struct alert_maint am[conf->n_maint ? conf->n_maint : 1];
-    for (size_t i = 0; i < conf->n_maint; i++)
-      am[i] = (struct alert_maint){.target = conf->maint[i].target,
-                                   .start = conf->maint[i].start,
-                                   .end = conf->maint[i].end};
-    st = alerts_set_maintenance(c->alerts, am, conf->n_maint);
+    am[i] = (struct alert_maint){.target = conf->maint[i].target,
+                                 .start = conf->maint[i].start,
+                                 .end = conf->maint[i].end};
   }
+  st = events_set_maintenance(c->ev, m, n);
+  if (st == VT_OK && c->alerts)
+    st = alerts_set_maintenance(c->alerts, am, n);
+out:
+  free(m);
+  free(am);
   return st;
 }
 
@@ -669,13 +669,19 @@ static int run(struct collector *c)
   }
   if (conf->n_rw) {
     /* Receivers are read at start (a reload keeps them). */
-    struct remote_write_receiver rr[conf->n_rw];
+    struct remote_write_receiver *rr = calloc(conf->n_rw, sizeof(*rr));
+    if (!rr) {
+      vt_err("collector: out of memory");
+      goto out;
+    }
     for (size_t i = 0; i < conf->n_rw; i++)
       rr[i] = (struct remote_write_receiver){.name = conf->rw[i].name,
                                              .url = conf->rw[i].url};
     char rw_dir[4096];
     snprintf(rw_dir, sizeof(rw_dir), "%s/remote_write", conf->data_dir);
-    if (!(c->rw = remote_write_open(rw_dir, rr, conf->n_rw, &st)))
+    c->rw = remote_write_open(rw_dir, rr, conf->n_rw, &st);
+    free(rr);
+    if (!c->rw)
       goto out;
     ingest_set_remote_write(c->ingest, c->rw);
   }

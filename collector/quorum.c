@@ -32,13 +32,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "container.h"
 #include "grow.h"
 #include "log.h"
 #include "result.h"
 #include "vt_time.h"
-
-#define quorum_container_of(p, type, member)                                   \
-  ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 /* Intrusive chained hash table; items embed a node. */
 struct quorum_hnode {
@@ -239,7 +237,7 @@ static struct quorum_target *quorum_target_find(struct quorum *q,
   for (struct quorum_hnode *nd = quorum_htab_chain(&q->targets, h); nd;
        nd = nd->next) {
     struct quorum_target *t =
-        quorum_container_of(nd, struct quorum_target, node);
+        container_of(nd, struct quorum_target, node);
     if (nd->hash == h && strcmp(t->name, name) == 0)
       return t;
   }
@@ -280,7 +278,7 @@ static struct quorum_ent *quorum_ent_find(struct quorum *q,
   uint64_t h = quorum_ent_hash(tgt->name, key, client);
   for (struct quorum_hnode *nd = quorum_htab_chain(&q->ents, h); nd;
        nd = nd->next) {
-    struct quorum_ent *e = quorum_container_of(nd, struct quorum_ent, node);
+    struct quorum_ent *e = container_of(nd, struct quorum_ent, node);
     if (nd->hash == h && e->tgt == tgt && e->client == client &&
         strcmp(e->key, key) == 0)
       return e;
@@ -499,7 +497,7 @@ void quorum_clear(struct quorum *q)
     while (nd) {
       struct quorum_hnode *next = nd->next;
       struct quorum_target *t =
-          quorum_container_of(nd, struct quorum_target, node);
+          container_of(nd, struct quorum_target, node);
       for (size_t j = 0; j < t->n_ents; j++) {
         struct quorum_ent *e = t->ents[j];
         for (size_t k = 0; k < e->n_st; k++)

@@ -22,6 +22,7 @@
 #include <snappy-c.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 enum {
@@ -126,17 +127,13 @@ enum vt_status remote_write_results(struct remote_write *rw,
 /* Writes the cursor file atomically. */
 static void rw_save_cursor(const struct rw_receiver *r, uint64_t cursor)
 {
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", r->cursor_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%" PRIu64 "\n", cursor) < 0 || fflush(f) != 0 ||
-      fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-      rename(tmp, r->cursor_path) != 0) {
-    vt_err("remote write: %s: cannot save the cursor: %s", r->cursor_path,
-           strerror(errno));
-    if (f)
-      fclose(f);
-  }
+  char text[32];
+  int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", cursor);
+  const char *what;
+  if (vt_write_file_atomic(AT_FDCWD, r->cursor_path, text, (size_t)n, 0640,
+                           VT_FS_DURABLE, &what) != 0)
+    vt_err("remote write: %s: cannot save the cursor (%s): %s",
+           r->cursor_path, what, strerror(errno));
 }
 
 /* Empties the journal once every receiver has sent all of it (under

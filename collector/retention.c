@@ -28,19 +28,6 @@ struct retention_walk {
   enum vt_status rc;
 };
 
-/* mkdir -p of the directories of path (not its last component). */
-static int retention_mkdirs(const char *path)
-{
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-    return -1;
-  char *slash = strrchr(buf, '/');
-  if (!slash || slash == buf)
-    return 0;
-  *slash = '\0';
-  return vt_mkdir_p(buf, 0750);
-}
-
 /* Removes or archives path (relpath below the RRD tree). */
 static void retention_drop(struct retention_walk *w, const char *path,
                            const char *relpath, time_t last)
@@ -51,7 +38,7 @@ static void retention_drop(struct retention_walk *w, const char *path,
   if (archive) {
     rc = snprintf(to, sizeof(to), "%s/%s", archive, relpath) >=
                          (int)sizeof(to) ||
-                 retention_mkdirs(to) != 0 || rename(path, to) != 0
+                 vt_mkdir_parents(to, 0750) != 0 || rename(path, to) != 0
              ? -1
              : 0;
   } else {

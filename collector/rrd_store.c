@@ -26,6 +26,7 @@
 #include <rrd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "grow.h"
 #include "rrdcached.h"
@@ -217,27 +218,6 @@ static bool rrd_store_relpath_ok(const char *p)
     start = false;
   }
   return !start;
-}
-
-/* mkdir -p with mode 0750 for the missing parts of the configured root. */
-static int rrd_store_mkdir_p(const char *path)
-{
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-    return -1;
-  return 0;
 }
 
 unsigned rrd_kind_ds_mask(enum rrd_kind k)
@@ -825,7 +805,7 @@ struct rrd_store *rrd_store_open(const struct rrd_store_conf *conf,
     goto fail;
   }
   rc = VT_EIO;
-  if (rrd_store_mkdir_p(conf->dir) != 0 ||
+  if (vt_mkdir_p(conf->dir, 0750) != 0 ||
       !(s->dir = realpath(conf->dir, NULL)) ||
       (s->root_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     vt_err("rrd: %s: cannot create or open: %s", conf->dir, strerror(errno));

@@ -25,7 +25,6 @@
 
 #include "graph.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -43,8 +42,10 @@
 
 #include "buf.h"
 #include "dataset.h"
+#include "fsutil.h"
 #include "log.h"
 #include "marks.h"
+#include "net.h"
 #include "timespec.h"
 #include "vt_time.h"
 
@@ -318,9 +319,7 @@ static const char *graph_line_color(const struct graph_run *r,
 
 static bool graph_is_address(const char *key)
 {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, key, buf) == 1 ||
-         inet_pton(AF_INET6, key, buf) == 1;
+  return vt_net_is_ip(key);
 }
 
 /* FNV-1a: small, and the same on every platform, so an address gets the
@@ -1518,48 +1517,13 @@ static enum vt_status graph_svg_text(const struct graph_run *r,
 static enum vt_status graph_write(const char *path, const void *data,
                                   size_t len)
 {
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-      (int)sizeof(tmp)) {
-    vt_err("graph: %s: name too long", path);
-    return VT_EINVAL;
-  }
-  enum vt_status st = VT_EIO;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    vt_err("graph: %s: %s", tmp, strerror(errno));
+  const char *what;
+  if (vt_write_file_atomic(AT_FDCWD, path, data, len, 0644, VT_FS_TMP_PID,
+                           &what) != 0) {
+    vt_err("graph: %s: cannot %s: %s", path, what, strerror(errno));
     return VT_EIO;
   }
-  const char *p = data;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      vt_err("graph: %s: %s", tmp, strerror(errno));
-      goto cleanup;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  if (close(fd) != 0) {
-    fd = -1;
-    vt_err("graph: %s: %s", tmp, strerror(errno));
-    goto cleanup;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0) {
-    vt_err("graph: %s: %s", path, strerror(errno));
-    goto cleanup;
-  }
-  st = VT_OK;
-
-cleanup:
-  if (fd >= 0)
-    close(fd);
-  if (st != VT_OK)
-    unlink(tmp);
-  return st;
+  return VT_OK;
 }
 
 static long graph_info_long(const rrd_info_t *i)

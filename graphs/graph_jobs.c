@@ -86,17 +86,9 @@ static struct graph_jobs_prev *graph_jobs_load(const char *prev_dir, char **buf,
     return NULL;
   char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/%s", prev_dir, GRAPH_JOBS_MANIFEST);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return NULL;
   struct vt_buf b;
   vt_buf_init(&b, 0);
-  char chunk[65536];
-  size_t got;
-  enum vt_status st = VT_OK;
-  while (st == VT_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    st = vt_buf_add(&b, chunk, got);
-  fclose(f);
+  enum vt_status st = vt_buf_add_file(&b, path);
   size_t len = 0;
   char *text = st == VT_OK ? vt_buf_take(&b, &len) : NULL;
   vt_buf_cleanup(&b);

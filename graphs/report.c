@@ -25,7 +25,6 @@
 
 #include "report.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -34,11 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "collector_config.h"
 #include "json.h"
 #include "log.h"
+#include "net.h"
 #include "timespec.h"
 #include "vt_time.h"
 
@@ -214,15 +215,9 @@ struct report_work {
 
 static bool report_is_ip(const char *s, unsigned char *bin, int *family)
 {
-  if (inet_pton(AF_INET, s, bin) == 1) {
-    *family = 4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, s, bin) == 1) {
-    *family = 6;
-    return true;
-  }
-  return false;
+  int af = vt_net_ip_parse(s, bin);
+  *family = af == AF_INET6 ? 6 : 4;
+  return af != 0;
 }
 
 /* IPv4 before IPv6, each in numeric order (a human reads them so). */

@@ -4,9 +4,12 @@
 
 #include "buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void vt_buf_init(struct vt_buf *b, size_t max_len)
 {
@@ -102,4 +105,28 @@ char *vt_buf_take(struct vt_buf *b, size_t *len)
   size_t max = b->max_len;
   vt_buf_init(b, max);
   return p;
+}
+
+enum vt_status vt_buf_add_file(struct vt_buf *b, const char *path)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return VT_EIO;
+  enum vt_status st = VT_OK;
+  char chunk[16384];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      st = VT_EIO;
+      break;
+    }
+    if (n == 0 || (st = vt_buf_add(b, chunk, (size_t)n)) != VT_OK)
+      break;
+  }
+  int e = errno;
+  close(fd);
+  errno = e;
+  return st;
 }

@@ -40,6 +40,13 @@ enum vt_status vt_buf_addf(struct vt_buf *b, const char *fmt, ...)
 enum vt_status vt_buf_vaddf(struct vt_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0), warn_unused_result));
 
+/* Appends the whole content of the file at path. Returns VT_OK, VT_EIO
+ * with errno kept when it cannot be opened or read, VT_EFULL when it does
+ * not fit under max_len (the buffer then holds a part of it), or
+ * VT_ENOMEM. */
+enum vt_status vt_buf_add_file(struct vt_buf *b, const char *path)
+    __attribute__((warn_unused_result));
+
 /* Returns the content ("" when empty); owned by the buffer. */
 const char *vt_buf_str(const struct vt_buf *b);
 

@@ -6,7 +6,6 @@
 
 #include "wire.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,12 +16,15 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+
+#include "net.h"
 
 #define MAC_LEN 32 /* SHA-256 */
 
@@ -364,24 +366,6 @@ bool vt_wire_name_ok(const char *s)
   return true;
 }
 
-bool vt_wire_ip_normalize(const char *s, char *out, size_t size)
-{
-  if (!s || !out)
-    return false;
-  unsigned char bin[16];
-  char text[INET6_ADDRSTRLEN];
-  int af = AF_INET;
-  if (inet_pton(af, s, bin) != 1) {
-    af = AF_INET6;
-    if (inet_pton(af, s, bin) != 1)
-      return false;
-  }
-  if (!inet_ntop(af, bin, text, sizeof(text)) || strlen(text) >= size)
-    return false;
-  memcpy(out, text, strlen(text) + 1);
-  return true;
-}
-
 /* ---- result records ----------------------------------------------------- */
 
 struct rec_parse {
@@ -542,7 +526,7 @@ static bool rec_host(struct rec_parse *p, const struct rec_field *f, json_t *v)
     if (ok) {
       memcpy(lit, s + 1, len - 2);
       lit[len - 2] = '\0';
-      ok = inet_pton(AF_INET6, lit, bin) == 1;
+      ok = vt_net_ip_parse(lit, bin) == AF_INET6;
     }
   } else {
     for (size_t i = 0; ok && i < len; i++)
@@ -560,7 +544,7 @@ static bool rec_ip(struct rec_parse *p, const struct rec_field *f, json_t *v)
   size_t len = 0;
   if (!get_str(p, f->name, v, 63, &s, &len))
     return false;
-  if (!vt_wire_ip_normalize(s, p->r.ip, sizeof(p->r.ip)))
+  if (!vt_net_ip_normalize(s, p->r.ip, sizeof(p->r.ip)))
     return field_err(p, f->name, "not an IP address");
   return true;
 }
@@ -729,7 +713,7 @@ static bool rec_answers(struct rec_parse *p, const struct rec_field *f,
     size_t len = 0;
     if (!get_str(p, field, a, 63, &s, &len))
       return false;
-    if (!vt_wire_ip_normalize(s, p->r.answers[i], sizeof(p->r.answers[i])))
+    if (!vt_net_ip_normalize(s, p->r.answers[i], sizeof(p->r.answers[i])))
       return field_err(p, field, "not an IP address");
   }
   p->r.n_answers = (int)json_array_size(v);

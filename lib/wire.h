@@ -87,10 +87,6 @@ bool vt_wire_parse_i64(const char *s, int64_t *out);
  * '-'. The same rule as the configs; names become path components. */
 bool vt_wire_name_ok(const char *s);
 
-/* Normalizes an IPv4/IPv6 literal into out (VT_IP_STRLEN); false if it is
- * not one. */
-bool vt_wire_ip_normalize(const char *s, char *out, size_t size);
-
 /* Parses one compact (or full) JSON result record of len bytes (no NUL
  * needed) into *out, validating every field (names, IPs, check type, error
  * class, numbers finite and in range). On failure returns VT_EINVAL with a

@@ -8,7 +8,6 @@
 #include "adhoc.h"
 
 #include <ares.h>
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <ev.h>
@@ -19,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -30,6 +30,7 @@
 #include "grow.h"
 #include "json.h"
 #include "log.h"
+#include "net.h"
 #include "probe_config.h"
 #include "result.h"
 #include "scheduler.h"
@@ -165,7 +166,7 @@ static bool ip_normalize(const char *s, char *out, size_t size)
   } else {
     snprintf(tmp, sizeof(tmp), "%s", s);
   }
-  return probe_ip_normalize(tmp, out, size);
+  return vt_net_ip_normalize(tmp, out, size);
 }
 
 /* A URL (http:// or https://) or HOST:PORT into a. */
@@ -194,14 +195,8 @@ static bool parse_target_arg(const char *s, struct adhoc_arg *a)
       return false;
     a->type = VT_CHECK_HTTP;
   } else {
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-      return false;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535)
+    unsigned port;
+    if (!vt_net_hostport(s, 0, host, sizeof(host), &port))
       return false;
     a->port = (int)port;
     a->type = VT_CHECK_TCP;
@@ -211,7 +206,7 @@ static bool parse_target_arg(const char *s, struct adhoc_arg *a)
     return true;
   }
   snprintf(a->host, sizeof(a->host), "%s", host);
-  return probe_host_valid(a->host);
+  return vt_net_hostname_ok(a->host);
 }
 
 /* Appends s as a libconfig string literal. False when s holds a control
@@ -321,11 +316,10 @@ static int cmp_result(const void *x, const void *y)
     return da ? -1 : 1;
   if (da)
     return strcmp(a->resolver, b->resolver);
+  /* IPv4 before IPv6, then by address bytes. */
   unsigned char ba[17] = {0}, bb[17] = {0};
-  ba[0] = strchr(a->ip, ':') ? 6 : 4;
-  bb[0] = strchr(b->ip, ':') ? 6 : 4;
-  inet_pton(ba[0] == 4 ? AF_INET : AF_INET6, a->ip, ba + 1);
-  inet_pton(bb[0] == 4 ? AF_INET : AF_INET6, b->ip, bb + 1);
+  ba[0] = vt_net_ip_parse(a->ip, ba + 1) == AF_INET6 ? 6 : 4;
+  bb[0] = vt_net_ip_parse(b->ip, bb + 1) == AF_INET6 ? 6 : 4;
   return memcmp(ba, bb, sizeof(ba));
 }
 

@@ -15,10 +15,8 @@
 
 #include <ev.h>
 
+#include "container.h"
 #include "log.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* One socket curl watches. Records are recycled through a free list, so a
  * steady probe allocates none; they are freed only by curl_loop_destroy. */

@@ -24,12 +24,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "container.h"
 #include "log.h"
 #include "probe_config.h"
 #include "vt_time.h"
-
-#define DNS_CONTAINER_OF(ptr, type, member)                                    \
-  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 enum {
   DNS_RCODE_NXDOMAIN = 3,
@@ -166,7 +164,7 @@ static void dns_chan_arm_timer(struct dns_chan *ch)
 
 static void dns_on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
-  struct dns_sock *s = DNS_CONTAINER_OF(w, struct dns_sock, io);
+  struct dns_sock *s = container_of(w, struct dns_sock, io);
   struct dns_chan *ch = s->chan;
   int fd = s->fd;
   (void)loop;
@@ -178,7 +176,7 @@ static void dns_on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 static void dns_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-  struct dns_chan *ch = DNS_CONTAINER_OF(w, struct dns_chan, timer);
+  struct dns_chan *ch = container_of(w, struct dns_chan, timer);
   (void)loop;
   (void)revents;
   /* With no fds, c-ares only expires queries whose time is up. */
@@ -497,7 +495,7 @@ static void dns_query_release(struct dns_query *q)
  * cancel this one, or even destroy the pool (which then leaves q to us). */
 static void dns_on_defer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-  struct dns_query *q = DNS_CONTAINER_OF(w, struct dns_query, defer);
+  struct dns_query *q = container_of(w, struct dns_query, defer);
   struct dns_pool *p = q->pool;
   dns_answer_fn *cb = q->cb;
   dns_cache_fn *cache_cb = q->cache_cb;

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "container.h"
 #include "dns.h"
 #include "log.h"
+#include "net.h"
 #include "probe_config.h"
 #include "vt_time.h"
 
@@ -46,16 +48,13 @@ struct dns_check {
   void *done_arg;
 };
 
-#define DNS_CHECK_CONTAINER_OF(ptr, type, member)                              \
-  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
 static bool dns_check_addr_parse(const char *s, struct dns_check_addr *out)
 {
   *out = (struct dns_check_addr){.family = 4};
-  if (inet_pton(AF_INET, s, out->bytes) == 1)
-    return true;
-  out->family = 6;
-  return inet_pton(AF_INET6, s, out->bytes) == 1;
+  int af = vt_net_ip_parse(s, out->bytes);
+  if (af == AF_INET6)
+    out->family = 6;
+  return af != 0;
 }
 
 static int dns_check_addr_cmp(const void *a, const void *b)
@@ -170,7 +169,7 @@ static void dns_check_on_answer(void *arg, const struct dns_answer *ans)
 static void dns_check_on_deadline(struct ev_loop *loop, ev_timer *w,
                                   int revents)
 {
-  struct dns_check *dc = DNS_CHECK_CONTAINER_OF(w, struct dns_check, deadline);
+  struct dns_check *dc = container_of(w, struct dns_check, deadline);
   (void)loop;
   (void)revents;
   double ms = (vt_time_mono() - dc->t0_mono) * 1000.;

@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "log.h"
+#include "net.h"
 
 #define MH_REQ_MAX 8192
 #define MH_TIMEOUT_S 5.0
@@ -169,27 +170,20 @@ struct metrics_http *metrics_http_start(struct ev_loop *loop,
                                         metrics_http_fn *fn, void *arg,
                                         enum vt_status *st)
 {
-  char host[256];
-  const char *colon = strrchr(addr, ':');
-  const char *h = addr;
-  size_t hl = colon ? (size_t)(colon - addr) : 0;
-  if (hl && addr[0] == '[' && addr[hl - 1] == ']') {
-    h++;
-    hl -= 2;
-  }
-  if (!colon || !hl || hl >= sizeof(host) || !colon[1]) {
+  char host[256], port[8];
+  unsigned p;
+  if (!vt_net_hostport(addr, VT_NET_PORT_ZERO, host, sizeof(host), &p)) {
     vt_err("probe: metrics_listen \"%s\" is not HOST:PORT", addr);
     *st = VT_EINVAL;
     return NULL;
   }
-  memcpy(host, h, hl);
-  host[hl] = '\0';
+  snprintf(port, sizeof(port), "%u", p);
   struct addrinfo hints = {.ai_family = AF_UNSPEC,
                            .ai_socktype = SOCK_STREAM,
                            .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
                                        AI_PASSIVE};
   struct addrinfo *ai = NULL;
-  int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+  int rc = getaddrinfo(host, port, &hints, &ai);
   if (rc != 0) {
     vt_err("probe: metrics_listen \"%s\": %s", addr, gai_strerror(rc));
     *st = VT_EINVAL;

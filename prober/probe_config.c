@@ -7,8 +7,6 @@
 
 #include "probe_config.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <libgen.h>
@@ -20,6 +18,8 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "net.h"
+#include "wire.h"
 
 /* Defaults (README "Probe configuration"). */
 #define DEF_INTERVAL_S 10.0
@@ -90,109 +90,14 @@ bool probe_resolver_parse(const char *spec, char *addr, size_t addr_size,
                           int *port)
 {
   char host[64];
-  const char *port_s = NULL;
-  size_t len = strlen(spec);
-  if (len == 0 || len >= sizeof(host))
-    return false;
-  if (spec[0] == '[') {
-    const char *end = strchr(spec, ']');
-    if (!end || (end[1] != '\0' && end[1] != ':'))
-      return false;
-    size_t hl = (size_t)(end - spec - 1);
-    memcpy(host, spec + 1, hl);
-    host[hl] = '\0';
-    if (end[1] == ':')
-      port_s = end + 2;
-  } else {
-    const char *colon = strchr(spec, ':');
-    if (colon && strchr(colon + 1, ':')) {
-      /* Two colons: a bare IPv6 address without a port. */
-      snprintf(host, sizeof(host), "%s", spec);
-    } else if (colon) {
-      size_t hl = (size_t)(colon - spec);
-      memcpy(host, spec, hl);
-      host[hl] = '\0';
-      port_s = colon + 1;
-    } else {
-      snprintf(host, sizeof(host), "%s", spec);
-    }
-  }
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
-    return false;
-  long p = 53;
-  if (port_s) {
-    char *end;
-    if (!*port_s || !isdigit((unsigned char)*port_s))
-      return false;
-    p = strtol(port_s, &end, 10);
-    if (*end || p < 1 || p > 65535)
-      return false;
-  }
-  if (strlen(host) >= addr_size)
+  unsigned p = 53;
+  if (!vt_net_hostport(spec, VT_NET_PORT_OPTIONAL | VT_NET_BARE_V6, host,
+                       sizeof(host), &p) ||
+      !vt_net_is_ip(host) || strlen(host) >= addr_size)
     return false;
   snprintf(addr, addr_size, "%s", host);
   *port = (int)p;
   return true;
-}
-
-/* Names end up in logs, record fields and (on the collector) file names,
- * so keep them to a safe alphabet. */
-static bool valid_name(const char *s)
-{
-  size_t n = strlen(s);
-  if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-')
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-')
-      return false;
-  }
-  return true;
-}
-
-/* A DNS host name: LDH labels of 1..63, 253 bytes in all. */
-static bool valid_hostname(const char *s)
-{
-  size_t n = strlen(s);
-  if (n == 0 || n > 253)
-    return false;
-  size_t label = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch == '.') {
-      if (label == 0)
-        return false;
-      label = 0;
-      continue;
-    }
-    if (!isalnum(ch) && ch != '-' && ch != '_')
-      return false;
-    if (++label > 63)
-      return false;
-  }
-  return true;
-}
-
-bool probe_host_valid(const char *host)
-{
-  return valid_hostname(host);
-}
-
-/* Normalizes an IP literal into out; false when it is not one. */
-static bool normalize_ip(const char *s, char *out, size_t size)
-{
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, s, bin) == 1)
-    return inet_ntop(AF_INET, bin, out, (socklen_t)size) != NULL;
-  if (inet_pton(AF_INET6, s, bin) == 1)
-    return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
-  return false;
-}
-
-bool probe_ip_normalize(const char *ip, char *out, size_t size)
-{
-  return normalize_ip(ip, out, size);
 }
 
 static void check_free_fields(struct probe_check_conf *c)
@@ -352,7 +257,7 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
 
   if (!vt_cfg_get_string(c, g, path, "name", false, &chk->name))
     chk->name = strdup(vt_check_type_name(chk->type));
-  else if (!valid_name(chk->name)) {
+  else if (!vt_wire_name_ok(chk->name)) {
     char p[256];
     vt_cfg_error(c, config_setting_get_member(g, "name"),
                  vt_cfg_path(p, sizeof(p), path, "name", 0),
@@ -386,7 +291,7 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     if (vt_cfg_get_strv(c, g, path, "expect", &chk->expect, &chk->n_expect)) {
       for (size_t i = 0; i < chk->n_expect; i++) {
         char norm[VT_IP_STRLEN];
-        if (!normalize_ip(chk->expect[i], norm, sizeof(norm)))
+        if (!vt_net_ip_normalize(chk->expect[i], norm, sizeof(norm)))
           vt_cfg_error(c, config_setting_get_member(g, "expect"),
                        vt_cfg_path(p, sizeof(p), path, "expect", 0),
                        "\"%s\" is not an IP address", chk->expect[i]);
@@ -474,13 +379,13 @@ static void parse_target(struct vt_cfg *c, config_setting_t *g,
   vt_cfg_check_keys(c, g, path, target_keys);
   char p[256];
   if (vt_cfg_get_string(c, g, path, "name", true, &t->name) &&
-      !valid_name(t->name))
+      !vt_wire_name_ok(t->name))
     vt_cfg_error(c, config_setting_get_member(g, "name"),
                  vt_cfg_path(p, sizeof(p), path, "name", 0),
                  "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
                  t->name);
   if (vt_cfg_get_string(c, g, path, "host", true, &t->host) &&
-      !valid_hostname(t->host))
+      !vt_net_hostname_ok(t->host))
     vt_cfg_error(c, config_setting_get_member(g, "host"),
                  vt_cfg_path(p, sizeof(p), path, "host", 0),
                  "\"%s\" is not a host name (put addresses in ips)",
@@ -488,7 +393,7 @@ static void parse_target(struct vt_cfg *c, config_setting_t *g,
   if (vt_cfg_get_strv(c, g, path, "ips", &t->ips, &t->n_ips)) {
     for (size_t i = 0; i < t->n_ips; i++) {
       char norm[VT_IP_STRLEN];
-      if (!normalize_ip(t->ips[i], norm, sizeof(norm))) {
+      if (!vt_net_ip_normalize(t->ips[i], norm, sizeof(norm))) {
         vt_cfg_error(c, config_setting_get_member(g, "ips"),
                      vt_cfg_path(p, sizeof(p), path, "ips", 0),
                      "\"%s\" is not an IP address", t->ips[i]);
@@ -749,7 +654,7 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
   } else {
     vt_cfg_check_keys(c, probe, "probe", probe_keys);
     if (vt_cfg_get_string(c, probe, "probe", "name", true, &pc->name) &&
-        !valid_name(pc->name))
+        !vt_wire_name_ok(pc->name))
       vt_cfg_error(c, config_setting_get_member(probe, "name"), "probe.name",
                    "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
                    pc->name);
@@ -1017,26 +922,16 @@ enum vt_status probe_conf_load_fetched(const char *path,
                                        const char *targets_path,
                                        struct probe_conf **out)
 {
-  FILE *fp = fopen(targets_path, "rb");
-  if (!fp) {
-    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
-    return VT_ECONFIG;
-  }
   struct vt_buf b;
   vt_buf_init(&b, PROBE_FETCHED_MAX);
-  enum vt_status st = VT_OK;
-  char chunk[8192];
-  size_t n;
-  while (st == VT_OK && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-    st = vt_buf_add(&b, chunk, n);
-  if (st == VT_OK && ferror(fp)) {
-    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
-    st = VT_ECONFIG;
-  } else if (st == VT_EFULL) {
+  enum vt_status st = vt_buf_add_file(&b, targets_path);
+  if (st == VT_EFULL) {
     vt_err("%s: larger than %u bytes", targets_path, PROBE_FETCHED_MAX);
     st = VT_ECONFIG;
+  } else if (st != VT_OK) {
+    vt_err("%s: cannot read: %s", targets_path, strerror(errno));
+    st = VT_ECONFIG;
   }
-  fclose(fp);
   if (st == VT_OK)
     st = load(path, NULL, targets_path, vt_buf_str(&b), b.len, out);
   vt_buf_cleanup(&b);

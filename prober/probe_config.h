@@ -149,15 +149,6 @@ enum vt_status probe_conf_load_text(const char *name, const char *own_text,
 /* Frees a config; c may be NULL. */
 void probe_conf_free(struct probe_conf *c);
 
-/* True when host is a DNS host name as a target's host must be (LDH
- * labels of 1-63 bytes, 253 in all). */
-bool probe_host_valid(const char *host);
-
-/* Writes the text form of the IPv4 or IPv6 address ip into out (size
- * bytes, VT_IP_STRLEN is enough), as ips entries are kept; false when ip is
- * not an address. */
-bool probe_ip_normalize(const char *ip, char *out, size_t size);
-
 /* Splits a resolver spec ("127.0.0.1:5353", "[::1]:53", "::1", "10.0.0.1")
  * into a numeric address and port (53 when absent). Returns false when the
  * spec is not an IPv4/IPv6 address with an optional port in 1..65535.

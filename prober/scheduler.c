@@ -22,12 +22,10 @@
 
 #include "addrset.h"
 #include "check.h"
+#include "container.h"
 #include "log.h"
 #include "probe_config.h"
 #include "vt_time.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* A run that outlives its own timeout by this much is cancelled: a module
  * bug must not wedge a slot forever. */

@@ -180,31 +180,14 @@ static int spool_id_init(struct spool *sp, bool has_segments)
     snprintf(sp->id + 2 * i, 3, "%02x", rnd[i]);
   char text[SPOOL_ID_HEXLEN + 2];
   int len = snprintf(text, sizeof(text), "%s\n", sp->id);
-  const char *what = "create id.tmp";
-  int fd = openat(sp->dir_fd, "id.tmp",
-                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0)
+  const char *what;
+  if (vt_write_file_atomic(sp->dir_fd, "id", text, (size_t)len, 0640,
+                           VT_FS_DURABLE, &what) != 0)
     goto fail;
-  what = "write id.tmp";
-  errno = ENOSPC; /* a short write sets none */
-  ok = write(fd, text, (size_t)len) == len;
-  if (ok) {
-    what = "fsync id.tmp";
-    ok = fsync(fd) == 0;
-  }
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  if (!ok)
-    goto fail;
-  what = "rename id.tmp to id";
-  if (renameat(sp->dir_fd, "id.tmp", sp->dir_fd, "id") != 0)
-    goto fail;
-  fsync(sp->dir_fd);
   vt_notice("spool: %s: new spool, id %s", sp->dir, sp->id);
   return 0;
 fail:
-  vt_err("spool: %s: cannot %s: %s", sp->dir, what, strerror(errno));
+  vt_err("spool: %s/id: cannot %s: %s", sp->dir, what, strerror(errno));
   return -1;
 }
 

@@ -20,15 +20,15 @@
 #include <ev.h>
 #include <openssl/evp.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "collector_req.h"
+#include "container.h"
 #include "curl_loop.h"
+#include "fsutil.h"
 #include "log.h"
 #include "probe_config.h"
 #include "wire.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* A failed request is retried after this, doubling up to the interval. */
 #define TF_RETRY_MIN_S 5.0
@@ -170,14 +170,6 @@ static void tf_hand_over(struct targets_fetch *tf, struct probe_conf *conf)
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-static double tf_jitter(struct targets_fetch *tf)
-{
-  tf->rng ^= tf->rng << 13;
-  tf->rng ^= tf->rng >> 7;
-  tf->rng ^= tf->rng << 17;
-  return (double)(tf->rng >> 11) / (double)(1ull << 53);
-}
-
 /* The next regular request, one interval from now. */
 static void tf_wait(struct targets_fetch *tf)
 {
@@ -216,10 +208,8 @@ static void tf_failed(struct targets_fetch *tf, long kind, const char *why,
   }
   double delay = tf->interval_s;
   if (!slow) {
-    delay = TF_RETRY_MIN_S;
-    for (unsigned i = 1; i < tf->fails && delay < tf->interval_s; i++)
-      delay *= 2;
-    delay *= 0.75 + 0.5 * tf_jitter(tf);
+    delay = vt_backoff_delay(&tf->rng, tf->fails, TF_RETRY_MIN_S,
+                             tf->interval_s);
     if (delay > tf->interval_s)
       delay = tf->interval_s;
   }
@@ -250,17 +240,8 @@ static enum vt_status tf_save(struct targets_fetch *tf)
   if (fd < 0)
     goto fail;
   what = "write";
-  for (size_t off = 0; off < tf->req.reply.len;) {
-    ssize_t w = write(fd, tf->req.reply.data + off, tf->req.reply.len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      if (w == 0)
-        errno = ENOSPC;
-      goto fail_close;
-    }
-    off += (size_t)w;
-  }
+  if (vt_write_all(fd, tf->req.reply.data, tf->req.reply.len) != 0)
+    goto fail_close;
   what = "fsync";
   if (fsync(fd) != 0)
     goto fail_close;
@@ -461,20 +442,11 @@ static void tf_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * the first answer is validated and handed over again (harmless). */
 static void tf_hash_saved(struct targets_fetch *tf)
 {
-  FILE *f = fopen(tf->saved_path, "rb");
-  if (!f) {
-    vt_debug("targets: %s: %s", tf->saved_path, strerror(errno));
-    return;
-  }
   struct vt_buf b;
   vt_buf_init(&b, PROBE_FETCHED_MAX);
-  char chunk[8192];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = vt_buf_add(&b, chunk, n) == VT_OK;
-  ok = ok && !ferror(f);
-  fclose(f);
+  bool ok = vt_buf_add_file(&b, tf->saved_path) == VT_OK;
+  if (!ok)
+    vt_debug("targets: %s: %s", tf->saved_path, strerror(errno));
   if (ok && tf_digest(vt_buf_str(&b), b.len, tf->current))
     tf->have_current = true;
   vt_buf_cleanup(&b);
@@ -513,10 +485,7 @@ targets_fetch_create(struct ev_loop *loop, struct curl_loop *cl,
   };
   ev_timer_init(&tf->timer, tf_timer_cb, 0., 0.);
   ev_timer_init(&tf->deliver, tf_deliver_cb, 0., 0.);
-  tf->rng = (uint64_t)(ev_time() * 1e6) ^ ((uint64_t)getpid() << 32) ^
-            (uint64_t)(uintptr_t)tf;
-  if (tf->rng == 0)
-    tf->rng = 1;
+  vt_jitter_seed(&tf->rng, (uint64_t)(uintptr_t)tf);
   if (!(tf->config_path = strdup(config_path)) ||
       !(tf->probe = strdup(conf->name)) || !(tf->url = strdup(col->url)) ||
       (col->ca_file && !(tf->ca_file = strdup(col->ca_file))))

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
-#include <poll.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <ev.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -30,13 +29,12 @@
 #include <openssl/x509_vfy.h>
 
 #include "check.h"
+#include "container.h"
 #include "log.h"
+#include "net.h"
 #include "probe_config.h"
 #include "result.h"
 #include "vt_time.h"
-
-#define tcp_check_container_of(ptr, type, member)                              \
-  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 enum tcp_check_state {
   TCP_CHECK_IDLE,        /* no run: watchers stopped, no socket, no SSL */
@@ -521,7 +519,7 @@ static void tcp_check_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
   (void)loop;
   (void)revents;
-  struct tcp_check *st = tcp_check_container_of(w, struct tcp_check, io);
+  struct tcp_check *st = container_of(w, struct tcp_check, io);
   switch (st->state) {
   case TCP_CHECK_CONNECTING:
     tcp_check_connected(st);
@@ -541,7 +539,7 @@ static void tcp_check_deadline_cb(struct ev_loop *loop, ev_timer *w,
                                   int revents)
 {
   (void)revents;
-  struct tcp_check *st = tcp_check_container_of(w, struct tcp_check, deadline);
+  struct tcp_check *st = container_of(w, struct tcp_check, deadline);
   if (st->state == TCP_CHECK_FAILING) {
     tcp_check_finish(st, st->fail_err, "%s", st->fail_detail);
     return;
@@ -614,9 +612,7 @@ static void *tcp_check_create(struct probe_ctx *ctx,
   if (ai)
     freeaddrinfo(ai);
 
-  unsigned char buf[sizeof(struct in6_addr)];
-  st->host_is_ip = inet_pton(AF_INET, t->host, buf) == 1 ||
-                   inet_pton(AF_INET6, t->host, buf) == 1;
+  st->host_is_ip = vt_net_is_ip(t->host);
 
   /* Load the TLS context now so that the first run measures only the
    * network. A failure other than memory is retried at each run. */

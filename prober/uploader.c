@@ -25,15 +25,15 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "backoff.h"
 #include "collector_req.h"
+#include "container.h"
 #include "curl_loop.h"
+#include "fsutil.h"
 #include "log.h"
 #include "probe_config.h"
 #include "spool.h"
 #include "wire.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Bytes of records per request (docs/wire.md leaves the limit to the
  * collector's max_body; a 413 makes batches smaller). */
@@ -416,49 +416,25 @@ static enum vt_status uploader_save_cursor(struct uploader_coll *c)
   struct uploader *up = c->up;
   if (c->cursor == c->persisted)
     return VT_OK;
-  char tmp[48], text[32];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", c->cursor_name);
+  char text[32];
   int len = snprintf(text, sizeof(text), "%" PRIu64 "\n", c->cursor);
-  const char *what = "open";
-  int fd =
-      openat(up->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0)
-    goto fail;
-  what = "write";
-  errno = 0; /* a short write sets none */
-  if (write(fd, text, (size_t)len) != len) {
-    if (errno == 0)
-      errno = ENOSPC;
-    goto fail_close;
+  const char *what;
+  if (vt_write_file_atomic(up->dir_fd, c->cursor_name, text, (size_t)len,
+                           0640, VT_FS_DURABLE, &what) != 0) {
+    if (!c->save_failing)
+      vt_err("upload: %s: %s/%s: %s failed: %s (acknowledged segments are "
+             "deleted all the same; saved again with the next "
+             "acknowledgement)",
+             c->url, up->spool_dir, c->cursor_name, what, strerror(errno));
+    c->save_failing = true;
+    return VT_EIO;
   }
-  what = "fsync";
-  if (fsync(fd) != 0)
-    goto fail_close;
-  close(fd);
-  what = "rename";
-  if (renameat(up->dir_fd, tmp, up->dir_fd, c->cursor_name) != 0)
-    goto fail;
-  what = "fsync of the directory";
-  if (fsync(up->dir_fd) != 0)
-    goto fail;
   c->persisted = c->cursor;
   if (c->save_failing)
     vt_notice("upload: %s: %s/%s: written again", c->url, up->spool_dir,
               c->cursor_name);
   c->save_failing = false;
   return VT_OK;
-
-fail_close:;
-  int saved = errno;
-  close(fd);
-  errno = saved;
-fail:
-  if (!c->save_failing)
-    vt_err("upload: %s: %s/%s: %s failed: %s (acknowledged segments are "
-           "deleted all the same; saved again with the next acknowledgement)",
-           c->url, up->spool_dir, tmp, what, strerror(errno));
-  c->save_failing = true;
-  return VT_EIO;
 }
 
 /* Deletes every segment whose records all lie below every collector's
@@ -526,16 +502,6 @@ static void uploader_check_idle(struct uploader *up)
 
 /* ---- outcomes ---------------------------------------------------------- */
 
-static double uploader_jitter(struct uploader *up)
-{
-  /* xorshift64: plenty for spreading retries; no need for rand()'s global
-   * state. */
-  up->rng ^= up->rng << 13;
-  up->rng ^= up->rng >> 7;
-  up->rng ^= up->rng << 17;
-  return (double)(up->rng >> 11) / (double)(1ull << 53);
-}
-
 /* Counts a failure of the current batch, logs it (the first of a streak,
  * every tenth, and whenever the kind changes) and schedules the retry:
  * 1 s doubling to UPLOADER_AWAY_MAX_S for a collector that is away (60 s
@@ -550,12 +516,11 @@ static void uploader_failed(struct uploader_coll *c, long kind, const char *why,
     c->fail_since = ev_now(up->loop);
   c->fails++;
   c->stats.failures++;
-  double delay = UPLOADER_BACKOFF_MAX_S;
-  if (!slowest && c->fails < 8)
-    delay = UPLOADER_BACKOFF_MIN_S * (double)(1u << (c->fails - 1));
-  if (!slowest && delay > UPLOADER_AWAY_MAX_S)
-    delay = UPLOADER_AWAY_MAX_S;
-  delay *= 0.75 + 0.5 * uploader_jitter(up);
+  double delay =
+      slowest ? vt_backoff_delay(&up->rng, 1, UPLOADER_BACKOFF_MAX_S,
+                                 UPLOADER_BACKOFF_MAX_S)
+              : vt_backoff_delay(&up->rng, c->fails, UPLOADER_BACKOFF_MIN_S,
+                                 UPLOADER_AWAY_MAX_S);
   if (delay > UPLOADER_BACKOFF_MAX_S)
     delay = UPLOADER_BACKOFF_MAX_S;
   char next[64];
@@ -954,10 +919,7 @@ struct uploader *uploader_create(struct ev_loop *loop, struct curl_loop *cl,
   up->cl = cl;
   up->dir_fd = -1;
   ev_timer_init(&up->idle_timer, uploader_idle_cb, 0., 0.);
-  up->rng = (uint64_t)(ev_time() * 1e6) ^ ((uint64_t)getpid() << 32) ^
-            (uint64_t)(uintptr_t)up;
-  if (up->rng == 0)
-    up->rng = 1;
+  vt_jitter_seed(&up->rng, (uint64_t)(uintptr_t)up);
   if (!(up->spool_dir = strdup(spool_dir)) || !(up->probe = strdup(probe_name)))
     goto fail;
   if (!(up->scratch = malloc(UPLOADER_CHUNK)))

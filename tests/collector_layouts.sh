@@ -18,12 +18,7 @@
 #     storage.retention is removed at the next sweep, /healthz reports the
 #     disk use and the warning, and the report still lists its outage.
 . "$top_srcdir/tests/lib/servers.sh"
-vt_require python3
-vt_require rrdtool
-[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
-[ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
-vt_setup
-[ -n "${LSAN_OPTIONS:-}" ] && export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
+vt_graph_setup rrdtool
 export TZ=UTC LC_ALL=C
 
 A=127.0.0.11

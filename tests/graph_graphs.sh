@@ -11,16 +11,8 @@
 # target, empty range, empty data dir, corrupt RRD file, bad arguments).
 # Graph tests compare text and sizes, never image bytes (STYLE.md, Tests).
 . "$top_srcdir/tests/lib/servers.sh"
-vt_require python3
-[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
-[ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
-vt_setup
-# Sanitizer build: librrd's graph stack leaks by design (tests/lib/lsan.supp);
-# matching those suppressions needs full stacks, which only these short-lived
-# vantage-graph runs can afford (slow unwinding on every malloc).
-[ -n "${LSAN_OPTIONS:-}" ] && export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
+vt_graph_setup
 export TZ=UTC LC_ALL=C
-send=("$VT_PYTHON" "$top_srcdir/tests/lib/vt_send.py")
 port=$(vt_free_port)
 data=$VT_TMP/data
 cfg=$VT_TMP/collector.cfg

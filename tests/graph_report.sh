@@ -31,14 +31,7 @@
 # Batches go in 60 s slices, p1, p2, p3 in turn, so the engine sees the
 # probes' results roughly in time order as it would from live probes.
 . "$top_srcdir/tests/lib/servers.sh"
-vt_require python3
-[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
-[ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
-vt_setup
-# Sanitizer build: librrd's graph stack leaks by design (tests/lib/lsan.supp);
-# matching those suppressions needs full stacks, which only these short-lived
-# vantage-graph runs can afford (slow unwinding on every malloc).
-[ -n "${LSAN_OPTIONS:-}" ] && export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
+vt_graph_setup
 export TZ=UTC LC_ALL=C
 
 A=127.0.0.11

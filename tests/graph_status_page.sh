@@ -11,15 +11,7 @@
 # collector rebuilds the page every 2 s while a reader never sees a
 # missing or truncated index.html.
 . "$top_srcdir/tests/lib/servers.sh"
-vt_require python3
-[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
-[ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
-vt_setup
-# Sanitizer build: librrd's graph stack leaks by design (tests/lib/lsan.supp);
-# matching those suppressions needs full stacks, which only these short-lived
-# vantage-graph runs can afford (slow unwinding on every malloc).
-[ -n "${LSAN_OPTIONS:-}" ] && export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
-send=("$VT_PYTHON" "$top_srcdir/tests/lib/vt_send.py")
+vt_graph_setup
 py() { "$VT_PYTHON" "$@"; }
 
 now=$(date +%s)

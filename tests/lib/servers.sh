@@ -324,6 +324,24 @@ vt_require() {
 	fi
 }
 
+# vt_graph_setup [TOOL...]: the start of a test of stored data and what is
+# drawn from it: python3 (and each TOOL) present, the collector and
+# vantage-graph built (else the test is skipped), vt_setup, and
+# send=(python vt_send.py), the independent signer. In the sanitizer build,
+# librrd's graph stack leaks by design (tests/lib/lsan.supp); matching those
+# suppressions needs full stacks, which only the short-lived vantage-graph
+# runs of these tests can afford (slow unwinding on every malloc).
+vt_graph_setup() {
+	vt_require python3 "$@"
+	[ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
+	[ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
+	vt_setup
+	if [ -n "${LSAN_OPTIONS:-}" ]; then
+		export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
+	fi
+	send=("$VT_PYTHON" "$top_srcdir/tests/lib/vt_send.py")
+}
+
 # ---- ports -------------------------------------------------------------------
 
 vt_free_port() {

@@ -2,8 +2,11 @@
 /* Unit tests for struct vt_buf and the JSON string writer. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "json.h"
@@ -12,7 +15,7 @@
 
 int main(void)
 {
-  tap_plan(14);
+  tap_plan(18);
   struct vt_buf b;
   vt_buf_init(&b, 0);
   tap_is_str(vt_buf_str(&b), "", "empty buffer reads as \"\"");
@@ -49,5 +52,31 @@ int main(void)
          "numbers");
   tap_is_str(vt_buf_str(&j), "null1.500", "NaN is null");
   vt_buf_cleanup(&j);
+
+  /* vt_buf_add_file: a file bigger than one read, a cap, a missing file. */
+  char path[] = "/tmp/vt-test-buf-XXXXXX";
+  int fd = mkstemp(path);
+  char big[40000];
+  for (size_t i = 0; i < sizeof(big); i++)
+    big[i] = (char)('a' + i % 26);
+  bool wrote = fd >= 0 && write(fd, big, sizeof(big)) == (ssize_t)sizeof(big);
+  if (fd >= 0)
+    close(fd);
+  struct vt_buf f;
+  vt_buf_init(&f, 0);
+  tap_ok(wrote && vt_buf_add_file(&f, path) == VT_OK && f.len == sizeof(big) &&
+             memcmp(f.data, big, sizeof(big)) == 0,
+         "add_file reads a file of several chunks whole");
+  vt_buf_cleanup(&f);
+  vt_buf_init(&f, 1000);
+  tap_ok(vt_buf_add_file(&f, path) == VT_EFULL && f.len <= 1000,
+         "add_file past the cap: VT_EFULL");
+  vt_buf_cleanup(&f);
+  unlink(path);
+  errno = 0;
+  tap_ok(vt_buf_add_file(&f, path) == VT_EIO && errno == ENOENT,
+         "add_file of a missing file: VT_EIO, errno ENOENT");
+  tap_ok(f.len == 0, "nothing appended from a missing file");
+  vt_buf_cleanup(&f);
   return tap_done();
 }

@@ -24,12 +24,10 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "container.h"
 #include "http_api.h"
 #include "log.h"
 #include "tap.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define TEST_MAX_BODY 4096
 /* Every wait on the loop ends after this, so a bug cannot hang make check. */

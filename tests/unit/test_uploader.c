@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "container.h"
 #include "curl_loop.h"
 #include "log.h"
 #include "probe_config.h"
@@ -29,9 +30,6 @@
 #include "tap.h"
 #include "uploader.h"
 #include "wire.h"
-
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* The fake collector: one connection at a time (the uploader keeps one
  * alive), requests read whole, then answered per docs/wire.md. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "net.h"
 #include "result.h"
 #include "tap.h"
 #include "wire.h"
@@ -446,13 +447,13 @@ static void test_ips(void)
   };
   for (size_t i = 0; i < N(cases); i++) {
     char out[VT_IP_STRLEN] = "";
-    bool ok = vt_wire_ip_normalize(cases[i].s, out, sizeof(out));
+    bool ok = vt_net_ip_normalize(cases[i].s, out, sizeof(out));
     tap_ok(cases[i].want ? ok && strcmp(out, cases[i].want) == 0 : !ok,
            "ip \"%s\" %s", cases[i].s,
            cases[i].want ? "normalized" : "rejected");
   }
   char small[8];
-  tap_ok(!vt_wire_ip_normalize("2001:db8::1", small, sizeof(small)),
+  tap_ok(!vt_net_ip_normalize("2001:db8::1", small, sizeof(small)),
          "ip: too small an output buffer fails");
 }
 
