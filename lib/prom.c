@@ -41,6 +41,8 @@ enum vt_status vt_prom_float(struct vt_buf *b, double v)
   if (isinf(v))
     return vt_buf_adds(b, v > 0 ? "+Inf" : "-Inf");
   char text[40];
+  if (v == floor(v) && fabs(v) < 1e15) /* integers in full: "40", not "4e+01" */
+    return vt_buf_addf(b, "%.0f", v);
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(text, sizeof(text), "%.*g", prec, v);
     if (strtod(text, NULL) == v)

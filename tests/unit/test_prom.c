@@ -298,8 +298,11 @@ static void check_float(double v, const char *want)
 
 int main(void)
 {
-  tap_plan(28);
+  tap_plan(34);
   check_float(0.1, "0.1");
+  check_float(40, "40");
+  check_float(-0.0, "-0");
+  check_float(1e20, "1e+20");
   check_float(1e-4 * 16, "0.0016");
   check_float(104.8576, "104.8576");
   check_float(INFINITY, "+Inf");
