@@ -173,10 +173,50 @@ static void emit_spool(const struct vt_result *r, void *arg)
   }
 }
 
+/* Adds x's counters, histogram and gauges into acc (the limits stay). */
+static void sched_stats_add(struct sched_stats *acc,
+                            const struct sched_stats *x)
+{
+  acc->rounds += x->rounds;
+  acc->runs += x->runs;
+  acc->skipped += x->skipped;
+  acc->skipped_busy += x->skipped_busy;
+  acc->skipped_budget += x->skipped_budget;
+  acc->results += x->results;
+  acc->late_n += x->late_n;
+  acc->late_sum_s += x->late_sum_s;
+  if (x->late_max_s > acc->late_max_s)
+    acc->late_max_s = x->late_max_s;
+  for (int i = 0; i < SCHED_LATE_BUCKETS; i++)
+    acc->late_hist[i] += x->late_hist[i];
+  acc->running += x->running;
+  acc->in_flight += x->in_flight;
+  acc->queued += x->queued;
+}
+
+/* The scheduler counters over the probe's life: those of the schedulers
+ * reloads replaced, of those still draining and of the running one, so
+ * that /metrics counters do not start again at a reload. */
+static void probe_sched_stats(const struct probe *p, struct sched_stats *out)
+{
+  *out = p->sched_gone;
+  struct sched_stats x;
+  for (const struct retiring *r = p->retiring; r; r = r->next) {
+    sched_get_stats(r->sched, &x);
+    sched_stats_add(out, &x);
+  }
+  if (p->sched) {
+    sched_get_stats(p->sched, &x);
+    sched_stats_add(out, &x);
+    out->max_in_flight = x.max_in_flight;
+    out->max_per_address = x.max_per_address;
+  }
+}
+
 static void log_stats(struct probe *p, const char *why)
 {
   struct sched_stats st;
-  sched_get_stats(p->sched, &st);
+  probe_sched_stats(p, &st);
   vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (%llu still "
           "running when due, %llu found no room in their round), %llu "
           "results, %d running (%d of %d in flight, %d per address), %d "
@@ -215,46 +255,6 @@ static void log_stats(struct probe *p, const char *why)
             (unsigned long long)us.batches, (unsigned long long)us.records,
             (unsigned long long)us.failures, us.batch_max,
             (unsigned long long)us.quarantined, us.clock_skew_s);
-  }
-}
-
-/* Adds x's counters, histogram and gauges into acc (the limits stay). */
-static void sched_stats_add(struct sched_stats *acc,
-                            const struct sched_stats *x)
-{
-  acc->rounds += x->rounds;
-  acc->runs += x->runs;
-  acc->skipped += x->skipped;
-  acc->skipped_busy += x->skipped_busy;
-  acc->skipped_budget += x->skipped_budget;
-  acc->results += x->results;
-  acc->late_n += x->late_n;
-  acc->late_sum_s += x->late_sum_s;
-  if (x->late_max_s > acc->late_max_s)
-    acc->late_max_s = x->late_max_s;
-  for (int i = 0; i < SCHED_LATE_BUCKETS; i++)
-    acc->late_hist[i] += x->late_hist[i];
-  acc->running += x->running;
-  acc->in_flight += x->in_flight;
-  acc->queued += x->queued;
-}
-
-/* The scheduler counters over the probe's life: those of the schedulers
- * reloads replaced, of those still draining and of the running one, so
- * that /metrics counters do not start again at a reload. */
-static void probe_sched_stats(const struct probe *p, struct sched_stats *out)
-{
-  *out = p->sched_gone;
-  struct sched_stats x;
-  for (const struct retiring *r = p->retiring; r; r = r->next) {
-    sched_get_stats(r->sched, &x);
-    sched_stats_add(out, &x);
-  }
-  if (p->sched) {
-    sched_get_stats(p->sched, &x);
-    sched_stats_add(out, &x);
-    out->max_in_flight = x.max_in_flight;
-    out->max_per_address = x.max_per_address;
   }
 }
 
