@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "prom.h"
+#include "rrdcached.h"
 #include "vt_time.h"
 
 /* Last result per series: open addressing on an FNV-1a hash of the four
@@ -131,6 +132,44 @@ static enum vt_status metrics_hists(struct vt_buf *b, struct rrd_store *rrd)
                               rrd_h ? backend : fam[f].labels[k], &hists[h]);
     }
   }
+  return st;
+}
+
+/* rrdcached's own queue and counters, asked at each scrape (STATS, one
+ * round trip on the loop, bounded by the store's I/O timeout); nothing
+ * with librrd or when the daemon does not answer. */
+static enum vt_status metrics_rrdcached(struct vt_buf *b, struct rrd_store *rrd)
+{
+  struct rrdcached_stats rs;
+  if (!rrd_store_uses_daemon(rrd) || rrd_store_daemon_stats(rrd, &rs) != VT_OK)
+    return VT_OK;
+  const struct {
+    const char *name, *type, *help;
+    long long v;
+  } one[] = {
+      {"vantage_rrdcached_queue_length", "gauge",
+       "Files in rrdcached's queue waiting to be written (daemon-wide)",
+       rs.queue_length},
+      {"vantage_rrdcached_tree_nodes", "gauge",
+       "Files in rrdcached's cache (daemon-wide)", rs.tree_nodes},
+      {"vantage_rrdcached_updates_received_total", "counter",
+       "Values rrdcached received (daemon-wide, since it started)",
+       rs.updates_received},
+      {"vantage_rrdcached_updates_written_total", "counter",
+       "File writes rrdcached did (daemon-wide, since it started)",
+       rs.updates_written},
+      {"vantage_rrdcached_data_sets_written_total", "counter",
+       "Data sets rrdcached wrote (daemon-wide, since it started)",
+       rs.data_sets_written},
+      {"vantage_rrdcached_journal_bytes_total", "counter",
+       "Bytes rrdcached wrote to its journal (daemon-wide, since it started)",
+       rs.journal_bytes},
+  };
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
+    if (one[i].v >= 0)
+      st = vt_prom_one(b, one[i].name, one[i].type, one[i].help,
+                       (double)one[i].v);
   return st;
 }
 
@@ -263,5 +302,7 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
       st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
   if (!st)
     st = metrics_hists(b, rrd);
+  if (!st && rrd)
+    st = metrics_rrdcached(b, rrd);
   return st;
 }

@@ -9,20 +9,28 @@
 # 1 for A, 0 for B, from both probes. The histograms (batch stages, RRD,
 # SQLite, the probes' lateness) carry what happened, Prometheus reads them,
 # and a SIGHUP moves the probe's listener (a bad address keeps the old one).
+# The collector writes through a real rrdcached, whose queue it reports.
 . "$top_srcdir/tests/lib/servers.sh"
-vt_require probe nginx python3
+PATH=$PATH:/usr/sbin:/sbin
+vt_require probe nginx python3 rrdcached
 [ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
 vt_setup
-tap_plan 19
+tap_plan 20
 
 A=127.0.0.11
 B=127.0.0.12
 vt_nginx_start "$A"
+mkdir -p "$VT_TMP/data"
+rrdcached -g -l "unix:$VT_TMP/rrdcached.sock" -p "$VT_TMP/rrdcached.pid" \
+	-b "$VT_TMP/data" -B </dev/null >"$VT_TMP/rrdcached.log" 2>&1 &
+vt_track $!
+for _ in $(seq 1 50); do [ -S "$VT_TMP/rrdcached.sock" ] && break; sleep 0.1; done
 port=$(vt_free_port)
 cat >"$VT_TMP/collector.cfg" <<CFG
-collector = { listen = "127.0.0.1:$port"; data_dir = "$VT_TMP/data"; };
+collector = { listen = "127.0.0.1:$port"; data_dir = "$VT_TMP/data";
+              rrdcached = "unix:$VT_TMP/rrdcached.sock"; };
 storage = { step = 1; heartbeat = 3; rra = [ "RRA:AVERAGE:0.5:1:600" ]; };
 probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
            { name = "p2"; key_file = "$(vt_key p2)"; } );
@@ -116,13 +124,17 @@ batches=$(val vantage_ingest_batches_total "$VT_TMP/collector.prom")
 stored=$(val 'vantage_ingest_batch_seconds_count{stage="store"}' "$VT_TMP/collector.prom")
 is "$([ "${batches:-0}" -gt 0 ] && [ "$batches" = "$stored" ] && echo 1)" 1 \
 	"store stage: one observation per stored batch ($stored of $batches)"
-flushes=$(val 'vantage_rrd_flush_seconds_count{backend="librrd"}' "$VT_TMP/collector.prom")
-queued=$(val 'vantage_rrd_flush_queue_values_sum{backend="librrd"}' "$VT_TMP/collector.prom")
+flushes=$(val 'vantage_rrd_flush_seconds_count{backend="rrdcached"}' "$VT_TMP/collector.prom")
+queued=$(val 'vantage_rrd_flush_queue_values_sum{backend="rrdcached"}' "$VT_TMP/collector.prom")
 txn=$(val vantage_sqlite_transaction_seconds_count "$VT_TMP/collector.prom")
 results=$(val vantage_ingest_results_total "$VT_TMP/collector.prom")
-is "$([ "${flushes:-0}" -gt 0 ] && [ "${txn:-0}" -ge "$batches" ] &&
-	[ "${queued%.*}" -ge "$results" ] && echo 1)" 1 \
-	"RRD flushes ($flushes, $queued values for $results results) and SQLite transactions ($txn)"
+is "$([ "$flushes" = "$batches" ] && [ "${txn:-0}" -ge "$batches" ] &&
+	[ "${queued:-0}" -ge "$results" ] && echo 1)" 1 \
+	"rrdcached flushes ($flushes for $batches batches, $queued values for $results results) and SQLite transactions ($txn)"
+received=$(val vantage_rrdcached_updates_received_total "$VT_TMP/collector.prom")
+is "$([ "${received:-0}" -ge "$queued" ] &&
+	grep -q '^vantage_rrdcached_queue_length [0-9]' "$VT_TMP/collector.prom" && echo 1)" 1 \
+	"rrdcached's own counters: $received values received, its queue length"
 fetch "http://127.0.0.1:${MPORT[p1]}/metrics" >"$VT_TMP/probe.prom"
 late=$(val 'vantage_probe_round_lateness_seconds_bucket{le="+Inf"}' "$VT_TMP/probe.prom")
 runs=$(val vantage_probe_runs_total "$VT_TMP/probe.prom")
