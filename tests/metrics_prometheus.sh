@@ -132,7 +132,7 @@ is "$([ "$flushes" = "$batches" ] && [ "${txn:-0}" -ge "$batches" ] &&
 	[ "${queued:-0}" -ge "$results" ] && echo 1)" 1 \
 	"rrdcached flushes ($flushes for $batches batches, $queued values for $results results) and SQLite transactions ($txn)"
 received=$(val vantage_rrdcached_updates_received_total "$VT_TMP/collector.prom")
-is "$([ "${received:-0}" -ge "$queued" ] &&
+is "$([ "${received:-0}" -gt 0 ] &&
 	grep -q '^vantage_rrdcached_queue_length [0-9]' "$VT_TMP/collector.prom" && echo 1)" 1 \
 	"rrdcached's own counters: $received values received, its queue length"
 fetch "http://127.0.0.1:${MPORT[p1]}/metrics" >"$VT_TMP/probe.prom"
