@@ -28,6 +28,8 @@
 #include "result.h"
 #include "remote_write.h"
 #include "rrd_store.h"
+#include "schema.h"
+#include "series.h"
 #include "vt_time.h"
 #include "wire.h"
 
@@ -331,36 +333,11 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
   return 0;
 }
 
-/* The file-name form of a key: IPv6 ':' become '-', resolver brackets go. */
-static void key_for_path(const char *key, char *out, size_t size)
-{
-  size_t j = 0;
-  for (size_t i = 0; key[i] && j + 1 < size; i++) {
-    char ch = key[i];
-    if (ch == '[' || ch == ']')
-      continue;
-    out[j++] = ch == ':' ? '-' : ch;
-  }
-  out[j] = '\0';
-}
-
 /* The RRD file of r's series key, relative to the RRD directory. */
 static void ingest_relpath(const struct vt_result *r, const char *key,
                            char *rel, size_t size)
 {
-  char k[96];
-  key_for_path(key, k, sizeof(k));
-  snprintf(rel, size, "%s/%s/%s/%s.rrd", r->target, r->name, k, r->probe);
-}
-
-/* The key of a dns result's per-resolver series. */
-static void ingest_resolver_key(const struct vt_result *r, char *key,
-                                size_t size)
-{
-  snprintf(key, size, "resolver-%s", r->resolver[0] ? r->resolver : "unknown");
-  for (char *c = key; *c; c++)
-    if (*c == ':')
-      *c = '_';
+  vt_series_relpath(r->target, r->name, key, r->probe, rel, size);
 }
 
 static bool ingest_dns_definitive(const struct vt_result *r)
@@ -384,22 +361,6 @@ static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r
 static const struct rrd_values unknown_values = {
     .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
     .tls = NAN, .ttfb = NAN, .share = NAN, .kind = RRD_KIND_SHARE};
-
-/* The kind of the main series of a check type (its addresses' share
- * series are RRD_KIND_SHARE). */
-static enum rrd_kind ingest_kind(enum vt_check_type t)
-{
-  switch (t) {
-  case VT_CHECK_TCP:
-    return RRD_KIND_TCP;
-  case VT_CHECK_DNS:
-    return RRD_KIND_DNS;
-  case VT_CHECK_HTTP:
-  case VT_CHECK_CLIENT:
-    break;
-  }
-  return RRD_KIND_HTTP;
-}
 
 /* Share series of a dns or client result: each address in `share_of` gets
  * its share, addresses seen before get 0 (the band shrinks to nothing
@@ -438,7 +399,7 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
   if (r->retired)
     return events_result(in->ev, r);
   struct rrd_values v = unknown_values;
-  v.kind = ingest_kind(r->check);
+  v.kind = vt_series_kind(r->check);
   v.up = r->ok ? 1 : 0;
   /* Latency of a failed check is unknown, not the time it took to fail:
    * graphs break the line there. */
@@ -454,11 +415,11 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
     /* A target without any address is measured too: its own series. */
-    st = ingest_series(in, r, r->ip[0] ? r->ip : "no-address", &v);
+    st = ingest_series(in, r, vt_series_address_key(r->ip), &v);
     break;
   case VT_CHECK_DNS: {
     char key[80];
-    ingest_resolver_key(r, key, sizeof(key));
+    vt_series_resolver_key(r->resolver, key, sizeof(key));
     v.total = r->ok ? r->ms_dns : NAN;
     v.dns = v.total;
     st = ingest_series(in, r, key, &v);
@@ -472,7 +433,7 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
     break;
   }
   case VT_CHECK_CLIENT:
-    st = ingest_series(in, r, "client", &v);
+    st = ingest_series(in, r, VT_SERIES_CLIENT, &v);
     if (st == VT_OK && r->ok && r->ip[0]) {
       char ips[1][VT_IP_STRLEN];
       memcpy(ips[0], r->ip, sizeof(ips[0]));
@@ -501,15 +462,15 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
   switch (r->check) {
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
-    snprintf(keys[n++], sizeof(keys[0]), "%s", r->ip[0] ? r->ip : "no-address");
+    snprintf(keys[n++], sizeof(keys[0]), "%s", vt_series_address_key(r->ip));
     break;
   case VT_CHECK_DNS:
-    ingest_resolver_key(r, keys[n++], sizeof(keys[0]));
+    vt_series_resolver_key(r->resolver, keys[n++], sizeof(keys[0]));
     for (int i = 0; ingest_dns_definitive(r) && i < r->n_answers; i++)
       snprintf(keys[n++], sizeof(keys[0]), "%s", r->answers[i]);
     break;
   case VT_CHECK_CLIENT:
-    snprintf(keys[n++], sizeof(keys[0]), "client");
+    snprintf(keys[n++], sizeof(keys[0]), VT_SERIES_CLIENT);
     if (r->ok && r->ip[0])
       snprintf(keys[n++], sizeof(keys[0]), "%s", r->ip);
     break;
@@ -520,7 +481,7 @@ static enum vt_status ingest_ensure_files(struct ingest *in,
     ingest_relpath(r, keys[i], rel, sizeof(rel));
     enum vt_status st = rrd_store_ensure_kind(
         in->rrd, rel, lround(r->ts),
-        i == 0 ? ingest_kind(r->check) : RRD_KIND_SHARE, &made);
+        i == 0 ? vt_series_kind(r->check) : RRD_KIND_SHARE, &made);
     if (st != VT_OK)
       return st;
     *created += made;
@@ -586,10 +547,10 @@ static size_t ingest_set_aside(struct ingest *in,
     return 0;
   in->stats.ahead += n;
   char path[4096];
-  snprintf(path, sizeof(path), "%s/quarantine", in->conf->data_dir);
+  snprintf(path, sizeof(path), "%s/" VT_DATA_QUARANTINE, in->conf->data_dir);
   FILE *f = NULL;
   if (vt_mkdir_p(path, 0750) == 0 &&
-      (size_t)snprintf(path, sizeof(path), "%s/quarantine/%s.jsonl",
+      (size_t)snprintf(path, sizeof(path), "%s/" VT_DATA_QUARANTINE "/%s.jsonl",
                        in->conf->data_dir, a->probe) < sizeof(path))
     f = fopen(path, "ae");
   double now = vt_time_wall();

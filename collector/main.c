@@ -35,6 +35,7 @@
 #include "remote_write.h"
 #include "retention.h"
 #include "rrd_store.h"
+#include "schema.h"
 #include "vt_time.h"
 
 #define DEFAULT_CONFIG "/etc/vantage/collector.cfg"
@@ -225,7 +226,7 @@ static void healthz(struct collector *c, int *status, struct vt_buf *body)
   char why[3][512];
   int n_why = 0;
   char rrd_dir[4096];
-  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", c->conf->data_dir);
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/" VT_DATA_RRD, c->conf->data_dir);
   if (!health_dir(c->conf->data_dir, why[n_why], sizeof(why[0])))
     n_why++;
   if (!health_dir(rrd_dir, why[n_why], sizeof(why[0])))
@@ -535,7 +536,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
   struct collector *c = w->data;
   const struct coll_conf *conf = c->conf;
   char rrd_dir[4096];
-  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", conf->data_dir);
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/" VT_DATA_RRD, conf->data_dir);
   const struct retention_conf rc = {.rrd_dir = rrd_dir,
                                     .data_dir = conf->data_dir,
                                     .keep_s = conf->retention_s,
@@ -628,8 +629,8 @@ static int run(struct collector *c)
   int rc = EXIT_RUNTIME;
   struct coll_conf *conf = c->conf;
   char rrd_dir[4096], db[4096];
-  snprintf(rrd_dir, sizeof(rrd_dir), "%s/rrd", conf->data_dir);
-  snprintf(db, sizeof(db), "%s/events.sqlite", conf->data_dir);
+  snprintf(rrd_dir, sizeof(rrd_dir), "%s/" VT_DATA_RRD, conf->data_dir);
+  snprintf(db, sizeof(db), "%s/" VT_DATA_EVENTS, conf->data_dir);
   if (mkdir_one(conf->data_dir) || mkdir_one(rrd_dir))
     return EXIT_RUNTIME;
 
@@ -652,7 +653,7 @@ static int run(struct collector *c)
   c->ev = c->rrd ? events_open(&ec, &st) : NULL;
   if (c->ev && conf->alerts && conf->alerts->n_rx) {
     char adb[PATH_MAX];
-    snprintf(adb, sizeof(adb), "%s/alerts.sqlite", conf->data_dir);
+    snprintf(adb, sizeof(adb), "%s/" VT_DATA_ALERTS, conf->data_dir);
     c->alerts = alerts_start(conf->alerts, adb, &st);
     if (!c->alerts)
       goto out;
@@ -678,7 +679,8 @@ static int run(struct collector *c)
       rr[i] = (struct remote_write_receiver){.name = conf->rw[i].name,
                                              .url = conf->rw[i].url};
     char rw_dir[4096];
-    snprintf(rw_dir, sizeof(rw_dir), "%s/remote_write", conf->data_dir);
+    snprintf(rw_dir, sizeof(rw_dir), "%s/" VT_DATA_REMOTE_WRITE,
+             conf->data_dir);
     c->rw = remote_write_open(rw_dir, rr, conf->n_rw, &st);
     free(rr);
     if (!c->rw)

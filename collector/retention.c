@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "schema.h"
 
 enum { RETENTION_DEPTH_MAX = 16 };
 
@@ -125,11 +126,11 @@ enum vt_status retention_sweep(const struct retention_conf *conf, double now,
       .conf = conf, .cutoff = now - conf->keep_s, .st = stats, .rc = VT_OK};
   retention_dir(&w, conf->rrd_dir, "", 0);
   stats->removed_total = total + stats->removed;
-  stats->events_bytes = retention_file_bytes(conf->data_dir, "events.sqlite") +
+  stats->events_bytes = retention_file_bytes(conf->data_dir, VT_DATA_EVENTS) +
                         retention_file_bytes(conf->data_dir,
-                                             "events.sqlite-wal") +
+                                             VT_DATA_EVENTS "-wal") +
                         retention_file_bytes(conf->data_dir,
-                                             "events.sqlite-shm");
+                                             VT_DATA_EVENTS "-shm");
   struct statvfs vfs;
   if (statvfs(conf->data_dir, &vfs) == 0 && vfs.f_blocks) {
     stats->fs_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;

@@ -30,10 +30,11 @@
 #include "log.h"
 #include "grow.h"
 #include "rrdcached.h"
+#include "series.h"
 
 enum {
-  RRD_STORE_N_DS = 7,
-  RRD_STORE_RELPATH_MAX = 255,
+  RRD_STORE_N_DS = VT_SERIES_N_DS,
+  RRD_STORE_RELPATH_MAX = VT_SERIES_RELPATH_MAX,
   /* One "ts:v:v:v:v:v:v:v" at most: 20 + 7 * (1 + 24) bytes. */
   RRD_STORE_VALUE_MAX = 256,
   /* rrdcached 1.7.2 parses CREATE into a fixed char *av[128]. */
@@ -49,14 +50,6 @@ enum {
 
 /* Waits of 10 ms for a file a reader has locked (see rrd_store_direct). */
 #define RRD_STORE_LOCK_RETRIES 50
-
-/* Data sources in struct rrd_values order, with their maximum. */
-static const struct {
-  const char *name, *max;
-} rrd_store_ds[RRD_STORE_N_DS] = {
-    {"up", "1"},  {"total", "U"}, {"dns", "U"},   {"connect", "U"},
-    {"tls", "U"}, {"ttfb", "U"},  {"share", "1"},
-};
 
 /* The default RRAs, by row duration (0 = one step) and span, so a
  * different step keeps the same spans: one day of base rows; 35 days of
@@ -92,12 +85,6 @@ static const struct {
 };
 #define RRD_STORE_N_LEAN_RRA                                                   \
   (sizeof(rrd_store_lean_rra) / sizeof(rrd_store_lean_rra[0]))
-
-/* Data sources per kind (bits in rrd_store_ds order). */
-static const unsigned rrd_store_kind_mask[RRD_KIND_N] = {
-    [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f, [RRD_KIND_TCP] = 0x1b,
-    [RRD_KIND_DNS] = 0x07,   [RRD_KIND_SHARE] = 0x40,
-};
 
 /* One queued update. */
 struct rrd_store_update {
@@ -220,11 +207,6 @@ static bool rrd_store_relpath_ok(const char *p)
   return !start;
 }
 
-unsigned rrd_kind_ds_mask(enum rrd_kind k)
-{
-  return (unsigned)k < RRD_KIND_N ? rrd_store_kind_mask[k] : 0;
-}
-
 size_t rrd_kind_file_size(enum rrd_kind k, long step_s)
 {
   size_t rows = 0, n_ds = (size_t)__builtin_popcount(rrd_kind_ds_mask(k));
@@ -260,10 +242,10 @@ static enum vt_status rrd_store_layout_kind(struct rrd_store *s,
   s->layouts[kind] = layout;
   int *n_layout = &s->n_layouts[kind];
   for (size_t i = 0; i < RRD_STORE_N_DS; i++) {
-    if (!(rrd_store_kind_mask[kind] & (1u << i)))
+    if (!(rrd_kind_ds_mask(kind) & (1u << i)))
       continue;
-    char *def = rrd_store_strdupf("DS:%s:GAUGE:%ld:0:%s", rrd_store_ds[i].name,
-                                  heartbeat_s, rrd_store_ds[i].max);
+    char *def = rrd_store_strdupf("DS:%s:GAUGE:%ld:0:%s", vt_series_ds_defs[i].name,
+                                  heartbeat_s, vt_series_ds_defs[i].max);
     if (!def)
       return VT_ENOMEM;
     layout[(*n_layout)++] = def;
@@ -328,7 +310,7 @@ static unsigned rrd_store_file_mask(const char *path)
   for (unsigned long i = 0; i < n; i++) {
     int d = -1;
     for (int j = 0; j < RRD_STORE_N_DS; j++)
-      if (strcmp(names[i], rrd_store_ds[j].name) == 0)
+      if (strcmp(names[i], vt_series_ds_defs[j].name) == 0)
         d = j;
     /* Values go in our order: a file with another order is not ours. */
     if (d < 0 || (mask >> d) != 0)
@@ -520,7 +502,7 @@ static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts,
                                        enum rrd_kind kind, unsigned *ds)
 {
   kind = rrd_store_kind(s, kind);
-  *ds = rrd_store_kind_mask[kind];
+  *ds = rrd_kind_ds_mask(kind);
   long last_up = first_ts > s->step_s ? first_ts - s->step_s : 0;
   rrd_clear_error();
   if (rrd_create_r2(s->path, (unsigned long)s->step_s, (time_t)last_up, 1, NULL,
@@ -613,7 +595,7 @@ static bool rrd_store_replace_corrupt(struct rrd_store *s, const char *msg,
          s->path, msg, aside);
   /* The same data sources as the values already formatted for it: the
    * kind's own layout, or the full one of an old file. */
-  if (rrd_store_kind_mask[rrd_store_kind(s, kind)] != ds)
+  if (rrd_kind_ds_mask(rrd_store_kind(s, kind)) != ds)
     kind = RRD_KIND_FULL;
   unsigned made = 0;
   return rrd_store_create(s, first_ts, kind, &made) == VT_OK && made == ds;
@@ -704,7 +686,7 @@ static enum vt_status rrd_store_write_daemon(struct rrd_store *s, size_t n)
     /* Over TCP the daemon creates the file with the kind's layout and the
      * collector cannot read the files: they are taken to have it (convert
      * old files before, README "Upgrade"). */
-    unsigned ds = rrd_store_kind_mask[kind];
+    unsigned ds = rrd_kind_ds_mask(kind);
     if (!rrdcached_creates_files(s->daemon)) {
       bool exists;
       enum vt_status fst = rrd_store_locate(s, s->keys[i].path, &exists, &ds);
@@ -1015,7 +997,7 @@ static unsigned rrd_store_known_values(const char *path, time_t last, long step)
     for (unsigned long d = 0; d < n_ds; d++) {
       int j = -1;
       for (int k = 0; k < RRD_STORE_N_DS; k++)
-        if (strcmp(names[d], rrd_store_ds[k].name) == 0)
+        if (strcmp(names[d], vt_series_ds_defs[k].name) == 0)
           j = k;
       for (size_t r = 0; j >= 0 && r < rows; r++)
         if (!isnan(data[r * n_ds + d])) {
@@ -1041,13 +1023,14 @@ static enum rrd_kind rrd_store_kind_for(const char *path, unsigned mask)
     const char *key = dir_end;
     while (key > path && key[-1] != '/')
       key--;
-    if (strncmp(key, "resolver-", 9) == 0 && !(mask & ~0x07u))
+    if (strncmp(key, VT_SERIES_RESOLVER, strlen(VT_SERIES_RESOLVER)) == 0 &&
+        !(mask & ~rrd_kind_ds_mask(RRD_KIND_DNS)))
       return RRD_KIND_DNS;
   }
   if (!mask)
     return RRD_KIND_HTTP;
   for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-    if (!(mask & ~rrd_store_kind_mask[order[i]]))
+    if (!(mask & ~rrd_kind_ds_mask(order[i])))
       return order[i];
   return RRD_KIND_FULL;
 }
@@ -1073,7 +1056,7 @@ static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
   for (int k = 0; k < RRD_STORE_N_DS; k++) {
     col[k] = -1;
     for (unsigned long d = 0; d < n_ds; d++)
-      if (strcmp(names[d], rrd_store_ds[k].name) == 0)
+      if (strcmp(names[d], vt_series_ds_defs[k].name) == 0)
         col[k] = (int)d;
   }
   enum vt_status st = VT_OK;
@@ -1162,7 +1145,7 @@ static int rrd_store_tune_heartbeat(const char *path, unsigned ds,
   for (int k = 0; k < RRD_STORE_N_DS; k++) {
     if (!(ds & (1u << k)))
       continue;
-    snprintf(args[k], sizeof(args[k]), "%s:%ld", rrd_store_ds[k].name,
+    snprintf(args[k], sizeof(args[k]), "%s:%ld", vt_series_ds_defs[k].name,
              heartbeat);
     argv[argc++] = "-h";
     argv[argc++] = args[k];
@@ -1177,7 +1160,7 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
                                              bool *converted)
 {
   *converted = false;
-  if (rrd_store_file_mask(path) != rrd_store_kind_mask[RRD_KIND_FULL])
+  if (rrd_store_file_mask(path) != rrd_kind_ds_mask(RRD_KIND_FULL))
     return VT_OK;
   rrd_clear_error();
   rrd_info_t *info = rrd_info_r(path);
@@ -1223,8 +1206,8 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
                       tmp.n_layouts[kind],
                       (const char **)tmp.layouts[kind]) != 0 ||
         rrd_store_replay(path, newpath, last, step,
-                         rrd_store_kind_mask[kind]) != VT_OK ||
-        rrd_store_tune_heartbeat(newpath, rrd_store_kind_mask[kind],
+                         rrd_kind_ds_mask(kind)) != VT_OK ||
+        rrd_store_tune_heartbeat(newpath, rrd_kind_ds_mask(kind),
                                  heartbeat) != 0 ||
         stat(path, &sb) != 0 || chmod(newpath, sb.st_mode & 07777) != 0 ||
         rename(newpath, path) != 0) {
@@ -1240,10 +1223,7 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
       *converted = true;
       if (out)
         fprintf(out, "%s: %s\n", path,
-                kind == RRD_KIND_HTTP    ? "http"
-                : kind == RRD_KIND_TCP   ? "tcp"
-                : kind == RRD_KIND_DNS   ? "dns"
-                                         : "share");
+                rrd_kind_name(kind));
     }
   }
   for (int i = 0; i < tmp.n_layouts[kind]; i++)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "series.h" /* enum rrd_kind, the data sources */
 #include "vt_status.h"
 
 struct rrd_store;
@@ -27,28 +28,14 @@ struct rrd_store_conf {
                             RRAs of vantage <= 0.1 (storage.layout "full") */
 };
 
-/* What a series measures, which decides the data sources of a new file
- * (docs/collector.md, "Series and RRD files"). RRD_KIND_FULL is the layout
- * of the first version: all 7 data sources, 7 RRAs. */
-enum rrd_kind {
-  RRD_KIND_FULL,  /* up total dns connect tls ttfb share */
-  RRD_KIND_HTTP,  /* up total dns connect tls ttfb (also client) */
-  RRD_KIND_TCP,   /* up total connect tls */
-  RRD_KIND_DNS,   /* up total dns (a resolver series) */
-  RRD_KIND_SHARE, /* share (an address of a dns or client check) */
-  RRD_KIND_N,
-};
-
-/* The data sources a file may have, in this order. NAN = unknown. A file
+/* The data sources a file may have, in this order (series.h, enum
+ * vt_series_ds). NAN = unknown. A file
  * stores those of its kind (the kind of its first value) and existing
  * files are written with the data sources they have. */
 struct rrd_values {
   double up, total, dns, connect, tls, ttfb, share;
   enum rrd_kind kind; /* of the file, when it is created */
 };
-
-/* Bit i set = data source i (struct rrd_values order) in files of kind k. */
-unsigned rrd_kind_ds_mask(enum rrd_kind k);
 
 /* Size in bytes of a new file of kind k with the lean default RRAs at
  * step_s (what rrd_store creates unless configured otherwise). */

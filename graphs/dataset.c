@@ -10,9 +10,9 @@
  *   and a window just added to the file already counts in a report.
  * - data_dir is used as the collector uses it (collector/main.c), so both
  *   look at the same directory.
- * - rrdcached FLUSH speaks the text protocol on its own socket with a 2 s
- *   deadline per exchange instead of librrd's rrdc_flush, whose global
- *   connection has no timeout (LIBS.md 3.2). A daemon that cannot be
+ * - rrdcached FLUSH goes through lib/rrdcached.c (a 2 s bound on each
+ *   wait) instead of librrd's rrdc_flush, whose global connection has no
+ *   timeout (LIBS.md 3.2). A daemon that cannot be
  *   reached is not an error for a reader: the files hold everything but
  *   the daemon's last few minutes, so the fetch goes ahead (logged at
  *   debug level, once). */
@@ -21,30 +21,24 @@
 #include "dataset.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <netdb.h>
-#include <poll.h>
 #include <rrd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "collector_config.h"
 #include "log.h"
 #include "grow.h"
+#include "rrdcached.h"
+#include "schema.h"
 
-#define GR_SCHEMA_VERSION 1
 #define GR_BUSY_TIMEOUT_MS 5000
-#define GR_RRDC_TIMEOUT_MS 2000
-#define GR_RRDC_PORT "42217"
+#define GR_RRDC_TIMEOUT_S 2.0
 
 struct gr_ctx {
   struct coll_conf *conf;
@@ -52,18 +46,16 @@ struct gr_ctx {
   enum vt_status db_status; /* VT_OK until an open failed */
   char *db_path;
   char *rrd_dir;     /* data_dir/rrd */
-  int rrdc_fd;       /* -1 = not connected */
+  struct rrdcached *rrdc; /* NULL = not connected */
   bool rrdc_off;     /* connecting failed: fetch without flushing */
-  char *rrdc_prefix; /* unix socket: the escaped real RRD dir + "/" */
-  char rbuf[1024];   /* rrdcached reply bytes not consumed yet */
-  size_t rlen;
 };
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Bounded copy of a column that may be NULL (then ""). */
-static void gr_copy(char *dst, size_t size, const unsigned char *src)
+/* Bounded copy of column col, which may be NULL (then ""). */
+static void gr_copy(char *dst, size_t size, sqlite3_stmt *s, int col)
 {
+  const unsigned char *src = sqlite3_column_text(s, col);
   snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
@@ -101,6 +93,14 @@ static enum vt_status gr_prepare(struct gr_ctx *g, const char *sql,
   return VT_OK;
 }
 
+/* The SQL of a query by target (bound as ?1): "head WHERE target = ?1
+ * tail" for one target, "head WHERE ?1 IS NULL tail" for every one (NULL).
+ * "?1 IS NULL OR target = ?1" would scan every row: SQLite uses the index
+ * only for the plain comparison, and the status page asks once per graph
+ * (thousands of times among 15,000 series). */
+#define GR_BY_TARGET(target, head, tail)                                       \
+  ((target) ? head " WHERE target = ?1" tail : head " WHERE ?1 IS NULL" tail)
+
 /* Binds target (NULL = every target, matched by "?1 IS NULL"). */
 static int gr_bind_target(sqlite3_stmt *s, int i, const char *target)
 {
@@ -129,10 +129,10 @@ static enum vt_status gr_check_schema(struct gr_ctx *g)
     goto cleanup;
   }
   int version = sqlite3_column_int(s, 0);
-  if (version > GR_SCHEMA_VERSION) {
+  if (version > VT_SCHEMA_VERSION) {
     vt_err("graph: %s: schema version %d is newer than this vantage-graph "
            "reads (%d)",
-           g->db_path, version, GR_SCHEMA_VERSION);
+           g->db_path, version, VT_SCHEMA_VERSION);
     st = VT_EIO;
   }
 cleanup:
@@ -146,13 +146,12 @@ enum vt_status gr_open(const char *collector_cfg, struct gr_ctx **out)
   struct gr_ctx *g = calloc(1, sizeof(*g));
   if (!g)
     return VT_ENOMEM;
-  g->rrdc_fd = -1;
   enum vt_status st = coll_conf_load(collector_cfg, &g->conf);
   if (st != VT_OK)
     goto fail;
   st = VT_ENOMEM;
-  g->db_path = gr_join(g->conf->data_dir, "events.sqlite");
-  g->rrd_dir = gr_join(g->conf->data_dir, "rrd");
+  g->db_path = gr_join(g->conf->data_dir, VT_DATA_EVENTS);
+  g->rrd_dir = gr_join(g->conf->data_dir, VT_DATA_RRD);
   if (!g->db_path || !g->rrd_dir)
     goto fail;
   /* The database opens on first use, so a subcommand checks its own
@@ -206,13 +205,11 @@ void gr_close(struct gr_ctx *g)
 {
   if (!g)
     return;
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
+  rrdcached_close(g->rrdc);
   sqlite3_close(g->db);
   coll_conf_free(g->conf);
   free(g->db_path);
   free(g->rrd_dir);
-  free(g->rrdc_prefix);
   free(g);
 }
 
@@ -223,10 +220,8 @@ void gr_after_fork(struct gr_ctx *g)
    * touch the parent's locks) and opens its own on first use. */
   g->db = NULL;
   g->db_status = VT_OK;
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
-  g->rrdc_fd = -1;
-  g->rlen = 0;
+  rrdcached_close(g->rrdc); /* the child's copy; the parent keeps its own */
+  g->rrdc = NULL;
 }
 
 const struct coll_conf *gr_conf(const struct gr_ctx *g)
@@ -263,20 +258,23 @@ struct gr_list_query {
   const char *target;
   double from, to;
   size_t elem_size;
-  /* Fills elem from the current row: VT_OK, or VT_ENOMEM with nothing in
-   * elem left to release. */
+  /* Fills elem from the current row: VT_OK, VT_ENOTFOUND for a row to
+   * leave out, or VT_ENOMEM; nothing in elem is left to release unless it
+   * returns VT_OK. */
   enum vt_status (*row)(sqlite3_stmt *s, void *elem);
   /* Releases what row put into elem; NULL when elements own nothing. */
   void (*clear)(void *elem);
 };
 
-/* Runs q and collects one element per row into a new array (*out, *n; NULL
- * and 0 for no rows). On failure the partial array is released and *out
- * stays NULL. */
+/* Runs q and collects one element per row into a new array: out is the
+ * address of the caller's array pointer (struct gr_series **, ...), set to
+ * the array, or NULL for no rows and on failure (the partial array is
+ * released); *n counts the elements. */
 static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
-                              void **out, size_t *n)
+                              void *out, size_t *n)
 {
-  *out = NULL;
+  void *none = NULL;
+  memcpy(out, &none, sizeof(none));
   *n = 0;
   char *v = NULL;
   size_t nv = 0, cap = 0;
@@ -297,7 +295,11 @@ static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
       break;
     }
     v = p;
-    if ((st = q->row(s, v + nv * q->elem_size)) != VT_OK)
+    if ((st = q->row(s, v + nv * q->elem_size)) == VT_ENOTFOUND) {
+      st = VT_OK; /* a row the reader leaves out */
+      continue;
+    }
+    if (st != VT_OK)
       break;
     nv++;
   }
@@ -311,7 +313,7 @@ static enum vt_status gr_list(struct gr_ctx *g, const struct gr_list_query *q,
     free(v);
     return st;
   }
-  *out = v;
+  memcpy(out, &v, sizeof(v));
   *n = nv;
   return VT_OK;
 }
@@ -337,70 +339,61 @@ enum vt_status gr_targets(struct gr_ctx *g, char ***out, size_t *n)
       .row = gr_target_row,
       .clear = gr_target_clear,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_series *e = elem;
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 0));
-  gr_copy(e->check_type, sizeof(e->check_type), sqlite3_column_text(s, 1));
-  gr_copy(e->check_name, sizeof(e->check_name), sqlite3_column_text(s, 2));
-  gr_copy(e->key, sizeof(e->key), sqlite3_column_text(s, 3));
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 4));
-  gr_copy(e->path, sizeof(e->path), sqlite3_column_text(s, 5));
-  e->first_ts = sqlite3_column_double(s, 6);
-  e->last_ts = sqlite3_column_double(s, 7);
-  e->results = (long)sqlite3_column_int64(s, 8);
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_SERIES_TARGET);
+  /* A type this vantage-graph does not know (a newer collector's) is
+   * left out of the list. */
+  const unsigned char *type =
+      sqlite3_column_text(s, VT_COL_SERIES_CHECK_TYPE);
+  if (!vt_check_type_parse(type ? (const char *)type : "", &e->check_type))
+    return VT_ENOTFOUND;
+  gr_copy(e->check_name, sizeof(e->check_name), s, VT_COL_SERIES_CHECK_NAME);
+  gr_copy(e->key, sizeof(e->key), s, VT_COL_SERIES_KEY);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_SERIES_PROBE);
+  gr_copy(e->path, sizeof(e->path), s, VT_COL_SERIES_PATH);
+  e->first_ts = sqlite3_column_double(s, VT_COL_SERIES_FIRST_TS);
+  e->last_ts = sqlite3_column_double(s, VT_COL_SERIES_LAST_TS);
+  e->results = (long)sqlite3_column_int64(s, VT_COL_SERIES_RESULTS);
   return VT_OK;
 }
 
 enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
                               struct gr_series **out, size_t *n)
 {
-  /* "?1 IS NULL OR target = ?1" would scan every series: SQLite uses the
-   * index only for the plain comparison, and the status page asks once
-   * per graph (thousands of times among 15,000 series). */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT target, check_type, check_name, key, probe,"
-                      " path, first_ts, last_ts, results FROM series"
-                      " WHERE target = ?1"
-                      " ORDER BY target, check_name, key, probe"
-                    : "SELECT target, check_type, check_name, key, probe,"
-                      " path, first_ts, last_ts, results FROM series"
-                      " WHERE ?1 IS NULL"
-                      " ORDER BY target, check_name, key, probe",
+      .sql = GR_BY_TARGET(target,
+                          "SELECT " VT_SCHEMA_SERIES_COLS " FROM series",
+                          " ORDER BY target, check_name, key, probe"),
       .what = "list the series",
       .by_target = true,
       .target = target,
       .elem_size = sizeof(**out),
       .row = gr_series_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_outage_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_outage *e = elem;
-  e->id = (long)sqlite3_column_int64(s, 0);
-  gr_copy(e->scope, sizeof(e->scope), sqlite3_column_text(s, 1));
-  gr_copy(e->kind, sizeof(e->kind), sqlite3_column_text(s, 2));
-  gr_copy(e->state, sizeof(e->state), sqlite3_column_text(s, 3));
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 4));
-  gr_copy(e->ip, sizeof(e->ip), sqlite3_column_text(s, 5));
-  e->start = sqlite3_column_double(s, 6);
-  e->end = gr_col_time(s, 7);
-  gr_copy(e->probes, sizeof(e->probes), sqlite3_column_text(s, 8));
-  e->seen_by = sqlite3_column_int(s, 9);
-  e->of_probes = sqlite3_column_int(s, 10);
-  e->maintenance = sqlite3_column_int(s, 11) != 0;
-  gr_copy(e->end_reason, sizeof(e->end_reason), sqlite3_column_text(s, 12));
+  e->id = (long)sqlite3_column_int64(s, VT_COL_OUTAGE_ID);
+  gr_copy(e->scope, sizeof(e->scope), s, VT_COL_OUTAGE_SCOPE);
+  gr_copy(e->kind, sizeof(e->kind), s, VT_COL_OUTAGE_KIND);
+  gr_copy(e->state, sizeof(e->state), s, VT_COL_OUTAGE_STATE);
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_OUTAGE_TARGET);
+  gr_copy(e->ip, sizeof(e->ip), s, VT_COL_OUTAGE_IP);
+  e->start = sqlite3_column_double(s, VT_COL_OUTAGE_START);
+  e->end = gr_col_time(s, VT_COL_OUTAGE_END);
+  gr_copy(e->probes, sizeof(e->probes), s, VT_COL_OUTAGE_PROBES);
+  e->seen_by = sqlite3_column_int(s, VT_COL_OUTAGE_SEEN_BY);
+  e->of_probes = sqlite3_column_int(s, VT_COL_OUTAGE_OF_PROBES);
+  e->maintenance = sqlite3_column_int(s, VT_COL_OUTAGE_MAINTENANCE) != 0;
+  gr_copy(e->end_reason, sizeof(e->end_reason), s, VT_COL_OUTAGE_END_REASON);
   return VT_OK;
 }
 
@@ -410,18 +403,11 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
   const struct gr_list_query q = {
-      .sql = target ? "SELECT id, scope, kind, state, target, ip, start,"
-                      " \"end\", probes, seen_by, of_probes, maintenance,"
-                      " coalesce(end_reason, '') FROM outages"
-                      " WHERE target = ?1 AND start <= ?3"
-                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
-                      " ORDER BY start, id"
-                    : "SELECT id, scope, kind, state, target, ip, start,"
-                      " \"end\", probes, seen_by, of_probes, maintenance,"
-                      " coalesce(end_reason, '') FROM outages"
-                      " WHERE ?1 IS NULL AND start <= ?3"
-                      " AND (\"end\" IS NULL OR \"end\" >= ?2)"
-                      " ORDER BY start, id",
+      .sql = GR_BY_TARGET(target,
+                          "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages",
+                          " AND start <= ?3"
+                          " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                          " ORDER BY start, id"),
       .what = "list the outages",
       .by_target = true,
       .in_range = true,
@@ -431,10 +417,7 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
       .elem_size = sizeof(**out),
       .row = gr_outage_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static int gr_maint_cmp(const void *a, const void *b)
@@ -483,12 +466,12 @@ enum vt_status gr_maintenance(struct gr_ctx *g, const char *target, double from,
 static enum vt_status gr_dns_change_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_dns_change *e = elem;
-  e->ts = sqlite3_column_double(s, 0);
-  gr_copy(e->target, sizeof(e->target), sqlite3_column_text(s, 1));
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 2));
-  gr_copy(e->resolver, sizeof(e->resolver), sqlite3_column_text(s, 3));
-  gr_copy(e->old_answers, sizeof(e->old_answers), sqlite3_column_text(s, 4));
-  gr_copy(e->new_answers, sizeof(e->new_answers), sqlite3_column_text(s, 5));
+  e->ts = sqlite3_column_double(s, VT_COL_DNS_CHANGE_TS);
+  gr_copy(e->target, sizeof(e->target), s, VT_COL_DNS_CHANGE_TARGET);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_DNS_CHANGE_PROBE);
+  gr_copy(e->resolver, sizeof(e->resolver), s, VT_COL_DNS_CHANGE_RESOLVER);
+  gr_copy(e->old_answers, sizeof(e->old_answers), s, VT_COL_DNS_CHANGE_OLD);
+  gr_copy(e->new_answers, sizeof(e->new_answers), s, VT_COL_DNS_CHANGE_NEW);
   return VT_OK;
 }
 
@@ -496,8 +479,7 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
                               double to, struct gr_dns_change **out, size_t *n)
 {
   const struct gr_list_query q = {
-      .sql = "SELECT ts, target, probe, resolver, old_answers,"
-             " new_answers FROM dns_changes"
+      .sql = "SELECT " VT_SCHEMA_DNS_CHANGE_COLS " FROM dns_changes"
              " WHERE (?1 IS NULL OR target = ?1) AND ts >= ?2"
              " AND ts <= ?3 ORDER BY ts, id",
       .what = "list the DNS changes",
@@ -509,18 +491,15 @@ enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
       .elem_size = sizeof(**out),
       .row = gr_dns_change_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 static enum vt_status gr_probe_event_row(sqlite3_stmt *s, void *elem)
 {
   struct gr_probe_event *e = elem;
-  e->ts = sqlite3_column_double(s, 0);
-  gr_copy(e->probe, sizeof(e->probe), sqlite3_column_text(s, 1));
-  gr_copy(e->event, sizeof(e->event), sqlite3_column_text(s, 2));
+  e->ts = sqlite3_column_double(s, VT_COL_PROBE_EVENT_TS);
+  gr_copy(e->probe, sizeof(e->probe), s, VT_COL_PROBE_EVENT_PROBE);
+  gr_copy(e->event, sizeof(e->event), s, VT_COL_PROBE_EVENT_EVENT);
   return VT_OK;
 }
 
@@ -528,7 +507,7 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
                                struct gr_probe_event **out, size_t *n)
 {
   const struct gr_list_query q = {
-      .sql = "SELECT ts, probe, event FROM probe_events"
+      .sql = "SELECT " VT_SCHEMA_PROBE_EVENT_COLS " FROM probe_events"
              " WHERE ?2 IS NOT NULL AND ts <= ?3 ORDER BY probe, ts, id",
       .what = "list the probe events",
       .in_range = true,
@@ -537,230 +516,46 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
       .elem_size = sizeof(**out),
       .row = gr_probe_event_row,
   };
-  void *v;
-  enum vt_status st = gr_list(g, &q, &v, n);
-  *out = v;
-  return st;
+  return gr_list(g, &q, out, n);
 }
 
 /* ---- rrdcached FLUSH ----------------------------------------------------- */
 
-/* Waits until fd is ready for events; false on timeout or error (errno). */
-static bool gr_rrdc_wait(int fd, short events)
-{
-  struct pollfd p = {.fd = fd, .events = events};
-  int rc = SQLITE_DONE;
-  do {
-    rc = poll(&p, 1, GR_RRDC_TIMEOUT_MS);
-  } while (rc < 0 && errno == EINTR);
-  if (rc == 0)
-    errno = ETIMEDOUT;
-  return rc > 0;
-}
-
-/* Connects fd (non-blocking) to sa within the timeout. */
-static bool gr_rrdc_connect_to(int fd, const struct sockaddr *sa, socklen_t len)
-{
-  if (connect(fd, sa, len) == 0)
-    return true;
-  if (errno != EINPROGRESS || !gr_rrdc_wait(fd, POLLOUT))
-    return false;
-  int err = 0;
-  socklen_t el = sizeof(err);
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
-    return false;
-  errno = err;
-  return err == 0;
-}
-
-/* "unix:/path" or "/path": a unix socket, and names go absolute; else
- * "host:port", "host" or "[v6]:port" over TCP with names relative to the
- * daemon's -b directory, as the collector sends them (rrd_store.c). */
-static int gr_rrdc_open(struct gr_ctx *g, const char *daemon)
-{
-  const char *path = strncmp(daemon, "unix:", 5) == 0 ? daemon + 5
-                     : daemon[0] == '/'               ? daemon
-                                                      : NULL;
-  if (path) {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-      errno = ENAMETOOLONG;
-      return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    char *real = realpath(g->rrd_dir, NULL);
-    if (!real)
-      return -1;
-    struct vt_buf b;
-    vt_buf_init(&b, 0);
-    enum vt_status st = VT_OK;
-    for (const char *p = real; *p && st == VT_OK; p++) {
-      if (*p == ' ' || *p == '\\')
-        st = vt_buf_add(&b, "\\", 1);
-      if (st == VT_OK)
-        st = vt_buf_add(&b, p, 1);
-    }
-    if (st == VT_OK)
-      st = vt_buf_add(&b, "/", 1);
-    free(real);
-    if (st != VT_OK) {
-      vt_buf_cleanup(&b);
-      errno = ENOMEM;
-      return -1;
-    }
-    free(g->rrdc_prefix);
-    g->rrdc_prefix = vt_buf_take(&b, NULL);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 &&
-        !gr_rrdc_connect_to(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      return -1;
-    }
-    return fd;
-  }
-
-  char host[256], *port = NULL;
-  snprintf(host, sizeof(host), "%s", daemon);
-  char *h = host;
-  if (h[0] == '[') {
-    char *end = strchr(++h, ']');
-    if (!end) {
-      errno = EINVAL;
-      return -1;
-    }
-    *end = '\0';
-    if (end[1] == ':')
-      port = end + 2;
-  } else if ((port = strrchr(h, ':')) != NULL) {
-    *port++ = '\0';
-  }
-  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-  int rc = getaddrinfo(h, port && *port ? port : GR_RRDC_PORT, &hints, &ai);
-  if (rc != 0) {
-    errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
-    return -1;
-  }
-  int fd = -1;
-  for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 && !gr_rrdc_connect_to(fd, a->ai_addr, a->ai_addrlen)) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      fd = -1;
-    }
-  }
-  freeaddrinfo(ai);
-  return fd;
-}
-
-static void gr_rrdc_drop(struct gr_ctx *g)
-{
-  if (g->rrdc_fd >= 0)
-    close(g->rrdc_fd);
-  g->rrdc_fd = -1;
-  g->rlen = 0;
-}
-
-/* Reads one reply line (without "\n") into line. */
-static bool gr_rrdc_line(struct gr_ctx *g, char *line, size_t size)
-{
-  for (;;) {
-    char *nl = memchr(g->rbuf, '\n', g->rlen);
-    if (nl) {
-      size_t len = (size_t)(nl - g->rbuf);
-      snprintf(line, size, "%.*s", (int)len, g->rbuf);
-      g->rlen -= len + 1;
-      memmove(g->rbuf, nl + 1, g->rlen);
-      return true;
-    }
-    if (g->rlen == sizeof(g->rbuf)) {
-      errno = EMSGSIZE;
-      return false;
-    }
-    if (!gr_rrdc_wait(g->rrdc_fd, POLLIN))
-      return false;
-    ssize_t r = read(g->rrdc_fd, g->rbuf + g->rlen, sizeof(g->rbuf) - g->rlen);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN))
-      continue;
-    if (r <= 0) {
-      if (r == 0)
-        errno = ECONNRESET;
-      return false;
-    }
-    g->rlen += (size_t)r;
-  }
-}
-
-static bool gr_rrdc_send(struct gr_ctx *g, const char *text, size_t len)
-{
-  while (len) {
-    ssize_t w = send(g->rrdc_fd, text, len, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0 && errno == EAGAIN) {
-      if (!gr_rrdc_wait(g->rrdc_fd, POLLOUT))
-        return false;
-      continue;
-    }
-    if (w < 0)
-      return false;
-    text += w;
-    len -= (size_t)w;
-  }
-  return true;
-}
-
 /* Asks rrdcached (when configured) to write relpath's pending values, so
- * the fetch sees them (LIBS.md 3.2: rrd_fetch_r reads the file only). */
+ * the fetch sees them (LIBS.md 3.2: rrd_fetch_r reads the file only). The
+ * client is lib/rrdcached.c's, as a reader: names go absolute over a unix
+ * socket, relative to the daemon's -b directory over TCP, as the collector
+ * sends them. */
 static void gr_rrdc_flush(struct gr_ctx *g, const char *relpath)
 {
   const char *daemon = g->conf->rrdcached;
   if (!daemon || g->rrdc_off)
     return;
-  if (g->rrdc_fd < 0 && (g->rrdc_fd = gr_rrdc_open(g, daemon)) < 0) {
-    vt_debug("graph: rrdcached %s: %s; fetching without flushing", daemon,
-             strerror(errno));
-    g->rrdc_off = true;
-    return;
-  }
-  struct vt_buf cmd;
-  vt_buf_init(&cmd, 0);
-  char line[512];
-  bool ok =
-      vt_buf_addf(&cmd, "FLUSH %s%s\n", g->rrdc_prefix ? g->rrdc_prefix : "",
-                  relpath) == VT_OK &&
-      gr_rrdc_send(g, vt_buf_str(&cmd), cmd.len) &&
-      gr_rrdc_line(g, line, sizeof(line));
-  vt_buf_cleanup(&cmd);
-  if (!ok) {
-    /* The stream may be out of step now; a later fetch reconnects. */
-    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath,
-             strerror(errno));
-    gr_rrdc_drop(g);
-    return;
-  }
-  char *msg;
-  long status = strtol(line, &msg, 10);
-  /* N > 0 announces N more lines; FLUSH has none, but stay in step. */
-  for (long i = 0; i < status && i < 1000; i++) {
-    char more[512];
-    if (!gr_rrdc_line(g, more, sizeof(more))) {
-      gr_rrdc_drop(g);
+  if (!g->rrdc) {
+    char *real = realpath(g->rrd_dir, NULL);
+    enum vt_status st = VT_EIO;
+    if (real) {
+      const struct rrdcached_conf rc = {
+          .address = daemon,
+          .root = real,
+          .relpath_max = sizeof(((struct gr_series *)0)->path),
+          .io_timeout_s = GR_RRDC_TIMEOUT_S,
+          .reader = true,
+      };
+      g->rrdc = rrdcached_open(&rc, &st);
+      free(real);
+    }
+    if (!g->rrdc) {
+      vt_debug("graph: rrdcached %s: %s; fetching without flushing", daemon,
+               st == VT_ENOMEM ? "out of memory" : "not reachable");
+      g->rrdc_off = true;
       return;
     }
   }
-  msg += strspn(msg, " ");
-  if (status >= 0)
-    return;
-  if (strncmp(msg, "No such file", 12) == 0)
-    vt_debug("graph: rrdcached %s: FLUSH %s: %s", daemon, relpath, msg);
-  else
-    vt_warn("graph: rrdcached %s: FLUSH %s: %s (the file may lack the "
-            "latest values)",
-            daemon, relpath, msg);
+  /* A file the daemon does not know is read as it is; other failures were
+   * logged by the client, and the next fetch tries again. */
+  if (rrdcached_flush(g->rrdc, relpath) == VT_ENOTFOUND)
+    vt_debug("graph: rrdcached %s: FLUSH %s: No such file", daemon, relpath);
 }
 
 /* ---- RRD fetch ----------------------------------------------------------- */

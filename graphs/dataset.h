@@ -18,9 +18,9 @@ struct gr_ctx;
 
 struct gr_series {
   char target[64];
-  char check_type[16]; /* "dns", "tcp", "http", "client" */
+  enum vt_check_type check_type; /* series of unknown types are not listed */
   char check_name[64];
-  char key[80];   /* address, "client", "resolver-...", "no-address" */
+  char key[80]; /* lib/series.h: address, "client", "resolver-...", ... */
   char probe[64];
   char path[320]; /* relative to the RRD directory */
   double first_ts, last_ts;

@@ -46,6 +46,7 @@
 #include "log.h"
 #include "marks.h"
 #include "net.h"
+#include "series.h"
 #include "timespec.h"
 #include "vt_time.h"
 
@@ -81,30 +82,15 @@ static const char *const graph_palette[] = {
 #define GRAPH_SPAN_ALPHA "40"
 #define GRAPH_NODATA_COLOR "#8C8C8C60"
 
-enum graph_ds {
-  GRAPH_DS_UP,
-  GRAPH_DS_TOTAL,
-  GRAPH_DS_DNS,
-  GRAPH_DS_CONNECT,
-  GRAPH_DS_TLS,
-  GRAPH_DS_TTFB,
-  GRAPH_DS_SHARE,
-  GRAPH_N_DS,
-};
-
-static const char *const graph_ds_name[GRAPH_N_DS] = {
-    "up", "total", "dns", "connect", "tls", "ttfb", "share",
-};
-
 /* Phases of the latency graph, with their legend text. */
 static const struct {
-  enum graph_ds ds;
+  enum vt_series_ds ds;
   const char *legend;
 } graph_phases[] = {
-    {GRAPH_DS_DNS, "dns"},
-    {GRAPH_DS_CONNECT, "connect"},
-    {GRAPH_DS_TLS, "tls"},
-    {GRAPH_DS_TTFB, "first byte"},
+    {VT_DS_DNS, "dns"},
+    {VT_DS_CONNECT, "connect"},
+    {VT_DS_TLS, "tls"},
+    {VT_DS_TTFB, "first byte"},
 };
 #define GRAPH_N_PHASES (sizeof(graph_phases) / sizeof(graph_phases[0]))
 
@@ -145,11 +131,11 @@ struct graph_line {
   size_t addr;
   size_t probe; /* probes: index into run->probes */
   const char *check;
-  const char *check_type;
+  enum vt_check_type check_type;
   int shade; /* 0 full colour, 1 lighter, 2 darker: the check type */
   bool dashed;
   size_t first, n;
-  bool has[GRAPH_N_DS]; /* a data source with a known value in range */
+  bool has[VT_SERIES_N_DS]; /* a data source with a known value in range */
   bool minmax;          /* every file has MIN and MAX archives */
 };
 
@@ -507,13 +493,13 @@ static int graph_series_view(const struct graph_opts *o,
   if (o->probe && strcmp(s->probe, o->probe) != 0)
     return -1;
   if (o->kind == GRAPH_LOAD_SHIFT) {
-    if (strcmp(s->check_type, "dns") == 0)
+    if (s->check_type == VT_CHECK_DNS)
       return GRAPH_VIEW_DNS;
-    if (strcmp(s->check_type, "client") == 0)
+    if (s->check_type == VT_CHECK_CLIENT)
       return GRAPH_VIEW_CLIENT;
     return -1;
   }
-  if (strcmp(s->check_type, "tcp") != 0 && strcmp(s->check_type, "http") != 0)
+  if (!vt_series_per_address(s->check_type))
     return -1;
   if (o->kind == GRAPH_PROBES && !o->ip)
     return -1;
@@ -545,9 +531,9 @@ static int graph_sel_probe_cmp(const void *pa, const void *pb)
  * dashed), anything else darker, so two lines of one address differ in
  * colour, in the legend swatch too, not only by a dash the swatch does
  * not show. */
-static int graph_type_shade(const char *type)
+static int graph_type_shade(enum vt_check_type type)
 {
-  return strcmp(type, "http") == 0 ? 0 : strcmp(type, "tcp") == 0 ? 1 : 2;
+  return type == VT_CHECK_HTTP ? 0 : type == VT_CHECK_TCP ? 1 : 2;
 }
 
 /* Says which part of the selection came up empty, so "no series" names
@@ -632,8 +618,7 @@ static enum vt_status graph_select(struct graph_run *r)
       bool seen = false, seen_type = false;
       for (size_t j = 0; j < i; j++) {
         seen |= strcmp(r->lines[j].check, r->lines[i].check) == 0;
-        seen_type |=
-            strcmp(r->lines[j].check_type, r->lines[i].check_type) == 0;
+        seen_type |= r->lines[j].check_type == r->lines[i].check_type;
       }
       r->n_checks += !seen;
       r->n_types += !seen_type;
@@ -723,18 +708,18 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
           gr_fetch_rrd(r->g, s->path, "AVERAGE", o->start, o->end, fstep, &f);
       if (st != VT_OK)
         return st;
-      int ds[GRAPH_N_DS];
-      for (int d = 0; d < GRAPH_N_DS; d++)
-        ds[d] = gr_fetch_ds(&f, graph_ds_name[d]);
+      int ds[VT_SERIES_N_DS];
+      for (int d = 0; d < VT_SERIES_N_DS; d++)
+        ds[d] = gr_fetch_ds(&f, vt_series_ds_name(d));
       /* Any known value will do: stop at the first one. */
-      for (int d = 0; d < GRAPH_N_DS; d++)
+      for (int d = 0; d < VT_SERIES_N_DS; d++)
         for (size_t row = 0; ds[d] >= 0 && !line->has[d] && row < f.n_rows;
              row++)
           if (!isnan(f.data[row * f.n_ds + (size_t)ds[d]]))
             line->has[d] = true;
       if ((o->kind == GRAPH_OUTAGE_GAP || o->kind == GRAPH_PROBES) &&
-          ds[GRAPH_DS_UP] >= 0)
-        st = graph_mark_known(r, a, &f, ds[GRAPH_DS_UP]);
+          ds[VT_DS_UP] >= 0)
+        st = graph_mark_known(r, a, &f, ds[VT_DS_UP]);
       gr_fetch_free(&f);
       if (st != VT_OK)
         return st;
@@ -747,14 +732,14 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
     }
     switch (o->kind) {
     case GRAPH_LOAD_SHIFT:
-      any |= line->has[GRAPH_DS_SHARE];
+      any |= line->has[VT_DS_SHARE];
       break;
     case GRAPH_OUTAGE_GAP:
     case GRAPH_PROBES:
-      any |= line->has[GRAPH_DS_UP] || line->has[GRAPH_DS_TOTAL];
+      any |= line->has[VT_DS_UP] || line->has[VT_DS_TOTAL];
       break;
     case GRAPH_LATENCY:
-      any |= line->has[GRAPH_DS_TOTAL];
+      any |= line->has[VT_DS_TOTAL];
       break;
     }
   }
@@ -891,7 +876,8 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
 
 /* DEF:<vname>=<file>:<ds>:<cf> for a series. */
 static void graph_def(struct graph_run *r, const char *vname,
-                      const struct gr_series *s, const char *ds, const char *cf)
+                      const struct gr_series *s, enum vt_series_ds ds,
+                      const char *cf)
 {
   char path[PATH_MAX], esc[2 * PATH_MAX];
   if (!gr_rrd_path(r->g, s->path, path, sizeof(path))[0]) {
@@ -899,7 +885,7 @@ static void graph_def(struct graph_run *r, const char *vname,
     return;
   }
   graph_arg(&r->av, "DEF:%s=%s:%s:%s", vname, graph_esc(path, esc, sizeof(esc)),
-            ds, cf);
+            vt_series_ds_name(ds), cf);
 }
 
 /* CDEF:<name>=<prefix>0,<prefix>1,...,n,AVG: the mean over the probes that
@@ -950,10 +936,11 @@ static void graph_line_legend(const struct graph_run *r,
   const char *who =
       r->per_probe ? r->probes[line->probe] : r->addrs[line->addr].ip;
   if (r->n_checks > r->n_types)
-    snprintf(text, sizeof(text), "%s %s %s%s", who, line->check_type,
-             line->check, suffix);
+    snprintf(text, sizeof(text), "%s %s %s%s", who,
+             vt_check_type_name(line->check_type), line->check, suffix);
   else if (r->n_types > 1)
-    snprintf(text, sizeof(text), "%s %s%s", who, line->check_type, suffix);
+    snprintf(text, sizeof(text), "%s %s%s", who,
+             vt_check_type_name(line->check_type), suffix);
   else
     snprintf(text, sizeof(text), "%s%s", who, suffix);
   graph_legend_esc(text, out, size);
@@ -1046,7 +1033,7 @@ static void graph_load_shift(struct graph_run *r)
     const struct graph_line *line = &r->lines[l];
     for (size_t i = 0; i < line->n; i++) {
       snprintf(name, sizeof(name), "s%zu_%zu", l, i);
-      graph_def(r, name, r->sel[line->first + i].s, "share", "AVERAGE");
+      graph_def(r, name, r->sel[line->first + i].s, VT_DS_SHARE, "AVERAGE");
     }
   }
   for (int v = GRAPH_VIEW_DNS; v <= GRAPH_VIEW_CLIENT; v++)
@@ -1250,7 +1237,7 @@ static void graph_outage_gap(struct graph_run *r)
     snprintf(prefix, sizeof(prefix), "t%zu_", l);
     for (size_t i = 0; i < line->n; i++) {
       snprintf(name, sizeof(name), "%s%zu", prefix, i);
-      graph_def(r, name, r->sel[line->first + i].s, "total", "AVERAGE");
+      graph_def(r, name, r->sel[line->first + i].s, VT_DS_TOTAL, "AVERAGE");
     }
     snprintf(name, sizeof(name), "lat%zu", l);
     graph_cdef_avg(r, name, prefix, line->n, "");
@@ -1281,7 +1268,7 @@ static void graph_outage_gap(struct graph_run *r)
         continue;
       for (size_t i = 0; st == VT_OK && i < line->n; i++, n++) {
         snprintf(name, sizeof(name), "u%zu_%zu", k, n);
-        graph_def(r, name, r->sel[line->first + i].s, "up", "AVERAGE");
+        graph_def(r, name, r->sel[line->first + i].s, VT_DS_UP, "AVERAGE");
         st = vt_buf_addf(&b, n ? "%s,UN,*," : "%s,UN,", name);
       }
     }
@@ -1367,12 +1354,12 @@ static void graph_phase_lines(struct graph_run *r)
   static const int phase_colors[] = {1, 2, 5, 7, 3};
   size_t c = 0;
   for (size_t p = 0; p < GRAPH_N_PHASES; p++) {
-    enum graph_ds ds = graph_phases[p].ds;
+    enum vt_series_ds ds = graph_phases[p].ds;
     if (!line->has[ds])
       continue;
     for (size_t i = 0; i < line->n; i++) {
       snprintf(name, sizeof(name), "p%zu_%zu", p, i);
-      graph_def(r, name, r->sel[line->first + i].s, graph_ds_name[ds],
+      graph_def(r, name, r->sel[line->first + i].s, ds,
                 "AVERAGE");
     }
     snprintf(name, sizeof(name), "ph%zu", p);
@@ -1400,14 +1387,14 @@ static void graph_latency(struct graph_run *r)
     for (size_t i = 0; i < line->n; i++) {
       const struct gr_series *s = r->sel[line->first + i].s;
       snprintf(name, sizeof(name), "a%zu_%zu", l, i);
-      graph_def(r, name, s, "total", "AVERAGE");
+      graph_def(r, name, s, VT_DS_TOTAL, "AVERAGE");
       /* The MIN and MAX archives keep the extremes an average hides;
        * files without them give the spread across probes instead. */
       if (line->minmax) {
         snprintf(name, sizeof(name), "lo%zu_%zu", l, i);
-        graph_def(r, name, s, "total", "MIN");
+        graph_def(r, name, s, VT_DS_TOTAL, "MIN");
         snprintf(name, sizeof(name), "hi%zu_%zu", l, i);
-        graph_def(r, name, s, "total", "MAX");
+        graph_def(r, name, s, VT_DS_TOTAL, "MAX");
       }
     }
     snprintf(name, sizeof(name), "avg%zu", l);

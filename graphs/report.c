@@ -40,6 +40,7 @@
 #include "json.h"
 #include "log.h"
 #include "net.h"
+#include "series.h"
 #include "timespec.h"
 #include "vt_time.h"
 
@@ -279,7 +280,7 @@ static enum vt_status report_fetch(struct gr_ctx *g, struct report_work *w,
     return VT_OK; /* logged; a missing file is no data */
   if (st != VT_OK)
     return st;
-  int up = gr_fetch_ds(&f, "up");
+  int up = gr_fetch_ds(&f, vt_series_ds_name(VT_DS_UP));
   for (size_t i = 0; up >= 0 && i < f.n_rows && st == VT_OK; i++) {
     double v = f.data[i * f.n_ds + (size_t)up];
     if (isnan(v))
@@ -522,7 +523,7 @@ static enum vt_status report_target_compute(struct gr_ctx *g,
     int family;
     /* The up of tcp and http checks, per address; a series whose results
      * all lie outside the period has no row in it. */
-    if ((strcmp(se->check_type, "tcp") && strcmp(se->check_type, "http")) ||
+    if (!vt_series_per_address(se->check_type) ||
         !report_is_ip(se->key, bin, &family) || se->last_ts <= w->start ||
         se->first_ts - (double)step >= w->end)
       continue;

@@ -36,6 +36,7 @@
 #include "json.h"
 #include "log.h"
 #include "report.h"
+#include "series.h"
 #include "vt_time.h"
 #include "wire.h"
 
@@ -1268,10 +1269,8 @@ static bool status_page_draws(enum graph_kind kind, const struct gr_series *se)
       inet_pton(AF_INET6, se->key, bin) != 1)
     return false;
   if (kind == GRAPH_LOAD_SHIFT)
-    return strcmp(se->check_type, "dns") == 0 ||
-           strcmp(se->check_type, "client") == 0;
-  return strcmp(se->check_type, "tcp") == 0 ||
-         strcmp(se->check_type, "http") == 0;
+    return vt_series_has_shares(se->check_type);
+  return vt_series_per_address(se->check_type);
 }
 
 /* Adds se's address to the probes views of s (tcp and http series). */

@@ -4,7 +4,7 @@
 
 #include "collector_config.h"
 
-#include "alert.h"
+#include "alert_config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The RRD store's client of rrdcached's text protocol (rrdcached(1)): one
- * connection on a non-blocking socket with a timeout, reconnected once when
- * the daemon went away; BATCH of UPDATEs (and CREATEs over TCP) and FLUSH.
- * Internal to the collector; not thread-safe. */
-#ifndef COLLECTOR_RRDCACHED_H
-#define COLLECTOR_RRDCACHED_H
+/* The client of rrdcached's text protocol (rrdcached(1)), for the
+ * collector's RRD store and vantage-graph's reads: one connection on a
+ * non-blocking socket with a timeout, reconnected once when the daemon went
+ * away; BATCH of UPDATEs (and CREATEs over TCP) and FLUSH. Not
+ * thread-safe. */
+#ifndef VT_RRDCACHED_H
+#define VT_RRDCACHED_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +25,9 @@ struct rrdcached_conf {
   size_t relpath_max;  /* longest relpath the caller will pass */
   size_t value_max;    /* longest value text the caller will pass */
   double io_timeout_s; /* bound on each wait for the daemon, > 0 */
+  bool reader; /* a reader, which fetches from the files when the daemon
+                  fails: its failures are logged at debug level, a FLUSH
+                  the daemon refuses as a warning */
 };
 
 /* One value for rrdcached_update; the strings are borrowed for the call. */

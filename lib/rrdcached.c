@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rrdcached's text protocol for the RRD store (rrdcached.h), spoken on a
+/* rrdcached's text protocol (rrdcached.h), spoken on a
  * non-blocking socket with a timeout, because librrd 1.7.2's rrdc_* calls
  * block without one (LIBS.md 3.2). Updates go as one BATCH per flush, and
  * the daemon's per-command errors are mapped back to the files. */
@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "log.h"
 #include "grow.h"
+#include "net.h"
 #include "vt_time.h"
 
 enum {
@@ -35,7 +36,7 @@ enum {
 };
 
 /* rrdcached's RRDCACHED_DEFAULT_PORT */
-#define RRDCACHED_DEFAULT_PORT "42217"
+#define RRDCACHED_DEFAULT_PORT 42217
 
 enum rrdcached_mode {
   RRDCACHED_UNIX, /* on a unix socket, files created by the caller */
@@ -65,13 +66,15 @@ struct rrdcached_reply {
 struct rrdcached {
   enum rrdcached_mode mode;
   char *daemon; /* address as configured, for logs */
-  char *addr;   /* unix: the socket path; tcp: holds host and port */
+  char *addr;   /* unix: the socket path; tcp: the host */
   const char *host, *port;
+  char port_text[8];
   char *wire_dir; /* the root escaped for the protocol */
   long step_s;
   char *const *layout;
   int n_layout;
   double io_timeout_s;
+  enum vt_log_level fail_level; /* of the daemon's failures (conf->reader) */
   int fd;       /* -1 when closed */
   bool failing; /* a daemon failure was logged; quiet until it heals */
   char io_err[160];
@@ -92,7 +95,7 @@ struct rrdcached {
 };
 
 /* "unix:/path" or "/path" is a unix socket; otherwise "host:port", "host"
- * or "[v6addr]:port" over TCP, port 42217 when not given. */
+ * or "[v6addr]:port" over TCP (lib/net.h), port 42217 when not given. */
 static enum vt_status rrdcached_parse_address(struct rrdcached *c,
                                               const char *daemon)
 {
@@ -110,24 +113,17 @@ static enum vt_status rrdcached_parse_address(struct rrdcached *c,
     return c->addr ? VT_OK : VT_ENOMEM;
   }
   c->mode = RRDCACHED_TCP;
-  c->addr = strdup(daemon);
+  char host[256];
+  unsigned port = RRDCACHED_DEFAULT_PORT;
+  if (!vt_net_hostport(daemon, VT_NET_PORT_OPTIONAL, host, sizeof(host),
+                       &port))
+    goto invalid;
+  snprintf(c->port_text, sizeof(c->port_text), "%u", port);
+  c->addr = strdup(host);
   if (!c->addr)
     return VT_ENOMEM;
-  char *host = c->addr, *port = NULL;
-  if (host[0] == '[') {
-    char *end = strchr(++host, ']');
-    if (!end || (end[1] != '\0' && end[1] != ':'))
-      goto invalid;
-    *end = '\0';
-    if (end[1] == ':')
-      port = end + 2;
-  } else if ((port = strrchr(host, ':')) != NULL) {
-    *port++ = '\0';
-  }
-  if (!*host || (port && !*port))
-    goto invalid;
-  c->host = host;
-  c->port = port ? port : RRDCACHED_DEFAULT_PORT;
+  c->host = c->addr;
+  c->port = c->port_text;
   return VT_OK;
 
 invalid:
@@ -404,7 +400,7 @@ static enum vt_status rrdcached_exchange(struct rrdcached *c, int replies,
     if (!broken || attempt > 0) {
       /* Logged once per outage, not on every flush of it. */
       if (!c->failing)
-        vt_err("rrdcached: %s: %s", c->daemon, c->io_err);
+        VT_LOG(c->fail_level, "rrdcached: %s: %s", c->daemon, c->io_err);
       else
         vt_debug("rrdcached: %s: %s", c->daemon, c->io_err);
       c->failing = true;
@@ -628,6 +624,7 @@ struct rrdcached *rrdcached_open(const struct rrdcached_conf *conf,
   c->layout = conf->layout;
   c->n_layout = conf->n_layout;
   c->io_timeout_s = conf->io_timeout_s;
+  c->fail_level = conf->reader ? VT_LOG_DEBUG : VT_LOG_ERR;
   enum vt_status rc = VT_ENOMEM;
   if (!(c->daemon = strdup(conf->address)))
     goto fail;
@@ -649,7 +646,7 @@ struct rrdcached *rrdcached_open(const struct rrdcached_conf *conf,
     goto fail;
   }
   if ((rc = rrdcached_connect(c)) != VT_OK) {
-    vt_err("rrdcached: %s: %s", c->daemon, c->io_err);
+    VT_LOG(c->fail_level, "rrdcached: %s: %s", c->daemon, c->io_err);
     goto fail;
   }
   *st = VT_OK;
@@ -745,7 +742,12 @@ enum vt_status rrdcached_flush(struct rrdcached *c, const char *relpath)
   /* Nothing to flush for a series never written: the reader finds out. */
   if (strncmp(r.msg, "No such file", 12) == 0)
     return VT_ENOTFOUND;
-  vt_err("rrdcached: %s: FLUSH %s: %s", c->daemon, relpath, r.msg);
+  if (c->fail_level == VT_LOG_ERR)
+    vt_err("rrdcached: %s: FLUSH %s: %s", c->daemon, relpath, r.msg);
+  else
+    vt_warn("rrdcached: %s: FLUSH %s: %s (the file may lack the latest "
+            "values)",
+            c->daemon, relpath, r.msg);
   return VT_EIO;
 }
 

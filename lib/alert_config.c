@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
+#include "alert_config.h"
 #include "collector_config.h"
 
 #define DEF_RETRY_MIN_S 1.0
