@@ -17,7 +17,7 @@ vt_require probe nginx python3 rrdcached
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
 vt_setup
-tap_plan 20
+tap_plan 21
 
 A=127.0.0.11
 B=127.0.0.12
@@ -187,3 +187,12 @@ like "$(grep "cannot listen on 127.0.0.1:$port" "$VT_TMP/p1.log")" \
 	"still listening on 127.0.0.1:$new" "an address in use is refused, and the log says why"
 like "$(vt_http GET "http://127.0.0.1:$new/healthz")" '^200 ' \
 	"the old listener stays after a bad address"
+sed -i 's/metrics_listen = "[^"]*";//' "$VT_TMP/p1.cfg"
+kill -HUP "${PID[p1]}"
+for _ in $(seq 1 50); do
+	grep -q "metrics_listen removed: no longer listening on 127.0.0.1:$new" "$VT_TMP/p1.log" && break
+	sleep 0.1
+done
+is "$(grep -c "metrics_listen removed: no longer listening on 127.0.0.1:$new" "$VT_TMP/p1.log")/$(
+	vt_http GET "http://127.0.0.1:$new/healthz" | cut -c1-3)" "1/000" \
+	"metrics_listen removed by SIGHUP: the listener closes"
