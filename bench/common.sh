@@ -14,6 +14,17 @@
 #                              caller exports top_srcdir and VANTAGE_*)
 #   bench_nginx_for_load       after bench_servers: the next vt_nginx_start
 #                              gets 16384 connections and no access log
+#   bench_probe                PROBE=$BUILD/vantage-probe, or die when it is
+#                              not built
+#   bench_raise_nofile [N]     raise the soft open-files limit to N (default
+#                              and at most: the hard limit)
+#   bench_rusage NAME ARGS...  bench/run_rusage.py --json $WORK/NAME.json
+#                              --pid-file $WORK/NAME.pid ARGS (ARGS bound
+#                              the run: --limit, --term-after), tracked and
+#                              waited for; die when it fails
+#   bench_median               the median of the numbers on stdin ("-" when
+#                              none)
+#   bench_ratio A B            A / B with two decimals ("-" when B is 0)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -65,4 +76,42 @@ bench_nginx_for_load() {
 		sed -i -e 's/worker_connections [0-9]*;/worker_connections 16384;/' \
 			-e 's|^\( *\)access_log .*;|\1access_log off;|' "$VT_TMP/nginx/nginx.conf"
 	}
+}
+
+bench_probe() {
+	PROBE=$BUILD/vantage-probe
+	[ -x "$PROBE" ] ||
+		die "no vantage-probe in $BUILD (build first: ./test.sh --build-only, or give BUILD_DIR)"
+}
+
+bench_raise_nofile() {
+	local hard want
+	hard=$(ulimit -Hn)
+	want=${1:-$hard}
+	[ "$hard" != unlimited ] && [ "$want" != unlimited ] && [ "$hard" -lt "$want" ] && want=$hard
+	ulimit -Sn "$want" 2>/dev/null || true
+}
+
+bench_rusage() {
+	local name=$1 pid
+	shift
+	rm -f "$WORK/$name.pid"
+	"$VT_PYTHON" "$BENCH_DIR/run_rusage.py" --json "$WORK/$name.json" \
+		--pid-file "$WORK/$name.pid" "$@" &
+	pid=$!
+	vt_track "$pid"
+	for _ in $(seq 1 100); do
+		[ -s "$WORK/$name.pid" ] && break
+		sleep 0.01
+	done
+	[ -s "$WORK/$name.pid" ] && vt_track "$(cat "$WORK/$name.pid")"
+	wait "$pid" || die "$name: run_rusage.py failed"
+}
+
+bench_median() {
+	sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'
+}
+
+bench_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }'
 }

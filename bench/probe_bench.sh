@@ -35,7 +35,7 @@ set -u
 BENCH_NAME=probe_bench
 # shellcheck source=bench/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-PROBE=$BUILD/vantage-probe
+bench_probe
 
 N_TARGETS=${BENCH_TARGETS:-50}
 N_ADDRS=${BENCH_ADDRS:-10}
@@ -43,7 +43,6 @@ REPEAT=${BENCH_REPEAT:-3}
 DAEMON_S=${BENCH_DAEMON_S:-12}
 USE_VALGRIND=${BENCH_VALGRIND:-1}
 
-[ -x "$PROBE" ] || die "no vantage-probe in $BUILD (build first: ./test.sh --build-only, or give BUILD_DIR)"
 case $N_ADDRS in [1-9] | [1-5][0-9] | 60) ;; *) die "BENCH_ADDRS must be 1..60" ;; esac
 bench_need_tools "nginx-light dnsmasq-base curl python3 openssl gcc" \
 	nginx dnsmasq curl python3 openssl cc
@@ -54,10 +53,7 @@ fi
 
 # Once mode opens every check's socket at once (targets x addresses x 3,
 # plus nginx's side): raise the soft descriptor limit as far as allowed.
-hard=$(ulimit -Hn)
-want=16384
-[ "$hard" != unlimited ] && [ "$hard" -lt "$want" ] && want=$hard
-[ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$want" ] && ulimit -Sn "$want"
+[ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt 16384 ] && bench_raise_nofile 16384
 need=$((N_TARGETS * N_ADDRS * 3 + 200))
 [ "$(ulimit -Sn)" = unlimited ] || [ "$(ulimit -Sn)" -ge "$need" ] ||
 	die "open-file limit $(ulimit -Sn) is below the $need the once pass needs"
@@ -142,20 +138,9 @@ gen_cfg() {
 # measure NAME [run_rusage options] -- COMMAND...: runs COMMAND through
 # run_rusage.py (tracked, bounded), notes nginx's CPU around it.
 measure() {
-	local name=$1 pid n0 n1
-	shift
+	local name=$1 n0 n1
 	n0=$(nginx_cpu)
-	rm -f "$WORK/$name.pid"
-	"$VT_PYTHON" "$BENCH_DIR/run_rusage.py" --json "$WORK/$name.json" \
-		--pid-file "$WORK/$name.pid" "$@" &
-	pid=$!
-	vt_track "$pid"
-	for _ in $(seq 1 100); do
-		[ -s "$WORK/$name.pid" ] && break
-		sleep 0.01
-	done
-	[ -s "$WORK/$name.pid" ] && vt_track "$(cat "$WORK/$name.pid")"
-	wait "$pid" || die "$name: run_rusage.py failed"
+	bench_rusage "$@"
 	n1=$(nginx_cpu)
 	echo "$n0 $n1" >"$WORK/$name.nginx"
 }

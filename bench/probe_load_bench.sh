@@ -32,7 +32,7 @@ set -u
 BENCH_NAME=probe_load_bench
 # shellcheck source=bench/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-PROBE=$BUILD/vantage-probe
+bench_probe
 
 HOSTS=${BENCH_HOSTS:-2000}
 N_ADDRS=${BENCH_ADDRS:-10}
@@ -44,10 +44,9 @@ DAEMON_S=${BENCH_DAEMON_S:-20}
 REPEAT=${BENCH_REPEAT:-3}
 IN_FLIGHT=${BENCH_IN_FLIGHT:-64}
 
-[ -x "$PROBE" ] || die "no vantage-probe in $BUILD (build first: ./test.sh --build-only)"
 bench_need_tools "nginx-light dnsmasq-base python3 openssl gcc libcurl4-openssl-dev libc-ares-dev libev-dev" \
 	nginx dnsmasq python3 openssl cc
-ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+bench_raise_nofile "$(ulimit -Hn)"
 
 export top_srcdir=$ROOT VANTAGE_PROBE=$PROBE
 bench_servers
@@ -134,19 +133,10 @@ gen_list() {
 	done >"$f"
 }
 
-# run NAME ARGS...: run_rusage.py around a command (bounded).
-run() {
-	local name=$1 pid
-	shift
-	"$VT_PYTHON" "$BENCH_DIR/run_rusage.py" --json "$WORK/$name.json" \
-		--pid-file "$WORK/$name.pid" "$@" &
-	pid=$!
-	vt_track "$pid"
-	wait "$pid" || die "$name: run_rusage.py failed"
-}
+run() { bench_rusage "$@"; }
 j() { jq -r "$2" "$WORK/$1.json"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
-ratio() { python3 -c "print('%.2f' % ($1 / $2) if $2 > 0 else '-')"; }
+median() { bench_median; }
+ratio() { bench_ratio "$@"; }
 
 ROWS=$WORK/rows.txt
 : >"$ROWS"

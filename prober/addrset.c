@@ -5,12 +5,38 @@
 #include "addrset.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void addrset_init(struct addrset *as, double keep_gone_s)
 {
-  as->n = 0;
-  as->keep_gone_s = keep_gone_s;
+  *as = (struct addrset){.keep_gone_s = keep_gone_s};
+}
+
+void addrset_cleanup(struct addrset *as)
+{
+  free(as->e);
+  addrset_init(as, as->keep_gone_s);
+}
+
+/* Room for one more entry: the array grows 1, 2, 4, ... up to
+ * ADDRSET_MAX, so a set of one or two addresses costs one or two entries.
+ * False when full or out of memory. */
+static bool addrset_reserve(struct addrset *as)
+{
+  if (as->n < as->cap)
+    return true;
+  if (as->cap >= ADDRSET_MAX)
+    return false;
+  size_t cap = as->cap ? 2 * as->cap : 1;
+  if (cap > ADDRSET_MAX)
+    cap = ADDRSET_MAX;
+  struct addrset_entry *e = realloc(as->e, cap * sizeof(*e));
+  if (!e)
+    return false;
+  as->e = e;
+  as->cap = cap;
+  return true;
 }
 
 int addrset_find(const struct addrset *as, const char *ip)
@@ -27,7 +53,7 @@ static struct addrset_entry *addrset_get_or_add(struct addrset *as,
   int i = addrset_find(as, ip);
   if (i >= 0)
     return &as->e[i];
-  if (as->n == ADDRSET_MAX)
+  if (!addrset_reserve(as))
     return NULL;
   struct addrset_entry *e = &as->e[as->n++];
   *e = (struct addrset_entry){
@@ -42,6 +68,18 @@ bool addrset_add_static(struct addrset *as, const char *ip, double now)
   if (e)
     e->is_static = true;
   return e != NULL;
+}
+
+bool addrset_adopt(struct addrset *as, const struct addrset_entry *e)
+{
+  if (addrset_find(as, e->ip) >= 0)
+    return true;
+  if (!addrset_reserve(as))
+    return false;
+  as->e[as->n] = *e;
+  as->e[as->n].is_static = false;
+  as->n++;
+  return true;
 }
 
 /* The entry to give up for an address of the current answer when the set
@@ -124,6 +162,10 @@ size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
       as->n--;
     }
     struct addrset_entry *e = addrset_get_or_add(as, ips[i], now);
+    if (!e) {
+      dropped++; /* out of memory: counted like an address with no room */
+      continue;
+    }
     e->in_answer = true;
   }
   addrset_order(as);

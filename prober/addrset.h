@@ -11,6 +11,7 @@
 
 #include "result.h"
 
+/* At most this many entries; the array grows to what the set holds. */
 #define ADDRSET_MAX 64
 
 struct addrset_entry {
@@ -22,25 +23,38 @@ struct addrset_entry {
   bool is_static;    /* from the config's ips list; never expires */
 };
 
+/* The entries live on the heap, sized to what the set holds (a target
+ * with no address, a dns-only one, holds none): memory follows the
+ * addresses, not ADDRSET_MAX. */
 struct addrset {
-  struct addrset_entry e[ADDRSET_MAX];
-  size_t n;
+  struct addrset_entry *e; /* n entries, room for cap; NULL when cap is 0 */
+  size_t n, cap;
   double keep_gone_s;
 };
 
-/* Empties the set. */
+/* Initializes an empty set (no allocation). */
 void addrset_init(struct addrset *as, double keep_gone_s);
 
-/* Adds a static address (normalized text). Returns false when full. */
+/* Frees the entries and leaves an empty set. */
+void addrset_cleanup(struct addrset *as);
+
+/* Adds a static address (normalized text). Returns false when full (or out
+ * of memory). */
 bool addrset_add_static(struct addrset *as, const char *ip, double now);
+
+/* Adds a copy of e (from another set: a reloaded target keeps what it
+ * learnt), as not static, unless the set holds its address already.
+ * Returns false when full (or out of memory). */
+bool addrset_adopt(struct addrset *as, const struct addrset_entry *e);
 
 /* Records a new answer (the union over resolvers) seen at now. Addresses in
  * ips become in_answer; others leave the answer (last_seen kept). When the
  * set is full, a new address of the answer takes the place of the one that
  * left the answer longest ago (before its keep_gone ends); only when every
  * entry is in the answer or static is it dropped, and counted in the return
- * value. Afterwards the entries are ordered: the answer first, then static
- * addresses, then those that left, most recent first. */
+ * value (as is one the set has no memory for). Afterwards the entries are
+ * ordered: the answer first, then static addresses, then those that left,
+ * most recent first. */
 size_t addrset_update(struct addrset *as, char const *const *ips, size_t n,
                       double now);
 

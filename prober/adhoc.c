@@ -75,23 +75,6 @@ struct adhoc {
   bool oom;
 };
 
-char *adhoc_fail_line(const struct vt_result *r, char *out, size_t size)
-{
-  char where[320], http[32] = "";
-  if (r->ip[0])
-    snprintf(where, sizeof(where), "%s [%s]:%d", r->host, r->ip, r->port);
-  else if (r->resolver[0])
-    snprintf(where, sizeof(where), "%s @%s", r->host, r->resolver);
-  else
-    snprintf(where, sizeof(where), "%s", r->host);
-  if (r->http_status)
-    snprintf(http, sizeof(http), " (HTTP %d)", r->http_status);
-  snprintf(out, size, "%s/%s %s %s: %s%s%s%s", r->target, r->name,
-           vt_check_type_name(r->check), where, vt_err_name(r->error), http,
-           r->detail[0] ? ": " : "", r->detail);
-  return out;
-}
-
 static void usage(FILE *out)
 {
   fprintf(
@@ -516,7 +499,7 @@ static int run_tries(struct adhoc *a, const struct probe_conf *conf)
       char line[640];
       if (!a->res[i].ok)
         fprintf(stderr, PROG ": try %d: %s\n", tries,
-                adhoc_fail_line(&a->res[i], line, sizeof(line)));
+                check_result_line(&a->res[i], line, sizeof(line)));
     }
     /* The last try starts when the time is up. */
     double pause = left < ADHOC_RETRY_S ? left : ADHOC_RETRY_S;

@@ -47,15 +47,16 @@ struct curl_loop {
    * highest fd seen and stays, so lookups need no allocation. */
   struct curl_loop_sock **by_fd;
   size_t n_by_fd;
-  /* Idle easy handles for checks: as many as were ever in flight at once,
-   * which the scheduler's budget bounds. */
-  struct curl_loop_easy *free_easies;
-  int n_free_easies;
+  /* Idle easy handles for checks, each with its user's memo: as many as
+   * were ever in flight at once, which the scheduler's budget bounds. A
+   * stack, so a handle goes back and forth without an allocation. */
+  struct curl_loop_easy *idle;
+  size_t n_idle, cap_idle;
 };
 
 struct curl_loop_easy {
   CURL *easy;
-  struct curl_loop_easy *next;
+  unsigned memo;
 };
 
 /* ---- intrusive lists ------------------------------------------------- */
@@ -338,12 +339,9 @@ void curl_loop_destroy(struct curl_loop *cl)
     cl->free_socks = s->next;
     free(s);
   }
-  while (cl->free_easies) {
-    struct curl_loop_easy *e = cl->free_easies;
-    cl->free_easies = e->next;
-    curl_easy_cleanup(e->easy);
-    free(e);
-  }
+  for (size_t i = 0; i < cl->n_idle; i++)
+    curl_easy_cleanup(cl->idle[i].easy);
+  free(cl->idle);
   while (cl->free_xfers) {
     struct curl_loop_xfer *x = cl->free_xfers;
     cl->free_xfers = x->next;
@@ -401,28 +399,29 @@ int curl_loop_running(const struct curl_loop *cl)
   return cl ? cl->n_active : 0;
 }
 
-CURL *curl_loop_easy_get(struct curl_loop *cl)
+CURL *curl_loop_easy_get(struct curl_loop *cl, unsigned *memo)
 {
-  struct curl_loop_easy *e = cl->free_easies;
-  if (!e)
+  *memo = 0;
+  if (cl->n_idle == 0)
     return curl_easy_init();
-  cl->free_easies = e->next;
-  cl->n_free_easies--;
-  CURL *easy = e->easy;
-  free(e);
-  return easy;
+  struct curl_loop_easy *e = &cl->idle[--cl->n_idle];
+  *memo = e->memo;
+  return e->easy;
 }
 
-void curl_loop_easy_put(struct curl_loop *cl, CURL *easy)
+void curl_loop_easy_put(struct curl_loop *cl, CURL *easy, unsigned memo)
 {
   if (!easy)
     return;
-  struct curl_loop_easy *e = malloc(sizeof(*e));
-  if (!e) {
-    curl_easy_cleanup(easy);
-    return;
+  if (cl->n_idle == cl->cap_idle) {
+    size_t cap = cl->cap_idle ? 2 * cl->cap_idle : 64;
+    struct curl_loop_easy *idle = realloc(cl->idle, cap * sizeof(*idle));
+    if (!idle) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    cl->idle = idle;
+    cl->cap_idle = cap;
   }
-  *e = (struct curl_loop_easy){.easy = easy, .next = cl->free_easies};
-  cl->free_easies = e;
-  cl->n_free_easies++;
+  cl->idle[cl->n_idle++] = (struct curl_loop_easy){.easy = easy, .memo = memo};
 }

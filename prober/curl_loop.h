@@ -35,13 +35,17 @@ void curl_loop_remove(struct curl_loop *cl, CURL *easy);
 
 /* An easy handle from the pool of idle ones (curl_easy_init when empty):
  * checks take one per run instead of one for life, so handles and their
- * buffers follow the runs in flight. Options are whatever the last user
- * left: curl_easy_reset before use. NULL when out of memory. */
-CURL *curl_loop_easy_get(struct curl_loop *cl);
+ * buffers follow the runs in flight. The handle keeps the options its last
+ * user set, and *memo is what that user put back with it (0 for a new
+ * handle): a user that knows the memo's meaning may set only the options
+ * that differ, anyone else must curl_easy_reset first. NULL when out of
+ * memory. */
+CURL *curl_loop_easy_get(struct curl_loop *cl, unsigned *memo);
 
 /* Gives an easy handle that is in no transfer back to the pool (cl takes
- * it over and cleans it up at curl_loop_destroy). easy may be NULL. */
-void curl_loop_easy_put(struct curl_loop *cl, CURL *easy);
+ * it over and cleans it up at curl_loop_destroy), with memo saying which
+ * options it holds (0: unknown). easy may be NULL. */
+void curl_loop_easy_put(struct curl_loop *cl, CURL *easy, unsigned memo);
 
 /* Transfers running now. */
 int curl_loop_running(const struct curl_loop *cl);

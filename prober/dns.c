@@ -86,6 +86,7 @@ struct dns_pool {
   struct dns_chan *chans;
   struct dns_query *queries;    /* every query not yet freed */
   struct dns_query *delivering; /* whose user callback is running */
+  struct dns_result *free_res;  /* results to reuse */
   bool destroying;              /* c-ares callbacks must not touch queries */
 };
 
@@ -127,8 +128,27 @@ struct dns_lookup {
   bool sent, answered;
   int pending;             /* c-ares callbacks still to come */
   double t0_mono;          /* first send */
+  struct dns_result *res;  /* from the send on; NULL while queued */
+};
+
+/* What a sent lookup learns: its halves and the answer, taken from the
+ * pool's free list when the lookup is sent and shared by the queries it
+ * answers until each has been delivered. Memory follows the lookups in
+ * flight, not the queued ones (a queued lookup or query is a few dozen
+ * bytes, where an answer holds VT_RESULT_MAX_ANSWERS addresses). */
+struct dns_result {
+  int refs; /* the lookup until it is freed, each query holding ans */
   struct dns_half half[2]; /* A, AAAA */
   struct dns_answer ans;
+  struct dns_result *next_free;
+};
+
+/* The answer of a lookup that could not get memory for its result. */
+static const struct dns_answer dns_oom_answer = {
+    .error = VT_ERR_INTERNAL,
+    .detail = "out of memory",
+    .rcode = -1,
+    .ttl = -1,
 };
 
 struct dns_query {
@@ -145,8 +165,9 @@ struct dns_query {
   bool from_cache;
   bool answered; /* ans is final (user callback pending, done or dropped) */
   bool orphaned; /* the pool was destroyed from this query's callback */
-  struct dns_answer ans;
-  ev_timer defer; /* delivers ans from the loop */
+  const struct dns_answer *ans; /* once answered: in res, or dns_oom_answer */
+  struct dns_result *res;       /* held (a reference), or NULL */
+  ev_timer defer;               /* delivers ans from the loop */
 };
 
 /* ---- channels ------------------------------------------------------------ */
@@ -411,6 +432,36 @@ static enum vt_status dns_chan_get(struct dns_pool *p, const char *resolver,
   return dns_chan_create(p, resolver, timeout_ms, out);
 }
 
+/* ---- results ------------------------------------------------------------- */
+
+/* A result with one reference, from the free list; NULL when out of
+ * memory. */
+static struct dns_result *dns_result_get(struct dns_pool *p)
+{
+  struct dns_result *r = p->free_res;
+  if (r)
+    p->free_res = r->next_free;
+  else if (!(r = malloc(sizeof(*r))))
+    return NULL;
+  r->refs = 1;
+  r->next_free = NULL;
+  return r;
+}
+
+/* Drops a reference to r (may be NULL); the last one gives it back to the
+ * free list of p, or frees it when p is NULL (the pool is gone). */
+static void dns_result_put(struct dns_pool *p, struct dns_result *r)
+{
+  if (!r || --r->refs > 0)
+    return;
+  if (!p) {
+    free(r);
+    return;
+  }
+  r->next_free = p->free_res;
+  p->free_res = r;
+}
+
 /* ---- pool ---------------------------------------------------------------- */
 
 struct dns_pool *dns_pool_create(struct ev_loop *loop)
@@ -449,6 +500,7 @@ void dns_pool_destroy(struct dns_pool *p)
   while (p->lookups) {
     struct dns_lookup *lk = p->lookups;
     p->lookups = lk->next;
+    dns_result_put(p, lk->res);
     free(lk->host);
     free(lk);
   }
@@ -458,10 +510,17 @@ void dns_pool_destroy(struct dns_pool *p)
     struct dns_query *q = p->queries;
     p->queries = q->next;
     ev_timer_stop(p->loop, &q->defer);
-    if (q == p->delivering)
-      q->orphaned = true;
-    else
+    if (q == p->delivering) {
+      q->orphaned = true; /* keeps its result: dns_on_defer frees both */
+    } else {
+      dns_result_put(p, q->res);
       free(q);
+    }
+  }
+  while (p->free_res) {
+    struct dns_result *r = p->free_res;
+    p->free_res = r->next_free;
+    free(r);
   }
   free(p);
   ares_library_cleanup();
@@ -488,6 +547,7 @@ static void dns_query_release(struct dns_query *q)
       q == q->pool->delivering)
     return;
   dns_query_unlink(q);
+  dns_result_put(q->pool, q->res);
   free(q);
 }
 
@@ -505,10 +565,11 @@ static void dns_on_defer(struct ev_loop *loop, ev_timer *w, int revents)
   q->cache_cb = NULL;
   p->delivering = q;
   if (cb)
-    cb(q->arg, &q->ans);
+    cb(q->arg, q->ans);
   else if (cache_cb)
-    cache_cb(q->arg, &q->ans, q->from_cache);
+    cache_cb(q->arg, q->ans, q->from_cache);
   if (q->orphaned) {
+    dns_result_put(NULL, q->res);
     free(q);
     return;
   }
@@ -587,11 +648,11 @@ static int dns_half_parse_addrs(struct dns_half *h, const unsigned char *abuf,
 /* Merges the two halves into lk->ans (see dns.h for the rules). */
 static void dns_lookup_combine(struct dns_lookup *q)
 {
-  struct dns_answer *a = &q->ans;
+  struct dns_answer *a = &q->res->ans;
   *a = (struct dns_answer){.rcode = -1, .ttl = -1};
   a->ms = (vt_time_mono() - q->t0_mono) * 1000.;
   for (int k = 0; k < 2; k++) {
-    const struct dns_half *h = &q->half[k];
+    const struct dns_half *h = &q->res->half[k];
     for (int i = 0; i < h->n && a->n < VT_RESULT_MAX_ANSWERS; i++)
       memcpy(a->addrs[a->n++], h->addrs[i], VT_IP_STRLEN);
     if (h->n > 0 && (a->ttl < 0 || h->ttl < a->ttl))
@@ -603,7 +664,7 @@ static void dns_lookup_combine(struct dns_lookup *q)
    * NODATA of the other half, which only says "none of that type": an A
    * timeout plus an AAAA NODATA is a timeout, not an empty answer. Then A
    * before AAAA. */
-  const struct dns_half *h = &q->half[0], *o = &q->half[1];
+  const struct dns_half *h = &q->res->half[0], *o = &q->res->half[1];
   if (o->rcode == DNS_RCODE_NXDOMAIN && h->rcode != DNS_RCODE_NXDOMAIN)
     h = o;
   else if (h->rcode != DNS_RCODE_NXDOMAIN && h->rcode >= 0 &&
@@ -616,7 +677,7 @@ static void dns_lookup_combine(struct dns_lookup *q)
     /* One family answered; the other failed without a definitive answer,
      * so its addresses are unknown, not gone. */
     for (int k = 0; k < 2; k++) {
-      const struct dns_half *f = &q->half[k];
+      const struct dns_half *f = &q->res->half[k];
       if (f->n == 0 && (f->rcode < 0 || f->status < 0)) {
         a->incomplete = true;
         snprintf(a->detail, sizeof(a->detail), "%s lookup: %s",
@@ -635,10 +696,10 @@ static void dns_lookup_combine(struct dns_lookup *q)
 static void dns_cache_store(struct dns_query *q)
 {
   struct dns_cache_entry *e = q->entry;
-  if (!e || q->ans.error != VT_ERR_NONE)
+  if (!e || q->ans->error != VT_ERR_NONE)
     return;
-  e->ans = q->ans;
-  e->expiry_mono = vt_time_mono() + (double)q->ans.ttl;
+  e->ans = *q->ans;
+  e->expiry_mono = vt_time_mono() + (double)q->ans->ttl;
   e->valid = true;
 }
 
@@ -653,6 +714,7 @@ static void dns_lookup_free(struct dns_lookup *lk)
     p->lookups = lk->next;
   if (lk->next)
     lk->next->prev = lk->prev;
+  dns_result_put(p, lk->res);
   free(lk->host);
   free(lk);
 }
@@ -692,8 +754,15 @@ static void dns_half_send(struct dns_half *h)
 static void dns_lookup_send(struct dns_lookup *lk)
 {
   struct dns_chan *ch = lk->ch;
+  lk->res = dns_result_get(ch->pool);
+  lk->sent = true;
+  ch->pace->in_flight++;
+  if (!lk->res) {
+    dns_lookup_answer(lk); /* out of memory: an internal error, at once */
+    return;
+  }
   for (int k = 0; k < 2; k++) {
-    lk->half[k] = (struct dns_half){
+    lk->res->half[k] = (struct dns_half){
         .lk = lk,
         .type = k == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA,
         .status = -1,
@@ -701,8 +770,6 @@ static void dns_lookup_send(struct dns_lookup *lk)
         .ttl = -1,
     };
   }
-  lk->sent = true;
-  ch->pace->in_flight++;
   ch->pool->stats.lookups_sent++;
   lk->t0_mono = vt_time_mono();
   /* Both counted before either is sent, plus one for this function: c-ares
@@ -710,9 +777,9 @@ static void dns_lookup_send(struct dns_lookup *lk)
    * opened, say), and must not free lk under us. */
   lk->pending = 3;
   for (int k = 0; k < 2; k++) {
-    lk->half[k].tries = 1;
-    ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->half[k].type, dns_on_reply,
-               &lk->half[k]);
+    lk->res->half[k].tries = 1;
+    ares_query(ch->ares, lk->host, DNS_CLASS_IN, lk->res->half[k].type,
+               dns_on_reply, &lk->res->half[k]);
   }
   if (--lk->pending == 0 && !lk->answered)
     dns_lookup_answer(lk);
@@ -738,7 +805,8 @@ static void dns_pace_pump(struct dns_pool *p, struct dns_pace *pc)
 static void dns_lookup_answer(struct dns_lookup *lk)
 {
   struct dns_chan *ch = lk->ch;
-  dns_lookup_combine(lk);
+  if (lk->res)
+    dns_lookup_combine(lk);
   lk->answered = true;
   ch->pace->in_flight--;
   dns_lookup_deactivate(lk);
@@ -747,7 +815,10 @@ static void dns_lookup_answer(struct dns_lookup *lk)
     lk->waiters = q->wait_next;
     q->wait_next = NULL;
     q->lk = NULL;
-    q->ans = lk->ans;
+    q->ans = lk->res ? &lk->res->ans : &dns_oom_answer;
+    q->res = lk->res;
+    if (q->res)
+      q->res->refs++;
     q->answered = true;
     dns_cache_store(q);
     if (q->cb || q->cache_cb)
@@ -1011,9 +1082,17 @@ enum vt_status dns_cache_lookup(struct dns_cache *c, const char *resolver,
   if (e->valid && left_s > 0) {
     /* A hit still goes through the loop, as dns.h promises. The TTL handed
      * out counts down like a stub resolver's would. */
-    q->ans = e->ans;
-    q->ans.ms = 0;
-    q->ans.ttl = (long)ceil(left_s);
+    struct dns_result *r = dns_result_get(c->pool);
+    if (!r) {
+      dns_query_unlink(q);
+      free(q);
+      return VT_ENOMEM;
+    }
+    r->ans = e->ans;
+    r->ans.ms = 0;
+    r->ans.ttl = (long)ceil(left_s);
+    q->res = r;
+    q->ans = &r->ans;
     q->from_cache = true;
     q->answered = true;
     ev_timer_start(c->pool->loop, &q->defer);

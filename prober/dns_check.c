@@ -40,12 +40,9 @@ struct dns_check {
   size_t n_expect;
   ev_timer deadline;
   /* The run in progress. */
-  bool running;
+  struct check_run run;
   double t0_mono;
   struct dns_query *q;
-  struct vt_result *res;
-  check_done_fn *done;
-  void *done_arg;
 };
 
 static bool dns_check_addr_parse(const char *s, struct dns_check_addr *out)
@@ -113,24 +110,17 @@ static void dns_check_compare(const struct dns_check *dc, struct vt_result *res)
 }
 
 /* Ends the run exactly once: stops the deadline, drops the query, logs and
- * reports. The state is idle before done runs, so done may start the next
- * run or destroy the state. */
+ * reports (check_run_finish: done may start the next run or destroy the
+ * state). */
 static void dns_check_finish(struct dns_check *dc)
 {
-  if (!dc->running)
+  if (!check_run_going(&dc->run))
     return;
-  dc->running = false;
   ev_timer_stop(dc->ctx->loop, &dc->deadline);
   dns_query_cancel(dc->q);
   dc->q = NULL;
 
-  struct vt_result *res = dc->res;
-  check_done_fn *done = dc->done;
-  void *arg = dc->done_arg;
-  dc->res = NULL;
-  dc->done = NULL;
-  dc->done_arg = NULL;
-
+  const struct vt_result *res = dc->run.res;
   if (res->ok)
     vt_debug("dns: %s %s @%s: ok, %d answers, ttl %ld, %.1f ms", dc->t->name,
              dc->t->host, dc->resolver, res->n_answers, res->ttl,
@@ -138,13 +128,13 @@ static void dns_check_finish(struct dns_check *dc)
   else
     vt_debug("dns: %s %s @%s: %s (%s)", dc->t->name, dc->t->host, dc->resolver,
              vt_err_name(res->error), res->detail);
-  done(res, arg);
+  check_run_finish(&dc->run);
 }
 
 static void dns_check_on_answer(void *arg, const struct dns_answer *ans)
 {
   struct dns_check *dc = arg;
-  struct vt_result *res = dc->res;
+  struct vt_result *res = dc->run.res;
   dc->q = NULL; /* the handle dies with this callback */
 
   res->rcode = ans->rcode;
@@ -173,8 +163,8 @@ static void dns_check_on_deadline(struct ev_loop *loop, ev_timer *w,
   (void)loop;
   (void)revents;
   double ms = (vt_time_mono() - dc->t0_mono) * 1000.;
-  dc->res->ms_dns = dc->res->ms_total = ms;
-  vt_result_fail(dc->res, VT_ERR_DNS_TIMEOUT, "no answer within %.1f s",
+  dc->run.res->ms_dns = dc->run.res->ms_total = ms;
+  vt_result_fail(dc->run.res, VT_ERR_DNS_TIMEOUT, "no answer within %.1f s",
                  dc->c->timeout_s);
   dns_check_finish(dc);
 }
@@ -184,10 +174,7 @@ static void dns_check_destroy(void *state)
   struct dns_check *dc = state;
   if (!dc)
     return;
-  /* check.h forbids destroying a running check; if it happens anyway, at
-   * least leave no watcher or callback pointing at freed memory. */
-  ev_timer_stop(dc->ctx->loop, &dc->deadline);
-  dns_query_cancel(dc->q);
+  /* Idle (check_destroy cancels first): no watcher, no query. */
   free(dc->expect);
   free(dc);
 }
@@ -223,19 +210,16 @@ static enum vt_status dns_check_start(void *state, struct vt_result *res,
                                       check_done_fn *done, void *arg)
 {
   struct dns_check *dc = state;
-  if (dc->running)
+  if (check_run_going(&dc->run))
     return VT_EBUSY;
   struct dns_query *q;
   enum vt_status st = dns_resolve(dc->ctx->dns, dc->resolver, dc->c->timeout_s,
                                   dc->t->host, dns_check_on_answer, dc, &q);
   if (st != VT_OK)
     return st;
-  dc->running = true;
+  check_run_begin(&dc->run, res, done, arg);
   dc->t0_mono = vt_time_mono();
   dc->q = q;
-  dc->res = res;
-  dc->done = done;
-  dc->done_arg = arg;
   snprintf(res->resolver, sizeof(res->resolver), "%s", dc->resolver);
   ev_timer_set(&dc->deadline, dc->c->timeout_s + DNS_CHECK_BACKSTOP_S, 0.);
   ev_timer_start(dc->ctx->loop, &dc->deadline);
@@ -246,14 +230,16 @@ static enum vt_status dns_check_start(void *state, struct vt_result *res,
 static void dns_check_cancel(void *state)
 {
   struct dns_check *dc = state;
-  if (!dc->running)
+  if (!check_run_going(&dc->run))
     return;
-  vt_result_fail(dc->res, VT_ERR_TIMEOUT, "cancelled");
+  vt_result_fail(dc->run.res, VT_ERR_TIMEOUT, "cancelled");
   dns_check_finish(dc);
 }
 
-const struct check_ops dns_check_ops = {
+const struct check_type dns_check_type = {
     .type = VT_CHECK_DNS,
+    .fanout = CHECK_FANOUT_RESOLVERS,
+    .endpoint = check_endpoint_target,
     .create = dns_check_create,
     .start = dns_check_start,
     .cancel = dns_check_cancel,

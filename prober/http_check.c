@@ -61,6 +61,7 @@ struct http_check {
   struct curl_slist *pin;
 
   CURL *easy;
+  unsigned memo;      /* the options easy holds (HTTP_MEMO_*) */
   struct vt_buf body; /* kept only when c->body is set; capped at max_body */
   size_t body_bytes;  /* received in this run, kept or not */
   bool too_large;     /* the write callback stopped the transfer */
@@ -72,9 +73,7 @@ struct http_check {
   int verify_cert_days;
 
   /* The current run. */
-  struct vt_result *res;
-  check_done_fn *done;
-  void *done_arg;
+  struct check_run run;
   double t_start; /* monotonic */
   struct dns_query *query;
 };
@@ -107,26 +106,65 @@ static void http_check_set_state(struct http_check *h, enum http_check_state s)
 
 /* ---- URL and pin ------------------------------------------------------- */
 
-/* Takes host and port from the URL with curl's own parser, so they match
- * what the transfer will use. */
-static enum vt_status http_check_parse_url(struct http_check *h)
+/* Scheme, host and port of url by curl's own parser, so they match what
+ * the transfer will use: host keeps the brackets of an IPv6 literal
+ * (that is how CONNECT_TO matches it), port is explicit or 80/443 by
+ * scheme. scheme and host are the caller's to curl_free, set or not. */
+static CURLUcode http_url_split(const char *url, char **scheme, char **host,
+                                int *port)
 {
-  enum vt_status st = VT_EINVAL;
-  char *scheme = NULL, *port = NULL;
+  char *p = NULL;
   CURLU *u = curl_url();
   if (!u)
-    return VT_ENOMEM;
-  CURLUcode uc = curl_url_set(u, CURLUPART_URL, h->c->url, 0);
+    return CURLUE_OUT_OF_MEMORY;
+  CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
   if (uc == CURLUE_OK)
-    uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    uc = curl_url_get(u, CURLUPART_SCHEME, scheme, 0);
   if (uc == CURLUE_OK)
-    uc = curl_url_get(u, CURLUPART_HOST, &h->url_host, 0);
+    uc = curl_url_get(u, CURLUPART_HOST, host, 0);
   if (uc == CURLUE_OK)
-    uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    uc = curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT);
+  if (uc == CURLUE_OK) {
+    char *end;
+    long n = strtol(p, &end, 10);
+    if (*end || n < 1 || n > 65535)
+      uc = CURLUE_BAD_PORT_NUMBER;
+    else
+      *port = (int)n;
+  }
+  curl_free(p);
+  curl_url_cleanup(u);
+  return uc;
+}
+
+/* check_type.endpoint: the URL's host and port. */
+static void http_check_endpoint(const struct probe_target_conf *t,
+                                const struct probe_check_conf *c, char *host,
+                                size_t size, int *port)
+{
+  char *scheme = NULL, *h = NULL;
+  (void)t;
+  *port = 0;
+  if (http_url_split(c->url, &scheme, &h, port) != CURLUE_OK)
+    *port = 0;
+  snprintf(host, size, "%s", h ? h : "");
+  curl_free(scheme);
+  curl_free(h);
+}
+
+/* Takes host and port from the URL (validated at config load; a bad one
+ * is logged and leaves url_ok false). */
+static enum vt_status http_check_parse_url(struct http_check *h)
+{
+  char *scheme = NULL;
+  CURLUcode uc = http_url_split(h->c->url, &scheme, &h->url_host, &h->url_port);
+  enum vt_status st = VT_EINVAL;
   if (uc == CURLUE_OUT_OF_MEMORY) {
     st = VT_ENOMEM;
     goto out;
   }
+  if (uc == CURLUE_BAD_PORT_NUMBER)
+    goto out;
   if (uc != CURLUE_OK) {
     vt_err("http: %s/%s: line %d: bad url \"%s\": %s", h->t->name, h->c->name,
            h->c->line, h->c->url, curl_url_strerror(uc));
@@ -137,11 +175,6 @@ static enum vt_status http_check_parse_url(struct http_check *h)
            h->c->name, h->c->line, h->c->url);
     goto out;
   }
-  char *end;
-  long p = strtol(port, &end, 10);
-  if (*end || p < 1 || p > 65535)
-    goto out;
-  h->url_port = (int)p;
   const char *name = h->url_host;
   size_t len = strlen(name);
   if (len >= 2 && name[0] == '[' && name[len - 1] == ']') {
@@ -156,8 +189,6 @@ static enum vt_status http_check_parse_url(struct http_check *h)
   st = VT_OK;
 out:
   curl_free(scheme);
-  curl_free(port);
-  curl_url_cleanup(u);
   return st;
 }
 
@@ -257,29 +288,20 @@ static CURLcode http_check_ssl_ctx_cb(CURL *e, void *sslctx, void *arg)
   return CURLE_OK;
 }
 
-/* Sets every option anew on the reused handle (curl_easy_reset keeps the
- * handle's caches and buffers, so this allocates little) and adds it to the
- * multi handle. */
-static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
-{
-  const struct probe_check_conf *c = h->c;
-  if (!h->easy && !(h->easy = curl_loop_easy_get(h->ctx->curl)))
-    return VT_ENOMEM;
-  CURL *e = h->easy;
-  curl_easy_reset(e);
-  vt_buf_reset(&h->body);
-  h->body_bytes = 0;
-  h->too_large = false;
-  h->body_nomem = false;
-  h->errbuf[0] = '\0';
-  h->verify_cert_days = VT_NO_CERT_DAYS;
+/* What a pooled easy handle holds (its curl_loop memo), so a run sets only
+ * the options that differ from the last run on it: curl_easy_reset and
+ * two dozen options cost about as much as the rest of the probe's work on
+ * a result. Only http checks use the pool. */
+#define HTTP_MEMO_COMMON 0x1u /* the options every http check sets alike */
+#define HTTP_MEMO_FOLLOW 0x2u /* FOLLOWLOCATION on */
+#define HTTP_MEMO_VERIFY 0x4u /* SSL_VERIFYPEER and VERIFYHOST on */
+#define HTTP_MEMO_CA 0x8u     /* CAINFO is a check's ca_file */
 
-  long timeout_ms = lround(timeout_s * 1000.0);
-  if (timeout_ms < 1)
-    timeout_ms = 1;
+/* The options every http check sets the same way, on a handle that
+ * curl_easy_reset just cleared. */
+static bool http_check_set_common(CURL *e)
+{
   bool bad = false;
-  bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->pin) != CURLE_OK;
   /* An environment proxy would defeat the pin. */
   bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
@@ -292,36 +314,79 @@ static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
   bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
-                          c->follow_redirects ? 1L : 0L) != CURLE_OK;
   bad |=
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_CHECK_MAX_REDIRS) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L) !=
-         CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L) !=
-         CURLE_OK;
-  if (c->ca_file)
-    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
   /* Also for http URLs: a redirect may lead to https. */
   bad |= curl_easy_setopt(e, CURLOPT_CERTINFO, 1L) != CURLE_OK;
-  if (http_check_ex_index() >= 0) {
+  if (http_check_ex_index() >= 0)
     bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION,
                             http_check_ssl_ctx_cb) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK;
-  }
   bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
   bad |=
       curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_CHECK_USER_AGENT) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_check_write_cb) !=
          CURLE_OK;
+  return !bad;
+}
+
+/* Sets the options of this run on a handle from the pool (only those that
+ * differ from what its memo says it holds; all of them after a
+ * curl_easy_reset when it holds something else, or a CA file this check
+ * does not want) and adds it to the multi handle. */
+static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
+{
+  const struct probe_check_conf *c = h->c;
+  if (!h->easy && !(h->easy = curl_loop_easy_get(h->ctx->curl, &h->memo)))
+    return VT_ENOMEM;
+  CURL *e = h->easy;
+  vt_buf_reset(&h->body);
+  h->body_bytes = 0;
+  h->too_large = false;
+  h->body_nomem = false;
+  h->errbuf[0] = '\0';
+  h->verify_cert_days = VT_NO_CERT_DAYS;
+
+  unsigned want = HTTP_MEMO_COMMON | (c->follow_redirects ? HTTP_MEMO_FOLLOW : 0) |
+                  (c->verify ? HTTP_MEMO_VERIFY : 0) |
+                  (c->ca_file ? HTTP_MEMO_CA : 0);
+  unsigned have = h->memo;
+  h->memo = 0; /* until every option below is set */
+  bool bad = false;
+  /* The default CA bundle comes back only with a reset. */
+  if (!(have & HTTP_MEMO_COMMON) || ((have & HTTP_MEMO_CA) && !c->ca_file)) {
+    curl_easy_reset(e);
+    bad |= !http_check_set_common(e);
+    have = HTTP_MEMO_COMMON | HTTP_MEMO_VERIFY; /* curl's defaults */
+  }
+  if ((have ^ want) & HTTP_MEMO_FOLLOW)
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+                            c->follow_redirects ? 1L : 0L) != CURLE_OK;
+  if ((have ^ want) & HTTP_MEMO_VERIFY) {
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L) !=
+           CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L) !=
+           CURLE_OK;
+  }
+  if (c->ca_file)
+    bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
+
+  /* What changes from run to run. */
+  long timeout_ms = lround(timeout_s * 1000.0);
+  if (timeout_ms < 1)
+    timeout_ms = 1;
+  bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->pin) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
+  if (http_check_ex_index() >= 0)
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
   if (bad) {
     HTTP_CHECK_LOG(VT_LOG_ERR, h, "%s", "cannot set curl options");
     return VT_ELIB;
   }
+  h->memo = want;
   return curl_loop_add(h->ctx->curl, e, http_check_xfer_done, h);
 }
 
@@ -402,7 +467,7 @@ static bool http_check_tcp_connected(CURL *e)
 static void http_check_measure(struct http_check *h)
 {
   CURL *e = h->easy;
-  struct vt_result *r = h->res;
+  struct vt_result *r = h->run.res;
   curl_off_t lookup = http_check_time_us(e, CURLINFO_NAMELOOKUP_TIME_T);
   curl_off_t conn = http_check_time_us(e, CURLINFO_CONNECT_TIME_T);
   curl_off_t app = http_check_time_us(e, CURLINFO_APPCONNECT_TIME_T);
@@ -428,7 +493,7 @@ static void http_check_measure(struct http_check *h)
 /* Maps a failed transfer to an error class (README, "Error classes"). */
 static void http_check_classify(struct http_check *h, CURLcode rc)
 {
-  struct vt_result *r = h->res;
+  struct vt_result *r = h->run.res;
   const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
   long os_errno = 0;
   curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno);
@@ -544,40 +609,41 @@ static void http_check_status_fail(struct http_check *h, int code)
       break;
     off += (size_t)n;
   }
-  vt_result_fail(h->res, VT_ERR_HTTP_STATUS, "got %d, expected %s", code, want);
+  vt_result_fail(h->run.res, VT_ERR_HTTP_STATUS, "got %d, expected %s", code, want);
 }
 
 /* Records the run; the caller's res already carries its identity. */
 static void http_check_arm(struct http_check *h, struct vt_result *res,
                            check_done_fn *done, void *arg)
 {
-  h->res = res;
-  h->done = done;
-  h->done_arg = arg;
+  check_run_begin(&h->run, res, done, arg);
   h->t_start = vt_time_mono();
   res->port = h->url_port;
 }
 
-/* Forgets a run that could not start (its done will never be called), or
- * one that ended; the easy handle (out of the multi by now) goes back to
- * the pool. */
-static void http_check_disarm(struct http_check *h)
+/* Lets go of what a run held: the easy handle (out of the multi by now)
+ * goes back to the pool. */
+static void http_check_release(struct http_check *h)
 {
-  curl_loop_easy_put(h->ctx->curl, h->easy);
+  curl_loop_easy_put(h->ctx->curl, h->easy, h->memo);
   h->easy = NULL;
-  h->res = NULL;
-  h->done = NULL;
-  h->done_arg = NULL;
+  h->memo = 0;
   h->query = NULL;
 }
 
-/* Ends the run: back to idle, then done as the very last step, because
- * done may destroy the state (the slot is removed, for instance). */
+/* Forgets a run that could not start (its done will never be called). */
+static void http_check_disarm(struct http_check *h)
+{
+  http_check_release(h);
+  check_run_forget(&h->run);
+}
+
+/* Ends the run exactly once: back to idle, then done as the very last step
+ * (check_run_finish), because done may destroy the state (the slot is
+ * removed, for instance). */
 static void http_check_finish(struct http_check *h)
 {
-  struct vt_result *r = h->res;
-  check_done_fn *done = h->done;
-  void *arg = h->done_arg;
+  struct vt_result *r = h->run.res;
   if (r->error == VT_ERR_NONE) {
     r->ok = true;
     HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "ok, status %d in %.1f ms", r->http_status,
@@ -585,16 +651,16 @@ static void http_check_finish(struct http_check *h)
   } else {
     HTTP_CHECK_LOG(VT_LOG_DEBUG, h, "%s: %s", vt_err_name(r->error), r->detail);
   }
-  http_check_disarm(h);
+  http_check_release(h);
   http_check_set_state(h, HTTP_CHECK_IDLE);
-  done(r, arg);
+  check_run_finish(&h->run);
 }
 
 /* curl_loop_done_fn: the transfer ended and is out of the multi handle. */
 static void http_check_xfer_done(CURL *easy, CURLcode rc, void *arg)
 {
   struct http_check *h = arg;
-  struct vt_result *r = h->res;
+  struct vt_result *r = h->run.res;
   (void)easy;
   http_check_measure(h);
   if (h->client) {
@@ -643,12 +709,8 @@ static void http_check_destroy(void *state)
   struct http_check *h = state;
   if (!h)
     return;
-  /* The contract says idle; if not, drop the run without a callback rather
-   * than free a handle the multi still holds. */
-  if (h->state == HTTP_CHECK_RESOLVING)
-    dns_query_cancel(h->query);
-  else if (h->state == HTTP_CHECK_TRANSFER && h->easy)
-    curl_loop_remove(h->ctx->curl, h->easy);
+  /* Idle (check_destroy cancels first): no query, no transfer, and the
+   * easy handle is back in the pool. */
   curl_easy_cleanup(h->easy);
   curl_slist_free_all(h->pin);
   curl_free(h->url_host);
@@ -665,7 +727,7 @@ static void http_check_cancel(void *state)
     dns_query_cancel(h->query);
   else if (h->easy)
     curl_loop_remove(h->ctx->curl, h->easy);
-  vt_result_fail(h->res, VT_ERR_TIMEOUT, "cancelled");
+  vt_result_fail(h->run.res, VT_ERR_TIMEOUT, "cancelled");
   http_check_finish(h);
 }
 
@@ -704,8 +766,10 @@ static enum vt_status http_check_start(void *state, struct vt_result *res,
   return VT_OK;
 }
 
-const struct check_ops http_check_ops = {
+const struct check_type http_check_type = {
     .type = VT_CHECK_HTTP,
+    .fanout = CHECK_FANOUT_ADDRESSES,
+    .endpoint = http_check_endpoint,
     .create = http_check_create,
     .start = http_check_start,
     .cancel = http_check_cancel,
@@ -728,7 +792,7 @@ static void client_check_resolved(void *arg, const struct dns_answer *ans,
                                   bool from_cache)
 {
   struct http_check *h = arg;
-  struct vt_result *r = h->res;
+  struct vt_result *r = h->run.res;
   h->query = NULL;
   r->ms_dns = from_cache ? 0.0 : ans->ms;
   if (ans->error != VT_ERR_NONE) {
@@ -782,8 +846,10 @@ static enum vt_status client_check_start(void *state, struct vt_result *res,
   return VT_OK;
 }
 
-const struct check_ops client_check_ops = {
+const struct check_type client_check_type = {
     .type = VT_CHECK_CLIENT,
+    .fanout = CHECK_FANOUT_ONE,
+    .endpoint = http_check_endpoint,
     .create = client_check_create,
     .start = client_check_start,
     .cancel = http_check_cancel,

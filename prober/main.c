@@ -150,7 +150,7 @@ static void emit_stdout(const struct vt_result *r, void *arg)
     char line[640];
     if (p->fail)
       fprintf(stderr, "vantage-probe: failed: %s\n",
-              adhoc_fail_line(r, line, sizeof(line)));
+              check_result_line(r, line, sizeof(line)));
   }
 }
 
@@ -213,10 +213,24 @@ static void probe_sched_stats(const struct probe *p, struct sched_stats *out)
   }
 }
 
+/* Results spooled and not, as spool_append said, less what batching then
+ * could not write. */
+static void spool_counts(struct probe *p, unsigned long long *spooled,
+                         unsigned long long *errors)
+{
+  struct spool_stats ss = {0};
+  if (p->spool)
+    spool_get_stats(p->spool, &ss);
+  *spooled = p->spooled - ss.lost_held;
+  *errors = p->spool_errors + ss.lost_held;
+}
+
 static void log_stats(struct probe *p, const char *why)
 {
   struct sched_stats st;
   probe_sched_stats(p, &st);
+  unsigned long long spooled, spool_errors;
+  spool_counts(p, &spooled, &spool_errors);
   vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (%llu still "
           "running when due, %llu found no room in their round), %llu "
           "results, %d running (%d of %d in flight, %d per address), %d "
@@ -228,7 +242,7 @@ static void log_stats(struct probe *p, const char *why)
           st.running, st.in_flight, st.max_in_flight, st.max_per_address,
           st.queued, 1000.0 * sched_late_quantile_s(&st, 0.50),
           1000.0 * sched_late_quantile_s(&st, 0.99), 1000.0 * st.late_max_s,
-          p->spooled, p->spool_errors);
+          spooled, spool_errors);
   struct dns_stats ds;
   dns_pool_get_stats(p->ctx.dns, &ds);
   vt_info("probe: %s: dns: %llu lookups sent, %llu queries answered by a "
@@ -277,13 +291,12 @@ static int probe_http(void *arg, const char *path, const char **ctype,
   struct probe_metrics pm = {.name = p->conf->name,
                              .results_ok = p->results_ok,
                              .results_failed = p->results_failed,
-                             .spooled = p->spooled,
-                             .spool_errors = p->spool_errors,
                              .spool_next = p->spool ? spool_next_record(p->spool)
                                                     : 0,
                              .uploader = p->uploader,
                              .collectors = p->conf->collectors,
                              .n_collectors = p->n_uploads};
+  spool_counts(p, &pm.spooled, &pm.spool_errors);
   probe_sched_stats(p, &pm.sched);
   if (p->spool)
     spool_get_stats(p->spool, &pm.spool);
@@ -304,6 +317,7 @@ static void break_loop(void *arg)
 static void checks_stopped(void *arg)
 {
   struct probe *p = arg;
+  spool_flush(p->spool); /* the last results, for the drain to read */
   if (!p->uploader) {
     ev_break(p->loop, EVBREAK_ALL);
     return;
@@ -665,6 +679,7 @@ static int run(struct probe *p)
     }
     spool_set_cap(p->spool, (uint64_t)(p->conf->spool_max_mb * 1048576.0),
                   p->conf->spool_full);
+    spool_batch(p->spool, p->loop); /* one write per loop iteration */
     if (p->conf->n_collectors) {
       p->uploader =
           uploader_create(p->loop, p->ctx.curl, p->spool_dir, p->conf->name,

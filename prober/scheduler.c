@@ -41,6 +41,7 @@ struct sched_slot {
   bool running;
   bool retire; /* the address expired: free once idle */
   bool state_known, last_ok;
+  uint64_t round; /* the check's round this slot last ran in */
   double down_since; /* ts of the first failed run of a failure streak */
   /* The result of the run going now, from the budget's pool: memory
    * follows the runs in flight, not the number of slots. */
@@ -82,6 +83,7 @@ struct sched_budget {
   struct budget_addr **tab; /* open hash of addresses, power of two */
   size_t tab_cap, tab_n;
   struct budget_res *free_res;
+  struct budget_addr *free_addrs; /* recycled entries (hash chain link) */
   bool pumping;
 };
 
@@ -90,13 +92,14 @@ struct sched_target;
 struct sched_check {
   struct sched_target *t;
   const struct probe_check_conf *conf;
-  const struct check_ops *ops;
+  const struct check_type *type; /* from the table: ops and fan-out */
   bool is_resolve;
   bool reportable;
-  char host[256]; /* the URL's host for http/client, else the target's */
-  int port;       /* tcp port, or the URL's port */
+  char host[256]; /* results' host and port: the type's endpoint */
+  int port;
   ev_periodic timer;
   struct sched_slot *slots;
+  uint64_t round; /* rounds so far; slots run in this one carry it */
 };
 
 /* The latest definitive answer of one resolver of the resolution. */
@@ -185,15 +188,14 @@ static void sched_set_phase(struct sched *s, enum sched_phase p)
   s->phase = p;
 }
 
-static const struct check_ops *ops_for(enum vt_check_type t)
+/* Copies the string src into dst (size bytes), cut to fit like snprintf's
+ * "%s", without its format parsing: a result's identity is copied on every
+ * run. */
+static void copy_str(char *dst, size_t size, const char *src)
 {
-  switch (t) {
-  case VT_CHECK_DNS: return &dns_check_ops;
-  case VT_CHECK_TCP: return &tcp_check_ops;
-  case VT_CHECK_HTTP: return &http_check_ops;
-  case VT_CHECK_CLIENT: return &client_check_ops;
-  }
-  return NULL;
+  size_t n = strnlen(src, size - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
 }
 
 /* FNV-1a: a phase that is stable across restarts and probes, so rounds of
@@ -207,22 +209,6 @@ static double phase_fraction(const char *a, const char *b)
   for (const char *p = b; *p; p++)
     h = (h ^ (unsigned char)*p) * 16777619u;
   return (double)(h % 10000u) / 10000.0;
-}
-
-/* Host and port of an http(s) URL (validated at config load). */
-static void url_host_port(const char *url, char *host, size_t size, int *port)
-{
-  CURLU *u = curl_url();
-  char *h = NULL, *p = NULL;
-  if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-    curl_url_get(u, CURLUPART_HOST, &h, 0);
-    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT);
-  }
-  snprintf(host, size, "%s", h ? h : "");
-  *port = p ? atoi(p) : 0;
-  curl_free(h);
-  curl_free(p);
-  curl_url_cleanup(u);
 }
 
 /* ---- the budget ---------------------------------------------------------*/
@@ -288,6 +274,11 @@ void sched_budget_destroy(struct sched_budget *b)
       free(a);
     }
   }
+  while (b->free_addrs) {
+    struct budget_addr *a = b->free_addrs;
+    b->free_addrs = a->next;
+    free(a);
+  }
   free(b->tab);
   free(b->heap);
   free(b);
@@ -351,10 +342,13 @@ static struct budget_addr *budget_addr_get(struct sched_budget *b,
     b->tab = tab;
     b->tab_cap = cap;
   }
-  struct budget_addr *a = calloc(1, sizeof(*a));
-  if (!a)
+  struct budget_addr *a = b->free_addrs;
+  if (a)
+    b->free_addrs = a->next;
+  else if (!(a = malloc(sizeof(*a))))
     return NULL;
-  snprintf(a->ip, sizeof(a->ip), "%s", ip);
+  *a = (struct budget_addr){0};
+  copy_str(a->ip, sizeof(a->ip), ip);
   size_t k = budget_hash(ip) & (b->tab_cap - 1);
   a->next = b->tab[k];
   b->tab[k] = a;
@@ -373,7 +367,10 @@ static void budget_addr_maybe_free(struct sched_budget *b,
     pp = &(*pp)->next;
   *pp = a->next;
   b->tab_n--;
-  free(a);
+  /* Kept for the next address (an entry lives for one run, typically):
+   * at most as many as were ever held or waited for at once. */
+  a->next = b->free_addrs;
+  b->free_addrs = a;
 }
 
 static void heap_swap(struct sched_budget *b, size_t i, size_t j)
@@ -522,8 +519,7 @@ static void slot_free(struct sched_slot *sl)
   if (!sl)
     return;
   slot_dequeue(sl);
-  if (sl->chk->ops)
-    sl->chk->ops->destroy(sl->state);
+  check_destroy(sl->chk->type, sl->state);
   free(sl);
 }
 
@@ -540,7 +536,7 @@ static struct sched_slot *slot_get(struct sched_check *chk, const char *key)
   sl->chk = chk;
   snprintf(sl->key, sizeof(sl->key), "%s", key);
   ev_timer_init(&sl->backstop, slot_backstop_cb, 0., 0.);
-  sl->state = chk->ops->create(chk->t->s->ctx, chk->t->conf, chk->conf, key);
+  sl->state = chk->type->create(chk->t->s->ctx, chk->t->conf, chk->conf, key);
   if (!sl->state) {
     free(sl);
     return NULL;
@@ -557,15 +553,14 @@ static void slot_fill_identity(struct sched_slot *sl, struct vt_result *r,
   struct sched_check *chk = sl->chk;
   vt_result_init(r);
   r->ts = ts;
-  snprintf(r->probe, sizeof(r->probe), "%s", chk->t->s->conf->name);
-  snprintf(r->target, sizeof(r->target), "%s", chk->t->conf->name);
+  copy_str(r->probe, sizeof(r->probe), chk->t->s->conf->name);
+  copy_str(r->target, sizeof(r->target), chk->t->conf->name);
   r->check = chk->conf->type;
-  snprintf(r->name, sizeof(r->name), "%s", chk->conf->name);
-  snprintf(r->host, sizeof(r->host), "%s", chk->host);
-  if (chk->conf->type == VT_CHECK_TCP || chk->conf->type == VT_CHECK_HTTP)
-    snprintf(r->ip, sizeof(r->ip), "%s", sl->key);
-  if (chk->conf->type != VT_CHECK_DNS)
-    r->port = chk->port;
+  copy_str(r->name, sizeof(r->name), chk->conf->name);
+  copy_str(r->host, sizeof(r->host), chk->host);
+  if (chk->type->fanout == CHECK_FANOUT_ADDRESSES)
+    copy_str(r->ip, sizeof(r->ip), sl->key);
+  r->port = chk->port;
 }
 
 static void sched_emit(struct sched *s, const struct vt_result *r)
@@ -579,7 +574,7 @@ static void sched_emit(struct sched *s, const struct vt_result *r)
 static void sched_emit_retired(struct sched *s, struct sched_slot *sl)
 {
   struct sched_check *chk = sl->chk;
-  if (chk->conf->type != VT_CHECK_TCP && chk->conf->type != VT_CHECK_HTTP)
+  if (chk->type->fanout != CHECK_FANOUT_ADDRESSES)
     return;
   struct vt_result r;
   slot_fill_identity(sl, &r, ev_now(s->loop));
@@ -597,27 +592,22 @@ static void once_start_checks(struct sched *s);
  * down when it recovers. */
 static void slot_log_state(struct sched_slot *sl, const struct vt_result *r)
 {
-  const char *what = vt_check_type_name(r->check);
-  char where[128];
-  if (r->ip[0])
-    snprintf(where, sizeof(where), "%s [%s]:%d", r->host, r->ip, r->port);
-  else if (r->resolver[0])
-    snprintf(where, sizeof(where), "%s @%s", r->host, r->resolver);
-  else
-    snprintf(where, sizeof(where), "%s", r->host);
-  if (!r->ok && (!sl->state_known || sl->last_ok)) {
-    sl->down_since = r->ts;
-    vt_warn("%s: %s/%s %s: failing: %s%s%s", what, r->target, r->name, where,
-            vt_err_name(r->error), r->detail[0] ? ": " : "", r->detail);
-  } else if (r->ok && sl->state_known && !sl->last_ok) {
-    char dur[32];
-    vt_notice("%s: %s/%s %s: recovered after %s", what, r->target, r->name,
-              where, vt_time_fmt_duration(r->ts - sl->down_since, dur,
-                                          sizeof(dur)));
-  } else {
-    vt_debug("%s: %s/%s %s: %s %.1f ms", what, r->target, r->name, where,
-             r->ok ? "ok" : vt_err_name(r->error), r->ms_total);
+  bool failing = !r->ok && (!sl->state_known || sl->last_ok);
+  bool recovered = r->ok && sl->state_known && !sl->last_ok;
+  if (failing || recovered || vt_log_threshold >= VT_LOG_DEBUG) {
+    char line[640], dur[32];
+    check_result_line(r, line, sizeof(line));
+    if (failing)
+      vt_warn("failing: %s", line);
+    else if (recovered)
+      vt_notice("recovered after %s: %s",
+                vt_time_fmt_duration(r->ts - sl->down_since, dur, sizeof(dur)),
+                line);
+    else
+      vt_debug("%s", line);
   }
+  if (failing)
+    sl->down_since = r->ts;
   sl->state_known = true;
   sl->last_ok = r->ok;
 }
@@ -625,18 +615,17 @@ static void slot_log_state(struct sched_slot *sl, const struct vt_result *r)
 static void budget_pump(struct sched_budget *b);
 static void slot_start(struct sched_slot *sl, double ts);
 
-/* Runs of tcp, http and client checks hold a connection: they take the
- * budget. DNS runs share their resolver's socket, and dns.c paces them. */
+/* Runs that hold a connection take the budget (check.h, the fan-outs);
+ * those of one per address also count against their address's limit. */
 static bool slot_uses_budget(const struct sched_slot *sl)
 {
-  return !sl->chk->is_resolve && sl->chk->conf->type != VT_CHECK_DNS;
+  return !sl->chk->is_resolve &&
+         sl->chk->type->fanout != CHECK_FANOUT_RESOLVERS;
 }
 
-/* tcp and http runs also count against their address's limit. */
 static bool slot_uses_addr(const struct sched_slot *sl)
 {
-  return sl->chk->conf->type == VT_CHECK_TCP ||
-         sl->chk->conf->type == VT_CHECK_HTTP;
+  return sl->chk->type->fanout == CHECK_FANOUT_ADDRESSES;
 }
 
 /* Counts and logs a run that does not happen. Logging every one would
@@ -712,7 +701,7 @@ static void slot_release(struct sched_slot *sl, bool pump)
   sl->addr = NULL;
   if (a) {
     a->in_flight--;
-    double now = ev_time();
+    double now = a->blk_head ? ev_time() : 0;
     while (a->blk_head && a->in_flight < b->max_per_address) {
       struct sched_slot *w = a->blk_head;
       struct sched *ws = w->chk->t->s;
@@ -800,7 +789,7 @@ static void slot_backstop_cb(struct ev_loop *loop, ev_timer *w, int revents)
   vt_err("sched: %s/%s [%s]: run overran its timeout by %.0fs; cancelling",
          sl->chk->t->conf->name, sl->chk->conf->name, sl->key,
          BACKSTOP_GRACE_S);
-  sl->chk->ops->cancel(sl->state);
+  sl->chk->type->cancel(sl->state);
 }
 
 /* True when a predecessor (after a reload) still runs this check against
@@ -845,7 +834,7 @@ static void slot_start(struct sched_slot *sl, double ts)
   if (!s->no_late)
     sched_record_late(s, ev_time() - ts);
   slot_fill_identity(sl, sl->res, ts);
-  enum vt_status st = chk->ops->start(sl->state, sl->res, slot_done, sl);
+  enum vt_status st = chk->type->start(sl->state, sl->res, slot_done, sl);
   if (st != VT_OK) {
     vt_err("sched: %s/%s [%s]: cannot start: %s", chk->t->conf->name,
            chk->conf->name, key, vt_strerror(st));
@@ -887,7 +876,7 @@ static void budget_pump(struct sched_budget *b)
   if (b->pumping)
     return;
   b->pumping = true;
-  double now = ev_time();
+  double now = b->heap_n > 0 ? ev_time() : 0;
   while (b->heap_n > 0 && b->in_flight < b->max_in_flight) {
     struct sched_slot *sl = b->heap[0];
     struct sched *s = sl->chk->t->s;
@@ -926,6 +915,7 @@ static void slot_run(struct sched_check *chk, const char *key, double ts)
     return;
   }
   sl->retire = false;
+  sl->round = chk->round;
   if (sl->running || sched_busy_elsewhere(s->prev, chk, key)) {
     slot_skip(sl, true);
     return;
@@ -964,6 +954,7 @@ static void check_round(struct sched_check *chk, double ts)
   struct sched *s = chk->t->s;
   struct sched_target *t = chk->t;
   s->stats.rounds++;
+  chk->round++;
   if (chk->is_resolve) {
     double now = ev_now(s->loop);
     for (size_t i = 0; i < chk->conf->n_resolvers; i++) {
@@ -976,7 +967,12 @@ static void check_round(struct sched_check *chk, double ts)
     }
     return;
   }
-  if (chk->conf->type == VT_CHECK_CLIENT) {
+  if (chk->type->fanout == CHECK_FANOUT_RESOLVERS) {
+    for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+      slot_run(chk, chk->conf->resolvers[i], ts);
+    return;
+  }
+  if (chk->type->fanout == CHECK_FANOUT_ONE) {
     slot_run(chk, "", ts);
     budget_pump(s->budget);
     return;
@@ -995,10 +991,11 @@ static void check_round(struct sched_check *chk, double ts)
     slot_run(chk, t->addrs.e[i].ip, ts);
     started++;
   }
-  /* Retire slots whose address is no longer in the set. */
+  /* Retire slots whose address is no longer in the set (those run in this
+   * round are in it). */
   for (struct sched_slot *sl = chk->slots, *next; sl; sl = next) {
     next = sl->next;
-    if (addrset_find(&t->addrs, sl->key) >= 0)
+    if (sl->round == chk->round || addrset_find(&t->addrs, sl->key) >= 0)
       continue;
     if (!sl->retire)
       sched_emit_retired(s, sl);
@@ -1153,7 +1150,12 @@ static void target_update_answers(struct sched_target *t, int resolver,
 static void check_prepare(struct sched_check *chk, double now)
 {
   struct sched_target *t = chk->t;
-  if (chk->conf->type == VT_CHECK_CLIENT) {
+  if (chk->type->fanout == CHECK_FANOUT_RESOLVERS) {
+    for (size_t i = 0; i < chk->conf->n_resolvers; i++)
+      (void)slot_get(chk, chk->conf->resolvers[i]);
+    return;
+  }
+  if (chk->type->fanout == CHECK_FANOUT_ONE) {
     (void)slot_get(chk, "");
     return;
   }
@@ -1218,23 +1220,27 @@ static void sched_reaper_cb(struct ev_loop *loop, ev_idle *w, int revents)
   }
 }
 
-static void check_init(struct sched_target *t, struct sched_check *chk,
+/* Sets chk up for cc; false when no check type handles cc's type. */
+static bool check_init(struct sched_target *t, struct sched_check *chk,
                        const struct probe_check_conf *cc, bool is_resolve)
 {
   *chk = (struct sched_check){
       .t = t,
       .conf = cc,
-      .ops = ops_for(cc->type),
+      .type = check_type_find(t->s->ctx->types, cc->type),
       .is_resolve = is_resolve,
       .reportable = !is_resolve || cc != &t->conf->hidden_resolve,
   };
-  snprintf(chk->host, sizeof(chk->host), "%s", t->conf->host);
-  if (cc->type == VT_CHECK_HTTP || cc->type == VT_CHECK_CLIENT)
-    url_host_port(cc->url, chk->host, sizeof(chk->host), &chk->port);
-  else if (cc->type == VT_CHECK_TCP)
-    chk->port = cc->port;
+  if (!chk->type) {
+    vt_err("sched: %s/%s: no check type %s in this probe", t->conf->name,
+           cc->name, vt_check_type_name(cc->type));
+    chk->conf = NULL;
+    return false;
+  }
+  chk->type->endpoint(t->conf, cc, chk->host, sizeof(chk->host), &chk->port);
   double offset = phase_fraction(t->conf->name, cc->name) * cc->interval_s;
   ev_periodic_init(&chk->timer, check_periodic_cb, offset, cc->interval_s, 0);
+  return true;
 }
 
 struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
@@ -1284,10 +1290,15 @@ struct sched *sched_create(struct probe_ctx *ctx, const struct probe_conf *conf,
       sched_destroy(s);
       return NULL;
     }
-    check_init(t, &t->resolve, tc->resolve, true);
-    for (size_t k = 0; k < tc->n_checks; k++)
-      if (tc->checks[k].type != VT_CHECK_DNS)
-        check_init(t, &t->checks[t->n_checks++], &tc->checks[k], false);
+    bool ok = check_init(t, &t->resolve, tc->resolve, true);
+    /* The resolution is the target's dns check, when it has one. */
+    for (size_t k = 0; ok && k < tc->n_checks; k++)
+      if (&tc->checks[k] != tc->resolve)
+        ok = check_init(t, &t->checks[t->n_checks++], &tc->checks[k], false);
+    if (!ok) {
+      sched_destroy(s);
+      return NULL;
+    }
     ev_timer_init(&t->kick, target_kick_cb, 0., 0.);
   }
   return s;
@@ -1342,12 +1353,7 @@ void sched_adopt(struct sched *s, const struct sched *old)
         const struct addrset_entry *e = &o->addrs.e[j];
         if (e->is_static) /* statics come from the new config only */
           continue;
-        int idx = addrset_find(&t->addrs, e->ip);
-        if (idx < 0 && t->addrs.n < ADDRSET_MAX) {
-          t->addrs.e[t->addrs.n] = *e;
-          t->addrs.e[t->addrs.n].is_static = false;
-          t->addrs.n++;
-        }
+        (void)addrset_adopt(&t->addrs, e);
       }
       addrset_expire(&t->addrs, now);
       t->resolved_once = o->resolved_once;
@@ -1440,7 +1446,7 @@ static void check_free_slots(struct sched *s, struct sched_check *chk)
   /* Cancel first (done runs synchronously), then free. */
   for (struct sched_slot *sl = chk->slots; sl; sl = sl->next) {
     if (sl->running)
-      chk->ops->cancel(sl->state);
+      chk->type->cancel(sl->state);
     ev_timer_stop(s->loop, &sl->backstop);
   }
   while (chk->slots) {
@@ -1467,6 +1473,7 @@ void sched_destroy(struct sched *s)
     if (t->resolve.conf)
       check_free_slots(s, &t->resolve);
     free(t->checks);
+    addrset_cleanup(&t->addrs);
     for (size_t k = 0;
          t->answers && t->resolve.conf && k < t->resolve.conf->n_resolvers; k++)
       free(t->answers[k].ips);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "fsutil.h"
@@ -46,20 +47,42 @@ struct spool {
   uint64_t streak_lost;       /* records lost in the current streak */
   struct spool_stats stats;
   char id[SPOOL_ID_HEXLEN + 1];
+  /* Batching (spool_batch): records appended in this loop iteration, each
+   * with its newline, written by one write when the iteration ends. */
+  struct ev_loop *loop; /* NULL: every append writes at once */
+  ev_prepare flusher;
+  struct vt_buf pend;
+  uint64_t pend_n;
 };
+
+/* Bytes of appended records held before they are written anyway. */
+#define SPOOL_PEND_MAX (1u << 20)
+
+#define SPOOL_SEG_PREFIX "seg-"
+#define SPOOL_SEG_SUFFIX ".jsonl"
+#define SPOOL_SEG_DIGITS 20
 
 void spool_segment_file(uint64_t first, char *out, size_t size)
 {
-  snprintf(out, size, "seg-%020" PRIu64 ".jsonl", first);
+  snprintf(out, size, SPOOL_SEG_PREFIX "%020" PRIu64 SPOOL_SEG_SUFFIX, first);
 }
 
-static bool parse_segment_name(const char *name, uint64_t *first)
+bool spool_segment_parse(const char *name, uint64_t *first)
 {
-  unsigned long long v;
-  int end = 0;
-  if (sscanf(name, "seg-%20llu.jsonl%n", &v, &end) != 1 || name[end] != '\0' ||
-      strlen(name) != strlen("seg-") + 20 + strlen(".jsonl"))
+  size_t pl = strlen(SPOOL_SEG_PREFIX), sl = strlen(SPOOL_SEG_SUFFIX);
+  if (strncmp(name, SPOOL_SEG_PREFIX, pl) != 0 ||
+      strlen(name) != pl + SPOOL_SEG_DIGITS + sl ||
+      strcmp(name + pl + SPOOL_SEG_DIGITS, SPOOL_SEG_SUFFIX) != 0)
     return false;
+  uint64_t v = 0;
+  for (const char *p = name + pl; p < name + pl + SPOOL_SEG_DIGITS; p++) {
+    if (*p < '0' || *p > '9')
+      return false;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false; /* more than 64 bits */
+    v = 10 * v + d;
+  }
   *first = v;
   return true;
 }
@@ -82,7 +105,7 @@ enum vt_status spool_list(const char *dir, uint64_t **segs, size_t *n)
   struct dirent *de;
   while ((de = readdir(d))) {
     uint64_t first;
-    if (!parse_segment_name(de->d_name, &first))
+    if (!spool_segment_parse(de->d_name, &first))
       continue;
     if (*n == alloc) {
       size_t na = alloc ? 2 * alloc : 16;
@@ -416,16 +439,22 @@ void spool_set_cap(struct spool *sp, uint64_t max_bytes,
   }
 }
 
-/* A record could not be written: counted, and logged once per streak. */
-static enum vt_status spool_failed(struct spool *sp, const char *what)
+/* n records could not be written: counted, and logged once per streak. */
+static enum vt_status spool_failed_n(struct spool *sp, const char *what,
+                                     uint64_t n)
 {
   if (!sp->failing)
     vt_err("spool: %s: %s: %s (results are not spooled until this clears)",
            sp->dir, what, strerror(errno));
   sp->failing = true;
-  sp->stats.lost++;
-  sp->streak_lost++;
+  sp->stats.lost += n;
+  sp->streak_lost += n;
   return VT_EIO;
+}
+
+static enum vt_status spool_failed(struct spool *sp, const char *what)
+{
+  return spool_failed_n(sp, what, 1);
 }
 
 static void spool_recovered(struct spool *sp)
@@ -489,17 +518,12 @@ static enum vt_status spool_make_room(struct spool *sp, size_t need)
   return VT_OK;
 }
 
-enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
+static enum vt_status spool_datasync(struct spool *sp);
+
+/* The cap's verdict on need more bytes, with the notice when the spool
+ * leaves its cap. */
+static enum vt_status spool_admit(struct spool *sp, size_t need)
 {
-  if (sp->fd < 0)
-    return VT_EIO;
-  size_t need = len + 1;
-  if (sp->seg_bytes > 0 &&
-      (sp->rotate_next || sp->seg_bytes + need > sp->seg_max)) {
-    enum vt_status st = spool_rotate(sp);
-    if (st != VT_OK)
-      return st;
-  }
   enum vt_status st = spool_make_room(sp, need);
   if (st != VT_OK)
     return st;
@@ -509,13 +533,19 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
               sp->dir, sp->stats.refused);
     sp->capped = false;
   }
-  /* One writev of record + newline: O_APPEND keeps the line whole, and
-   * the record is not copied to add the newline. */
-  struct iovec iov[2] = {{.iov_base = (void *)rec, .iov_len = len},
-                         {.iov_base = "\n", .iov_len = 1}};
+  return VT_OK;
+}
+
+/* Writes n whole records (len bytes, each with its newline, from iov) at
+ * the end of the current segment, which has room for them. */
+static enum vt_status spool_write(struct spool *sp, struct iovec *iov, int iovcnt,
+                                  size_t len, uint64_t n)
+{
+  /* One writev: O_APPEND keeps the lines whole, and a record is not copied
+   * to add its newline. */
   for (int attempt = 0;; attempt++) {
-    ssize_t w = writev(sp->fd, iov, 2);
-    if (w == (ssize_t)need)
+    ssize_t w = writev(sp->fd, iov, iovcnt);
+    if (w == (ssize_t)len)
       break;
     if (w >= 0) {
       /* Short write (volume full): undo it so the segment stays whole. */
@@ -525,9 +555,9 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
       errno = ENOSPC;
     }
     /* The volume is full: with drop_oldest, the oldest records give way
-     * (once per record), else this one is lost. */
+     * (once per record written), else these are lost. */
     int err = errno ? errno : ENOSPC;
-    if (err == ENOSPC && attempt == 0 &&
+    if (err == ENOSPC && (uint64_t)attempt < n &&
         sp->full == PROBE_SPOOL_DROP_OLDEST &&
         spool_drop_oldest(sp, "the volume is full"))
       continue;
@@ -535,19 +565,130 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     /* The next record starts a new segment, so that this one can be
      * deleted once the collectors acknowledge it. */
     sp->rotate_next = true;
-    return spool_failed(sp, "write");
+    return spool_failed_n(sp, "write", n);
   }
-  sp->seg_bytes += need;
-  sp->total += need;
-  sp->next++;
+  sp->seg_bytes += len;
+  sp->total += len;
+  sp->next += n;
   sp->dirty = true;
   if (sp->policy == PROBE_FSYNC_ALWAYS)
-    return spool_sync(sp);
+    return spool_datasync(sp);
   spool_recovered(sp);
   return VT_OK;
 }
 
+/* Starts a new segment when the record of need bytes does not belong in
+ * the current one. */
+static enum vt_status spool_place(struct spool *sp, size_t need)
+{
+  if (sp->seg_bytes > 0 &&
+      (sp->rotate_next || sp->seg_bytes + need > sp->seg_max))
+    return spool_rotate(sp);
+  return VT_OK;
+}
+
+/* Writes the records held by batching: runs of records that fit in one
+ * segment, one write each (in a steady probe, one write per loop
+ * iteration). A run that cannot be written is lost and counted, as a
+ * single record would be. */
+void spool_flush(struct spool *sp)
+{
+  if (sp->pend_n == 0)
+    return;
+  const char *p = sp->pend.data, *end = p + sp->pend.len;
+  uint64_t written = 0;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t first = (size_t)(nl - p) + 1;
+    if (spool_place(sp, first) != VT_OK) {
+      p += first; /* lost and counted, like an unbatched record */
+      continue;
+    }
+    const char *q = p + first;
+    uint64_t n = 1;
+    while (q < end) {
+      const char *e = memchr(q, '\n', (size_t)(end - q));
+      size_t rl = (size_t)(e - q) + 1;
+      if (sp->seg_bytes + (size_t)(q - p) + rl > sp->seg_max)
+        break;
+      q += rl;
+      n++;
+    }
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = (size_t)(q - p)};
+    if (spool_write(sp, &iov, 1, (size_t)(q - p), n) == VT_OK)
+      written += n;
+    p = q;
+  }
+  sp->stats.lost_held += sp->pend_n - written;
+  vt_debug("spool: %s: %" PRIu64 " of %" PRIu64 " records written in one "
+           "go",
+           sp->dir, written, sp->pend_n);
+  vt_buf_reset(&sp->pend);
+  sp->pend_n = 0;
+  if (sp->pend.alloc > 2 * SPOOL_PEND_MAX)
+    vt_buf_cleanup(&sp->pend);
+}
+
+static void spool_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+  (void)loop;
+  (void)revents;
+  spool_flush(w->data);
+}
+
+void spool_batch(struct spool *sp, struct ev_loop *loop)
+{
+  if (sp->loop)
+    return;
+  sp->loop = loop;
+  ev_prepare_init(&sp->flusher, spool_flush_cb);
+  sp->flusher.data = sp;
+  ev_prepare_start(loop, &sp->flusher);
+  /* The watcher alone must not keep the loop running. */
+  ev_unref(loop);
+}
+
+enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
+{
+  if (sp->fd < 0)
+    return VT_EIO;
+  size_t need = len + 1;
+  if (sp->loop) {
+    /* Batching: the cap's verdict now (the records held count), the write
+     * when the loop iteration ends. */
+    enum vt_status st = spool_admit(sp, sp->pend.len + need);
+    if (st != VT_OK)
+      return st;
+    size_t held = sp->pend.len;
+    if (vt_buf_add(&sp->pend, rec, len) == VT_OK &&
+        vt_buf_add(&sp->pend, "\n", 1) == VT_OK) {
+      sp->pend_n++;
+      if (sp->pend.len >= SPOOL_PEND_MAX)
+        spool_flush(sp);
+      return VT_OK;
+    }
+    /* Out of memory: what is held goes now, this record unbatched. */
+    sp->pend.len = held;
+    spool_flush(sp);
+  }
+  enum vt_status st = spool_place(sp, need);
+  if (st != VT_OK)
+    return st;
+  if ((st = spool_admit(sp, need)) != VT_OK)
+    return st;
+  struct iovec iov[2] = {{.iov_base = (void *)rec, .iov_len = len},
+                         {.iov_base = "\n", .iov_len = 1}};
+  return spool_write(sp, iov, 2, need, 1);
+}
+
 enum vt_status spool_sync(struct spool *sp)
+{
+  spool_flush(sp);
+  return spool_datasync(sp);
+}
+
+/* Syncs what was written. */
+static enum vt_status spool_datasync(struct spool *sp)
 {
   if (!sp->dirty || sp->fd < 0)
     return VT_OK;
@@ -567,7 +708,7 @@ enum vt_status spool_sync(struct spool *sp)
 
 uint64_t spool_next_record(const struct spool *sp)
 {
-  return sp->next;
+  return sp->next + sp->pend_n;
 }
 
 void spool_get_stats(struct spool *sp, struct spool_stats *out)
@@ -626,10 +767,16 @@ void spool_close(struct spool *sp)
   if (!sp)
     return;
   if (sp->fd >= 0) {
+    spool_flush(sp);
     if (sp->policy != PROBE_FSYNC_NEVER)
       (void)spool_sync(sp);
     close(sp->fd);
   }
+  if (sp->loop) {
+    ev_ref(sp->loop);
+    ev_prepare_stop(sp->loop, &sp->flusher);
+  }
+  vt_buf_cleanup(&sp->pend);
   if (sp->lock_fd >= 0)
     close(sp->lock_fd);
   if (sp->dir_fd >= 0)
@@ -664,4 +811,242 @@ bool spool_quarantine_max(const char *dir, const char *who, uint64_t *max)
   free(line);
   fclose(f);
   return found;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Bytes read from a segment at a time; the buffer doubles for a longer
+ * record, up to SPOOL_LINE_MAX. */
+#define SPOOL_READ_CHUNK (64u << 10)
+/* A record longer than this is not something the spool writes. */
+#define SPOOL_LINE_MAX (16u << 20)
+
+struct spool_reader {
+  char *dir;
+  int dir_fd;
+  char *scratch; /* segment read buffer */
+  size_t scratch_alloc;
+};
+
+struct spool_reader *spool_reader_open(const char *dir, enum vt_status *st)
+{
+  *st = VT_ENOMEM;
+  struct spool_reader *rd = calloc(1, sizeof(*rd));
+  if (!rd)
+    goto fail;
+  rd->dir_fd = -1;
+  if (!(rd->dir = strdup(dir)) || !(rd->scratch = malloc(SPOOL_READ_CHUNK)))
+    goto fail;
+  rd->scratch_alloc = SPOOL_READ_CHUNK;
+  rd->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rd->dir_fd < 0) {
+    vt_err("spool: %s: cannot open: %s", dir, strerror(errno));
+    *st = VT_EIO;
+    goto fail;
+  }
+  *st = VT_OK;
+  return rd;
+fail:
+  if (*st == VT_ENOMEM)
+    vt_err("spool: out of memory");
+  spool_reader_close(rd);
+  return NULL;
+}
+
+void spool_reader_close(struct spool_reader *rd)
+{
+  if (!rd)
+    return;
+  if (rd->dir_fd >= 0)
+    close(rd->dir_fd);
+  free(rd->scratch);
+  free(rd->dir);
+  free(rd);
+}
+
+/* Lists the segments; logs a failure. */
+static enum vt_status spool_reader_list(struct spool_reader *rd,
+                                        uint64_t **segs, size_t *n)
+{
+  enum vt_status st = spool_list(rd->dir, segs, n);
+  if (st == VT_EIO)
+    vt_err("spool: %s: cannot list: %s", rd->dir, strerror(errno));
+  else if (st != VT_OK)
+    vt_err("spool: %s: cannot list: %s", rd->dir, vt_strerror(st));
+  return st;
+}
+
+/* Reads segment seg from *off (where record *rec starts), appending the
+ * records from b->first on to out until a limit is reached (b->full).
+ * Stops at the end of the file; a last line without its newline is not a
+ * record yet (the spool counts only whole lines). */
+static enum vt_status spool_read_segment(struct spool_reader *rd,
+                                         struct spool_batch *b, uint64_t seg,
+                                         uint64_t *rec, off_t *off,
+                                         struct vt_buf *out)
+{
+  enum vt_status st = VT_OK;
+  char name[64];
+  spool_segment_file(seg, name, sizeof(name));
+  int fd = openat(rd->dir_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return VT_OK; /* deleted since the listing: nothing to read */
+    vt_err("spool: %s/%s: cannot open: %s", rd->dir, name, strerror(errno));
+    return VT_EIO;
+  }
+  for (;;) {
+    ssize_t got = pread(fd, rd->scratch, rd->scratch_alloc, *off);
+    if (got < 0) {
+      vt_err("spool: %s/%s: cannot read: %s", rd->dir, name, strerror(errno));
+      st = VT_EIO;
+      goto out;
+    }
+    if (got == 0)
+      goto out;
+    size_t used = 0;
+    const char *nl;
+    while ((nl = memchr(rd->scratch + used, '\n', (size_t)got - used))) {
+      size_t len = (size_t)(nl - (rd->scratch + used)) + 1;
+      if (*rec >= b->first) {
+        if (b->count >= b->max_records ||
+            (b->count > 0 && out->len + len > b->max_bytes)) {
+          b->full = true;
+          goto out;
+        }
+        if ((st = vt_buf_add(out, rd->scratch + used, len)) != VT_OK) {
+          vt_err("spool: out of memory reading %s/%s", rd->dir, name);
+          goto out;
+        }
+        b->count++;
+      }
+      (*rec)++;
+      used += len;
+      *off += (off_t)len;
+    }
+    if (used > 0)
+      continue;
+    /* No whole line in this chunk. */
+    if ((size_t)got < rd->scratch_alloc)
+      goto out; /* a line still being written (or torn): not a record yet */
+    if (rd->scratch_alloc >= SPOOL_LINE_MAX) {
+      vt_err("spool: %s/%s: a record at offset %lld is longer than %u "
+             "bytes; cannot read it",
+             rd->dir, name, (long long)*off, SPOOL_LINE_MAX);
+      st = VT_EIO;
+      goto out;
+    }
+    char *p = realloc(rd->scratch, 2 * rd->scratch_alloc);
+    if (!p) {
+      vt_err("spool: out of memory reading %s/%s", rd->dir, name);
+      st = VT_ENOMEM;
+      goto out;
+    }
+    rd->scratch = p;
+    rd->scratch_alloc *= 2;
+  }
+out:
+  close(fd);
+  return st;
+}
+
+/* One pass of spool_read over the listing segs (n >= 1). */
+static enum vt_status spool_read_pass(struct spool_reader *rd,
+                                      const uint64_t *segs, size_t n,
+                                      const struct spool_pos *hint,
+                                      struct spool_batch *b, struct vt_buf *out,
+                                      uint64_t *end_rec)
+{
+  /* The segment holding the first record: the last one starting at or
+   * below. */
+  size_t k = n;
+  while (k > 0 && segs[k - 1] > b->first)
+    k--;
+  if (k == 0) {
+    b->gone = (struct spool_skip){
+        .set = true, .from = b->first, .to = segs[0], .next = segs[0]};
+    b->first = segs[0];
+    k = 1;
+  }
+  size_t first = k - 1;
+  uint64_t rec = segs[first];
+  off_t off = 0;
+  if (hint && hint->valid && hint->seg == segs[first] &&
+      hint->record <= b->first) {
+    rec = hint->record;
+    off = hint->off;
+  }
+  enum vt_status st = VT_OK;
+  uint64_t seg = segs[first]; /* the segment rec and off refer to */
+  for (size_t i = first; i < n && !b->full; i++) {
+    if (i > first) {
+      /* A batch is consecutive records: the next segment must continue
+       * the numbering, else the batch ends here. A first record that fell
+       * into a hole between segments skips the hole. */
+      if (b->count == 0 && rec < segs[i]) {
+        b->hole = (struct spool_skip){
+            .set = true, .from = b->first, .to = segs[i], .next = segs[i]};
+        b->first = segs[i];
+      } else if (rec != segs[i]) {
+        break;
+      }
+      rec = seg = segs[i];
+      off = 0;
+    }
+    if ((st = spool_read_segment(rd, b, seg, &rec, &off, out)) != VT_OK)
+      return st;
+  }
+  b->end = (struct spool_pos){
+      .valid = true, .seg = seg, .record = rec, .off = off};
+  /* The spool's end, when the read got there. */
+  *end_rec = seg == segs[n - 1] ? rec : UINT64_MAX;
+  return VT_OK;
+}
+
+enum vt_status spool_read(struct spool_reader *rd, const struct spool_pos *hint,
+                          struct spool_batch *b, struct vt_buf *out)
+{
+  b->first = b->from;
+  b->count = 0;
+  b->full = false;
+  b->end = (struct spool_pos){0};
+  b->gone = b->hole = b->past_end = (struct spool_skip){0};
+  if (b->max_records == 0)
+    b->max_records = 1;
+  uint64_t *segs;
+  size_t n;
+  enum vt_status st = spool_reader_list(rd, &segs, &n);
+  if (st != VT_OK || n == 0) {
+    free(segs);
+    return st;
+  }
+  uint64_t end_rec;
+  st = spool_read_pass(rd, segs, n, hint, b, out, &end_rec);
+  if (st == VT_OK && b->count == 0 && end_rec < b->first)
+    b->past_end = (struct spool_skip){
+        .set = true, .from = b->first, .to = end_rec, .next = segs[0]};
+  free(segs);
+  return st;
+}
+
+void spool_release(struct spool_reader *rd, uint64_t below)
+{
+  uint64_t *segs;
+  size_t n;
+  if (spool_reader_list(rd, &segs, &n) != VT_OK)
+    return;
+  /* Segment i holds records [segs[i], segs[i + 1]). */
+  for (size_t i = 0; i + 1 < n && segs[i + 1] <= below; i++) {
+    char name[64];
+    spool_segment_file(segs[i], name, sizeof(name));
+    if (unlinkat(rd->dir_fd, name, 0) != 0 && errno != ENOENT) {
+      vt_err("spool: %s/%s: cannot delete: %s", rd->dir, name,
+             strerror(errno));
+      break;
+    }
+    vt_info("spool: %s/%s: deleted (records %" PRIu64 " to %" PRIu64
+            " acknowledged by every collector)",
+            rd->dir, name, segs[i], segs[i + 1] - 1);
+  }
+  free(segs);
 }

@@ -9,7 +9,9 @@
  * appended; "interval" loses at most fsync_interval_s of results on a power
  * failure (a crash of the probe alone loses nothing: the data is in the page
  * cache); "never" leaves it to the kernel. A torn last line left by a crash
- * is cut off when the spool is opened.
+ * is cut off when the spool is opened. The probe batches (spool_batch): the
+ * records of one loop iteration go in one write (and one sync) when the
+ * iteration ends, before anything reads them.
  *
  * Space: segments are at most 1/64 of the volume (1/16 of the cap), so a
  * small volume works and an acknowledged segment soon stops being the one
@@ -33,12 +35,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "buf.h"
 #include "probe_config.h"
 #include "vt_status.h"
 #include "wire.h"
 
 struct spool;
+struct ev_loop;
 
 #define SPOOL_SEGMENT_BYTES (4u << 20)
 #define SPOOL_SEGMENT_MIN (16u << 10)
@@ -51,6 +56,8 @@ struct spool_stats {
   uint64_t lost;    /* records that could not be written (volume full, I/O) */
   uint64_t dropped; /* records of oldest segments deleted for the cap */
   uint64_t refused; /* records refused at the cap (policy "refuse") */
+  uint64_t lost_held; /* of lost: records spool_append took (VT_OK) that
+                         batching then could not write */
 };
 
 /* Opens (creating it if needed, mode 0750) the spool directory dir and
@@ -69,15 +76,33 @@ void spool_set_cap(struct spool *sp, uint64_t max_bytes,
 
 /* Appends one record (a line without its newline). Syncs when the policy is
  * "always". Returns VT_EFULL when the cap refused it, VT_EIO when it could
- * not be written (each logged once per streak, counted in spool_stats). */
+ * not be written (each logged once per streak, counted in spool_stats).
+ * Batching (spool_batch): the cap's verdict comes at once, the write (and
+ * the sync of "always") when the loop iteration ends; a record that cannot
+ * be written then is counted in spool_stats' lost and logged the same way. */
 enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     __attribute__((warn_unused_result));
 
-/* Syncs pending appends (the "interval" policy calls this on a timer). */
+/* Batches the appends of one iteration of loop into one write: an
+ * ev_prepare watcher (which does not keep the loop alive) writes them
+ * before the loop waits again, so a probe writes once per iteration rather
+ * than once per result. Nothing is lost by the wait: nothing reads the
+ * records before (the uploader reads the files in a later iteration),
+ * spool_sync and spool_close write them first, and a crash within the
+ * iteration loses what it would have lost anyway, the results of that
+ * iteration. The loop must outlive sp. */
+void spool_batch(struct spool *sp, struct ev_loop *loop);
+
+/* Writes the records batching holds now (a write that fails is counted and
+ * logged as spool_append says). */
+void spool_flush(struct spool *sp);
+
+/* Writes the records batching holds and syncs what was appended (the
+ * "interval" policy calls this on a timer). */
 enum vt_status spool_sync(struct spool *sp);
 
 /* Number of the next record to be appended (records count from 0 over the
- * spool's life). */
+ * spool's life; those batching holds count). */
 uint64_t spool_next_record(const struct spool *sp);
 
 /* The spool's id (SPOOL_ID_HEXLEN lowercase hex digits), owned by sp. */
@@ -101,6 +126,80 @@ enum vt_status spool_list(const char *dir, uint64_t **segs, size_t *n)
 
 /* The file name of the segment starting at record first. */
 void spool_segment_file(uint64_t first, char *out, size_t size);
+
+/* The one parser of segment file names: "seg-", exactly 20 decimal digits
+ * and ".jsonl", nothing else (no sign, no blank, no other length) and a
+ * number that fits in 64 bits, so that a name it accepts is the name
+ * spool_segment_file gives *first. False for any other name. */
+bool spool_segment_parse(const char *name, uint64_t *first);
+
+/* ---- reading (the uploader) ----------------------------------------------
+ * The spool's records read back in order, in batches of consecutive
+ * records, by a process that may run beside the one appending (only whole
+ * lines are records), and the segments every reader is done with deleted.
+ * Reading is plain blocking I/O: a batch is at most a few MiB, normally
+ * just written and still in the page cache. */
+
+struct spool_reader;
+
+/* Where record `record` starts: byte off of the segment starting at record
+ * seg. A hint that saves reading a segment from its start for every batch. */
+struct spool_pos {
+  bool valid;
+  uint64_t seg;
+  uint64_t record;
+  off_t off;
+};
+
+/* Records [from, to) the read stepped over; reading went on with next. */
+struct spool_skip {
+  bool set;
+  uint64_t from, to, next;
+};
+
+/* One batch: what to read, and what was read. */
+struct spool_batch {
+  uint64_t from;      /* the first record wanted */
+  size_t max_records; /* at most this many records (>= 1) */
+  size_t max_bytes;   /* and this many bytes, one record at least */
+
+  uint64_t first; /* the first record read: from, or where a skip went on */
+  uint64_t count; /* records [first, first + count) were appended to out */
+  bool full;      /* a limit ended the batch: more records wait */
+  struct spool_pos end; /* where the read stopped (record first + count, or
+                           the spool's end when count is 0) */
+  /* Records no longer in the spool (deleted at its cap, or wanted from
+   * before its oldest segment): [from, to), going on with the oldest. */
+  struct spool_skip gone;
+  /* Records missing between two segments: [from, to). */
+  struct spool_skip hole;
+  /* from lies past the spool's end (to, the number of the record the
+   * spool appends next, as far as the segment files show): a position
+   * from another spool, or a spool put back from a backup. Nothing was
+   * read; next is the oldest record the spool holds. */
+  struct spool_skip past_end;
+};
+
+/* A reader of the spool in dir (which exists). On failure logs why and
+ * returns NULL with *st set (VT_EIO, VT_ENOMEM). */
+struct spool_reader *spool_reader_open(const char *dir, enum vt_status *st);
+
+/* Reads the batch b->from on (hint, when valid and in the same segment and
+ * at or before b->from, says where to start reading), appending each record
+ * with its newline to out. Fills the out fields of b. Returns VT_EIO (a
+ * segment unreadable, a record longer than 16 MiB) or VT_ENOMEM after
+ * logging why; the records read so far stay in out. */
+enum vt_status spool_read(struct spool_reader *rd, const struct spool_pos *hint,
+                          struct spool_batch *b, struct vt_buf *out)
+    __attribute__((warn_unused_result));
+
+/* Deletes every segment whose records all lie below record below, never
+ * the newest (the spool appends to it). Logs each deletion, and a failure
+ * (then stops). */
+void spool_release(struct spool_reader *rd, uint64_t below);
+
+/* Frees the reader; rd may be NULL. */
+void spool_reader_close(struct spool_reader *rd);
 
 /* Appends record number rec (len bytes) of the spool in dir to its
  * quarantine file with why and who refused it, as one JSON line, and syncs

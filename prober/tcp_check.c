@@ -78,9 +78,7 @@ struct tcp_check {
   /* The current run; meaningful only while state != TCP_CHECK_IDLE. */
   int fd;
   SSL *ssl;
-  struct vt_result *res;
-  check_done_fn *done;
-  void *done_arg;
+  struct check_run run;
   double t_start_s;     /* vt_time_mono() when start() was called */
   double t_tcp_s;       /* vt_time_mono() just before connect() */
   double t_tls_s;       /* vt_time_mono() when the TCP connection was up */
@@ -331,7 +329,7 @@ static void tcp_check_finish(struct tcp_check *st, enum vt_err err,
 static void tcp_check_finish(struct tcp_check *st, enum vt_err err,
                              const char *fmt, ...)
 {
-  struct vt_result *res = st->res;
+  struct vt_result *res = st->run.res;
   /* A failed verification or a late failure still has the certificate. */
   const X509 *cert = st->ssl ? SSL_get0_peer_certificate(st->ssl) : NULL;
   if (cert)
@@ -358,13 +356,8 @@ static void tcp_check_finish(struct tcp_check *st, enum vt_err err,
     vt_result_fail(res, err, "%s", detail);
     tcp_check_log(st, VT_LOG_DEBUG, "%s: %s", vt_err_name(err), detail);
   }
-  check_done_fn *done = st->done;
-  void *arg = st->done_arg;
-  st->res = NULL;
-  st->done = NULL;
-  st->done_arg = NULL;
   tcp_check_set_state(st, TCP_CHECK_IDLE);
-  done(res, arg);
+  check_run_finish(&st->run);
 }
 
 /* Records a failure found inside start() and reports it from the loop on the
@@ -402,7 +395,7 @@ static void tcp_check_wait_for(struct tcp_check *st, int events)
 /* The handshake finished: judge the certificate, close politely, finish. */
 static void tcp_check_tls_done(struct tcp_check *st)
 {
-  st->res->ms_tls = (vt_time_mono() - st->t_tls_s) * 1000.0;
+  st->run.res->ms_tls = (vt_time_mono() - st->t_tls_s) * 1000.0;
   if (st->c->verify) {
     /* Without a certificate the verify result stays X509_V_OK, so an
      * anonymous suite must not pass for a verified one. */
@@ -507,7 +500,7 @@ static void tcp_check_connected(struct tcp_check *st)
                      strerror(err));
     return;
   }
-  st->res->ms_connect = (vt_time_mono() - st->t_tcp_s) * 1000.0;
+  st->run.res->ms_connect = (vt_time_mono() - st->t_tcp_s) * 1000.0;
   if (!st->c->tls) {
     tcp_check_finish(st, VT_ERR_NONE, NULL);
     return;
@@ -629,9 +622,7 @@ static enum vt_status tcp_check_start(void *state, struct vt_result *res,
   struct tcp_check *st = state;
   if (st->state != TCP_CHECK_IDLE)
     return VT_EBUSY;
-  st->res = res;
-  st->done = done;
-  st->done_arg = arg;
+  check_run_begin(&st->run, res, done, arg);
   st->t_start_s = vt_time_mono();
   ev_timer_set(&st->deadline, st->c->timeout_s, 0.);
   ev_timer_start(st->loop, &st->deadline);
@@ -683,14 +674,17 @@ static void tcp_check_destroy(void *state)
   struct tcp_check *st = state;
   if (!st)
     return;
+  /* Idle (check_destroy cancels first): no watcher, socket or SSL. */
   assert(st->state == TCP_CHECK_IDLE && "cancel before destroy");
   tcp_check_teardown(st);
   tcp_check_tls_ctx_put(st->tls);
   free(st);
 }
 
-const struct check_ops tcp_check_ops = {
+const struct check_type tcp_check_type = {
     .type = VT_CHECK_TCP,
+    .fanout = CHECK_FANOUT_ADDRESSES,
+    .endpoint = check_endpoint_target,
     .create = tcp_check_create,
     .start = tcp_check_start,
     .cancel = tcp_check_cancel,

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Uploads the spool to the collectors (see uploader.h, docs/wire.md): per
- * collector a small state machine on the libev loop that reads batches of
- * consecutive records from the segment files, POSTs them signed through
- * curl_loop, moves its cursor to the collector's "next", persists it, and
- * deletes the segments every collector has acknowledged. */
+ * collector a small state machine on the libev loop that asks the spool for
+ * batches of consecutive records (spool_read; the segment files are the
+ * spool's business), POSTs them signed through curl_loop, moves its cursor
+ * to the collector's "next", persists it, and has the spool delete the
+ * segments every collector has acknowledged (spool_release). */
 #include "config.h"
 
 #include "uploader.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -58,9 +58,9 @@
 #define UPLOADER_LOG_EVERY 10
 /* Bytes of a reply kept: its start is all we read. */
 #define UPLOADER_REPLY_MAX 1023
+/* A body kept between batches is at most this large (a backlog's is freed
+ * once caught up). */
 #define UPLOADER_CHUNK (64u << 10)
-/* A record longer than this is not something the spool writes. */
-#define UPLOADER_LINE_MAX (16u << 20)
 /* A clock this far from the collector's is reported (Date has whole
  * seconds; the collector refuses requests time_window, 300 s by default,
  * off, and records more than that in the future). */
@@ -77,15 +77,6 @@ enum uploader_state {
   UPLOADER_SENDING, /* a request in flight */
   UPLOADER_BACKOFF, /* failed: retries when the timer fires */
   UPLOADER_STOPPED, /* stopped with nothing in flight */
-};
-
-/* Where record `record` starts: offset off in segment seg. Saves rescanning
- * a segment from its start for every batch. */
-struct uploader_pos {
-  bool valid;
-  uint64_t seg; /* first record of the segment (its name) */
-  uint64_t record;
-  off_t off;
 };
 
 /* One collector. */
@@ -110,14 +101,13 @@ struct uploader_coll {
   uint64_t poison_max; /* the highest record set aside (quarantine file) */
   bool clock_bad;      /* the clock check failed: log the recovery once */
   double clock_logged; /* skew reported last */
-  struct uploader_pos pos;   /* where cursor starts, when known */
-  struct uploader_pos after; /* where the batch in flight ends */
+  struct spool_pos pos;   /* where cursor starts, when known */
+  struct spool_pos after; /* where the batch in flight ends */
   ev_timer timer;            /* linger and backoff */
 
   /* The request. The body stays ours until done runs. */
   struct collector_req req;
-  char *body;
-  size_t body_len, body_alloc;
+  struct vt_buf body;
   uint64_t seq, count; /* the batch: records [seq, seq + count) */
   bool full;           /* the batch hit a limit: more records wait */
 
@@ -143,9 +133,8 @@ struct uploader {
   void *idle_arg;
   ev_timer idle_timer;
   uint64_t rng;  /* xorshift64 state for the backoff jitter */
-  char *scratch; /* segment read buffer, shared: one read at a time */
+  struct spool_reader *reader; /* shared: one read at a time */
   char spool_id[SPOOL_ID_HEXLEN + 1]; /* "" when the spool has none */
-  size_t scratch_alloc;
 };
 
 static const char *uploader_state_name(enum uploader_state s)
@@ -177,126 +166,14 @@ static void uploader_set_state(struct uploader_coll *c, enum uploader_state s)
 static void uploader_send(struct uploader_coll *c);
 static void uploader_linger(struct uploader_coll *c);
 
-/* ---- spool segments ---------------------------------------------------- */
-
-/* Lists the segments, oldest first, into a new array (*segs, caller
- * frees; NULL when there are none). Logs failures. */
-static enum vt_status uploader_list(struct uploader *up, uint64_t **segs,
-                                    size_t *n)
-{
-  enum vt_status st = spool_list(up->spool_dir, segs, n);
-  if (st == VT_EIO)
-    vt_err("upload: %s: cannot list: %s", up->spool_dir, strerror(errno));
-  return st;
-}
-
-static enum vt_status uploader_body_reserve(struct uploader_coll *c,
-                                            size_t more)
-{
-  if (c->body_len + more <= c->body_alloc)
-    return VT_OK;
-  size_t na = c->body_alloc ? c->body_alloc : UPLOADER_CHUNK;
-  while (na < c->body_len + more)
-    na *= 2;
-  char *p = realloc(c->body, na);
-  if (!p)
-    return VT_ENOMEM;
-  c->body = p;
-  c->body_alloc = na;
-  return VT_OK;
-}
-
-/* Reads segment seg from *off (where record *rec starts), appending the
- * records from c->seq on to the batch until it is full (*full). Stops at
- * the end of the file; a last line without its newline is not a record yet
- * (the spool counts only whole lines). Reading is plain blocking I/O: a
- * batch is at most a few MiB, normally just written and still in the page
- * cache, which costs milliseconds on the loop. */
-static enum vt_status uploader_read_segment(struct uploader_coll *c,
-                                            uint64_t seg, uint64_t *rec,
-                                            off_t *off, bool *full)
-{
-  struct uploader *up = c->up;
-  enum vt_status st = VT_OK;
-  char name[64];
-  spool_segment_file(seg, name, sizeof(name));
-  int fd = openat(up->dir_fd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return VT_OK; /* deleted since the listing: nothing to read */
-    vt_err("upload: %s/%s: cannot open: %s", up->spool_dir, name,
-           strerror(errno));
-    return VT_EIO;
-  }
-  for (;;) {
-    ssize_t got = pread(fd, up->scratch, up->scratch_alloc, *off);
-    if (got < 0) {
-      vt_err("upload: %s/%s: cannot read: %s", up->spool_dir, name,
-             strerror(errno));
-      st = VT_EIO;
-      goto out;
-    }
-    if (got == 0)
-      goto out;
-    size_t used = 0;
-    const char *nl;
-    while ((nl = memchr(up->scratch + used, '\n', (size_t)got - used))) {
-      size_t len = (size_t)(nl - (up->scratch + used)) + 1;
-      if (*rec >= c->seq) {
-        size_t limit = c->fails && UPLOADER_PROBE_RECORDS < c->limit
-                           ? UPLOADER_PROBE_RECORDS
-                           : c->limit;
-        if (c->count >= limit ||
-            (c->count > 0 && c->body_len + len > UPLOADER_MAX_BODY)) {
-          *full = true;
-          goto out;
-        }
-        if ((st = uploader_body_reserve(c, len)) != VT_OK)
-          goto out;
-        memcpy(c->body + c->body_len, up->scratch + used, len);
-        c->body_len += len;
-        c->count++;
-      }
-      (*rec)++;
-      used += len;
-      *off += (off_t)len;
-    }
-    if (used > 0)
-      continue;
-    /* No whole line in this chunk. */
-    if ((size_t)got < up->scratch_alloc)
-      goto out; /* a line still being written (or torn): not a record yet */
-    if (up->scratch_alloc >= UPLOADER_LINE_MAX) {
-      vt_err("upload: %s/%s: a record at offset %lld is longer than %u "
-             "bytes; cannot send it",
-             up->spool_dir, name, (long long)*off, UPLOADER_LINE_MAX);
-      st = VT_EIO;
-      goto out;
-    }
-    char *p = realloc(up->scratch, 2 * up->scratch_alloc);
-    if (!p) {
-      st = VT_ENOMEM;
-      goto out;
-    }
-    up->scratch = p;
-    up->scratch_alloc *= 2;
-  }
-out:
-  close(fd);
-  return st;
-}
+/* ---- batches from the spool -------------------------------------------- */
 
 /* Builds the next batch: up to batch_max consecutive records from the
- * cursor, at most UPLOADER_MAX_BODY bytes (one record at least). Leaves
- * c->count 0 when nothing waits. */
+ * cursor, at most UPLOADER_MAX_BODY bytes (one record at least), read by
+ * the spool. Leaves c->count 0 when nothing waits. */
 static enum vt_status uploader_fill(struct uploader_coll *c)
 {
-  uint64_t *segs;
-  size_t n;
-  enum vt_status st = uploader_list(c->up, &segs, &n);
-  if (st != VT_OK)
-    return st;
-  c->body_len = 0;
+  vt_buf_reset(&c->body);
   c->count = 0;
   c->full = false;
   if (c->poison_set && c->cursor >= c->poison) {
@@ -308,68 +185,41 @@ static enum vt_status uploader_fill(struct uploader_coll *c)
   c->limit = c->slow && c->slow < c->batch_max ? c->slow : c->batch_max;
   if (c->poison_set && c->poison - c->seq < c->limit)
     c->limit = (size_t)(c->poison - c->seq);
-  if (n == 0)
-    goto out;
-
-  /* The segment holding the cursor: the last one starting at or below. */
-  size_t k = n;
-  while (k > 0 && segs[k - 1] > c->cursor)
-    k--;
-  if (k == 0) {
-    vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
-            " are no longer in the spool; continuing with %" PRIu64,
-            c->url, c->cursor, segs[0] - 1, segs[0]);
-    c->cursor = c->seq = segs[0];
-    k = 1;
-  }
-  size_t first = k - 1;
-  uint64_t rec = segs[first];
-  off_t off = 0;
-  if (c->pos.valid && c->pos.seg == segs[first] && c->pos.record <= c->seq) {
-    rec = c->pos.record;
-    off = c->pos.off;
-  }
-  bool full = false;
-  uint64_t seg = segs[first]; /* the segment rec and off refer to */
-  for (size_t i = first; i < n && !full; i++) {
-    if (i > first) {
-      /* A batch is consecutive records: the next segment must continue
-       * the numbering, else the batch ends here. A cursor that fell into
-       * a hole between segments skips the hole. */
-      if (c->count == 0 && rec < segs[i]) {
-        vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
-                " are missing from the spool; continuing with %" PRIu64,
-                c->url, c->seq, segs[i] - 1, segs[i]);
-        c->cursor = c->seq = segs[i];
-      } else if (rec != segs[i]) {
-        break;
-      }
-      rec = seg = segs[i];
-      off = 0;
-    }
-    if ((st = uploader_read_segment(c, seg, &rec, &off, &full)) != VT_OK)
-      goto out;
-  }
-  if (c->count == 0 && seg == segs[n - 1] && rec < c->seq) {
-    /* The newest segment ends below the cursor: a cursor file from another
-     * spool, or a spool put back from a backup. Waiting for the spool to
-     * reach it would stop the uploads silently; sending again what the
-     * spool holds loses nothing (the collector drops what it has). */
+  struct spool_batch b = {
+      .from = c->seq,
+      .max_records = c->fails && UPLOADER_PROBE_RECORDS < c->limit
+                         ? UPLOADER_PROBE_RECORDS
+                         : c->limit,
+      .max_bytes = UPLOADER_MAX_BODY,
+  };
+  enum vt_status st = spool_read(c->up->reader, &c->pos, &b, &c->body);
+  if (b.past_end.set) {
+    /* Waiting for the spool to reach the cursor would stop the uploads
+     * silently; sending again what the spool holds loses nothing (the
+     * collector drops what it has). */
     vt_warn("upload: %s: the cursor (record %" PRIu64 ") is past the "
             "spool's end (record %" PRIu64 "); sending again from the oldest "
             "record in the spool, %" PRIu64,
-            c->url, c->seq, rec, segs[0]);
-    c->cursor = c->seq = segs[0];
-    c->pos = (struct uploader_pos){0};
-    free(segs);
+            c->url, b.past_end.from, b.past_end.to, b.past_end.next);
+    c->cursor = b.past_end.next;
+    c->pos = (struct spool_pos){0};
     return uploader_fill(c);
   }
-  c->after = (struct uploader_pos){
-      .valid = true, .seg = seg, .record = rec, .off = off};
-  c->full = full;
-out:
-  free(segs);
-  return st;
+  if (b.gone.set)
+    vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
+            " are no longer in the spool; continuing with %" PRIu64,
+            c->url, b.gone.from, b.gone.to - 1, b.gone.next);
+  if (b.hole.set)
+    vt_warn("upload: %s: records %" PRIu64 " to %" PRIu64
+            " are missing from the spool; continuing with %" PRIu64,
+            c->url, b.hole.from, b.hole.to - 1, b.hole.next);
+  c->cursor = c->seq = b.first;
+  c->count = b.count;
+  if (st != VT_OK)
+    return st;
+  c->after = b.end;
+  c->full = b.full;
+  return VT_OK;
 }
 
 /* ---- cursor files ------------------------------------------------------ */
@@ -449,24 +299,7 @@ static void uploader_collect(struct uploader *up)
   for (size_t i = 0; i < up->n; i++)
     if (up->colls[i].cursor < low)
       low = up->colls[i].cursor;
-  uint64_t *segs;
-  size_t n;
-  if (uploader_list(up, &segs, &n) != VT_OK)
-    return;
-  /* Segment i holds records [segs[i], segs[i + 1]). */
-  for (size_t i = 0; i + 1 < n && segs[i + 1] <= low; i++) {
-    char name[64];
-    spool_segment_file(segs[i], name, sizeof(name));
-    if (unlinkat(up->dir_fd, name, 0) != 0 && errno != ENOENT) {
-      vt_err("upload: %s/%s: cannot delete: %s", up->spool_dir, name,
-             strerror(errno));
-      break;
-    }
-    vt_info("upload: %s/%s: deleted (records %" PRIu64 " to %" PRIu64
-            " acknowledged by every collector)",
-            up->spool_dir, name, segs[i], segs[i + 1] - 1);
-  }
-  free(segs);
+  spool_release(up->reader, low);
 }
 
 /* ---- stopping ---------------------------------------------------------- */
@@ -585,7 +418,7 @@ static void uploader_acked(struct uploader_coll *c)
               c->url, next);
   vt_debug("upload: %s: records %" PRIu64 "+%" PRIu64 " (%zu bytes) "
            "acknowledged, next %" PRIu64,
-           c->url, c->seq, c->count, c->body_len, next);
+           c->url, c->seq, c->count, c->body.len, next);
   if (c->fails > 0)
     vt_notice("upload: %s: recovered after %u failures (%.0f s)", c->url,
               c->fails, ev_now(up->loop) - c->fail_since);
@@ -595,7 +428,7 @@ static void uploader_acked(struct uploader_coll *c)
   c->stats.records += c->count;
   if (c->slow && (c->slow *= 2) >= c->batch_max)
     c->slow = 0;
-  c->pos = next == c->after.record ? c->after : (struct uploader_pos){0};
+  c->pos = next == c->after.record ? c->after : (struct spool_pos){0};
   c->cursor = next;
   /* Segments go even when the cursor cannot be saved (a full volume):
    * deleting them makes the room to save it. */
@@ -637,7 +470,7 @@ static void uploader_too_large(struct uploader_coll *c)
   c->batch_max = (size_t)(c->count / 2);
   vt_notice("upload: %s: 413 for %" PRIu64 " records (%zu bytes): batches "
             "now at most %zu records",
-            c->url, c->count, c->body_len, c->batch_max);
+            c->url, c->count, c->body.len, c->batch_max);
   c->stats.batch_max = c->batch_max;
   if (up->stopping) {
     uploader_set_state(c, UPLOADER_STOPPED);
@@ -691,7 +524,7 @@ static bool uploader_refused_record(struct uploader_coll *c, const char *why)
       line > c->count)
     return false;
   /* Line `line` of the body. */
-  const char *p = c->body, *stop = c->body + c->body_len;
+  const char *p = c->body.data, *stop = c->body.data + c->body.len;
   for (unsigned long long i = 1; i < line && p; i++) {
     p = memchr(p, '\n', (size_t)(stop - p));
     p = p ? p + 1 : NULL;
@@ -774,7 +607,7 @@ static enum vt_status uploader_start_request(struct uploader_coll *c)
 {
   struct uploader *up = c->up;
   enum vt_status st = collector_req_sign(&c->req, &c->key, up->probe, c->seq,
-                                         c->count, c->body, c->body_len);
+                                         c->count, c->body.data, c->body.len);
   if (st != VT_OK) {
     vt_err("upload: %s: cannot sign: %s", c->url, vt_strerror(st));
     return st;
@@ -799,11 +632,8 @@ static void uploader_send(struct uploader_coll *c)
     c->pos = c->after;
     /* A backlog grew the body to megabytes; a caught-up probe needs
      * kilobytes. */
-    if (c->body_alloc > UPLOADER_CHUNK) {
-      free(c->body);
-      c->body = NULL;
-      c->body_alloc = 0;
-    }
+    if (c->body.alloc > UPLOADER_CHUNK)
+      vt_buf_cleanup(&c->body);
     if (up->stopping) {
       uploader_set_state(c, UPLOADER_STOPPED);
       uploader_check_idle(up);
@@ -821,7 +651,7 @@ static void uploader_send(struct uploader_coll *c)
     return;
   }
   vt_debug("upload: %s: sending records %" PRIu64 "+%" PRIu64 " (%zu bytes)",
-           c->url, c->seq, c->count, c->body_len);
+           c->url, c->seq, c->count, c->body.len);
   uploader_set_state(c, UPLOADER_SENDING);
 }
 
@@ -901,7 +731,7 @@ static void uploader_coll_cleanup(struct uploader_coll *c)
     curl_loop_remove(up->cl, c->req.easy);
   collector_req_cleanup(&c->req);
   ev_timer_stop(up->loop, &c->timer);
-  free(c->body);
+  vt_buf_cleanup(&c->body);
   free(c->url);
   vt_wire_key_wipe(&c->key);
 }
@@ -922,15 +752,14 @@ struct uploader *uploader_create(struct ev_loop *loop, struct curl_loop *cl,
   vt_jitter_seed(&up->rng, (uint64_t)(uintptr_t)up);
   if (!(up->spool_dir = strdup(spool_dir)) || !(up->probe = strdup(probe_name)))
     goto fail;
-  if (!(up->scratch = malloc(UPLOADER_CHUNK)))
-    goto fail;
-  up->scratch_alloc = UPLOADER_CHUNK;
   up->dir_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (up->dir_fd < 0) {
     vt_err("upload: %s: cannot open: %s", spool_dir, strerror(errno));
     *st = VT_EIO;
     goto fail;
   }
+  if (!(up->reader = spool_reader_open(spool_dir, st)))
+    goto fail;
   enum vt_status ist = spool_id_load(spool_dir, up->spool_id);
   if (ist != VT_OK) {
     up->spool_id[0] = '\0';
@@ -1023,7 +852,7 @@ void uploader_destroy(struct uploader *up)
   ev_timer_stop(up->loop, &up->idle_timer);
   if (up->dir_fd >= 0)
     close(up->dir_fd);
-  free(up->scratch);
+  spool_reader_close(up->reader);
   free(up->spool_dir);
   free(up->probe);
   free(up);

@@ -13,7 +13,7 @@ set -u
 vt_require probe nginx dnsmasq jq openssl python3
 vt_setup
 
-tap_plan 37
+tap_plan 39
 
 A=127.0.0.11 B=127.0.0.12 DEAD=127.0.0.13 # nothing listens on DEAD
 V6=
@@ -177,6 +177,23 @@ else
 fi
 diag "nginx sent for /huge: $(awk '$7 == "/huge" {print $10}' \
 	"$VT_TMP/nginx/logs/access.log" | tr '\n' ' ')"
+
+# -- one pooled handle for every run ----------------------------------------
+# With one check in flight, every run takes the same pooled easy handle in
+# turn, which keeps the last run's options: each change of verify, ca_file
+# and follow_redirects between checks must still give the same verdicts.
+verdicts() {
+	jq -r '[.target, .name, (if .check == "client" then "" else .ip end),
+		.ok, .error, .http_status, .cert_days_left] | @csv' "$1" | sort
+}
+cp "$VT_OUT" "$VT_TMP/main.out"
+sed 's/^probe = { name = "t1"; };/probe = { name = "t1"; max_in_flight = 1; };/' \
+	"$VT_TMP/main.cfg" >"$VT_TMP/one.cfg"
+rc=0
+vt_probe_once "$VT_TMP/one.cfg" || rc=$?
+is "$rc" 0 "one handle: probe --once exits 0 (max_in_flight = 1)"
+is "$(verdicts "$VT_OUT")" "$(verdicts "$VT_TMP/main.out")" \
+	"one handle: the same verdicts as with every run in flight at once"
 
 # -- a slow body runs into the timeout ----------------------------------------
 config slow 2.0 "

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-  tap_plan(19);
+  tap_plan(24);
   struct addrset as;
   addrset_init(&as, 60.0);
   const char *a1[] = {"192.0.2.10", "192.0.2.11"};
@@ -52,6 +52,32 @@ int main(void)
   }
   tap_ok(addrset_update(&big, ptr, ADDRSET_MAX + 3, 1.0) == 3,
          "overflow counted");
+  tap_ok(big.n == ADDRSET_MAX && big.cap == ADDRSET_MAX,
+         "a full set holds ADDRSET_MAX entries");
+  addrset_cleanup(&big);
+
+  /* Memory follows the content: an empty set holds no array, a set of two
+   * addresses room for two. */
+  struct addrset small;
+  addrset_init(&small, 60.0);
+  tap_ok(small.e == NULL && small.cap == 0, "an empty set allocates nothing");
+  addrset_update(&small, a1, 2, 1.0);
+  addrset_update(&small, a1, 2, 2.0);
+  tap_ok(small.n == 2 && small.cap == 2, "two addresses: room for two");
+
+  /* A reloaded target adopts what the old one learnt, never as static and
+   * never twice. */
+  struct addrset re;
+  addrset_init(&re, 60.0);
+  tap_ok(addrset_add_static(&re, "192.0.2.10", 1.0) &&
+             addrset_adopt(&re, &small.e[0]) && addrset_adopt(&re, &small.e[1]),
+         "adopted");
+  int i11 = addrset_find(&re, "192.0.2.11");
+  tap_ok(re.n == 2 && i11 >= 0 && !re.e[i11].is_static &&
+             re.e[addrset_find(&re, "192.0.2.10")].is_static,
+         "adopted once each, the new config's static kept");
+  addrset_cleanup(&re);
+  addrset_cleanup(&small);
 
   /* Answers rotating through a pool of 200 with a long keep_gone: the set
    * fills with addresses that left, and the current answer must still be
@@ -86,5 +112,7 @@ int main(void)
   int oldest = addrset_find(&rot, pool[0]);
   tap_ok(newest_stale == 20 && oldest < 0,
          "rotating pool: the stalest addresses gave way");
+  addrset_cleanup(&rot);
+  addrset_cleanup(&as);
   return tap_done();
 }

@@ -6,11 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <ev.h>
 
 #include "log.h"
 #include "spool.h"
 #include "tap.h"
+
+static int count_lines(const char *path);
+
+/* Lines of the segment starting at first in dir; -1 when absent. */
+static int count_segment(const char *dir, uint64_t first)
+{
+  char name[64], path[600];
+  spool_segment_file(first, name, sizeof(name));
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  return count_lines(path);
+}
 
 static int count_lines(const char *path)
 {
@@ -24,9 +38,208 @@ static int count_lines(const char *path)
   return n;
 }
 
+/* The one segment-name parser: what it accepts is exactly what
+ * spool_segment_file writes. */
+static void test_segment_names(void)
+{
+  static const struct {
+    const char *name;
+    bool ok;
+    uint64_t first;
+  } cases[] = {
+      {"seg-00000000000000000000.jsonl", true, 0},
+      {"seg-00000000000000000008.jsonl", true, 8},
+      {"seg-18446744073709551615.jsonl", true, UINT64_MAX},
+      {"seg-18446744073709551616.jsonl", false, 0}, /* 2^64: too large */
+      {"seg-99999999999999999999.jsonl", false, 0},
+      {"seg-+0000000000000000001.jsonl", false, 0}, /* a sign */
+      {"seg--0000000000000000001.jsonl", false, 0},
+      {"seg- 0000000000000000001.jsonl", false, 0}, /* a blank */
+      {"seg-0000000000000000001.jsonl", false, 0},   /* 19 digits */
+      {"seg-000000000000000000001.jsonl", false, 0}, /* 21 digits */
+      {"seg-0000000000000000000x.jsonl", false, 0},
+      {"seg-00000000000000000001.jsonl.tmp", false, 0},
+      {"seg-00000000000000000001.json", false, 0},
+      {"seg-00000000000000000001.jsonlx", false, 0},
+      {"Seg-00000000000000000001.jsonl", false, 0},
+      {"seg-00000000000000000001", false, 0},
+      {"seg-", false, 0},
+      {"", false, 0},
+      {"quarantine.jsonl", false, 0},
+      {"cursor-0123456789abcdef", false, 0},
+  };
+  bool all = true;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint64_t v = 12345;
+    bool ok = spool_segment_parse(cases[i].name, &v);
+    char back[64];
+    spool_segment_file(v, back, sizeof(back));
+    if (ok != cases[i].ok ||
+        (ok && (v != cases[i].first || strcmp(back, cases[i].name) != 0))) {
+      printf("# segment name \"%s\": %s\n", cases[i].name,
+               ok ? "accepted" : "refused");
+      all = false;
+    }
+  }
+  tap_ok(all, "segment names: %zu cases, accepted exactly when "
+              "spool_segment_file writes that name",
+         sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Writes records [from, to) as the segment starting at from, the last
+ * line torn when torn. */
+static void write_segment(const char *dir, int from, int to, bool torn)
+{
+  char name[64], path[600];
+  spool_segment_file((uint64_t)from, name, sizeof(name));
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  for (int i = from; f && i < to; i++)
+    fprintf(f, "{\"r\":%d}\n", i);
+  if (f && torn)
+    fputs("{\"r\":", f);
+  if (f)
+    fclose(f);
+}
+
+/* The reader: batches of consecutive records across segments, the limits,
+ * a torn tail, the hint, and the skips it reports. */
+static void test_reader(const char *top)
+{
+  char dir[300];
+  snprintf(dir, sizeof(dir), "%s/reader", top);
+  mkdir(dir, 0750);
+  write_segment(dir, 0, 5, false);
+  write_segment(dir, 5, 10, false);
+  write_segment(dir, 12, 15, true); /* 10, 11 missing; a torn tail */
+  enum vt_status st;
+  struct spool_reader *rd = spool_reader_open(dir, &st);
+  struct vt_buf out;
+  vt_buf_init(&out, 0);
+
+  struct spool_batch b = {.from = 3, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(rd && st == VT_OK && b.first == 3 && b.count == 7 && !b.full &&
+             strncmp(vt_buf_str(&out), "{\"r\":3}\n", 8) == 0 &&
+             !b.gone.set && !b.hole.set && !b.past_end.set &&
+             b.end.record == 10 && b.end.seg == 5,
+         "reader: records 3 to 9 across two segments, stopping at the gap");
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 10, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.hole.set && b.hole.from == 10 && b.hole.to == 12 &&
+             b.first == 12 && b.count == 3 &&
+             strcmp(vt_buf_str(&out), "{\"r\":12}\n{\"r\":13}\n{\"r\":14}\n") == 0,
+         "reader: a hole between segments is stepped over and reported; a "
+         "torn tail is no record");
+
+  vt_buf_reset(&out);
+  struct spool_pos hint = b.end;
+  b = (struct spool_batch){.from = 15, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, &hint, &b, &out);
+  tap_ok(st == VT_OK && b.count == 0 && !b.past_end.set && out.len == 0 &&
+             b.end.record == 15,
+         "reader: caught up at the spool's end");
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 1, .max_records = 3, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  struct spool_pos after = b.end;
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 4, .max_records = 100, .max_bytes = 9};
+  st |= spool_read(rd, &after, &b, &out);
+  tap_ok(st == VT_OK && after.record == 4 && after.off > 0 && b.first == 4 &&
+             b.count == 1 && b.full,
+         "reader: record and byte limits end a batch (one record at least); "
+         "the hint starts mid-segment");
+
+  /* Segments deleted below a position, never the newest. */
+  spool_release(rd, 12);
+  uint64_t *segs = NULL;
+  size_t n = 0;
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 1 && segs[0] == 12,
+         "release: the segments below record 12 deleted");
+  free(segs);
+  spool_release(rd, 100);
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 1,
+         "release: the newest segment stays");
+  free(segs);
+
+  vt_buf_reset(&out);
+  b = (struct spool_batch){.from = 2, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.gone.set && b.gone.from == 2 && b.gone.to == 12 &&
+             b.first == 12 && b.count == 3,
+         "reader: records no longer in the spool reported, reading goes on");
+
+  b = (struct spool_batch){.from = 99, .max_records = 100, .max_bytes = 1 << 20};
+  st = spool_read(rd, NULL, &b, &out);
+  tap_ok(st == VT_OK && b.past_end.set && b.past_end.from == 99 &&
+             b.past_end.to == 15 && b.past_end.next == 12 && b.count == 0,
+         "reader: a position past the spool's end reported with the oldest");
+  vt_buf_cleanup(&out);
+  spool_reader_close(rd);
+}
+
+/* Batching: the appends of one loop iteration are written when it ends,
+ * numbered and rotated as if written one by one. */
+static void test_batch(const char *top)
+{
+  char dir[300];
+  snprintf(dir, sizeof(dir), "%s/batch", top);
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  enum vt_status st;
+  struct spool *sp = spool_open(dir, PROBE_FSYNC_ALWAYS, 40, &st);
+  spool_batch(sp, loop);
+  for (int i = 0; i < 7; i++) {
+    char rec[32];
+    int n = snprintf(rec, sizeof(rec), "{\"b\":%d}", i); /* 7 bytes + \n */
+    st |= spool_append(sp, rec, (size_t)n);
+  }
+  uint64_t *segs = NULL;
+  size_t n = 9;
+  tap_ok(st == VT_OK && spool_next_record(sp) == 7 &&
+             spool_list(dir, &segs, &n) == VT_OK && n == 1 &&
+             count_segment(dir, 0) == 0,
+         "batch: seven records held, numbered, not written yet");
+  free(segs);
+  ev_run(loop, EVRUN_NOWAIT);
+  tap_ok(spool_list(dir, &segs, &n) == VT_OK && n == 2 && segs[1] == 5 &&
+             count_segment(dir, 0) == 5 && count_segment(dir, 5) == 2,
+         "batch: written when the iteration ends, rotated as one by one");
+  free(segs);
+  st = spool_append(sp, "{\"b\":7}", 7);
+  spool_close(sp); /* writes what it holds */
+  sp = spool_open(dir, PROBE_FSYNC_NEVER, 40, &st);
+  tap_ok(sp && spool_next_record(sp) == 8, "batch: close writes what it holds");
+  spool_close(sp);
+
+  /* The cap refuses at once, counting what is held. */
+  char rec[1000];
+  memset(rec, 'r', sizeof(rec));
+  snprintf(dir, sizeof(dir), "%s/batch-cap", top);
+  sp = spool_open(dir, PROBE_FSYNC_NEVER, 0, &st);
+  spool_set_cap(sp, 1u << 20, PROBE_SPOOL_REFUSE);
+  spool_batch(sp, loop);
+  int written = 0;
+  for (int i = 0; i < 3000; i++) {
+    written += spool_append(sp, rec, sizeof(rec)) == VT_OK;
+    if (i % 100 == 99)
+      ev_run(loop, EVRUN_NOWAIT);
+  }
+  struct spool_stats ss;
+  spool_get_stats(sp, &ss);
+  tap_ok(written > 1000 && written < 1100 && ss.refused == 3000u - written &&
+             ss.bytes <= (1u << 20) && ss.lost == 0,
+         "batch: the cap refuses at append, %d held or written", written);
+  spool_close(sp);
+  ev_loop_destroy(loop);
+}
+
 int main(void)
 {
-  tap_plan(25);
+  tap_plan(38);
   vt_log_init("test_spool", VT_LOG_ERR);
   char dir[] = "test-spool.XXXXXX";
   if (!mkdtemp(dir)) {
@@ -168,6 +381,10 @@ int main(void)
   if (q)
     fclose(q);
   tap_ok(count_lines(qpath) == 2, "quarantine: two lines");
+
+  test_segment_names();
+  test_reader(dir);
+  test_batch(dir);
 
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
