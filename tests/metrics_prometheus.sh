@@ -177,22 +177,22 @@ like "$(vt_http GET "http://127.0.0.1:$new/healthz")" '^200 .*"probe":"p1"' \
 	"after SIGHUP the probe answers on its new metrics_listen"
 is "$(vt_http GET "http://127.0.0.1:${MPORT[p1]}/healthz" | grep -q '^200' || echo 1)" 1 \
 	"and no longer on the old one"
-sed -i "s/127.0.0.1:$new/127.0.0.1:$port/" "$VT_TMP/p1.cfg"
-kill -HUP "${PID[p1]}"
-for _ in $(seq 1 50); do
-	grep -q "cannot listen on 127.0.0.1:$port" "$VT_TMP/p1.log" && break
-	sleep 0.1
-done
+# reload_p1 SED_EXPR LOG_TEXT: edits p1's file, SIGHUP, waits for the line.
+reload_p1() {
+	sed -i "$1" "$VT_TMP/p1.cfg"
+	kill -HUP "${PID[p1]}"
+	for _ in $(seq 1 50); do
+		grep -q "$2" "$VT_TMP/p1.log" && break
+		sleep 0.1
+	done
+}
+reload_p1 "s/127.0.0.1:$new/127.0.0.1:$port/" "cannot listen on 127.0.0.1:$port"
 like "$(grep "cannot listen on 127.0.0.1:$port" "$VT_TMP/p1.log")" \
 	"still listening on 127.0.0.1:$new" "an address in use is refused, and the log says why"
 like "$(vt_http GET "http://127.0.0.1:$new/healthz")" '^200 ' \
 	"the old listener stays after a bad address"
-sed -i 's/metrics_listen = "[^"]*";//' "$VT_TMP/p1.cfg"
-kill -HUP "${PID[p1]}"
-for _ in $(seq 1 50); do
-	grep -q "metrics_listen removed: no longer listening on 127.0.0.1:$new" "$VT_TMP/p1.log" && break
-	sleep 0.1
-done
+reload_p1 's/metrics_listen = "[^"]*";//' \
+	"metrics_listen removed: no longer listening on 127.0.0.1:$new"
 is "$(grep -c "metrics_listen removed: no longer listening on 127.0.0.1:$new" "$VT_TMP/p1.log")/$(
 	vt_http GET "http://127.0.0.1:$new/healthz" | cut -c1-3)" "1/000" \
 	"metrics_listen removed by SIGHUP: the listener closes"
