@@ -6,7 +6,7 @@
  * collector formats it, with RRD_SKIP_PAST_UPDATES as the collector passes.
  * No JSON, no HTTP, no SQLite, no directory walk, no fsync.
  *
- *   rrd_ceiling LISTFILE ROUNDS FIRST_TS STEP [LIMIT_S]
+ *   rrd_ceiling LISTFILE ROUNDS FIRST_TS STEP [LIMIT_S [DS_MASK]]
  *
  * LISTFILE: absolute paths, one per line. Round r (0-based) stamps its
  * values FIRST_TS + r * STEP. Prints one JSON object per round on stdout:
@@ -55,15 +55,18 @@ static size_t fmt_value(char *out, size_t size, size_t len, double v)
 
 int main(int argc, char **argv)
 {
-  if (argc < 5 || argc > 6) {
-    fprintf(stderr,
-            "usage: rrd_ceiling LISTFILE ROUNDS FIRST_TS STEP [LIMIT_S]\n");
+  if (argc < 5 || argc > 7) {
+    fprintf(stderr, "usage: rrd_ceiling LISTFILE ROUNDS FIRST_TS STEP "
+                    "[LIMIT_S [DS_MASK]]\n");
     return 2;
   }
   long rounds = strtol(argv[2], NULL, 10);
   long first_ts = strtol(argv[3], NULL, 10);
   long step = strtol(argv[4], NULL, 10);
   double limit_s = argc > 5 ? strtod(argv[5], NULL) : 120.0;
+  /* The data sources the files hold (bits in the order below; lean tcp
+   * files: 0x1b), all seven by default. */
+  unsigned long mask = argc > 6 ? strtoul(argv[6], NULL, 0) : 0x7f;
   if (rounds < 1 || rounds > 1000 || first_ts <= 0 || step < 1) {
     fprintf(stderr, "rrd_ceiling: bad ROUNDS, FIRST_TS or STEP\n");
     return 2;
@@ -118,7 +121,8 @@ int main(int argc, char **argv)
       char val[256];
       size_t l = (size_t)snprintf(val, sizeof(val), "%ld", ts);
       for (int k = 0; k < 7; k++)
-        l = fmt_value(val, sizeof(val), l, v[k]);
+        if (mask & (1ul << k))
+          l = fmt_value(val, sizeof(val), l, v[k]);
       const char *args[1] = {val};
       rrd_clear_error();
       if (rrd_updatex_r(paths[i], NULL, RRD_SKIP_PAST_UPDATES, 1, args) != 0) {

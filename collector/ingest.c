@@ -498,24 +498,27 @@ static enum vt_status ingest_budget(struct ingest *in, size_t skip,
                                     size_t count, size_t *cut)
 {
   double t0 = vt_time_mono(), budget = in->conf->create_budget_s;
-  size_t created = 0;
+  size_t created = 0, undone = SIZE_MAX;
   *cut = count;
-  for (size_t i = skip; i < count; i++) {
+  /* The files to create are queued record by record, then created in
+   * parallel (rrd_store_create_run) within the budget. */
+  enum vt_status st = VT_OK;
+  for (size_t i = skip; st == VT_OK && i < count; i++) {
     if (in->ahead[i])
       continue;
-    enum vt_status st = ingest_ensure_files(in, &in->recs[i], &created);
-    if (st != VT_OK)
-      return st;
-    if (budget > 0 && created > 0 && vt_time_mono() - t0 > budget &&
-        i + 1 < count) {
-      *cut = i + 1;
-      vt_info("ingest: probe %s: created %zu new series files in %.2f s; "
-              "storing %zu of %zu records now, the rest with the next "
-              "request",
-              in->recs[i].probe, created, vt_time_mono() - t0, *cut - skip,
-              count - skip);
-      break;
-    }
+    rrd_store_create_defer(in->rrd, i);
+    st = ingest_ensure_files(in, &in->recs[i], &created);
+  }
+  enum vt_status cst = rrd_store_create_run(in->rrd, budget, &created, &undone);
+  if (st != VT_OK || cst != VT_OK)
+    return st != VT_OK ? st : cst;
+  if (undone != SIZE_MAX && undone < count) {
+    *cut = undone;
+    vt_info("ingest: probe %s: created %zu new series files in %.2f s; "
+            "storing %zu of %zu records now, the rest with the next "
+            "request",
+            in->recs[skip].probe, created, vt_time_mono() - t0, *cut - skip,
+            count - skip);
   }
   return VT_OK;
 }
@@ -676,6 +679,16 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
   if (st == VT_OK && a.spool)
     st = events_spool_seen(in->ev, a.probe, a.spool, end, vt_time_wall());
+  /* The remote-write journal, durable before the commit (an error refuses
+   * the batch, which the probe sends again), with only the records stored
+   * as series values (not those set aside, not retirements). */
+  size_t n_rw = 0;
+  for (size_t i = 0; st == VT_OK && i < n; i++)
+    if (!in->ahead[order[i]] && !in->recs[order[i]].retired)
+      order[n_rw++] = order[i];
+  if (st == VT_OK)
+    st = remote_write_results(in->rw, a.probe, a.spool, a.seq, end, in->recs,
+                              order, n_rw);
   if (st == VT_OK)
     st = events_commit(in->ev);
   if (st != VT_OK) {
@@ -687,15 +700,6 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     return;
   }
   coll_metrics_observe(COLL_HIST_BATCH_STORE, vt_time_mono() - t_body);
-  /* Stored: now the remote-write journal (an error there is logged and
-   * does not refuse the batch, which is stored), with only the records
-   * that were stored as series values (not those set aside, not
-   * retirements). */
-  size_t n_rw = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!in->ahead[order[i]] && !in->recs[order[i]].retired)
-      order[n_rw++] = order[i];
-  (void)remote_write_results(in->rw, in->recs, order, n_rw);
   size_t ahead = ingest_set_aside(in, req, &a, skip, cut);
   n -= ahead;
   in->stats.batches++;

@@ -26,10 +26,23 @@
 #include "log.h"
 
 enum {
-  RW_BATCH_BYTES = 256 * 1024, /* journal bytes per request at most */
-  RW_FIELDS = 12,
+  RW_BATCH_BYTES = 256 * 1024, /* journal bytes per request (at least) */
+  RW_VERSION = 1,              /* of the journal's records */
+  RW_REC_HEAD = 1,             /* generation and marks, first in the file */
+  RW_REC_RESULTS = 2,          /* results of one batch */
+  RW_REC_MAX_RESULTS = 1024,   /* results per record at most */
+  RW_REC_MAX = 64 * 1024 * 1024, /* a length above this is corrupt */
+  RW_STR_MAX = 0xffff,
 };
 #define RW_BACKOFF_MAX_S 30.0
+
+/* The highest record sequence journalled per probe and spool: a batch
+ * journalled whose SQLite commit a crash lost comes again from the probe,
+ * and its records below the mark are not journalled twice. */
+struct rw_mark {
+  char *probe, *spool; /* spool "" for none */
+  uint64_t end;
+};
 
 struct rw_receiver {
   struct remote_write *rw;
@@ -45,8 +58,13 @@ struct remote_write {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   bool stop;
-  int fd;        /* the journal, O_APPEND */
-  uint64_t size; /* its length (under lock) */
+  char *dir;
+  int fd;            /* the journal, O_APPEND */
+  uint64_t size;     /* its length (under lock) */
+  uint64_t gen;      /* its generation, in its head record */
+  uint64_t head_len; /* length of the head record */
+  struct rw_mark *marks;
+  size_t n_marks;
   struct rw_receiver *recv;
   size_t n_recv;
   struct vt_buf line; /* append scratch (caller's thread) */
@@ -54,81 +72,300 @@ struct remote_write {
 
 /* ---- journal ------------------------------------------------------------- */
 
-/* "\t<v>" with the fewest digits that read back as v, "\tU" for unknown. */
-static enum vt_status rw_num(struct vt_buf *b, double v)
+/* Binary records, little-endian: u32 len, then len bytes (u8 version,
+ * u8 type, payload), then u32 CRC-32 of those len bytes. Strings are u16
+ * length + bytes. A record that fails its checks at open is a torn tail
+ * (a crash during a write, before the batch was acknowledged): it and what
+ * follows are cut off, with a log line. */
+
+static uint32_t rw_crc_table[256];
+static pthread_once_t rw_crc_once = PTHREAD_ONCE_INIT;
+
+static void rw_crc_init(void)
 {
-  if (!isfinite(v))
-    return vt_buf_adds(b, "\tU");
-  char out[32];
-  int n = snprintf(out, sizeof(out), "\t%.15g", v);
-  if (strtod(out + 1, NULL) != v)
-    n = snprintf(out, sizeof(out), "\t%.17g", v);
-  return vt_buf_add(b, out, (size_t)n);
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++)
+      c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    rw_crc_table[i] = c;
+  }
 }
 
-enum vt_status remote_write_results(struct remote_write *rw,
-                                    const struct vt_result *recs,
+static uint32_t rw_crc(const unsigned char *p, size_t n)
+{
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++)
+    c = rw_crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+static void rw_put(unsigned char *at, uint64_t v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    at[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t rw_get(const unsigned char *at, size_t n)
+{
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++)
+    v |= (uint64_t)at[i] << (8 * i);
+  return v;
+}
+
+static enum vt_status rw_add_int(struct vt_buf *b, uint64_t v, size_t n)
+{
+  unsigned char out[8];
+  rw_put(out, v, n);
+  return vt_buf_add(b, out, n);
+}
+
+static enum vt_status rw_add_str(struct vt_buf *b, const char *s)
+{
+  size_t n = strnlen(s, RW_STR_MAX);
+  enum vt_status st = rw_add_int(b, n, 2);
+  return st == VT_OK ? vt_buf_add(b, s, n) : st;
+}
+
+/* Starts a record of type in b: returns its offset for rw_rec_end. */
+static size_t rw_rec_begin(struct vt_buf *b, unsigned type, enum vt_status *st)
+{
+  size_t at = b->len;
+  unsigned char h[6] = {0, 0, 0, 0, RW_VERSION, (unsigned char)type};
+  *st = vt_buf_add(b, h, sizeof(h));
+  return at;
+}
+
+static enum vt_status rw_rec_end(struct vt_buf *b, size_t at)
+{
+  unsigned char *p = (unsigned char *)b->data + at;
+  size_t len = b->len - at - 4;
+  rw_put(p, len, 4);
+  return rw_add_int(b, rw_crc(p + 4, len), 4);
+}
+
+/* A reader over one record's payload; a short field sets bad. */
+struct rw_rd {
+  const unsigned char *p, *end;
+  bool bad;
+};
+
+static uint64_t rw_rd_int(struct rw_rd *r, size_t n)
+{
+  if ((size_t)(r->end - r->p) < n) {
+    r->bad = true;
+    return 0;
+  }
+  uint64_t v = rw_get(r->p, n);
+  r->p += n;
+  return v;
+}
+
+/* A string as pointer and length (not NUL-terminated). */
+static const char *rw_rd_str(struct rw_rd *r, size_t *len)
+{
+  *len = (size_t)rw_rd_int(r, 2);
+  if ((size_t)(r->end - r->p) < *len) {
+    r->bad = true;
+    *len = 0;
+    return "";
+  }
+  const char *s = (const char *)r->p;
+  r->p += *len;
+  return s;
+}
+
+static double rw_rd_double(struct rw_rd *r)
+{
+  uint64_t bits = rw_rd_int(r, 8);
+  double v;
+  memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
+static struct rw_mark *rw_mark_find(struct remote_write *rw, const char *probe,
+                                    size_t lp, const char *spool, size_t ls)
+{
+  for (size_t i = 0; i < rw->n_marks; i++)
+    if (strlen(rw->marks[i].probe) == lp &&
+        memcmp(rw->marks[i].probe, probe, lp) == 0 &&
+        strlen(rw->marks[i].spool) == ls &&
+        memcmp(rw->marks[i].spool, spool, ls) == 0)
+      return &rw->marks[i];
+  return NULL;
+}
+
+/* Raises the mark of (probe, spool) to end. */
+static enum vt_status rw_mark_set(struct remote_write *rw, const char *probe,
+                                  size_t lp, const char *spool, size_t ls,
+                                  uint64_t end)
+{
+  struct rw_mark *m = rw_mark_find(rw, probe, lp, spool, ls);
+  if (!m) {
+    struct rw_mark *a =
+        realloc(rw->marks, (rw->n_marks + 1) * sizeof(*rw->marks));
+    if (!a)
+      return VT_ENOMEM;
+    rw->marks = a;
+    m = &a[rw->n_marks];
+    m->probe = strndup(probe, lp);
+    m->spool = strndup(spool, ls);
+    m->end = 0;
+    if (!m->probe || !m->spool) {
+      free(m->probe);
+      free(m->spool);
+      return VT_ENOMEM;
+    }
+    rw->n_marks++;
+  }
+  if (end > m->end)
+    m->end = end;
+  return VT_OK;
+}
+
+/* The head record: generation and the marks (under lock). */
+static enum vt_status rw_head(struct remote_write *rw, struct vt_buf *b,
+                              uint64_t gen)
+{
+  enum vt_status st;
+  size_t at = rw_rec_begin(b, RW_REC_HEAD, &st);
+  if (st == VT_OK)
+    st = rw_add_int(b, gen, 8);
+  if (st == VT_OK)
+    st = rw_add_int(b, rw->n_marks, 4);
+  for (size_t i = 0; st == VT_OK && i < rw->n_marks; i++) {
+    st = rw_add_str(b, rw->marks[i].probe);
+    if (st == VT_OK)
+      st = rw_add_str(b, rw->marks[i].spool);
+    if (st == VT_OK)
+      st = rw_add_int(b, rw->marks[i].end, 8);
+  }
+  return st == VT_OK ? rw_rec_end(b, at) : st;
+}
+
+/* The address label of a result: the resolver of a dns check. */
+static const char *rw_address(const struct vt_result *r)
+{
+  return r->check == VT_CHECK_DNS ? (r->resolver[0] ? r->resolver : "unknown")
+         : r->ip[0]               ? r->ip
+                                  : "no-address";
+}
+
+/* One result: i64 ms, u8 flags (bit 0 up, bit 1+p phase p present),
+ * target, host, address, check, then the present phases as doubles. */
+static enum vt_status rw_add_result(struct vt_buf *b, const struct vt_result *r)
+{
+  const double ph[5] = {r->ms_total, r->ms_dns, r->ms_connect, r->ms_tls,
+                        r->ms_ttfb};
+  unsigned flags = r->ok ? 1 : 0;
+  /* Latency of a failed check is unknown, as in the RRD files. */
+  for (size_t p = 0; r->ok && p < 5; p++)
+    if (isfinite(ph[p]))
+      flags |= 2u << p;
+  unsigned char h[9];
+  rw_put(h, (uint64_t)llround(r->ts * 1000), 8);
+  h[8] = (unsigned char)flags;
+  enum vt_status st = vt_buf_add(b, h, sizeof(h));
+  if (st == VT_OK)
+    st = rw_add_str(b, r->target);
+  if (st == VT_OK)
+    st = rw_add_str(b, r->host[0] ? r->host : "-");
+  if (st == VT_OK)
+    st = rw_add_str(b, rw_address(r));
+  if (st == VT_OK)
+    st = rw_add_str(b, r->name);
+  for (size_t p = 0; st == VT_OK && p < 5; p++)
+    if (flags & (2u << p)) {
+      uint64_t bits;
+      memcpy(&bits, &ph[p], sizeof(bits));
+      st = rw_add_int(b, bits, 8);
+    }
+  return st;
+}
+
+enum vt_status remote_write_results(struct remote_write *rw, const char *probe,
+                                    const char *spool, uint64_t seq0,
+                                    uint64_t end, const struct vt_result *recs,
                                     const size_t *order, size_t n)
 {
   if (!rw || !n)
     return VT_OK;
-  vt_buf_reset(&rw->line);
-  for (size_t i = 0; i < n; i++) {
-    const struct vt_result *r = &recs[order[i]];
-    const char *addr = r->check == VT_CHECK_DNS
-                           ? (r->resolver[0] ? r->resolver : "unknown")
-                       : r->ip[0] ? r->ip
-                                  : "no-address";
-    bool ok = r->ok;
-    enum vt_status bst = vt_buf_addf(
-        &rw->line, "%lld\t%s\t%s\t%s\t%s\t%s\t%d",
-        (long long)llround(r->ts * 1000), r->target, r->host[0] ? r->host : "-",
-        addr, r->probe, r->name, ok ? 1 : 0);
-    /* Latency of a failed check is unknown, as in the RRD files. */
-    if (bst == VT_OK)
-      bst = rw_num(&rw->line, ok ? r->ms_total : NAN);
-    if (bst == VT_OK)
-      bst = rw_num(&rw->line, ok ? r->ms_dns : NAN);
-    if (bst == VT_OK)
-      bst = rw_num(&rw->line, ok ? r->ms_connect : NAN);
-    if (bst == VT_OK)
-      bst = rw_num(&rw->line, ok ? r->ms_tls : NAN);
-    if (bst == VT_OK)
-      bst = rw_num(&rw->line, ok ? r->ms_ttfb : NAN);
-    if (bst == VT_OK)
-      bst = vt_buf_add(&rw->line, "\n", 1);
-    if (bst != VT_OK) {
-      vt_err("remote write: out of memory; %zu results not journalled", n);
-      return bst;
-    }
-  }
+  if (!spool)
+    spool = "";
+  size_t lp = strnlen(probe, RW_STR_MAX), ls = strnlen(spool, RW_STR_MAX);
   pthread_mutex_lock(&rw->lock);
-  const char *p = rw->line.data;
-  size_t left = rw->line.len;
+  const struct rw_mark *m = rw_mark_find(rw, probe, lp, spool, ls);
+  uint64_t mark = m ? m->end : 0;
+  pthread_mutex_unlock(&rw->lock);
+  vt_buf_reset(&rw->line);
   enum vt_status st = VT_OK;
-  while (left) {
-    ssize_t w = write(rw->fd, p, left);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0) {
-      vt_err("remote write: journal: %s", strerror(errno));
-      st = VT_EIO;
+  size_t dup = 0;
+  for (size_t i = 0; st == VT_OK && i < n;) {
+    size_t at = rw_rec_begin(&rw->line, RW_REC_RESULTS, &st), cnt_at = 0,
+           cnt = 0;
+    if (st == VT_OK)
+      st = rw_add_str(&rw->line, probe);
+    if (st == VT_OK)
+      st = rw_add_str(&rw->line, spool);
+    if (st == VT_OK)
+      st = rw_add_int(&rw->line, end, 8);
+    cnt_at = rw->line.len;
+    if (st == VT_OK)
+      st = rw_add_int(&rw->line, 0, 4);
+    for (; st == VT_OK && i < n && cnt < RW_REC_MAX_RESULTS; i++) {
+      if (seq0 + order[i] < mark) {
+        dup++;
+        continue;
+      }
+      st = rw_add_result(&rw->line, &recs[order[i]]);
+      cnt++;
+    }
+    if (st == VT_OK && !cnt) {
+      rw->line.len = at;
       break;
     }
-    p += w;
-    left -= (size_t)w;
-    rw->size += (uint64_t)w;
+    if (st == VT_OK) {
+      rw_put((unsigned char *)rw->line.data + cnt_at, cnt, 4);
+      st = rw_rec_end(&rw->line, at);
+    }
+  }
+  if (st != VT_OK) {
+    vt_err("remote write: out of memory; %zu results not journalled", n);
+    return st;
+  }
+  if (dup)
+    vt_notice("remote write: probe %s: %zu results journalled before a "
+              "restart not journalled again",
+              probe, dup);
+  if (!rw->line.len)
+    return VT_OK;
+  /* Durable before the batch is acknowledged: the caller commits after. */
+  pthread_mutex_lock(&rw->lock);
+  if (vt_write_all(rw->fd, rw->line.data, rw->line.len) != 0 ||
+      fdatasync(rw->fd) != 0) {
+    vt_err("remote write: %s/journal: %s; the batch is refused", rw->dir,
+           strerror(errno));
+    /* Whatever part was written is cut off again. */
+    if (ftruncate(rw->fd, (off_t)rw->size) != 0)
+      vt_err("remote write: %s/journal: cannot cut a failed write: %s",
+             rw->dir, strerror(errno));
+    st = VT_EIO;
+  } else {
+    rw->size += rw->line.len;
+    st = rw_mark_set(rw, probe, lp, spool, ls, end);
   }
   pthread_cond_broadcast(&rw->wake);
   pthread_mutex_unlock(&rw->lock);
   return st;
 }
 
-/* Writes the cursor file atomically. */
-static void rw_save_cursor(const struct rw_receiver *r, uint64_t cursor)
+/* Writes the cursor file ("generation offset") atomically. */
+static void rw_save_cursor(const struct rw_receiver *r, uint64_t gen,
+                           uint64_t cursor)
 {
-  char text[32];
-  int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", cursor);
+  char text[48];
+  int n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", gen,
+                   cursor);
   const char *what;
   if (vt_write_file_atomic(AT_FDCWD, r->cursor_path, text, (size_t)n, 0640,
                            VT_FS_DURABLE, &what) != 0)
@@ -136,20 +373,119 @@ static void rw_save_cursor(const struct rw_receiver *r, uint64_t cursor)
            r->cursor_path, what, strerror(errno));
 }
 
-/* Empties the journal once every receiver has sent all of it (under
- * lock). The journal goes first: a cursor past the end reads as 0. */
+/* Writes a journal of generation gen holding only its head record as
+ * dir/journal (through a temporary file and a rename, durable); returns
+ * its fd (O_APPEND) or -1 (logged). Under lock. */
+static int rw_new_journal(struct remote_write *rw, uint64_t gen,
+                          uint64_t *len)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof(path), "%s/journal", rw->dir);
+  struct vt_buf b;
+  vt_buf_init(&b, 0);
+  int fd = -1;
+  const char *what = "encode";
+  if (rw_head(rw, &b, gen) != VT_OK ||
+      vt_write_file_atomic(AT_FDCWD, path, b.data, b.len, 0640, VT_FS_DURABLE,
+                           &what) != 0 ||
+      (what = "open",
+       fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+    vt_err("remote write: %s: %s: %s", path, what, strerror(errno));
+    vt_buf_cleanup(&b);
+    return -1;
+  }
+  *len = b.len;
+  vt_buf_cleanup(&b);
+  return fd;
+}
+
+/* Starts a new, empty generation of the journal once every receiver has
+ * sent all of it (under lock). The journal goes first: a cursor of an
+ * older generation reads as the start of the new one. */
 static void rw_maybe_truncate(struct remote_write *rw)
 {
   for (size_t i = 0; i < rw->n_recv; i++)
     if (rw->recv[i].cursor != rw->size)
       return;
-  if (!rw->size || ftruncate(rw->fd, 0) != 0)
+  if (rw->size <= rw->head_len)
     return;
-  rw->size = 0;
+  uint64_t len;
+  int fd = rw_new_journal(rw, rw->gen + 1, &len);
+  if (fd < 0)
+    return;
+  close(rw->fd);
+  rw->fd = fd;
+  rw->gen++;
+  rw->size = rw->head_len = len;
   for (size_t i = 0; i < rw->n_recv; i++) {
-    rw->recv[i].cursor = 0;
-    rw_save_cursor(&rw->recv[i], 0);
+    rw->recv[i].cursor = len;
+    rw_save_cursor(&rw->recv[i], rw->gen, len);
   }
+}
+
+/* Reads the journal at open: checks every record, cuts a torn tail, takes
+ * the generation and rebuilds the marks. Returns false when the file does
+ * not start with a valid head record (empty, corrupt or of an earlier
+ * version). */
+static bool rw_scan(struct remote_write *rw)
+{
+  uint64_t off = 0;
+  bool ok = true;
+  for (;;) {
+    unsigned char h[4];
+    ssize_t got = pread(rw->fd, h, 4, (off_t)off);
+    if (got == 0 && off == rw->size) {
+      ok = off > 0; /* an empty file has no head record yet */
+      break;
+    }
+    size_t len = got == 4 ? (size_t)rw_get(h, 4) : 0;
+    bool good = false;
+    if (len >= 2 && len <= RW_REC_MAX && off + 8 + len <= rw->size) {
+      unsigned char *body = malloc(len + 4);
+      if (body && pread(rw->fd, body, len + 4, (off_t)(off + 4)) ==
+                      (ssize_t)(len + 4) &&
+          rw_crc(body, len) == (uint32_t)rw_get(body + len, 4) &&
+          body[0] == RW_VERSION &&
+          (body[1] == RW_REC_RESULTS || (body[1] == RW_REC_HEAD && !off)) &&
+          (off || body[1] == RW_REC_HEAD)) {
+        struct rw_rd r = {body + 2, body + len, false};
+        if (body[1] == RW_REC_HEAD) {
+          rw->gen = rw_rd_int(&r, 8);
+          for (uint64_t i = 0, n = rw_rd_int(&r, 4); !r.bad && i < n; i++) {
+            size_t lp, ls;
+            const char *pr = rw_rd_str(&r, &lp), *sp = rw_rd_str(&r, &ls);
+            uint64_t end = rw_rd_int(&r, 8);
+            if (!r.bad && rw_mark_set(rw, pr, lp, sp, ls, end) != VT_OK)
+              r.bad = true;
+          }
+          rw->head_len = 8 + len;
+        } else {
+          size_t lp, ls;
+          const char *pr = rw_rd_str(&r, &lp), *sp = rw_rd_str(&r, &ls);
+          uint64_t end = rw_rd_int(&r, 8);
+          if (!r.bad && rw_mark_set(rw, pr, lp, sp, ls, end) != VT_OK)
+            r.bad = true;
+        }
+        good = !r.bad;
+      }
+      free(body);
+    }
+    if (!good) {
+      if (!off) {
+        ok = false;
+        break;
+      }
+      vt_warn("remote write: %s/journal: torn or corrupt record at byte "
+              "%" PRIu64 " (a crash while writing a batch that was not "
+              "acknowledged): %" PRIu64 " bytes cut off",
+              rw->dir, off, rw->size - off);
+      if (ftruncate(rw->fd, (off_t)off) == 0)
+        rw->size = off;
+      break;
+    }
+    off += 8 + len;
+  }
+  return ok;
 }
 
 /* ---- protobuf (prometheus.WriteRequest) ----------------------------------- */
@@ -193,33 +529,36 @@ static enum vt_status pb_bytes(struct vt_buf *b, unsigned field,
   return st == VT_OK ? vt_buf_add(b, data, len) : st;
 }
 
-/* Label { string name = 1; string value = 2; } as field 1 of TimeSeries. */
-static enum vt_status pb_label(struct vt_buf *b, const char *name,
-                               const char *value)
+/* A run of encoded bytes inside a buffer. */
+struct pb_span {
+  size_t off, len;
+};
+
+/* Label { string name = 1; string value = 2; } as field 1 of TimeSeries,
+ * value[0..lv) (a journal string is not NUL-terminated); sp gets where it
+ * is in b. */
+static enum vt_status pb_label_n(struct vt_buf *b, const char *name,
+                                 const char *value, size_t lv,
+                                 struct pb_span *sp)
 {
-  size_t ln = strlen(name), lv = strlen(value);
+  sp->off = b->len;
+  size_t ln = strlen(name);
   size_t len = 1 + pb_varint_len(ln) + ln + 1 + pb_varint_len(lv) + lv;
   enum vt_status st = pb_varint(b, 1 << 3 | 2);
   if (st == VT_OK)
     st = pb_varint(b, len);
   if (st == VT_OK)
     st = pb_bytes(b, 1, name, ln);
-  return st == VT_OK ? pb_bytes(b, 2, value, lv) : st;
+  if (st == VT_OK)
+    st = pb_bytes(b, 2, value, lv);
+  sp->len = b->len - sp->off;
+  return st;
 }
 
-/* A run of encoded bytes inside a buffer. */
-struct pb_span {
-  size_t off, len;
-};
-
-/* Appends label (name, value) to b and returns where it is. */
 static enum vt_status pb_label_span(struct vt_buf *b, const char *name,
                                     const char *value, struct pb_span *sp)
 {
-  sp->off = b->len;
-  enum vt_status st = pb_label(b, name, value);
-  sp->len = b->len - sp->off;
-  return st;
+  return pb_label_n(b, name, value, strlen(value), sp);
 }
 
 /* One TimeSeries with one Sample as field 1 of WriteRequest, from labels
@@ -250,15 +589,16 @@ static enum vt_status pb_series(struct vt_buf *out, const struct vt_buf *lab,
   return st == VT_OK ? vt_buf_add(out, sample, sl) : st;
 }
 
-/* Encodes the journal lines text[0..len) (whole lines) into req; lab is
- * scratch for the labels of a line. */
-static enum vt_status rw_encode(char *text, size_t len, struct vt_buf *req,
-                                struct vt_buf *lab)
+/* Encodes the whole journal records data[0..len) into req; lab is scratch
+ * for the labels of a result. Records other than results are passed
+ * over. */
+static enum vt_status rw_encode(const unsigned char *data, size_t len,
+                                struct vt_buf *req, struct vt_buf *lab)
 {
   static const char *const phases[] = {"total", "dns", "connect", "tls",
                                        "ttfb"};
   vt_buf_reset(req);
-  /* The labels every line shares a value set of, encoded once. */
+  /* The labels every result shares a value set of, encoded once. */
   vt_buf_reset(lab);
   struct pb_span up, lat, ph[5];
   enum vt_status st = pb_label_span(lab, "__name__", "vantage_up", &up);
@@ -267,48 +607,51 @@ static enum vt_status rw_encode(char *text, size_t len, struct vt_buf *req,
   for (size_t p = 0; st == VT_OK && p < 5; p++)
     st = pb_label_span(lab, "phase", phases[p], &ph[p]);
   size_t fixed = lab->len;
-  for (char *line = text, *end = text + len; st == VT_OK && line < end;) {
-    char *nl = memchr(line, '\n', (size_t)(end - line));
-    if (!nl)
-      break;
-    *nl = '\0';
-    char *f[RW_FIELDS];
-    size_t nf = 0;
-    for (char *p = line; nf < RW_FIELDS; nf++) {
-      f[nf] = p;
-      char *tab = strchr(p, '\t');
-      if (!tab) {
-        nf++;
+  for (size_t off = 0; st == VT_OK && off + 8 <= len;) {
+    size_t rl = (size_t)rw_get(data + off, 4);
+    struct rw_rd r = {data + off + 4, data + off + 4 + rl, false};
+    off += 8 + rl;
+    if (rl < 2 || r.p[0] != RW_VERSION || r.p[1] != RW_REC_RESULTS)
+      continue;
+    r.p += 2;
+    size_t lp, ls;
+    const char *probe = rw_rd_str(&r, &lp);
+    (void)rw_rd_str(&r, &ls);
+    (void)rw_rd_int(&r, 8);
+    uint64_t n = rw_rd_int(&r, 4);
+    for (uint64_t i = 0; st == VT_OK && !r.bad && i < n; i++) {
+      int64_t t = (int64_t)rw_rd_int(&r, 8);
+      unsigned flags = (unsigned)rw_rd_int(&r, 1);
+      size_t lt, lh, la, lc;
+      const char *tg_s = rw_rd_str(&r, &lt), *h_s = rw_rd_str(&r, &lh),
+                 *a_s = rw_rd_str(&r, &la), *c_s = rw_rd_str(&r, &lc);
+      if (r.bad)
         break;
-      }
-      *tab = '\0';
-      p = tab + 1;
+      lab->len = fixed;
+      struct pb_span a, c, h, pr, tg;
+      st = pb_label_n(lab, "address", a_s, la, &a);
+      if (st == VT_OK)
+        st = pb_label_n(lab, "check", c_s, lc, &c);
+      if (st == VT_OK)
+        st = pb_label_n(lab, "host", h_s, lh, &h);
+      if (st == VT_OK)
+        st = pb_label_n(lab, "probe", probe, lp, &pr);
+      if (st == VT_OK)
+        st = pb_label_n(lab, "target", tg_s, lt, &tg);
+      /* address, check and host are adjacent in lab, as probe and
+       * target. */
+      struct pb_span mid = {a.off, a.len + c.len + h.len},
+                     tail = {pr.off, pr.len + tg.len};
+      if (st == VT_OK)
+        st = pb_series(req, lab, (struct pb_span[]){up, mid, tail}, 3,
+                       flags & 1 ? 1.0 : 0.0, t);
+      for (size_t p = 0; st == VT_OK && p < 5; p++)
+        if (flags & (2u << p)) {
+          double v = rw_rd_double(&r);
+          st = pb_series(req, lab, (struct pb_span[]){lat, mid, ph[p], tail},
+                         4, v, t);
+        }
     }
-    line = nl + 1;
-    if (nf != RW_FIELDS)
-      continue; /* a torn line cannot happen (appends are whole) */
-    lab->len = fixed;
-    struct pb_span a, c, h, pr, tg;
-    st = pb_label_span(lab, "address", f[3], &a);
-    if (st == VT_OK)
-      st = pb_label_span(lab, "check", f[5], &c);
-    if (st == VT_OK)
-      st = pb_label_span(lab, "host", f[2], &h);
-    if (st == VT_OK)
-      st = pb_label_span(lab, "probe", f[4], &pr);
-    if (st == VT_OK)
-      st = pb_label_span(lab, "target", f[1], &tg);
-    /* address, check and host are adjacent in lab, as probe and target. */
-    struct pb_span mid = {a.off, a.len + c.len + h.len},
-                   tail = {pr.off, pr.len + tg.len};
-    int64_t t = strtoll(f[0], NULL, 10);
-    if (st == VT_OK)
-      st = pb_series(req, lab, (struct pb_span[]){up, mid, tail}, 3,
-                     strtod(f[6], NULL), t);
-    for (size_t p = 0; st == VT_OK && p < 5; p++)
-      if (strcmp(f[7 + p], "U") != 0)
-        st = pb_series(req, lab, (struct pb_span[]){lat, mid, ph[p], tail}, 4,
-                       strtod(f[7 + p], NULL), t);
   }
   return st;
 }
@@ -376,29 +719,48 @@ static void *rw_thread(void *arg)
   vt_buf_init(&req, 0);
   vt_buf_init(&ts, 0);
   vt_buf_init(&reply, 0);
-  char *text = malloc(RW_BATCH_BYTES), *packed = NULL;
+  size_t cap = RW_BATCH_BYTES;
+  unsigned char *text = malloc(cap);
+  char *packed = NULL;
   size_t packed_cap = 0;
   double backoff = 0.5;
   char err[CURL_ERROR_SIZE];
   pthread_mutex_lock(&rw->lock);
   while (!rw->stop && curl && text) {
-    if (r->cursor > rw->size)
-      r->cursor = 0; /* the journal was emptied after the cursor was saved */
+    if (r->cursor > rw->size || r->cursor < rw->head_len)
+      r->cursor = rw->head_len; /* a new generation began */
     if (r->cursor == rw->size) {
       rw_wait(rw, 1.0);
       continue;
     }
+    /* No new generation can begin while this cursor is behind. */
     uint64_t from = r->cursor, avail = rw->size - from;
+    int fd = rw->fd;
     pthread_mutex_unlock(&rw->lock);
-    size_t want = avail < RW_BATCH_BYTES ? (size_t)avail : RW_BATCH_BYTES;
-    ssize_t got = pread(rw->fd, text, want, (off_t)from);
-    size_t whole = 0;
-    for (ssize_t i = got; i > 0; i--)
-      if (text[i - 1] == '\n') {
-        whole = (size_t)i;
+    size_t want = avail < cap ? (size_t)avail : cap;
+    ssize_t got = pread(fd, text, want, (off_t)from);
+    size_t whole = 0, first = 0;
+    while (got > 0 && whole + 4 <= (size_t)got) {
+      size_t rl = 8 + (size_t)rw_get(text + whole, 4);
+      if (!whole)
+        first = rl;
+      if (whole + rl > (size_t)got)
         break;
+      whole += rl;
+    }
+    if (!whole && first > cap && first <= avail && first <= RW_REC_MAX + 8) {
+      /* A record larger than the buffer: read it whole next time. */
+      unsigned char *bigger = realloc(text, first);
+      pthread_mutex_lock(&rw->lock);
+      if (bigger) {
+        text = bigger;
+        cap = first;
+        continue;
       }
+      break;
+    }
     long code = -1;
+    snprintf(err, sizeof(err), "cannot read the journal");
     if (whole) {
       enum vt_status st = rw_encode(text, whole, &req, &ts);
       size_t need = snappy_max_compressed_length(req.len);
@@ -408,8 +770,10 @@ static void *rw_thread(void *arg)
         packed_cap = packed ? need : 0;
       }
       size_t plen = packed_cap;
-      if (st == VT_OK && packed &&
-          snappy_compress(req.data, req.len, packed, &plen) == SNAPPY_OK)
+      if (st == VT_OK && !req.len)
+        code = 204; /* records without samples: nothing to send */
+      else if (st == VT_OK && packed &&
+               snappy_compress(req.data, req.len, packed, &plen) == SNAPPY_OK)
         code = rw_post(curl, r->url, packed, plen, &reply, err);
     }
     pthread_mutex_lock(&rw->lock);
@@ -419,7 +783,7 @@ static void *rw_thread(void *arg)
       r->failing = false;
       backoff = 0.5;
       r->cursor = from + whole;
-      rw_save_cursor(r, r->cursor);
+      rw_save_cursor(r, rw->gen, r->cursor);
       rw_maybe_truncate(rw);
       continue;
     }
@@ -430,7 +794,7 @@ static void *rw_thread(void *arg)
               r->name, code, whole, (int)reply.len,
               reply.data ? reply.data : "");
       r->cursor = from + whole;
-      rw_save_cursor(r, r->cursor);
+      rw_save_cursor(r, rw->gen, r->cursor);
       rw_maybe_truncate(rw);
       continue;
     }
@@ -467,7 +831,12 @@ struct remote_write *remote_write_open(const char *dir,
   pthread_cond_init(&rw->wake, NULL);
   vt_buf_init(&rw->line, 0);
   rw->fd = -1;
+  pthread_once(&rw_crc_once, rw_crc_init);
   char path[PATH_MAX];
+  if (!(rw->dir = strdup(dir))) {
+    remote_write_close(rw);
+    return NULL;
+  }
   if ((mkdir(dir, 0750) != 0 && errno != EEXIST) ||
       snprintf(path, sizeof(path), "%s/journal", dir) >= (int)sizeof(path) ||
       (rw->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) <
@@ -480,6 +849,36 @@ struct remote_write *remote_write_open(const char *dir,
   struct stat sb;
   if (fstat(rw->fd, &sb) == 0)
     rw->size = (uint64_t)sb.st_size;
+  bool fresh = false;
+  if (!rw_scan(rw)) {
+    /* Empty, or not this version's journal: a new one (what was there is
+     * kept aside for the operator). */
+    if (rw->size) {
+      char aside[PATH_MAX + 48];
+      struct stat ab;
+      for (int k = 0; k < 100; k++) {
+        snprintf(aside, sizeof(aside), "%s.unreadable-%ld.%d", path,
+                 (long)time(NULL), k);
+        if (lstat(aside, &ab) != 0)
+          break;
+      }
+      vt_err("remote write: %s: not a journal of this version (%" PRIu64
+             " bytes); moved aside as %s, results in it are not sent",
+             path, rw->size, aside);
+      if (rename(path, aside) != 0)
+        vt_err("remote write: %s: %s", aside, strerror(errno));
+    }
+    close(rw->fd);
+    rw->fd = rw_new_journal(rw, 1, &rw->size);
+    if (rw->fd < 0) {
+      *st = VT_EIO;
+      remote_write_close(rw);
+      return NULL;
+    }
+    rw->gen = 1;
+    rw->head_len = rw->size;
+    fresh = true;
+  }
   if (!(rw->recv = calloc(n ? n : 1, sizeof(*rw->recv)))) {
     remote_write_close(rw);
     return NULL;
@@ -493,17 +892,23 @@ struct remote_write *remote_write_open(const char *dir,
     snprintf(r->cursor_path, sizeof(r->cursor_path), "%s/%s.cursor", dir,
              rc[i].name);
     FILE *f = fopen(r->cursor_path, "r");
-    unsigned long long c = 0;
+    unsigned long long g = 0, c = 0;
+    bool known = false;
     if (f) {
-      if (fscanf(f, "%llu", &c) != 1)
-        c = 0;
+      known = fscanf(f, "%llu %llu", &g, &c) == 2 && !fresh;
       fclose(f);
-    } else {
-      /* A new receiver gets what is stored from now on. */
-      c = rw->size;
-      rw_save_cursor(r, c);
     }
-    r->cursor = c > rw->size ? 0 : c;
+    if (!known) {
+      /* A new receiver gets what is stored from now on. */
+      g = rw->gen;
+      c = rw->size;
+      rw_save_cursor(r, g, c);
+    }
+    /* A cursor of an earlier generation had sent all of it; one past the
+     * end met a torn tail cut off. */
+    r->cursor = g < rw->gen || c < rw->head_len ? rw->head_len
+                : c > rw->size                  ? rw->size
+                                                : c;
     vt_info("remote write: %s: %s, %" PRIu64 " journal bytes to send", r->name,
             r->url, rw->size - r->cursor);
   }
@@ -557,6 +962,12 @@ void remote_write_close(struct remote_write *rw)
   free(rw->recv);
   if (rw->fd >= 0)
     close(rw->fd);
+  for (size_t i = 0; i < rw->n_marks; i++) {
+    free(rw->marks[i].probe);
+    free(rw->marks[i].spool);
+  }
+  free(rw->marks);
+  free(rw->dir);
   vt_buf_cleanup(&rw->line);
   pthread_cond_destroy(&rw->wake);
   pthread_mutex_destroy(&rw->lock);

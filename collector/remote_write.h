@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Remote write: every stored result goes to a journal on disk
- * (data_dir/remote_write/journal, one text line per result), and one thread
- * per configured receiver sends it from its own durable cursor
- * (data_dir/remote_write/<name>.cursor, a byte offset) as a Prometheus
+ * (data_dir/remote_write/journal, binary records with a CRC, made durable
+ * before the batch is acknowledged), and one thread per configured
+ * receiver sends it from its own durable cursor
+ * (data_dir/remote_write/<name>.cursor, "generation offset") as a Prometheus
  * remote-write request (prometheus.WriteRequest, protobuf encoded here,
  * snappy block compressed, HTTP POST with libcurl). The cursor moves only
  * after a 2xx; a receiver that is down is retried with a growing pause and
- * catches up in order. Once every cursor is at the end, the journal is
- * emptied. Samples: vantage_up and vantage_latency_ms{phase=...}, labelled
+ * catches up in order. Once every cursor is at the end, the journal
+ * starts a new generation, empty. Samples: vantage_up and vantage_latency_ms{phase=...}, labelled
  * target, host, address, probe, check (docs/collector.md, "Remote
  * write"). */
 #ifndef COLLECTOR_REMOTE_WRITE_H
@@ -32,10 +33,17 @@ struct remote_write *remote_write_open(const char *dir,
                                        const struct remote_write_receiver *r,
                                        size_t n, enum vt_status *st);
 
-/* Appends the results recs[order[0..n)] to the journal (called once they
- * are stored). Returns VT_OK or VT_EIO (logged). */
-enum vt_status remote_write_results(struct remote_write *rw,
-                                    const struct vt_result *recs,
+/* Appends the results recs[order[0..n)] of a batch of probe (and spool,
+ * NULL for none) to the journal and makes them durable (fdatasync): called
+ * once they are stored, before the batch is committed and acknowledged.
+ * recs[i] is the probe's record seq0 + i; the batch ends at end. Records
+ * below the mark an earlier journalled batch of the same probe and spool
+ * left (journalled, then a crash before the commit, sent again by the
+ * probe) are not journalled twice. Returns VT_OK, or VT_EIO or VT_ENOMEM
+ * (logged; nothing of the batch is journalled: refuse it). */
+enum vt_status remote_write_results(struct remote_write *rw, const char *probe,
+                                    const char *spool, uint64_t seq0,
+                                    uint64_t end, const struct vt_result *recs,
                                     const size_t *order, size_t n);
 
 /* Number of receivers, and the name of receiver i. */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -144,6 +145,23 @@ struct rrd_store {
   char **known;
   size_t cap_known, n_known;
   unsigned char *known_mask; /* data sources of each known file */
+
+  /* Creations deferred by rrd_store_create_defer, run in parallel by
+   * rrd_store_create_run. */
+  bool defer;
+  size_t tag;
+  struct rrd_store_job *jobs;
+  size_t n_jobs, cap_jobs;
+};
+
+/* A file to create (rrd_store_create_run). */
+struct rrd_store_job {
+  char *path; /* absolute */
+  long first_ts;
+  enum rrd_kind kind;
+  size_t tag;
+  bool ok;
+  char err[256];
 };
 
 static char *rrd_store_strdupf(const char *fmt, ...)
@@ -497,25 +515,39 @@ static enum rrd_kind rrd_store_kind(const struct rrd_store *s,
   return s->full || (unsigned)kind >= RRD_KIND_N ? RRD_KIND_FULL : kind;
 }
 
-/* *ds gets the data sources of the file made. */
-static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts,
-                                       enum rrd_kind kind, unsigned *ds)
+/* Creates path; *ds gets the data sources of the file made. Touches
+ * nothing of s but its layouts: creation threads call it. On failure, why
+ * is in err. */
+static bool rrd_store_create_file(const struct rrd_store *s, const char *path,
+                                  long first_ts, enum rrd_kind kind,
+                                  unsigned *ds, char *err, size_t err_len)
 {
   kind = rrd_store_kind(s, kind);
   *ds = rrd_kind_ds_mask(kind);
   long last_up = first_ts > s->step_s ? first_ts - s->step_s : 0;
   rrd_clear_error();
-  if (rrd_create_r2(s->path, (unsigned long)s->step_s, (time_t)last_up, 1, NULL,
+  if (rrd_create_r2(path, (unsigned long)s->step_s, (time_t)last_up, 1, NULL,
                     NULL, s->n_layouts[kind],
                     (const char **)s->layouts[kind]) == 0)
-    return VT_OK;
+    return true;
+  snprintf(err, err_len, "%s", rrd_get_error());
   /* no_overwrite: losing a race against another writer ("File exists")
    * still leaves a usable file. */
   struct stat sb;
-  if (lstat(s->path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-      (*ds = rrd_store_file_mask(s->path)) != 0)
+  if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (*ds = rrd_store_file_mask(path)) != 0)
+    return true;
+  return false;
+}
+
+/* *ds gets the data sources of the file made. */
+static enum vt_status rrd_store_create(struct rrd_store *s, long first_ts,
+                                       enum rrd_kind kind, unsigned *ds)
+{
+  char err[256];
+  if (rrd_store_create_file(s, s->path, first_ts, kind, ds, err, sizeof(err)))
     return VT_OK;
-  rrd_store_file_error(s, "%s: %s", s->path, rrd_get_error());
+  rrd_store_file_error(s, "%s: %s", s->path, err);
   return VT_EIO;
 }
 
@@ -831,6 +863,9 @@ void rrd_store_close(struct rrd_store *s)
   rrd_store_known_clear(s);
   free(s->known);
   free(s->known_mask);
+  for (size_t j = 0; j < s->n_jobs; j++)
+    free(s->jobs[j].path);
+  free(s->jobs);
   if (s->root_fd >= 0)
     close(s->root_fd);
   for (int k = 0; k < RRD_KIND_N; k++) {
@@ -942,12 +977,123 @@ enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
   bool exists;
   unsigned ds;
   enum vt_status st = rrd_store_locate(s, relpath, &exists, &ds);
+  if (st == VT_OK && !exists && s->defer) {
+    /* Queued; known from now on so that it is queued once. */
+    struct rrd_store_job *jobs =
+        vt_grow(s->jobs, &s->cap_jobs, s->n_jobs + 1, sizeof(*jobs));
+    char *path = jobs ? strdup(s->path) : NULL;
+    if (jobs)
+      s->jobs = jobs;
+    if (!path)
+      return VT_ENOMEM;
+    s->jobs[s->n_jobs++] = (struct rrd_store_job){
+        .path = path, .first_ts = first_ts, .kind = kind, .tag = s->tag};
+    rrd_store_known_add(s, relpath,
+                        rrd_kind_ds_mask(rrd_store_kind(s, kind)));
+    return VT_OK;
+  }
   if (st == VT_OK && !exists) {
     st = rrd_store_create(s, first_ts, kind, &ds);
     *created = st == VT_OK;
     if (st == VT_OK)
       rrd_store_known_add(s, relpath, ds);
   }
+  return st;
+}
+
+/* ---- creation in parallel ---- */
+
+void rrd_store_create_defer(struct rrd_store *s, size_t tag)
+{
+  s->defer = true;
+  s->tag = tag;
+}
+
+/* The creation threads share the queue: jobs are taken in order, so the
+ * jobs done when the budget runs out are a prefix of it. */
+struct rrd_store_pool {
+  struct rrd_store *s;
+  pthread_mutex_t lock;
+  size_t next;
+  double t0, budget_s;
+};
+
+static double rrd_store_mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *rrd_store_create_worker(void *arg)
+{
+  struct rrd_store_pool *p = arg;
+  struct rrd_store *s = p->s;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    size_t j = p->next;
+    /* The jobs of the first tag always run (at least one record goes
+     * in); after them, none starts once the budget is spent. */
+    bool go = j < s->n_jobs &&
+              (s->jobs[j].tag == s->jobs[0].tag || p->budget_s <= 0 ||
+               rrd_store_mono() - p->t0 <= p->budget_s);
+    if (go)
+      p->next++;
+    pthread_mutex_unlock(&p->lock);
+    if (!go)
+      return NULL;
+    struct rrd_store_job *job = &s->jobs[j];
+    unsigned ds;
+    job->ok = rrd_store_create_file(s, job->path, job->first_ts, job->kind,
+                                    &ds, job->err, sizeof(job->err));
+  }
+}
+
+enum vt_status rrd_store_create_run(struct rrd_store *s, double budget_s,
+                                    size_t *created, size_t *undone_tag)
+{
+  s->defer = false;
+  *created = 0;
+  *undone_tag = SIZE_MAX;
+  if (!s->n_jobs)
+    return VT_OK;
+  struct rrd_store_pool p = {.s = s, .t0 = rrd_store_mono(),
+                             .budget_s = budget_s};
+  pthread_mutex_init(&p.lock, NULL);
+  /* File creation is CPU (formatting the empty archives, the file
+   * system's inode and block allocation) and page cache copies: one
+   * thread per core, at most RRD_STORE_CREATE_THREADS. */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n = cores > 0 ? (size_t)cores : 1;
+  if (n > RRD_STORE_CREATE_THREADS)
+    n = RRD_STORE_CREATE_THREADS;
+  if (n > s->n_jobs)
+    n = s->n_jobs;
+  pthread_t th[RRD_STORE_CREATE_THREADS];
+  size_t started = 0;
+  for (size_t i = 1; i < n; i++)
+    if (pthread_create(&th[started], NULL, rrd_store_create_worker, &p) == 0)
+      started++;
+  rrd_store_create_worker(&p);
+  for (size_t i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&p.lock);
+  enum vt_status st = VT_OK;
+  for (size_t j = 0; j < s->n_jobs; j++) {
+    if (j < p.next && s->jobs[j].ok) {
+      (*created)++;
+    } else if (j < p.next) {
+      rrd_store_file_error(s, "%s: %s", s->jobs[j].path, s->jobs[j].err);
+      st = VT_EIO;
+    } else if (*undone_tag == SIZE_MAX) {
+      *undone_tag = s->jobs[j].tag;
+    }
+    free(s->jobs[j].path);
+  }
+  /* Files queued but not made were marked known: forget them all. */
+  if (st != VT_OK || *undone_tag != SIZE_MAX)
+    rrd_store_known_clear(s);
+  s->n_jobs = 0;
   return st;
 }
 

@@ -76,6 +76,23 @@ enum vt_status rrd_store_ensure(struct rrd_store *s, const char *relpath,
                                 long first_ts, bool *created)
     __attribute__((warn_unused_result));
 
+/* From now on, rrd_store_ensure_kind queues the files it would create
+ * (under tag, a record number of the caller's: a later call moves the tag
+ * on) instead of creating them, until rrd_store_create_run creates them
+ * all, in parallel. */
+void rrd_store_create_defer(struct rrd_store *s, size_t tag);
+
+/* Creates the queued files with one thread per core (at most
+ * RRD_STORE_CREATE_THREADS), in queue order; once budget_s (> 0) has
+ * passed, no further file is started, except those of the first tag.
+ * *created: files made; *undone_tag: the tag of the first file not made,
+ * SIZE_MAX when all were. VT_EIO when a file failed (logged). Ends the
+ * deferral. */
+#define RRD_STORE_CREATE_THREADS 8
+enum vt_status rrd_store_create_run(struct rrd_store *s, double budget_s,
+                                    size_t *created, size_t *undone_tag)
+    __attribute__((warn_unused_result));
+
 /* rrd_store_ensure for a file of the given kind. */
 enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
                                      long first_ts, enum rrd_kind kind,

