@@ -49,7 +49,7 @@ done
 
 PKGS=(build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libc-ares-dev libev-dev librrd-dev libconfig-dev
-	libmicrohttpd-dev libssl-dev libsqlite3-dev libsnappy-dev libcairo2-dev
+	libmicrohttpd-dev libssl-dev libsqlite3-dev libsnappy-dev libcairo2-dev libpng-dev
 	rrdcached rrdtool fonts-dejavu-core openssl python3
 	nginx-light dnsmasq-base jq libjansson-dev iproute2)
 # Only the test suite needs these (memory checks, the status page in a

@@ -46,7 +46,9 @@
 #
 # Environment: BENCH_RUNS (5), BENCH_SP_SERVICES (100, up to 1000),
 # BENCH_SP_RUNS (3), BENCH_SP_ONE_WORKER (1: also a full build with
-# --jobs 1),
+# --jobs 1), BENCH_SP_CEIL (1000: graphs of the status page replayed
+# through rrd_graph_v for its ceiling), BENCH_SP_INTERVAL (60: the steady
+# state's incremental build starts that long after the previous one),
 # BENCH_SP_COPY=1 (status-page files as copies, not hard links: 11 GB for
 # 100 services), BENCH_STRICT (0), VT_KEEP=1 keeps the work directory
 # ($TMPDIR or /tmp, vt-test.XXXXXX/gbench) except the RRD files, images and
@@ -214,14 +216,16 @@ int main(int argc, char **argv)
         double ms = base * (0.85 + 0.3 * u);
         if (u > 0.998)
           ms *= 4;
+        /* The collector's lean layouts: share files hold share; tcp files
+         * up, total, connect, tls; dns (resolver) files up, total, dns. */
         if (kind[0] == 's')
-          snprintf(s, 128, "%ld:U:U:U:U:U:U:%.6g", ts, share);
+          snprintf(s, 128, "%ld:%.6g", ts, share);
         else if (down)
-          snprintf(s, 128, "%ld:0:U:U:U:U:U:U", ts);
+          snprintf(s, 128, kind[0] == 't' ? "%ld:0:U:U:U" : "%ld:0:U:U", ts);
         else if (kind[0] == 't')
-          snprintf(s, 128, "%ld:1:%.3f:U:%.3f:U:U:U", ts, ms, ms);
+          snprintf(s, 128, "%ld:1:%.3f:%.3f:U", ts, ms, ms);
         else
-          snprintf(s, 128, "%ld:1:%.3f:%.3f:U:U:U:U", ts, ms, ms);
+          snprintf(s, 128, "%ld:1:%.3f:%.3f", ts, ms, ms);
         n++;
       }
       if (n == 0)
@@ -252,10 +256,12 @@ EOF
 cat >"$WORK/graph_shim.c" <<'EOF'
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct rrd_info_t rrd_info_t;
 typedef double rrd_value_t;
@@ -327,13 +333,27 @@ rrd_info_t *rrd_graph_v(int argc, char **argv)
   if (!fn)
     fn = (rrd_info_t * (*)(int, char **)) real("rrd_graph_v");
   const char *f = getenv("GRAPH_ARGV_OUT");
-  FILE *o = f ? fopen(f, "a") : NULL;
-  if (o) {
-    fprintf(o, "ARGC=%d", argc);
-    fputc(0, o);
+  if (f) {
+    /* One write(2) with O_APPEND per vector: the status page's worker
+     * processes append to the same file. */
+    size_t len = 32;
     for (int i = 0; i < argc; i++)
-      fwrite(argv[i], 1, strlen(argv[i]) + 1, o);
-    fclose(o);
+      len += strlen(argv[i]) + 1;
+    char *b = malloc(len), *p = b;
+    int fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (b && fd >= 0) {
+      p += snprintf(p, 32, "ARGC=%d", argc) + 1;
+      for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
+        memcpy(p, argv[i], n);
+        p += n;
+      }
+      if (write(fd, b, (size_t)(p - b)) < 0)
+        perror("graph_shim");
+    }
+    if (fd >= 0)
+      close(fd);
+    free(b);
   }
   ENTER
   rrd_info_t *r = fn(argc, argv);
@@ -380,11 +400,171 @@ int sqlite3_step(sqlite3_stmt *s)
 }
 EOF
 
+# sp_ceiling ARGV_FILE OUT_DIR N: the status page's ceiling. Replays up to N
+# of the argument vectors the status page handed to rrd_graph_v (recorded
+# by the shim; evenly sampled) through rrd_graph_v in one process, as
+# `rrdtool graph` draws them (librrd's own PNG writer, cairo's), writing
+# each image to OUT_DIR; prints "n cpu_s wall_s bytes failed recorded".
+cat >"$WORK/sp_ceiling.c" <<'EOF'
+#include <locale.h>
+#include <rrd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double cpu(void)
+{
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
+static double wall(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 4)
+    return 2;
+  FILE *f = fopen(argv[1], "rb");
+  if (!f)
+    return 2;
+  setenv("TZ", "UTC", 1);
+  tzset();
+  setlocale(LC_NUMERIC, "C");
+  char *data = NULL;
+  size_t len = 0, cap = 0, r;
+  static char chunk[1 << 16];
+  while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    if (len + r + 1 > cap) {
+      cap = (len + r + 1) * 2;
+      data = realloc(data, cap);
+      if (!data)
+        return 2;
+    }
+    memcpy(data + len, chunk, r);
+    len += r;
+  }
+  fclose(f);
+  if (!data)
+    return 2;
+  data[len] = 0;
+  /* Index the vectors: "ARGC=n\0" then n strings. */
+  size_t nv = 0, capv = 0, *at = NULL;
+  for (size_t i = 0; i < len;) {
+    if (strncmp(data + i, "ARGC=", 5) == 0) {
+      if (nv == capv) {
+        capv = capv ? 2 * capv : 1024;
+        at = realloc(at, capv * sizeof(*at));
+        if (!at)
+          return 2;
+      }
+      at[nv++] = i;
+    }
+    i += strlen(data + i) + 1;
+  }
+  long want = atol(argv[3]);
+  size_t step = want > 0 && nv > (size_t)want ? nv / (size_t)want : 1;
+  size_t n = 0, bytes = 0, failed = 0;
+  double c0 = cpu(), w0 = wall();
+  for (size_t k = 0; k < nv; k += step) {
+    size_t i = at[k];
+    int ac = atoi(data + i + 5);
+    char **av = calloc((size_t)ac + 1, sizeof(*av));
+    if (!av)
+      return 2;
+    i += strlen(data + i) + 1;
+    for (int a = 0; a < ac && i < len; a++) {
+      av[a] = data + i;
+      i += strlen(data + i) + 1;
+    }
+    rrd_clear_error();
+    rrd_info_t *info = rrd_graph_v(ac, av);
+    free(av);
+    if (!info) {
+      fprintf(stderr, "sp_ceiling: %s\n", rrd_get_error());
+      failed++;
+      continue;
+    }
+    for (rrd_info_t *x = info; x; x = x->next)
+      if (strcmp(x->key, "image") == 0 && x->type == RD_I_BLO) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%zu.png", argv[2], n);
+        FILE *o = fopen(path, "wb");
+        if (o) {
+          fwrite(x->value.u_blo.ptr, 1, x->value.u_blo.size, o);
+          fclose(o);
+        }
+        bytes += x->value.u_blo.size;
+      }
+    rrd_info_free(info);
+    n++;
+  }
+  printf("%zu %.3f %.3f %zu %zu %zu\n", n, cpu() - c0, wall() - w0, bytes,
+         failed, nv);
+  return failed ? 1 : 0;
+}
+EOF
+
+# graph_px A B: exit 0 when the two PNG files have the same size and
+# pixels (vantage-graph encodes its PNG itself, so the bytes differ from
+# librrd's: graphs/graph_png.h).
+cat >"$WORK/graph_px.c" <<'EOF'
+#include <cairo.h>
+#include <stddef.h>
+
+int main(int argc, char **argv)
+{
+  if (argc != 3)
+    return 2;
+  cairo_surface_t *a = cairo_image_surface_create_from_png(argv[1]);
+  cairo_surface_t *b = cairo_image_surface_create_from_png(argv[2]);
+  if (cairo_surface_status(a) || cairo_surface_status(b))
+    return 2;
+  int w = cairo_image_surface_get_width(a);
+  int h = cairo_image_surface_get_height(a);
+  if (w != cairo_image_surface_get_width(b) ||
+      h != cairo_image_surface_get_height(b))
+    return 1;
+  /* An opaque image may come back as RGB24 (alpha byte undefined) or as
+   * ARGB32 (alpha 255): compare colours, and alpha when both have one. */
+  int sa = cairo_image_surface_get_stride(a);
+  int sb = cairo_image_surface_get_stride(b);
+  unsigned mask = cairo_image_surface_get_format(a) == CAIRO_FORMAT_ARGB32 &&
+                          cairo_image_surface_get_format(b) ==
+                              CAIRO_FORMAT_ARGB32
+                      ? 0xffffffffu
+                      : 0x00ffffffu;
+  const unsigned char *da = cairo_image_surface_get_data(a);
+  const unsigned char *db = cairo_image_surface_get_data(b);
+  for (int y = 0; y < h; y++) {
+    const unsigned *ra = (const unsigned *)(da + (size_t)y * sa);
+    const unsigned *rb = (const unsigned *)(db + (size_t)y * sb);
+    for (int x = 0; x < w; x++)
+      if ((ra[x] & mask) != (rb[x] & mask))
+        return 1;
+  }
+  return 0;
+}
+EOF
+
 say "building the fill helper and the argv/profile shim"
 cc -O2 -Wall -o "$WORK/graph_fill" "$WORK/graph_fill.c" -lrrd 2>"$WORK/cc.log" ||
 	die "cannot build graph_fill (librrd-dev?): $(tail -n 3 "$WORK/cc.log")"
 cc -O2 -Wall -shared -fPIC -o "$WORK/graph_shim.so" "$WORK/graph_shim.c" -ldl 2>>"$WORK/cc.log" ||
 	die "cannot build graph_shim.so: $(tail -n 3 "$WORK/cc.log")"
+cc -O2 -Wall -o "$WORK/sp_ceiling" "$WORK/sp_ceiling.c" -lrrd 2>>"$WORK/cc.log" ||
+	die "cannot build sp_ceiling: $(tail -n 3 "$WORK/cc.log")"
+# shellcheck disable=SC2046
+cc -O2 -Wall -o "$WORK/graph_px" "$WORK/graph_px.c" $(pkg-config --cflags --libs cairo) 2>>"$WORK/cc.log" ||
+	die "cannot build graph_px (libcairo2-dev?): $(tail -n 3 "$WORK/cc.log")"
 
 # ---- 1. data ----------------------------------------------------------------------
 
@@ -504,6 +684,8 @@ say "2. status page: $SP_SERVICES services, one profiled run, then $SP_RUNS time
 "$VT_PYTHON" "$BENCH_DIR/graph_time.py" status-page --graph "$GRAPH" --config "$CFG" \
 	--out-dir "$WORK/site" --shim "$WORK/graph_shim.so" --runs "$SP_RUNS" \
 	--json "$WORK/sp.json" --limit $((150 + SP_SERVICES)) \
+	--ceiling "$WORK/sp_ceiling" --ceiling-n "${BENCH_SP_CEIL:-1000}" \
+	--interval "${BENCH_SP_INTERVAL:-60}" \
 	--one-worker "${BENCH_SP_ONE_WORKER:-1}" || say "status page: FAILED (see the summary)"
 
 # ---- 3. the graphs ---------------------------------------------------------------
@@ -511,7 +693,8 @@ say "2. status page: $SP_SERVICES services, one profiled run, then $SP_RUNS time
 say "3. graphs: 3 kinds x (1 d, 30 d), vantage-graph against rrdtool graph, $RUNS runs each"
 "$VT_PYTHON" "$BENCH_DIR/graph_time.py" graphs --graph "$GRAPH" --config "$CFG" \
 	--rrdtool "$RRDTOOL" --shim "$WORK/graph_shim.so" --target api --end "$END" \
-	--img-dir "$WORK/img" --log-dir "$WORK/runs" --runs "$RUNS" --json "$WORK/graphs.json" --limit 60 ||
+	--img-dir "$WORK/img" --log-dir "$WORK/runs" --runs "$RUNS" --json "$WORK/graphs.json" --limit 60 \
+	--px "$WORK/graph_px" ||
 	say "graphs: FAILED (see the summary)"
 
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/env.txt"

@@ -245,6 +245,19 @@ if not sp_ok:
     missed.append('status page, full build: %s s' % sec(t.get('wall')))
 if not inc_ok:
     missed.append('status page, incremental build: %s s' % sec(inc.get('wall')))
+ce = sp.get('ceiling') or {}
+if ce.get('ratio'):
+    print()
+    print('Ceiling: %d of the page\'s graphs (of %d, evenly sampled) drawn by '
+          'rrd_graph_v alone in one process, librrd\'s own PNG writer (as '
+          '`rrdtool graph`): %.2f ms CPU and %.0f bytes each. The full builds: '
+          '%.2f ms CPU per image drawn (median; data, reports, pages and files '
+          'included), %.0f bytes each: **%.2fx the ceiling**.' % (
+              ce['n'], ce['recorded'], 1000 * ce['cpu_per_image'],
+              ce['bytes_per_image'], 1000 * ce['vantage_cpu_per_image'],
+              ce.get('vantage_bytes_per_image') or 0, ce['ratio']))
+elif sp.get('ceiling') is not None:
+    fail('status page ceiling: %s' % json.dumps(ce)[:200])
 if one.get('wall') and t.get('wall'):
     print()
     print('Full build with all cores: %s s wall; with one worker (--jobs 1): '

@@ -21,15 +21,19 @@ and 30 days ending at E), PNG:
      first on odd ones, so a change in the machine's load falls on both);
   4. one more run of vantage-graph with SHIM preloaded, for the time spent
      inside rrd_graph_v, rrd_fetch_r, rrd_info_r and sqlite3_step.
-Both write a file; the two images are compared byte for byte.
+Both write a file; the two images are compared pixel by pixel (PX A B).
 
-status-page: one full build with SHIM preloaded (the warm-up, and where the
-time goes), then N rounds of a full build (fresh DIR) and two incremental
-ones (the same DIR again, as the collector rebuilds; the second is the
-steady state), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
+status-page: one full build with SHIM preloaded (the warm-up, where the
+time goes, and the argument vectors of every graph),
+then N rounds of a full build (fresh DIR) and two incremental
+ones (the same DIR again, as the collector rebuilds; the second, the
+steady state, starts --interval (60) seconds after the first started), and one full build with --jobs 1 (unless --one-worker 0); each `vantage-graph -l info status-page -o DIR`. After each,
 the images in DIR/graphs, the build time and the graphs drawn and reused
 that the command logs. CPU includes the graph worker processes (waited
-for by the command, so in its rusage).
+for by the command, so in its rusage). Last, with --ceiling HELPER, the
+ceiling: --ceiling-n of the recorded vectors (evenly sampled) drawn by
+rrd_graph_v alone in one process; CPU per image against the full builds'
+CPU per image drawn.
 
 Every run: wall time (perf_counter around fork to wait4), user + system
 CPU and peak RSS from wait4's rusage; the child gets SIGKILL after --limit
@@ -185,7 +189,10 @@ def cmd_graphs(a):
             c['profile_run'] = prof
             try:
                 vb, cb = open(vpng, 'rb').read(), open(cpng, 'rb').read()
-                c['same_image'] = vb == cb
+                # Same pixels: vantage-graph encodes its PNG itself
+                # (graphs/graph_png.h), so the bytes differ from librrd's.
+                c['same_bytes'] = vb == cb
+                c['same_image'] = subprocess.call([a.px, vpng, cpng]) == 0
                 c['png_bytes'] = len(vb)
                 c['png_size'] = '%dx%d' % (int.from_bytes(vb[16:20], 'big'),
                                            int.from_bytes(vb[20:24], 'big'))
@@ -225,10 +232,18 @@ def cmd_status_page(a):
     # build (fresh folder) and an incremental one right after it (the
     # collector's rebuild: same folder, nothing new but the clock). Last,
     # one full build with --jobs 1: the one-core figure to compare with.
+    # The warm-up also records every argument vector handed to
+    # rrd_graph_v (the shim appends each with one write), for the ceiling
+    # below.
+    argv_f = a.json + '.argv'
+    if os.path.exists(argv_f):
+        os.unlink(argv_f)
     plan = [('full', True, [])]
+    prev_start = time.time()
     for i in range(a.runs):
-        # The second incremental build is the steady state: the time since
-        # the previous build is one incremental build, not a full one.
+        # The second incremental build is the steady state: it starts
+        # --interval seconds after the first one started (the collector's
+        # rebuild interval), or right after it when that took longer.
         plan += [('full', False, []), ('incremental-1', False, []),
                  ('incremental', False, [])]
     if a.one_worker:
@@ -236,11 +251,20 @@ def cmd_status_page(a):
     for i, (mode, profiled, extra) in enumerate(plan):
         err_f = a.json + '.%d.err' % i
         prof_f = a.json + '.prof.json'
-        env = {'LD_PRELOAD': a.shim, 'GRAPH_PROF_OUT': prof_f} if profiled \
-            else None
+        env = {'LD_PRELOAD': a.shim, 'GRAPH_PROF_OUT': prof_f,
+               'GRAPH_ARGV_OUT': argv_f} if profiled else None
         if not mode.startswith('incremental'):
             sp_clear(a.out_dir)
+        # The steady state: as the collector rebuilds, --interval seconds
+        # after the previous build started (or at once if that took
+        # longer).
+        waited = 0.0
+        if mode == 'incremental' and a.interval > 0:
+            waited = max(0.0, prev_start + a.interval - time.time())
+            time.sleep(waited)
+        prev_start = time.time()
         r = run(cmd + extra, env, a.limit, err_f)
+        r['waited'] = waited
         r['profiled'] = profiled
         r['mode'] = mode
         log = open(err_f, errors='replace').read()
@@ -280,6 +304,49 @@ def cmd_status_page(a):
         res[mode] = summary([r for r in res['runs']
                              if r['mode'] == mode and not r['profiled']])
     res['timed'] = res['full']
+    # The ceiling: the same graphs drawn by librrd alone (rrd_graph_v in one
+    # process, its own PNG writer, as `rrdtool graph` does), against the
+    # status page's CPU per image drawn (the whole build: data queries,
+    # reports, pages and files included).
+    if a.ceiling and os.path.exists(argv_f):
+        import shutil
+        cdir = a.out_dir + '.ceiling'
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.makedirs(cdir)
+        out_f = a.json + '.ceiling.out'
+        with open(out_f, 'w') as f:
+            t0 = time.perf_counter()
+            crc = subprocess.call([a.ceiling, argv_f, cdir, str(a.ceiling_n)],
+                                  stdout=f, stderr=subprocess.DEVNULL,
+                                  env=dict(os.environ, TZ='UTC', LC_ALL='C'))
+        ce = {'rc': crc, 'wall_total': time.perf_counter() - t0}
+        try:
+            n, cpu, wall, nbytes, failed, recorded = \
+                open(out_f).read().split()
+            ce.update(n=int(n), cpu=float(cpu), wall=float(wall),
+                      bytes=int(nbytes), failed=int(failed),
+                      recorded=int(recorded))
+            ce['cpu_per_image'] = ce['cpu'] / max(ce['n'], 1)
+            ce['bytes_per_image'] = ce['bytes'] / max(ce['n'], 1)
+        except ValueError:
+            rc = 1
+        full = [r for r in res['runs'] if r['mode'] == 'full' and
+                not r['profiled'] and r.get('drawn')]
+        if full and ce.get('cpu_per_image'):
+            per = statistics.median(r['cpu'] / r['drawn'] for r in full)
+            ce['vantage_cpu_per_image'] = per
+            ce['ratio'] = per / ce['cpu_per_image']
+            sizes = [os.path.getsize(p) for p in glob.glob(
+                os.path.join(a.out_dir, 'graphs', '*.png'))]
+            ce['vantage_bytes_per_image'] = (sum(sizes) / len(sizes)
+                                             if sizes else None)
+            print('    ceiling: %d graphs by rrd_graph_v alone, %.2f ms CPU '
+                  'each; the status page %.2f ms per image drawn: %.2fx' % (
+                      ce['n'], 1000 * ce['cpu_per_image'], 1000 * per,
+                      ce['ratio']), file=sys.stderr)
+        res['ceiling'] = ce
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.unlink(argv_f)
     with open(a.json, 'w') as f:
         json.dump(res, f, indent=1)
     return rc
@@ -300,6 +367,7 @@ def main():
     p.add_argument('--runs', type=int, default=5)
     p.add_argument('--json', required=True)
     p.add_argument('--limit', type=float, default=60.0)
+    p.add_argument('--px', required=True)
     p = sub.add_parser('status-page')
     p.add_argument('--graph', required=True)
     p.add_argument('--config', required=True)
@@ -309,6 +377,9 @@ def main():
     p.add_argument('--json', required=True)
     p.add_argument('--limit', type=float, default=150.0)
     p.add_argument('--one-worker', type=int, default=1)
+    p.add_argument('--interval', type=float, default=60.0)
+    p.add_argument('--ceiling')
+    p.add_argument('--ceiling-n', type=int, default=1000)
     a = ap.parse_args()
     return cmd_graphs(a) if a.cmd == 'graphs' else cmd_status_page(a)
 

@@ -383,13 +383,25 @@ void alerts_observe(void *arg, const struct events_note *n)
     break;
   }
   case EVENTS_NOTE_UPDATE: {
-    if (isnan(n->end))
+    if (isnan(n->end) && !n->reopened)
       break; /* still open: a probe joined or left; no new alert */
-    snprintf(key, sizeof(key), "%s-%" PRId64 "-%.0f-end-%.0f",
-             alert_row_class(n), n->id, n->start * 1000, n->end * 1000);
-    json_t *o = alert_row_event(a, n, "resolved");
+    /* Late results moved its end, or withdrew it (firing again); the key
+     * names the end it had, so each change is sent once. */
+    if (n->reopened)
+      snprintf(key, sizeof(key), "%s-%" PRId64 "-%.0f-reopen-%.0f",
+               alert_row_class(n), n->id, n->start * 1000, n->old_end * 1000);
+    else
+      snprintf(key, sizeof(key), "%s-%" PRId64 "-%.0f-end-%.0f",
+               alert_row_class(n), n->id, n->start * 1000, n->end * 1000);
+    json_t *o = alert_row_event(a, n, n->reopened ? "firing" : "resolved");
+    if (!isnan(n->old_end)) {
+      json_object_set_new(o, n->reopened ? "reopened" : "updated",
+                          json_true());
+      alert_set_time(o, "previous_end", n->old_end);
+    }
     json_object_set_new(o, "key", json_string(key));
-    alert_queue(a, key, alert_dump(o), n->target, n->start, 0);
+    alert_queue(a, key, alert_dump(o), n->target, n->start,
+                n->reopened ? n->id : 0);
     break;
   }
   case EVENTS_NOTE_DROP: {

@@ -44,6 +44,8 @@
 #define EVENTS_SCHEMA_VERSION VT_SCHEMA_VERSION
 /* How long a statement waits for a lock held by another process. */
 #define EVENTS_BUSY_TIMEOUT_MS 250
+/* Wall-clock seconds between two events_prune from events_tick. */
+#define EVENTS_PRUNE_EVERY_S 600.0
 
 /* Every statement, prepared once at open. */
 enum events_sql {
@@ -80,6 +82,17 @@ enum events_sql {
   EVENTS_SQL_MAINT_FLAG,
   EVENTS_SQL_SPOOL_GET,
   EVENTS_SQL_SPOOL_SEEN,
+  EVENTS_SQL_COVER_FIND,
+  EVENTS_SQL_COVER_DEL,
+  EVENTS_SQL_COVER_PUT,
+  EVENTS_SQL_COVER_LOAD,
+  EVENTS_SQL_UNSILENCE,
+  EVENTS_SQL_PEV_LOAD,
+  EVENTS_SQL_PEV_DEL,
+  EVENTS_SQL_PEV_LAST,
+  EVENTS_SQL_PRUNE_DOWNS,
+  EVENTS_SQL_PRUNE_RETIRED,
+  EVENTS_SQL_PRUNE_COVERS,
   EVENTS_SQL_COUNT
 };
 
@@ -101,8 +114,8 @@ static const struct {
                               "add a probe"},
     [EVENTS_SQL_PROBE_SEEN] = {"UPDATE probes SET"
                                " last_seen = max(last_seen, ?2),"
-                               " next_record = max(next_record, ?3),"
-                               " silent_since = NULL WHERE name = ?1",
+                               " next_record = max(next_record, ?3)"
+                               " WHERE name = ?1",
                                "update a probe"},
     [EVENTS_SQL_PROBE_EVENT] = {"INSERT INTO probe_events(ts, probe, event)"
                                 " VALUES (?1, ?2, ?3)",
@@ -154,7 +167,7 @@ static const struct {
                                 "load the failure streaks"},
     [EVENTS_SQL_DOWN_PUT] = {"INSERT INTO downs(target, client, key,"
                              " check_name, probe, start, \"end\", retired)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                             " VALUES (?1, ?5, ?2, ?3, ?4, ?6, ?7, ?8)"
                              " ON CONFLICT DO UPDATE SET"
                              " \"end\" = excluded.\"end\","
                              " retired = excluded.retired",
@@ -173,9 +186,12 @@ static const struct {
                               " AND first_ts <= ?3",
                               "count the probes of a verdict"},
     /* An address counts from its first result on, and until its last
-     * when every series of it has been retired since. */
+     * when every series of it has been retired since, or when none has a
+     * result within the window (?2: its start; retirements older than
+     * that are pruned). */
     [EVENTS_SQL_ADDRS] = {"SELECT s.key, min(s.first_ts),"
                           " CASE WHEN count(*) = count(r.ts)"
+                          " OR max(s.last_ts) < ?2"
                           " THEN max(s.last_ts) END"
                           " FROM series s LEFT JOIN retired r"
                           " ON r.target = s.target AND r.ip = s.key"
@@ -249,6 +265,56 @@ static const struct {
                                " next_record = max(next_record,"
                                " excluded.next_record)",
                                "update a spool"},
+    /* The spans of probe ?1 within ?4 (silence_s) of [?2, ?3]. */
+    [EVENTS_SQL_COVER_FIND] = {"SELECT min(start), max(\"end\") FROM covers"
+                               " WHERE probe = ?1 AND start <= ?3 + ?4"
+                               " AND \"end\" >= ?2 - ?4",
+                               "read a probe's result spans"},
+    [EVENTS_SQL_COVER_DEL] = {"DELETE FROM covers WHERE probe = ?1"
+                              " AND start <= ?3 + ?4 AND \"end\" >= ?2 - ?4",
+                              "merge a probe's result spans"},
+    [EVENTS_SQL_COVER_PUT] = {"INSERT INTO covers(probe, start, \"end\")"
+                              " VALUES (?1, ?2, ?3)",
+                              "store a probe's result span"},
+    [EVENTS_SQL_COVER_LOAD] = {"SELECT start, \"end\" FROM covers"
+                               " WHERE probe = ?1 ORDER BY start",
+                               "load a probe's result spans"},
+    [EVENTS_SQL_UNSILENCE] = {"UPDATE probes SET silent_since = NULL"
+                              " WHERE name = ?1",
+                              "end a probe's silence"},
+    [EVENTS_SQL_PEV_LOAD] = {"SELECT id, event, ts FROM probe_events"
+                             " WHERE probe = ?1 AND ts >= ?2"
+                             " AND event IN ('silent', 'back')",
+                             "load a probe's silences"},
+    [EVENTS_SQL_PEV_DEL] = {"DELETE FROM probe_events WHERE id = ?1",
+                            "withdraw a silence"},
+    [EVENTS_SQL_PEV_LAST] = {"SELECT 1 FROM (SELECT event FROM probe_events"
+                             " WHERE probe = ?1 AND ts < ?2"
+                             " AND event IN ('silent', 'back')"
+                             " ORDER BY ts DESC, id DESC LIMIT 1)"
+                             " WHERE event = 'silent'",
+                             "read a probe's last silence"},
+    [EVENTS_SQL_PRUNE_DOWNS] = {"DELETE FROM downs"
+                                " WHERE \"end\" IS NOT NULL"
+                                " AND \"end\" < ?1",
+                                "prune the probes' views"},
+    [EVENTS_SQL_PRUNE_RETIRED] = {"DELETE FROM retired WHERE ts < ?1",
+                                  "prune the retired addresses"},
+    /* A span is needed while it or the next one may give a silence row at
+     * or after ?1 (a silence starts after its first span's end). */
+    [EVENTS_SQL_PRUNE_COVERS] = {"DELETE FROM covers WHERE EXISTS"
+                                 " (SELECT 1 FROM covers n"
+                                 " WHERE n.probe = covers.probe"
+                                 " AND n.start > covers.start"
+                                 " AND n.start < ?1)",
+                                 "prune the result spans"},
+};
+
+/* A span of time covered by one probe's results in the open transaction
+ * (merged into `covers` at commit). */
+struct events_span {
+  char probe[QUORUM_NAME_LEN];
+  double start, end;
 };
 
 struct events {
@@ -262,6 +328,13 @@ struct events {
   double horizon;        /* latest result time seen (event time) */
   struct quorum_names touched; /* targets to recompute at commit */
   double first_tick;           /* now of the first events_tick, or 0 */
+  double next_prune;           /* wall time of the next events_prune */
+  struct events_span *spans;   /* result spans of the transaction */
+  size_t nspans, capspans;
+  struct quorum_names touched_probes; /* silences to recompute at commit */
+  uint64_t late_n;     /* results of the transaction older than the window */
+  double late_oldest;  /* ... the oldest one's time */
+  char late_probe[QUORUM_NAME_LEN]; /* ... and its probe */
   bool in_txn;           /* a transaction of ours is open */
   double txn_t0;         /* vt_time_mono at its BEGIN (/metrics) */
   bool batch;            /* ... and it was opened by events_begin */
@@ -327,6 +400,14 @@ static enum vt_status events_run(struct events *ev, enum events_sql id)
   return st;
 }
 
+/* Checks the binds (rc) of a statement without result rows and runs it. */
+static enum vt_status events_bound_run(struct events *ev, enum events_sql id,
+                                       int rc)
+{
+  enum vt_status st = events_bound(ev, id, rc);
+  return st == VT_OK ? events_run(ev, id) : st;
+}
+
 /* Text of a column, "" for NULL. */
 static const char *events_col_text(sqlite3_stmt *s, int col)
 {
@@ -337,6 +418,25 @@ static const char *events_col_text(sqlite3_stmt *s, int col)
 static int events_bind_text(sqlite3_stmt *s, int i, const char *text)
 {
   return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+}
+
+/* Binds the n texts to parameters 1..n; returns the OR of the results. */
+static int events_bind_texts(sqlite3_stmt *s, size_t n,
+                             const char *const *text)
+{
+  int rc = SQLITE_OK;
+  for (size_t i = 0; i < n; i++)
+    rc |= events_bind_text(s, (int)i + 1, text[i]);
+  return rc;
+}
+
+/* Tells the observer that probe went silent or came back at ts. */
+static void events_probe_note(struct events *ev, enum events_note_kind kind,
+                              const char *probe, double ts)
+{
+  events_notify(ev, &(struct events_note){
+                        .kind = kind, .probes = probe, .start = ts,
+                        .end = NAN, .old_end = NAN});
 }
 
 /* ---- storage of the quorum engine's rows and streaks -------------------- */
@@ -355,19 +455,26 @@ struct events_verdict {
   const char *probes;
   int seen_by, of_probes;
   const char *end_reason; /* NULL, or EVENTS_NO_LONGER_CHECKED */
+  double old_end; /* stored end when changed (INFINITY: was open) */
 };
 
-/* Tells the observer about verdict v of target (end NaN: open). */
+/* Tells the observer about verdict v of target: end and old_end as they
+ * are (INFINITY: open) become NaN when open. */
 static void events_verdict_note(struct events *ev, enum events_note_kind kind,
                                 const char *target,
-                                const struct events_verdict *v, double end)
+                                const struct events_verdict *v, double end,
+                                double old_end)
 {
   events_notify(ev, &(struct events_note){
                         .kind = kind, .id = v->id, .target = target,
                         .ip = v->ip,
                         .row = v->outage ? "outage" : "partial",
                         .state = v->state, .probes = v->probes,
-                        .start = v->start, .end = end,
+                        .start = v->start,
+                        .end = isfinite(end) ? end : NAN,
+                        .old_end = isfinite(old_end) ? old_end : NAN,
+                        .reopened = kind == EVENTS_NOTE_UPDATE &&
+                                    !isfinite(end) && isfinite(old_end),
                         .seen_by = v->seen_by, .of_probes = v->of_probes});
 }
 
@@ -405,9 +512,9 @@ static enum vt_status events_verdict_open(struct events *ev,
             v->state ? v->state : v->outage ? "outage" : "partial event",
             vt_time_fmt_iso(v->start, iso, sizeof(iso)),
             isfinite(v->end) ? " (closed)" : "", v->seen_by, v->of_probes);
-  events_verdict_note(ev, EVENTS_NOTE_OPEN, target, v, NAN);
+  events_verdict_note(ev, EVENTS_NOTE_OPEN, target, v, INFINITY, INFINITY);
   if (isfinite(v->end))
-    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end);
+    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end, INFINITY);
   return VT_OK;
 }
 
@@ -431,8 +538,17 @@ static enum vt_status events_verdict_change(struct events *ev,
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_SET);
   if (st == VT_OK)
-    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v,
-                        isfinite(v->end) ? v->end : NAN);
+    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end,
+                        v->old_end);
+  if (st == VT_OK && !isfinite(v->end) && isfinite(v->old_end)) {
+    char iso[32], iso_end[32];
+    vt_notice("events: %s %s: %s from %s goes on after all (late results); "
+              "it had ended at %s",
+              target, v->ip ? v->ip : "(host)",
+              v->state ? v->state : v->outage ? "outage" : "partial event",
+              vt_time_fmt_iso(v->start, iso, sizeof(iso)),
+              vt_time_fmt_iso(v->old_end, iso_end, sizeof(iso_end)));
+  }
   if (st == VT_OK && isfinite(v->end)) {
     char dur[32], iso[32];
     vt_notice("events: %s %s: %s ended at %s after %s%s%s", target,
@@ -464,6 +580,29 @@ static enum vt_status events_verdict_delete(struct events *ev,
                                             .end = NAN});
   }
   return st;
+}
+
+/* Rows to delete, collected while their SELECT runs: an id, and for a
+ * silence row its time and whether it is "silent". */
+struct events_drop {
+  int64_t id;
+  double ts;
+  bool silent;
+};
+struct events_drops {
+  struct events_drop *v;
+  size_t n, cap;
+};
+
+static enum vt_status events_drops_add(struct events_drops *d, int64_t id,
+                                       double ts, bool silent)
+{
+  void *p = vt_grow(d->v, &d->cap, d->n + 1, sizeof(*d->v));
+  if (!p)
+    return events_oom();
+  d->v = p;
+  d->v[d->n++] = (struct events_drop){.id = id, .ts = ts, .silent = silent};
+  return VT_OK;
 }
 
 /* Computed verdicts of one target, with the strings they own. */
@@ -555,10 +694,7 @@ static enum vt_status events_verdicts_apply(struct events *ev,
   bool *matched = calloc(want->n + 1, sizeof(*matched));
   if (!matched)
     return events_oom();
-  struct {
-    int64_t id;
-  } *drop = NULL;
-  size_t ndrop = 0, capdrop = 0;
+  struct events_drops drop = {0};
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROWS_LOAD];
   int rc = events_bind_text(s, 1, target);
   rc |= events_bind_text(s, 2, scope);
@@ -590,6 +726,7 @@ static enum vt_status events_verdicts_apply(struct events *ev,
       matched[i] = true;
       struct events_verdict *w = &want->v[i];
       w->id = id;
+      w->old_end = end;
       bool same = w->end == end &&
                   strcmp(w->probes, events_col_text(s, 6)) == 0 &&
                   strcmp(w->end_reason ? w->end_reason : "",
@@ -600,19 +737,13 @@ static enum vt_status events_verdicts_apply(struct events *ev,
         w->id = -id; /* nothing to write */
       continue;
     }
-    void *p = vt_grow(drop, &capdrop, ndrop + 1, sizeof(*drop));
-    if (!p) {
-      st = events_oom();
-      break;
-    }
-    drop = p;
-    drop[ndrop++].id = id;
+    st = events_drops_add(&drop, id, 0, false);
   }
   if (st == VT_OK && rc != SQLITE_DONE)
     st = events_sql_fail(ev, EVENTS_SQL_ROWS_LOAD);
   events_sql_reset(ev, EVENTS_SQL_ROWS_LOAD);
-  for (size_t i = 0; i < ndrop && st == VT_OK; i++)
-    st = events_verdict_delete(ev, target, drop[i].id);
+  for (size_t i = 0; i < drop.n && st == VT_OK; i++)
+    st = events_verdict_delete(ev, target, drop.v[i].id);
   for (size_t i = 0; i < want->n && st == VT_OK; i++) {
     struct events_verdict *w = &want->v[i];
     if (w->id > 0)
@@ -620,7 +751,7 @@ static enum vt_status events_verdicts_apply(struct events *ev,
     else if (w->id == 0 && (!isfinite(w->end) || w->end >= from))
       st = events_verdict_open(ev, target, w);
   }
-  free(drop);
+  free(drop.v);
   free(matched);
   return st;
 }
@@ -651,9 +782,10 @@ static enum vt_status events_host_verdicts(struct events *ev,
   size_t nt = 0;
   struct quorum_names probes = {0};
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ADDRS];
-  enum vt_status st =
-      events_bound(ev, EVENTS_SQL_ADDRS, events_bind_text(s, 1, target));
-  int rc = SQLITE_DONE;
+  int rc = events_bind_text(s, 1, target);
+  rc |= sqlite3_bind_double(s, 2, ev->horizon - ev->window_s);
+  enum vt_status st = events_bound(ev, EVENTS_SQL_ADDRS, rc);
+  rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     void *p = vt_grow(ad, &capad, nad + 1, sizeof(*ad));
     if (!p) {
@@ -878,18 +1010,14 @@ static enum vt_status events_down_put(void *arg, const struct quorum_down *d)
 {
   struct events *ev = arg;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_DOWN_PUT];
-  int rc = events_bind_text(s, 1, d->target);
-  rc |= sqlite3_bind_int(s, 2, d->client);
-  rc |= events_bind_text(s, 3, d->key);
-  rc |= events_bind_text(s, 4, d->check);
-  rc |= events_bind_text(s, 5, d->probe);
+  int rc = events_bind_texts(
+      s, 4, (const char *[]){d->target, d->key, d->check, d->probe});
+  rc |= sqlite3_bind_int(s, 5, d->client);
   rc |= sqlite3_bind_double(s, 6, d->start);
   rc |= isnan(d->end) ? sqlite3_bind_null(s, 7)
                       : sqlite3_bind_double(s, 7, d->end);
   rc |= sqlite3_bind_int(s, 8, d->retired);
-  enum vt_status st = events_bound(ev, EVENTS_SQL_DOWN_PUT, rc);
-  if (st == VT_OK)
-    st = events_run(ev, EVENTS_SQL_DOWN_PUT);
+  enum vt_status st = events_bound_run(ev, EVENTS_SQL_DOWN_PUT, rc);
   if (st == VT_OK)
     st = quorum_names_add(&ev->touched, d->target);
   return st;
@@ -901,15 +1029,12 @@ static enum vt_status events_streak_put(void *arg,
 {
   struct events *ev = arg;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_STREAK_PUT];
-  int rc = events_bind_text(s, 1, k->target);
-  rc |= events_bind_text(s, 2, k->check);
-  rc |= events_bind_text(s, 3, k->ip);
-  rc |= events_bind_text(s, 4, k->probe);
+  int rc = events_bind_texts(
+      s, 4, (const char *[]){k->target, k->check, k->ip, k->probe});
   rc |= sqlite3_bind_double(s, 5, k->start);
   rc |= sqlite3_bind_int(s, 6, k->count);
   rc |= sqlite3_bind_double(s, 7, k->last_ts);
-  enum vt_status st = events_bound(ev, EVENTS_SQL_STREAK_PUT, rc);
-  return st == VT_OK ? events_run(ev, EVENTS_SQL_STREAK_PUT) : st;
+  return events_bound_run(ev, EVENTS_SQL_STREAK_PUT, rc);
 }
 
 static const struct quorum_ops events_quorum_ops = {
@@ -1023,6 +1148,319 @@ cleanup:
   return st;
 }
 
+/* Checks the binds (rc) of query id and whether it has a row (*any). */
+static enum vt_status events_any(struct events *ev, enum events_sql id,
+                                 int rc, bool *any)
+{
+  *any = false;
+  enum vt_status st = events_bound(ev, id, rc);
+  if (st != VT_OK)
+    return st;
+  rc = sqlite3_step(ev->stmt[id]);
+  *any = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, id);
+  events_sql_reset(ev, id);
+  return st;
+}
+
+/* ---- silences by event time --------------------------------------------- */
+
+static enum vt_status events_probe_event(struct events *ev, const char *probe,
+                                         const char *event, double ts);
+
+/* Adds the time ts of a result of probe to the transaction's spans: it
+ * extends the probe's latest span when within silence_s of it, else starts
+ * one (the spans merge with the stored ones at commit). */
+static enum vt_status events_span_add(struct events *ev, const char *probe,
+                                      double ts)
+{
+  for (size_t i = ev->nspans; i-- > 0;) {
+    struct events_span *sp = &ev->spans[i];
+    if (strcmp(sp->probe, probe) != 0)
+      continue;
+    if (ts < sp->start - ev->silence_s || ts > sp->end + ev->silence_s)
+      break;
+    sp->start = ts < sp->start ? ts : sp->start;
+    sp->end = ts > sp->end ? ts : sp->end;
+    return VT_OK;
+  }
+  void *p = vt_grow(ev->spans, &ev->capspans, ev->nspans + 1,
+                    sizeof(*ev->spans));
+  if (!p)
+    return events_oom();
+  ev->spans = p;
+  struct events_span *sp = &ev->spans[ev->nspans++];
+  snprintf(sp->probe, sizeof(sp->probe), "%s", probe);
+  sp->start = sp->end = ts;
+  return VT_OK;
+}
+
+/* Binds probe, [start, end] and silence_s to a COVER_FIND or COVER_DEL. */
+static enum vt_status events_span_bind(struct events *ev, enum events_sql id,
+                                       const struct events_span *sp)
+{
+  sqlite3_stmt *s = ev->stmt[id];
+  int rc = events_bind_text(s, 1, sp->probe);
+  rc |= sqlite3_bind_double(s, 2, sp->start);
+  rc |= sqlite3_bind_double(s, 3, sp->end);
+  rc |= sqlite3_bind_double(s, 4, ev->silence_s);
+  return events_bound(ev, id, rc);
+}
+
+/* Merges the transaction's spans into `covers`; a probe with new results
+ * is no longer silent, and its silences are recomputed at commit. */
+static enum vt_status events_spans_flush(struct events *ev)
+{
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; i < ev->nspans && st == VT_OK; i++) {
+    struct events_span sp = ev->spans[i];
+    st = events_span_bind(ev, EVENTS_SQL_COVER_FIND, &sp);
+    if (st != VT_OK)
+      break;
+    sqlite3_stmt *s = ev->stmt[EVENTS_SQL_COVER_FIND];
+    bool found = false;
+    double lo = sp.start, hi = sp.end;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      found = sqlite3_column_type(s, 0) != SQLITE_NULL;
+      if (found) {
+        lo = fmin(lo, sqlite3_column_double(s, 0));
+        hi = fmax(hi, sqlite3_column_double(s, 1));
+      }
+    } else {
+      st = events_sql_fail(ev, EVENTS_SQL_COVER_FIND);
+    }
+    events_sql_reset(ev, EVENTS_SQL_COVER_FIND);
+    if (st == VT_OK && found && (st = events_span_bind(ev, EVENTS_SQL_COVER_DEL,
+                                                       &sp)) == VT_OK)
+      st = events_run(ev, EVENTS_SQL_COVER_DEL);
+    if (st == VT_OK) {
+      s = ev->stmt[EVENTS_SQL_COVER_PUT];
+      int rc = events_bind_text(s, 1, sp.probe);
+      rc |= sqlite3_bind_double(s, 2, lo);
+      rc |= sqlite3_bind_double(s, 3, hi);
+      st = events_bound_run(ev, EVENTS_SQL_COVER_PUT, rc);
+    }
+    if (st == VT_OK)
+      st = events_bound_run(
+          ev, EVENTS_SQL_UNSILENCE,
+          events_bind_text(ev->stmt[EVENTS_SQL_UNSILENCE], 1, sp.probe));
+    if (st == VT_OK)
+      st = quorum_names_add(&ev->touched_probes, sp.probe);
+  }
+  ev->nspans = 0;
+  return st;
+}
+
+/* The stored spans of probe, in time order, into a new array *out of *n. */
+static enum vt_status events_covers_load(struct events *ev, const char *probe,
+                                         struct events_span **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  size_t cap = 0;
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_COVER_LOAD];
+  enum vt_status st = events_bound(ev, EVENTS_SQL_COVER_LOAD,
+                                   events_bind_text(s, 1, probe));
+  int rc = SQLITE_DONE;
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    void *p = vt_grow(*out, &cap, *n + 1, sizeof(**out));
+    if (!p) {
+      st = events_oom();
+      break;
+    }
+    *out = p;
+    (*out)[*n].start = sqlite3_column_double(s, 0);
+    (*out)[(*n)++].end = sqlite3_column_double(s, 1);
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, EVENTS_SQL_COVER_LOAD);
+  events_sql_reset(ev, EVENTS_SQL_COVER_LOAD);
+  return st;
+}
+
+/* Rewrites the silence rows (probe_events "silent" and "back") of probe
+ * from its spans, within the window: silent from the end of a span plus
+ * silence_s, back at the next span's start; silent after its last span
+ * while events_tick holds it silent (not heard from). A probe without
+ * spans (it never sent a result) keeps the rows of arrival (events_tick,
+ * events_probe_seen). */
+static enum vt_status events_probe_silences(struct events *ev,
+                                            const char *probe)
+{
+  struct events_span *cv;
+  size_t n;
+  enum vt_status st = events_covers_load(ev, probe, &cv, &n);
+  if (st != VT_OK || n == 0) {
+    free(cv);
+    return st;
+  }
+  sqlite3_stmt *s = ev->stmt[EVENTS_SQL_PROBE_GET];
+  bool silent = false, known = false;
+  st = events_bound(ev, EVENTS_SQL_PROBE_GET, events_bind_text(s, 1, probe));
+  if (st == VT_OK) {
+    if ((known = sqlite3_step(s) == SQLITE_ROW))
+      silent = sqlite3_column_type(s, 1) != SQLITE_NULL;
+    events_sql_reset(ev, EVENTS_SQL_PROBE_GET);
+  }
+  if (!known) { /* results fed without events_probe_seen (tests) */
+    free(cv);
+    return st;
+  }
+  /* The rows wanted: silent (true) or back at a time. */
+  struct {
+    bool silent, have;
+    double ts;
+  } *want = calloc(2 * n + 1, sizeof(*want));
+  size_t nw = 0;
+  if (!want && st == VT_OK)
+    st = events_oom();
+  double from = fmax(ev->horizon - ev->window_s, cv[0].start);
+  /* Silent by arrival before its first span (it sent no result before,
+   * or before this version): back at the first result. */
+  bool back_first = false;
+  if (st == VT_OK && cv[0].start >= ev->horizon - ev->window_s) {
+    s = ev->stmt[EVENTS_SQL_PEV_LAST];
+    int rc = events_bind_text(s, 1, probe);
+    rc |= sqlite3_bind_double(s, 2, cv[0].start);
+    st = events_any(ev, EVENTS_SQL_PEV_LAST, rc, &back_first);
+  }
+  if (back_first) {
+    want[nw].silent = false;
+    want[nw++].ts = cv[0].start;
+  }
+  for (size_t i = 0; i < n && st == VT_OK; i++) {
+    bool gap = i + 1 < n ? cv[i + 1].start - cv[i].end > ev->silence_s
+                         : silent;
+    if (!gap)
+      continue;
+    want[nw].silent = true;
+    want[nw++].ts = cv[i].end + ev->silence_s;
+    if (i + 1 < n) {
+      want[nw].silent = false;
+      want[nw++].ts = cv[i + 1].start;
+    }
+  }
+  /* The stored rows: matched ones stay, the others go. */
+  struct events_drops drop = {0};
+  s = ev->stmt[EVENTS_SQL_PEV_LOAD];
+  int rc = events_bind_text(s, 1, probe);
+  rc |= sqlite3_bind_double(s, 2, from);
+  if (st == VT_OK)
+    st = events_bound(ev, EVENTS_SQL_PEV_LOAD, rc);
+  else
+    events_sql_reset(ev, EVENTS_SQL_PEV_LOAD);
+  while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    bool is_silent = strcmp(events_col_text(s, 1), "silent") == 0;
+    double ts = sqlite3_column_double(s, 2);
+    size_t k = 0;
+    while (k < nw && (want[k].have || want[k].silent != is_silent ||
+                      want[k].ts != ts))
+      k++;
+    if (k < nw) {
+      want[k].have = true;
+      continue;
+    }
+    st = events_drops_add(&drop, sqlite3_column_int64(s, 0), ts, is_silent);
+  }
+  if (st == VT_OK && rc != SQLITE_DONE)
+    st = events_sql_fail(ev, EVENTS_SQL_PEV_LOAD);
+  events_sql_reset(ev, EVENTS_SQL_PEV_LOAD);
+  char iso[32];
+  for (size_t i = 0; i < drop.n && st == VT_OK; i++) {
+    const struct events_drop *d = &drop.v[i];
+    st = events_bound_run(
+        ev, EVENTS_SQL_PEV_DEL,
+        sqlite3_bind_int64(ev->stmt[EVENTS_SQL_PEV_DEL], 1, d->id));
+    if (st != VT_OK || !d->silent)
+      continue;
+    vt_notice("events: probe %s was not silent from %s after all: its "
+              "results cover that time",
+              probe, vt_time_fmt_iso(d->ts, iso, sizeof(iso)));
+    events_probe_note(ev, EVENTS_NOTE_PROBE_BACK, probe, d->ts);
+  }
+  for (size_t k = 0; k < nw && st == VT_OK; k++) {
+    if (want[k].have || want[k].ts < from)
+      continue;
+    st = events_probe_event(ev, probe, want[k].silent ? "silent" : "back",
+                            want[k].ts);
+    if (st != VT_OK)
+      break;
+    char dur[32];
+    if (want[k].silent)
+      vt_notice("events: probe %s silent from %s (no result for %s)", probe,
+                vt_time_fmt_iso(want[k].ts, iso, sizeof(iso)),
+                vt_time_fmt_duration(ev->silence_s, dur, sizeof(dur)));
+    else
+      vt_notice("events: probe %s is back at %s", probe,
+                vt_time_fmt_iso(want[k].ts, iso, sizeof(iso)));
+    events_probe_note(ev,
+                      want[k].silent ? EVENTS_NOTE_PROBE_SILENT
+                                     : EVENTS_NOTE_PROBE_BACK,
+                      probe, want[k].ts);
+  }
+  free(drop.v);
+  free(want);
+  free(cv);
+  return st;
+}
+
+/* Recomputes the silences of the probes the transaction touched. */
+static enum vt_status events_touched_silences(struct events *ev)
+{
+  enum vt_status st = events_spans_flush(ev);
+  for (size_t i = 0; i < ev->touched_probes.n && st == VT_OK; i++)
+    st = events_probe_silences(ev, ev->touched_probes.v[i]);
+  if (st == VT_OK)
+    quorum_names_cleanup(&ev->touched_probes);
+  return st;
+}
+
+/* Whether probe has result spans (its silences go by event time). */
+static enum vt_status events_has_covers(struct events *ev, const char *probe,
+                                        bool *has)
+{
+  return events_any(
+      ev, EVENTS_SQL_COVER_LOAD,
+      events_bind_text(ev->stmt[EVENTS_SQL_COVER_LOAD], 1, probe), has);
+}
+
+/* Counts a result older than the window, for the line at commit. */
+static void events_late_note(struct events *ev, const struct vt_result *r)
+{
+  if (!(r->ts < ev->horizon - ev->window_s))
+    return;
+  if (ev->late_n++ == 0 || r->ts < ev->late_oldest) {
+    ev->late_oldest = r->ts;
+    snprintf(ev->late_probe, sizeof(ev->late_probe), "%s", r->probe);
+  }
+}
+
+/* Logs (once per batch) the results that came too late to re-evaluate. */
+static void events_late_log(struct events *ev)
+{
+  if (!ev->late_n)
+    return;
+  char iso[32], from[32], win[32];
+  vt_warn("events: %" PRIu64 " results (the oldest of probe %s at %s) came "
+          "more than quorum.window (%s) behind the latest result: stored in "
+          "their series, but verdicts and silences that ended before %s are "
+          "final and were not re-evaluated",
+          ev->late_n, ev->late_probe,
+          vt_time_fmt_iso(ev->late_oldest, iso, sizeof(iso)),
+          vt_time_fmt_duration(ev->window_s, win, sizeof(win)),
+          vt_time_fmt_iso(ev->horizon - ev->window_s, from, sizeof(from)));
+  ev->late_n = 0;
+}
+
+/* Forgets the transaction's spans, touched probes and late count. */
+static void events_txn_forget(struct events *ev)
+{
+  ev->nspans = 0;
+  ev->late_n = 0;
+  quorum_names_cleanup(&ev->touched_probes);
+}
+
 /* ---- loading and transactions ------------------------------------------- */
 
 static enum vt_status events_load_streaks(struct events *ev)
@@ -1096,6 +1534,7 @@ static enum vt_status events_txn_begin(struct events *ev, bool batch)
   ev->in_txn = true;
   ev->batch = batch;
   ev->pending = 0;
+  events_txn_forget(ev);
   return VT_OK;
 }
 
@@ -1108,6 +1547,7 @@ static void events_txn_rollback(struct events *ev)
     (void)events_run(ev, EVENTS_SQL_ROLLBACK);
   ev->in_txn = ev->batch = false;
   ev->pending = 0;
+  events_txn_forget(ev);
   events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_ROLLBACK});
   if (events_engine_load(ev) != VT_OK)
     vt_err("events: %s: cannot reload the quorum state after a rollback; "
@@ -1122,7 +1562,9 @@ static enum vt_status events_txn_commit(struct events *ev)
     vt_err("events: %s: commit without a transaction", ev->path);
     return VT_EINVAL;
   }
-  enum vt_status st = events_touched_verdicts(ev);
+  enum vt_status st = events_touched_silences(ev);
+  if (st == VT_OK)
+    st = events_touched_verdicts(ev);
   if (st == VT_OK)
     st = quorum_flush(ev->quorum);
   double t_commit = vt_time_mono();
@@ -1135,6 +1577,7 @@ static enum vt_status events_txn_commit(struct events *ev)
   double t_end = vt_time_mono();
   coll_metrics_observe(COLL_HIST_SQLITE_COMMIT, t_end - t_commit);
   coll_metrics_observe(COLL_HIST_SQLITE_TXN, t_end - ev->txn_t0);
+  events_late_log(ev);
   ev->batches += ev->batch;
   ev->results += ev->pending;
   ev->in_txn = ev->batch = false;
@@ -1320,6 +1763,8 @@ void events_close(struct events *ev)
     vt_err("events: %s: cannot close: %s", ev->path, sqlite3_errmsg(ev->db));
   quorum_destroy(ev->quorum);
   quorum_names_cleanup(&ev->touched);
+  quorum_names_cleanup(&ev->touched_probes);
+  free(ev->spans);
   free(ev->path);
   free(ev);
 }
@@ -1333,6 +1778,45 @@ void events_set_quorum(struct events *ev, int quorum, int confirm,
   ev->quorum_n = quorum < 1 ? 1 : quorum;
   if (silence_s > 0)
     ev->silence_s = silence_s;
+}
+
+void events_set_window(struct events *ev, double window_s)
+{
+  if (window_s > 0)
+    ev->window_s = window_s;
+}
+
+enum vt_status events_prune(struct events *ev, uint64_t *n)
+{
+  if (n)
+    *n = 0;
+  if (!(ev->horizon > 0))
+    return VT_OK;
+  double from = ev->horizon - ev->window_s;
+  bool own;
+  enum vt_status st = events_auto_begin(ev, &own);
+  static const enum events_sql prune[] = {EVENTS_SQL_PRUNE_DOWNS,
+                                          EVENTS_SQL_PRUNE_RETIRED,
+                                          EVENTS_SQL_PRUNE_COVERS};
+  uint64_t gone = 0;
+  for (size_t i = 0; i < sizeof(prune) / sizeof(prune[0]) && st == VT_OK;
+       i++) {
+    st = events_bound_run(
+        ev, prune[i], sqlite3_bind_double(ev->stmt[prune[i]], 1, from));
+    if (st == VT_OK)
+      gone += (uint64_t)sqlite3_changes(ev->db);
+  }
+  st = events_auto_end(ev, own, st);
+  if (st == VT_OK && gone) {
+    char iso[32];
+    vt_info("events: pruned %" PRIu64 " probe views, retirements and result "
+            "spans that ended before %s (quorum.window before the latest "
+            "result)",
+            gone, vt_time_fmt_iso(from, iso, sizeof(iso)));
+  }
+  if (n && st == VT_OK)
+    *n = gone;
+  return st;
 }
 
 enum vt_status events_set_maintenance(struct events *ev,
@@ -1485,6 +1969,17 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
   if (st != VT_OK)
     goto done;
 
+  /* A probe that sent results is silent until results cover the time
+   * again (events_probe_silences); one that never did, until it calls. */
+  bool covers = false;
+  for (size_t i = 0; i < ev->nspans && silent && !covers; i++)
+    covers = strcmp(ev->spans[i].probe, probe) == 0; /* results coming */
+  if (silent && !covers)
+    st = events_has_covers(ev, probe, &covers);
+  if (st != VT_OK)
+    goto done;
+  silent &= !covers;
+
   enum events_sql id = known ? EVENTS_SQL_PROBE_SEEN : EVENTS_SQL_PROBE_NEW;
   s = ev->stmt[id];
   rc = events_bind_text(s, 1, probe);
@@ -1498,10 +1993,12 @@ enum vt_status events_probe_seen(struct events *ev, const char *probe,
     st = events_probe_event(ev, probe, "first_seen", now);
   } else if (st == VT_OK && silent) {
     vt_notice("events: probe %s is back", probe);
-    st = events_probe_event(ev, probe, "back", now);
-    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_BACK,
-                                            .probes = probe, .start = now,
-                                            .end = NAN});
+    st = events_bound_run(
+        ev, EVENTS_SQL_UNSILENCE,
+        events_bind_text(ev->stmt[EVENTS_SQL_UNSILENCE], 1, probe));
+    if (st == VT_OK)
+      st = events_probe_event(ev, probe, "back", now);
+    events_probe_note(ev, EVENTS_NOTE_PROBE_BACK, probe, now);
   }
 done:
   return events_auto_end(ev, own, st);
@@ -1596,6 +2093,7 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
   case VT_CHECK_TCP:
   case VT_CHECK_HTTP:
   case VT_CHECK_CLIENT:
+    events_late_note(ev, r);
     if (r->ts > ev->horizon)
       ev->horizon = r->ts;
     st = quorum_result(ev->quorum, r);
@@ -1603,6 +2101,9 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
       st = events_retire(ev, r);
     break;
   }
+  /* A retirement says the probe stopped checking, not that it checked. */
+  if (st == VT_OK && !r->retired)
+    st = events_span_add(ev, r->probe, r->ts);
   if (st == VT_OK) {
     ev->pending++;
     events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_RESULT,
@@ -1613,6 +2114,12 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
 
 enum vt_status events_tick(struct events *ev, double now)
 {
+  if (now >= ev->next_prune) {
+    ev->next_prune = now + EVENTS_PRUNE_EVERY_S;
+    enum vt_status st = events_prune(ev, NULL);
+    if (st != VT_OK)
+      return st;
+  }
   /* A collector that was down heard nobody meanwhile: give every probe
    * silence_s from the first tick to come back (their uploaders retry at
    * most a few seconds apart) before calling any of them silent. */
@@ -1623,16 +2130,12 @@ enum vt_status events_tick(struct events *ev, double now)
   double before = now - ev->silence_s;
   /* Cheap test first, so an idle tick takes no write lock. */
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_SILENT_ANY];
-  enum vt_status st = events_bound(ev, EVENTS_SQL_SILENT_ANY,
-                                   sqlite3_bind_double(s, 1, before));
-  if (st != VT_OK)
+  bool any;
+  enum vt_status st = events_any(ev, EVENTS_SQL_SILENT_ANY,
+                                 sqlite3_bind_double(s, 1, before), &any);
+  if (st != VT_OK || !any)
     return st;
-  int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    st = events_sql_fail(ev, EVENTS_SQL_SILENT_ANY);
-  events_sql_reset(ev, EVENTS_SQL_SILENT_ANY);
-  if (st != VT_OK || rc == SQLITE_DONE)
-    return st;
+  int rc;
 
   bool own;
   st = events_auto_begin(ev, &own);
@@ -1656,13 +2159,20 @@ enum vt_status events_tick(struct events *ev, double now)
     st = events_sql_fail(ev, EVENTS_SQL_SILENT_SET);
   events_sql_reset(ev, EVENTS_SQL_SILENT_SET);
   for (size_t i = 0; i < silent.n && st == VT_OK; i++) {
+    /* With results, the silence starts silence_s after the last one
+     * (events_probe_silences, at commit); without, now. */
+    bool covers = false;
+    st = events_has_covers(ev, silent.v[i], &covers);
+    if (st == VT_OK && covers) {
+      st = quorum_names_add(&ev->touched_probes, silent.v[i]);
+      continue;
+    }
     char dur[32];
     vt_notice("events: probe %s silent for %s", silent.v[i],
               vt_time_fmt_duration(ev->silence_s, dur, sizeof(dur)));
-    st = events_probe_event(ev, silent.v[i], "silent", now);
-    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_PROBE_SILENT,
-                                            .probes = silent.v[i],
-                                            .start = now, .end = NAN});
+    if (st == VT_OK)
+      st = events_probe_event(ev, silent.v[i], "silent", now);
+    events_probe_note(ev, EVENTS_NOTE_PROBE_SILENT, silent.v[i], now);
   }
   quorum_names_cleanup(&silent);
   return events_auto_end(ev, own, st);

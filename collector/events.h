@@ -24,9 +24,14 @@ struct events_conf {
   double window_s;  /* re-evaluation window; 0 = EVENTS_WINDOW_S */
 };
 
-/* Results this far behind the latest result time still re-evaluate the
- * verdicts they touch (a day-long collector outage and its catch-up);
- * verdicts that ended before that are final. */
+/* The default of the re-evaluation window (quorum.window): results this far
+ * behind the latest result time still re-evaluate the verdicts and silences
+ * they touch (a day-long collector outage and its catch-up); verdicts that
+ * ended before that are final. An older result is still stored (its series
+ * counts, its RRD file as RRD allows) but changes no verdict that ended
+ * before the window; the collector logs how many such results a batch had.
+ * The probes' views and silences older than the window are pruned
+ * (events_prune). */
 #define EVENTS_WINDOW_S (2 * 86400.0)
 
 /* outages.end_reason of a verdict that ended because its address left the
@@ -48,6 +53,16 @@ void events_close(struct events *ev); /* ev may be NULL */
 void events_set_quorum(struct events *ev, int quorum, int confirm,
                        double silence_s);
 
+/* Replaces the re-evaluation window (reload); not above 0 keeps it. */
+void events_set_window(struct events *ev, double window_s);
+
+/* Deletes what can no longer change a verdict or a silence: probes' views
+ * (`downs`) that ended, retirements (`retired`) and result spans (`covers`)
+ * older than the window. Called from events_tick at most every few
+ * minutes; *n (may be NULL) gets the number of rows deleted. */
+enum vt_status events_prune(struct events *ev, uint64_t *n)
+    __attribute__((warn_unused_result));
+
 /* Replaces the maintenance windows (config load and reload). */
 enum vt_status events_set_maintenance(struct events *ev,
                                       const struct events_maint *m, size_t n)
@@ -66,8 +81,9 @@ enum vt_status events_probe_next(struct events *ev, const char *probe,
     __attribute__((warn_unused_result));
 
 /* Records that probe's records below next are stored, and that it was seen
- * at now (first_seen, last_seen, "back" after a silence). In the batch's
- * transaction. */
+ * at now (first_seen, last_seen; "back" after a silence only for a probe
+ * that never sent a result: the others are back by their results' times,
+ * events_tick). In the batch's transaction. */
 enum vt_status events_probe_seen(struct events *ev, const char *probe,
                                  uint64_t next, double now)
     __attribute__((warn_unused_result));
@@ -108,7 +124,11 @@ size_t events_known_addresses(struct events *ev, const char *target,
 enum vt_status events_result(struct events *ev, const struct vt_result *r)
     __attribute__((warn_unused_result));
 
-/* Periodic work (silences); call every few seconds with the wall time. */
+/* Periodic work (silences, pruning); call every few seconds with the wall
+ * time. A probe not heard from for silence_s (and none within silence_s of
+ * the first tick: the collector may have been down) is silent from its last
+ * result's time plus silence_s; silences are then kept by event time (see
+ * docs/collector.md, "Silences by event time"). */
 enum vt_status events_tick(struct events *ev, double now)
     __attribute__((warn_unused_result));
 
@@ -134,7 +154,8 @@ enum vt_status events_health(struct events *ev, char *why, size_t why_len);
  * borrowed for the call. */
 enum events_note_kind {
   EVENTS_NOTE_OPEN,   /* a row opened (outage, partial, host state) */
-  EVENTS_NOTE_UPDATE, /* its probes changed, or its end (end not NaN) */
+  EVENTS_NOTE_UPDATE, /* its probes or end changed; end NaN: open (again
+                       * when reopened: late results withdrew its end) */
   EVENTS_NOTE_DROP,   /* a partial event of no duration deleted */
   EVENTS_NOTE_PROBE_SILENT,
   EVENTS_NOTE_PROBE_BACK,
@@ -152,6 +173,8 @@ struct events_note {
   const char *probes;  /* rows: comma-separated; probe notes: the probe */
   double start, end;   /* end NaN while open; probe notes: start = when */
   int seen_by, of_probes;
+  bool reopened; /* UPDATE of an ended row whose end late results withdrew */
+  double old_end; /* UPDATE: the end it had (NaN while it was open) */
   const struct vt_result *result; /* EVENTS_NOTE_RESULT */
 };
 typedef void events_observer_fn(void *arg, const struct events_note *n);

@@ -35,6 +35,8 @@
 
 #define MAX_KNOWN 64
 
+#define INGEST_REFUSED_MAX 64
+
 struct ingest {
   const struct coll_conf *conf;
   struct rrd_store *rrd;
@@ -50,6 +52,15 @@ struct ingest {
   struct vt_log_backoff bo_unknown, bo_badsig, bo_stale, bo_future,
       bo_refused;
   struct remote_write *rw; /* NULL = no remote write */
+  /* Records refused by a 400 naming their line: the probe sets them aside
+   * (docs/wire.md) and goes on, so the gap they leave is explained. The
+   * last INGEST_REFUSED_MAX, in memory. */
+  size_t bad_line; /* index of the line a 400 named, SIZE_MAX: none */
+  struct ingest_refused {
+    char probe[64], spool[40];
+    uint64_t rec;
+  } refused[INGEST_REFUSED_MAX];
+  size_t n_refused;
 };
 
 struct ingest *ingest_create(const struct coll_conf *conf,
@@ -289,6 +300,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
   const char *p = req->body, *end = req->body + req->body_len;
   double now = vt_time_wall();
   size_t n = 0;
+  in->bad_line = SIZE_MAX;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) {
@@ -301,6 +313,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
                   a->count);
       return status;
     }
+    in->bad_line = n; /* for the 400s below that name line n + 1 */
     char why[160];
     struct vt_result *r = &in->recs[n];
     if (vt_result_from_json(p, (size_t)(nl - p), r, why, sizeof(why)) !=
@@ -319,6 +332,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
                   n + 1);
       return status;
     }
+    in->bad_line = SIZE_MAX;
     in->line_off[n] = (size_t)(p - req->body);
     in->ahead[n] = r->ts > now + ingest_ahead_tolerance(in);
     in->order[n] = n;
@@ -583,17 +597,72 @@ static size_t ingest_set_aside(struct ingest *in,
   return n;
 }
 
+/* Remembers that record rec of a's probe and spool was refused with a 400
+ * naming its line: the probe sets it aside and sends the next ones. */
+static void ingest_refused_add(struct ingest *in, const struct ingest_auth *a,
+                               uint64_t rec)
+{
+  const char *spool = a->spool ? a->spool : "";
+  size_t n = in->n_refused < INGEST_REFUSED_MAX ? in->n_refused
+                                                : INGEST_REFUSED_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (in->refused[i].rec == rec && strcmp(in->refused[i].probe, a->probe) == 0 &&
+        strcmp(in->refused[i].spool, spool) == 0)
+      return; /* refused again: counted once */
+  struct ingest_refused *f =
+      &in->refused[in->n_refused++ % INGEST_REFUSED_MAX];
+  snprintf(f->probe, sizeof(f->probe), "%s", a->probe);
+  snprintf(f->spool, sizeof(f->spool), "%s", spool);
+  f->rec = rec;
+}
+
+/* Logs the records [next, a->seq) that never came: those this collector
+ * refused are set aside by the probe (its quarantine.jsonl); the others
+ * were lost on the probe's side (a spool deleted by hand), or refused
+ * before this collector's last start. */
+static void ingest_gap_log(struct ingest *in, const struct ingest_auth *a,
+                           uint64_t next)
+{
+  uint64_t gap = a->seq - next, refused = 0;
+  size_t n = in->n_refused < INGEST_REFUSED_MAX ? in->n_refused
+                                                : INGEST_REFUSED_MAX;
+  for (size_t i = 0; i < n; i++) {
+    const struct ingest_refused *f = &in->refused[i];
+    refused += f->rec >= next && f->rec < a->seq &&
+               strcmp(f->probe, a->probe) == 0 &&
+               strcmp(f->spool, a->spool ? a->spool : "") == 0;
+  }
+  if (refused == gap)
+    vt_notice("ingest: probe %s: records %" PRIu64 "..%" PRIu64
+              " set aside by the probe (refused here with 400; see its "
+              "spool's quarantine.jsonl); storing from %" PRIu64,
+              a->probe, next, a->seq - 1, a->seq);
+  else if (refused)
+    vt_warn("ingest: probe %s: of records %" PRIu64 "..%" PRIu64 ", %" PRIu64
+            " set aside by the probe (refused here with 400) and %" PRIu64
+            " never arrived (spool lost?); storing from %" PRIu64,
+            a->probe, next, a->seq - 1, refused, gap - refused, a->seq);
+  else
+    vt_warn("ingest: probe %s: records %" PRIu64 "..%" PRIu64
+            " never arrived (spool lost, or set aside by the probe before "
+            "this collector started?); storing from %" PRIu64,
+            a->probe, next, a->seq - 1, a->seq);
+}
+
 void ingest_results(struct ingest *in, const struct http_api_request *req,
                     int *status, struct vt_buf *reply)
 {
   double t_body = vt_time_mono(); /* the body is complete */
   struct ingest_auth a = {0};
+  in->bad_line = SIZE_MAX;
   int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
   if (!code)
     code = ingest_parse(in, req, &a, reply);
   if (code) {
     in->stats.rejected++;
     *status = code;
+    if (code == 400 && a.probe && in->bad_line != SIZE_MAX)
+      ingest_refused_add(in, &a, a.seq + in->bad_line);
     /* A 401 has been logged where it was decided; a 400 says why here,
      * with the record line (the probe sets the record aside on its side). */
     unsigned long skipped = 0;
@@ -646,9 +715,7 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
   }
   size_t skip = next > a.seq ? (size_t)(next - a.seq) : 0;
   if (a.seq > next)
-    vt_warn("ingest: probe %s: records %" PRIu64 "..%" PRIu64
-            " never arrived (spool lost?); storing from %" PRIu64,
-            a.probe, next, a.seq - 1, a.seq);
+    ingest_gap_log(in, &a, next);
 
   size_t cut;
   if (ingest_budget(in, skip, (size_t)a.count, &cut) != VT_OK) {

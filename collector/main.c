@@ -592,6 +592,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     return;
   }
   events_set_quorum(c->ev, nc->quorum, nc->confirm, nc->silence_s);
+  events_set_window(c->ev, nc->window_s);
   ingest_set_conf(c->ingest, nc);
   if (c->alerts) {
     alerts_set_conf(c->alerts, nc->alerts);
@@ -649,7 +650,8 @@ static int run(struct collector *c)
   struct events_conf ec = {.path = db,
                            .quorum = conf->quorum,
                            .confirm = conf->confirm,
-                           .silence_s = conf->silence_s};
+                           .silence_s = conf->silence_s,
+                           .window_s = conf->window_s};
   c->ev = c->rrd ? events_open(&ec, &st) : NULL;
   if (c->ev && conf->alerts && conf->alerts->n_rx) {
     char adb[PATH_MAX];

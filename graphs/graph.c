@@ -43,9 +43,11 @@
 #include "buf.h"
 #include "dataset.h"
 #include "fsutil.h"
+#include "graph_png.h"
 #include "log.h"
 #include "marks.h"
 #include "net.h"
+#include "present.h"
 #include "series.h"
 #include "timespec.h"
 #include "vt_time.h"
@@ -325,13 +327,7 @@ static uint32_t graph_hash(const char *s)
 static void graph_fmt_time(const struct graph_run *r, double t, char *out,
                            size_t size)
 {
-  if (!r->multi_day) {
-    ts_format_hms(t, out, size);
-    return;
-  }
-  char utc[32];
-  ts_format_utc(t, utc, sizeof(utc)); /* 2026-11-21T11:02:13Z */
-  snprintf(out, size, "%.5s %.8s", utc + 5, utc + 11);
+  pr_time(t, r->multi_day ? PR_T_MDHMS : PR_T_HMS, out, size);
 }
 
 /* The span label of graph.h: "11:02:13-11:04:01, 1m48s". An open outage
@@ -747,8 +743,8 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
     char a[32], b[32];
     /* An answer, not a fault: the status page asks for young services. */
     vt_notice("graph: no data for %s between %s and %s: no graph written",
-           o->target, ts_format_utc(o->start, a, sizeof(a)),
-           ts_format_utc(o->end, b, sizeof(b)));
+           o->target, pr_time(o->start, PR_T_ISO, a, sizeof(a)),
+           pr_time(o->end, PR_T_ISO, b, sizeof(b)));
     return VT_EINVAL;
   }
   return VT_OK;
@@ -831,8 +827,8 @@ static void graph_common_args(struct graph_run *r, const char *vlabel)
                 o->target, o->ip && o->kind != GRAPH_LOAD_SHIFT ? " " : "",
                 o->ip && o->kind != GRAPH_LOAD_SHIFT ? o->ip : "",
                 o->probe ? " from " : "", o->probe ? o->probe : "",
-                ts_format_utc(o->start, a, sizeof(a)),
-                ts_format_utc(o->end, b, sizeof(b)));
+                pr_time(o->start, PR_T_ISO, a, sizeof(a)),
+                pr_time(o->end, PR_T_ISO, b, sizeof(b)));
   }
   if (!o->compact) {
     graph_arg(av, "--vertical-label");
@@ -1533,8 +1529,15 @@ static enum vt_status graph_draw(struct graph_run *r)
   if (r->av.st != VT_OK)
     return r->av.st;
   rrd_clear_error();
+  /* A PNG: keep librrd's surface, to draw the marks on it and encode it
+   * once (graph_png.h). */
+  if (r->o->format != GRAPH_SVG)
+    png_capture_arm();
   rrd_info_t *info = rrd_graph_v((int)r->av.n, r->av.v);
+  cairo_surface_t *surface = png_capture_take();
   if (!info) {
+    if (surface)
+      cairo_surface_destroy(surface);
     vt_err("graph: %s %s: %s", graph_kind_names[r->o->kind], r->o->target,
            rrd_test_error() ? rrd_get_error() : "rrd_graph failed");
     rrd_clear_error();
@@ -1565,6 +1568,16 @@ static enum vt_status graph_draw(struct graph_run *r)
   enum vt_status st = VT_ELIB;
   struct vt_buf svg;
   vt_buf_init(&svg, 0);
+  if (surface) {
+    st = VT_OK;
+    if (r->n_marks && geom.end > geom.start)
+      st = marks_draw_surface(&geom, r->marks, r->n_marks, surface);
+    if (st == VT_OK)
+      st = png_encode(surface, &svg);
+    if (st == VT_OK)
+      st = graph_write(r->o->output, svg.data, svg.len);
+    goto cleanup;
+  }
   if (!image) {
     vt_err("graph: %s %s: librrd returned no image",
            graph_kind_names[r->o->kind], r->o->target);
@@ -1591,6 +1604,8 @@ static enum vt_status graph_draw(struct graph_run *r)
   }
 
 cleanup:
+  if (surface)
+    cairo_surface_destroy(surface);
   vt_buf_cleanup(&svg);
   rrd_info_free(info);
   return st;

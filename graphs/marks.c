@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "present.h"
 
 #define MARKS_LANE_H 6.0
 #define MARKS_ROW_H 13.0
@@ -194,13 +195,30 @@ static cairo_status_t marks_png_write(void *closure, const unsigned char *data,
                                                     : CAIRO_STATUS_WRITE_ERROR;
 }
 
-enum vt_status marks_draw_png(const struct marks_geom *g,
-                              struct marks_span *spans, size_t n,
-                              const void *png, size_t len, struct vt_buf *out)
+enum vt_status marks_draw_surface(const struct marks_geom *g,
+                                  struct marks_span *spans, size_t n,
+                                  cairo_surface_t *sf)
 {
   struct marks_label *lab = calloc(n ? n : 1, sizeof(*lab));
   if (!lab)
     return VT_ENOMEM;
+  cairo_t *cr = cairo_create(sf);
+  marks_layout(g, spans, n, cr, lab);
+  marks_paint(cr, g, spans, n, lab);
+  cairo_status_t cs = cairo_status(cr);
+  cairo_destroy(cr);
+  free(lab);
+  if (cs != CAIRO_STATUS_SUCCESS) {
+    vt_err("graph: cannot draw the marks: %s", cairo_status_to_string(cs));
+    return VT_ELIB;
+  }
+  return VT_OK;
+}
+
+enum vt_status marks_draw_png(const struct marks_geom *g,
+                              struct marks_span *spans, size_t n,
+                              const void *png, size_t len, struct vt_buf *out)
+{
   struct marks_png_src src = {.p = png, .left = len};
   cairo_surface_t *sf =
       cairo_image_surface_create_from_png_stream(marks_png_read, &src);
@@ -208,47 +226,22 @@ enum vt_status marks_draw_png(const struct marks_geom *g,
   if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
     vt_err("graph: cannot read librrd's PNG: %s",
            cairo_status_to_string(cairo_surface_status(sf)));
-    goto out;
+  } else if ((st = marks_draw_surface(g, spans, n, sf)) == VT_OK) {
+    cairo_status_t cs =
+        cairo_surface_write_to_png_stream(sf, marks_png_write, out);
+    if (cs != CAIRO_STATUS_SUCCESS) {
+      vt_err("graph: cannot write the marks: %s", cairo_status_to_string(cs));
+      st = VT_ELIB;
+    }
   }
-  cairo_t *cr = cairo_create(sf);
-  marks_layout(g, spans, n, cr, lab);
-  marks_paint(cr, g, spans, n, lab);
-  cairo_status_t cs = cairo_status(cr);
-  cairo_destroy(cr);
-  if (cs == CAIRO_STATUS_SUCCESS)
-    cs = cairo_surface_write_to_png_stream(sf, marks_png_write, out);
-  if (cs != CAIRO_STATUS_SUCCESS)
-    vt_err("graph: cannot draw the marks: %s", cairo_status_to_string(cs));
-  else
-    st = VT_OK;
-out:
   cairo_surface_destroy(sf);
-  free(lab);
   return st;
 }
 
 void marks_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st)
 {
-  for (; *st == VT_OK && *s; s++) {
-    switch (*s) {
-    case '&':
-      *st = vt_buf_adds(b, "&amp;");
-      break;
-    case '<':
-      *st = vt_buf_adds(b, "&lt;");
-      break;
-    case '>':
-      *st = vt_buf_adds(b, "&gt;");
-      break;
-    case '"':
-      *st = vt_buf_adds(b, "&quot;");
-      break;
-    default:
-      /* Control characters are not allowed in XML 1.0, even escaped. */
-      *st = vt_buf_add(b, (unsigned char)*s < 0x20 ? " " : s, 1);
-      break;
-    }
-  }
+  if (*st == VT_OK)
+    *st = pr_esc(b, s, strlen(s));
 }
 
 enum vt_status marks_draw_svg(const struct marks_geom *g,

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cairo.h>
+
 #include "buf.h"
 #include "vt_status.h"
 
@@ -37,9 +39,16 @@ struct marks_span {
   double x0, x1;
 };
 
-/* Appends s to b escaped for XML text and attributes (control characters
- * become spaces). *st: sticky status, nothing is appended unless VT_OK. */
+/* Appends s to b escaped for XML text and attributes (present.h's
+ * pr_esc). *st: sticky status, nothing is appended unless VT_OK. */
 void marks_xml_esc(struct vt_buf *b, const char *s, enum vt_status *st);
+
+/* Draws spans on surface (librrd's, kept by graph_png.h's capture).
+ * Returns VT_ELIB when cairo fails. */
+enum vt_status marks_draw_surface(const struct marks_geom *g,
+                                  struct marks_span *spans, size_t n,
+                                  cairo_surface_t *surface)
+    __attribute__((warn_unused_result));
 
 /* Draws spans over the PNG image png (len bytes) and writes the new PNG
  * into out. Returns VT_ELIB when cairo cannot read or write the image. */

@@ -40,6 +40,7 @@
 #include "json.h"
 #include "log.h"
 #include "net.h"
+#include "present.h"
 #include "series.h"
 #include "timespec.h"
 #include "vt_time.h"
@@ -52,146 +53,25 @@ enum report_exit {
 
 /* ---- interval sets ------------------------------------------------------- */
 
-struct report_iv {
-  double s, e;
-};
-
-/* A set of half-open intervals; "normalized" = sorted, disjoint, not
- * touching. */
-struct report_ivs {
-  struct report_iv *v;
-  size_t n, cap;
-};
-
-static void report_ivs_free(struct report_ivs *a)
-{
-  free(a->v);
-  *a = (struct report_ivs){0};
-}
-
-/* Appends [s, e) when not empty; extends the last interval when it touches
- * it, so consecutive RRD rows stay one interval. */
-static enum vt_status report_ivs_add(struct report_ivs *a, double s, double e)
-{
-  if (!(e > s))
-    return VT_OK;
-  if (a->n && a->v[a->n - 1].e == s) {
-    a->v[a->n - 1].e = e;
-    return VT_OK;
-  }
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    struct report_iv *v = realloc(a->v, cap * sizeof(*v));
-    if (!v)
-      return VT_ENOMEM;
-    a->v = v;
-    a->cap = cap;
-  }
-  a->v[a->n++] = (struct report_iv){s, e};
-  return VT_OK;
-}
-
-static int report_iv_cmp(const void *x, const void *y)
-{
-  const struct report_iv *a = x, *b = y;
-  if (a->s != b->s)
-    return a->s < b->s ? -1 : 1;
-  return a->e < b->e ? -1 : a->e > b->e;
-}
-
-static void report_ivs_norm(struct report_ivs *a)
-{
-  if (a->n < 2)
-    return;
-  qsort(a->v, a->n, sizeof(*a->v), report_iv_cmp);
-  size_t k = 0;
-  for (size_t i = 1; i < a->n; i++) {
-    if (a->v[i].s <= a->v[k].e) {
-      if (a->v[i].e > a->v[k].e)
-        a->v[k].e = a->v[i].e;
-    } else {
-      a->v[++k] = a->v[i];
-    }
-  }
-  a->n = k + 1;
-}
-
-/* Appends every interval of b to a, then normalizes a. */
-static enum vt_status report_ivs_merge(struct report_ivs *a,
-                                       const struct report_ivs *b)
-{
-  for (size_t i = 0; i < b->n; i++) {
-    enum vt_status st = report_ivs_add(a, b->v[i].s, b->v[i].e);
-    if (st != VT_OK)
-      return st;
-  }
-  report_ivs_norm(a);
-  return VT_OK;
-}
-
-static double report_ivs_len(const struct report_ivs *a)
-{
-  double sum = 0;
-  for (size_t i = 0; i < a->n; i++)
-    sum += a->v[i].e - a->v[i].s;
-  return sum;
-}
-
-/* Length of [s, e) covered by normalized a. */
-static double report_ivs_overlap(const struct report_ivs *a, double s, double e)
-{
-  double sum = 0;
-  for (size_t i = 0; i < a->n && a->v[i].s < e; i++) {
-    double lo = a->v[i].s > s ? a->v[i].s : s;
-    double hi = a->v[i].e < e ? a->v[i].e : e;
-    if (hi > lo)
-      sum += hi - lo;
-  }
-  return sum;
-}
-
-/* out = a - b (a and b normalized; out is reset). */
-static enum vt_status report_ivs_sub(const struct report_ivs *a,
-                                     const struct report_ivs *b,
-                                     struct report_ivs *out)
-{
-  out->n = 0;
-  size_t j = 0;
-  for (size_t i = 0; i < a->n; i++) {
-    double s = a->v[i].s, e = a->v[i].e;
-    while (j < b->n && b->v[j].e <= s)
-      j++;
-    for (size_t k = j; k < b->n && b->v[k].s < e; k++) {
-      enum vt_status st = report_ivs_add(out, s, b->v[k].s);
-      if (st != VT_OK)
-        return st;
-      if (b->v[k].e > s)
-        s = b->v[k].e;
-    }
-    enum vt_status st = report_ivs_add(out, s, e);
-    if (st != VT_OK)
-      return st;
-  }
-  return VT_OK;
-}
+/* struct pr_ivs (present.h). */
 
 /* Length of [start, end) minus the union of the given sets (each
  * normalized). */
 static enum vt_status report_rest_len(double start, double end,
-                                      const struct report_ivs *const *minus,
+                                      const struct pr_ivs *const *minus,
                                       size_t n, double *out)
 {
-  struct report_ivs a = {0}, b = {0};
-  enum vt_status st = report_ivs_add(&a, start, end);
+  struct pr_ivs a = {0}, b = {0};
+  enum vt_status st = pr_ivs_add(&a, start, end);
   for (size_t i = 0; i < n && st == VT_OK; i++) {
-    st = report_ivs_sub(&a, minus[i], &b);
-    struct report_ivs t = a;
+    st = pr_ivs_sub(&a, minus[i], &b);
+    struct pr_ivs t = a;
     a = b;
     b = t;
   }
-  *out = report_ivs_len(&a);
-  report_ivs_free(&a);
-  report_ivs_free(&b);
+  *out = pr_ivs_len(&a);
+  pr_ivs_free(&a);
+  pr_ivs_free(&b);
   return st;
 }
 
@@ -200,7 +80,7 @@ static enum vt_status report_rest_len(double start, double end,
 /* One fetched `up` series of a target, reduced to what the report needs. */
 struct report_series {
   const struct gr_series *se;
-  struct report_ivs known; /* rows with a value, clipped to the period */
+  struct pr_ivs known; /* rows with a value, clipped to the period */
   double up_w, w;          /* sum of up * weight and of weight, outside
                               maintenance */
 };
@@ -208,8 +88,8 @@ struct report_series {
 /* What one target's computation works on. */
 struct report_work {
   double start, end, now;
-  struct report_ivs maint;   /* union of its windows, clipped */
-  struct report_ivs out_all; /* address outage rows and host rows */
+  struct pr_ivs maint;   /* union of its windows, clipped */
+  struct pr_ivs out_all; /* address outage rows and host rows */
   struct report_series *ser;
   size_t n_ser;
 };
@@ -256,7 +136,7 @@ static double report_counted(const struct report_work *w,
 {
   double s, e;
   report_clip(w, o, &s, &e);
-  return (e - s) - report_ivs_overlap(&w->maint, s, e);
+  return (e - s) - pr_ivs_within(&w->maint, s, e);
 }
 
 static bool report_is_addr_outage(const struct gr_outage *o)
@@ -293,12 +173,12 @@ static enum vt_status report_fetch(struct gr_ctx *g, struct report_work *w,
       e = w->end;
     if (e <= s)
       continue;
-    st = report_ivs_add(&rs->known, s, e);
-    double wt = (e - s) - report_ivs_overlap(&w->maint, s, e);
+    st = pr_ivs_add(&rs->known, s, e);
+    double wt = (e - s) - pr_ivs_within(&w->maint, s, e);
     rs->up_w += v * wt;
     rs->w += wt;
   }
-  report_ivs_norm(&rs->known);
+  pr_ivs_norm(&rs->known);
   gr_fetch_free(&f);
   return st;
 }
@@ -369,10 +249,10 @@ static enum vt_status report_rows(struct gr_ctx *g, struct report_work *w,
     t->outages[t->n_outages++] = *o;
     double s, e;
     report_clip(w, o, &s, &e);
-    if ((st = report_ivs_add(&w->out_all, s, e)) != VT_OK)
+    if ((st = pr_ivs_add(&w->out_all, s, e)) != VT_OK)
       goto cleanup;
   }
-  report_ivs_norm(&w->out_all);
+  pr_ivs_norm(&w->out_all);
   st = VT_OK;
 cleanup:
   free(rows);
@@ -384,7 +264,7 @@ static enum vt_status report_address(const struct report_work *w,
                                      const struct report_target *t,
                                      struct report_addr *a)
 {
-  struct report_ivs outs = {0}, down = {0}, known = {0};
+  struct pr_ivs outs = {0}, down = {0}, known = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < t->n_outages && st == VT_OK; i++) {
     const struct gr_outage *o = &t->outages[i];
@@ -392,26 +272,26 @@ static enum vt_status report_address(const struct report_work *w,
       continue;
     double s, e;
     report_clip(w, o, &s, &e);
-    st = report_ivs_add(&outs, s, e);
+    st = pr_ivs_add(&outs, s, e);
     if (report_counted(w, o) > 0)
       a->n_outages++;
   }
-  report_ivs_norm(&outs);
+  pr_ivs_norm(&outs);
   for (size_t i = 0; i < w->n_ser && st == VT_OK; i++)
     if (!strcmp(w->ser[i].se->key, a->ip))
-      st = report_ivs_merge(&known, &w->ser[i].known);
+      st = pr_ivs_merge(&known, &w->ser[i].known);
   if (st == VT_OK)
-    st = report_ivs_sub(&outs, &w->maint, &down);
-  const struct report_ivs *minus[] = {&known, &w->maint, &outs};
+    st = pr_ivs_sub(&outs, &w->maint, &down);
+  const struct pr_ivs *minus[] = {&known, &w->maint, &outs};
   if (st == VT_OK)
     st = report_rest_len(w->start, w->end, minus, 3, &a->nodata_s);
-  a->down_s = report_ivs_len(&down);
-  a->maint_s = report_ivs_len(&w->maint);
+  a->down_s = pr_ivs_len(&down);
+  a->maint_s = pr_ivs_len(&w->maint);
   a->measured_s = (w->end - w->start) - a->maint_s - a->nodata_s;
   a->availability = report_avail(a->down_s, a->measured_s);
-  report_ivs_free(&outs);
-  report_ivs_free(&down);
-  report_ivs_free(&known);
+  pr_ivs_free(&outs);
+  pr_ivs_free(&down);
+  pr_ivs_free(&known);
   return st;
 }
 
@@ -419,7 +299,7 @@ static enum vt_status report_address(const struct report_work *w,
 static enum vt_status report_target_sums(const struct report_work *w,
                                          struct report_target *t)
 {
-  struct report_ivs known = {0};
+  struct pr_ivs known = {0};
   enum vt_status st = VT_OK;
   double n_closed = 0, sum = 0;
   t->down_s = t->degraded_s = 0;
@@ -447,38 +327,38 @@ static enum vt_status report_target_sums(const struct report_work *w,
   if (n_closed)
     t->mttr_s = sum / n_closed;
   for (size_t i = 0; i < w->n_ser && st == VT_OK; i++)
-    st = report_ivs_merge(&known, &w->ser[i].known);
-  const struct report_ivs *minus[] = {&known, &w->maint, &w->out_all};
+    st = pr_ivs_merge(&known, &w->ser[i].known);
+  const struct pr_ivs *minus[] = {&known, &w->maint, &w->out_all};
   if (st == VT_OK)
     st = report_rest_len(w->start, w->end, minus, 3, &t->nodata_s);
-  t->maint_s = report_ivs_len(&w->maint);
+  t->maint_s = pr_ivs_len(&w->maint);
   t->measured_s = (w->end - w->start) - t->maint_s - t->nodata_s;
   t->availability = report_avail(t->down_s, t->measured_s);
-  report_ivs_free(&known);
+  pr_ivs_free(&known);
   return st;
 }
 
 static enum vt_status report_probe(const struct report_work *w,
                                    struct report_probe *p)
 {
-  struct report_ivs known = {0}, rest = {0};
+  struct pr_ivs known = {0}, rest = {0};
   double up_w = 0, wt = 0;
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < w->n_ser && st == VT_OK; i++) {
     const struct report_series *rs = &w->ser[i];
     if (strcmp(rs->se->probe, p->probe) != 0)
       continue;
-    st = report_ivs_merge(&known, &rs->known);
+    st = pr_ivs_merge(&known, &rs->known);
     up_w += rs->up_w;
     wt += rs->w;
   }
   if (st == VT_OK)
-    st = report_ivs_sub(&known, &w->maint, &rest);
-  p->measured_s = report_ivs_len(&rest);
-  p->nodata_s = (w->end - w->start) - report_ivs_len(&w->maint) - p->measured_s;
+    st = pr_ivs_sub(&known, &w->maint, &rest);
+  p->measured_s = pr_ivs_len(&rest);
+  p->nodata_s = (w->end - w->start) - pr_ivs_len(&w->maint) - p->measured_s;
   p->availability = wt > 0 ? up_w / wt : NAN;
-  report_ivs_free(&known);
-  report_ivs_free(&rest);
+  pr_ivs_free(&known);
+  pr_ivs_free(&rest);
   return st;
 }
 
@@ -503,9 +383,9 @@ static enum vt_status report_target_compute(struct gr_ctx *g,
   for (size_t i = 0; i < t->n_maint && st == VT_OK; i++) {
     double s = t->maint[i].start > w->start ? t->maint[i].start : w->start;
     double e = t->maint[i].end < w->end ? t->maint[i].end : w->end;
-    st = report_ivs_add(&w->maint, s, e);
+    st = pr_ivs_add(&w->maint, s, e);
   }
-  report_ivs_norm(&w->maint);
+  pr_ivs_norm(&w->maint);
   if (st == VT_OK)
     st = report_rows(g, w, t);
   if (st == VT_OK)
@@ -553,7 +433,7 @@ static enum vt_status report_target_compute(struct gr_ctx *g,
 
 cleanup:
   for (size_t i = 0; i < w->n_ser; i++)
-    report_ivs_free(&w->ser[i].known);
+    pr_ivs_free(&w->ser[i].known);
   free(w->ser);
   w->ser = NULL;
   w->n_ser = 0;
@@ -619,8 +499,8 @@ enum vt_status report_compute(struct gr_ctx *g, const char *target,
     struct report_target *t = &r->targets[r->n++];
     snprintf(t->target, sizeof(t->target), "%s", names[i]);
     st = report_target_compute(g, &w, t);
-    report_ivs_free(&w.maint);
-    report_ivs_free(&w.out_all);
+    pr_ivs_free(&w.maint);
+    pr_ivs_free(&w.out_all);
   }
 
 cleanup:
@@ -635,35 +515,6 @@ cleanup:
 
 /* ---- formatting helpers -------------------------------------------------- */
 
-/* Truncates a fraction to `decimals` places (see the top of the file). */
-static double report_trunc(double a, int decimals)
-{
-  double scale = pow(10, decimals);
-  return floor(a * scale + 1e-6) / scale;
-}
-
-/* "99.962 %", or "no data". */
-static const char *report_pct(double a, char *out, size_t size)
-{
-  if (isnan(a))
-    snprintf(out, size, "no data");
-  else
-    snprintf(out, size, "%.3f %%", report_trunc(a, 5) * 100);
-  return out;
-}
-
-/* Seconds as a number: whole seconds without decimals, else 3. */
-static const char *report_num(double s, char *out, size_t size)
-{
-  if (isnan(s))
-    snprintf(out, size, "%s", "");
-  else if (s == floor(s) && fabs(s) < 1e15)
-    snprintf(out, size, "%.0f", s);
-  else
-    snprintf(out, size, "%.3f", s);
-  return out;
-}
-
 /* "1m48s (108 s)". */
 static const char *report_dur(double s, char *out, size_t size)
 {
@@ -672,7 +523,7 @@ static const char *report_dur(double s, char *out, size_t size)
     snprintf(out, size, "-");
   else
     snprintf(out, size, "%s (%s s)", vt_time_fmt_duration(s, d, sizeof(d)),
-             report_num(s, n, sizeof(n)));
+             pr_num(s, n, sizeof(n)));
   return out;
 }
 
@@ -718,11 +569,11 @@ static enum vt_status report_work_of(const struct report *r,
   for (size_t i = 0; i < t->n_maint; i++) {
     double s = t->maint[i].start > r->start ? t->maint[i].start : r->start;
     double e = t->maint[i].end < r->end ? t->maint[i].end : r->end;
-    enum vt_status st = report_ivs_add(&w->maint, s, e);
+    enum vt_status st = pr_ivs_add(&w->maint, s, e);
     if (st != VT_OK)
       return st;
   }
-  report_ivs_norm(&w->maint);
+  pr_ivs_norm(&w->maint);
   return VT_OK;
 }
 
@@ -814,10 +665,10 @@ static void report_text_rows(struct report_table *tb,
     const struct gr_outage *r = &rows[i];
     double now = w ? w->now : vt_time_wall();
     double end = report_row_end(r, now);
-    report_cell(tb, "%s", ts_format_utc(r->start, a, sizeof(a)));
+    report_cell(tb, "%s", pr_time(r->start, PR_T_ISO, a, sizeof(a)));
     char endtxt[96];
     snprintf(endtxt, sizeof(endtxt), "%s%s%s%s",
-             isnan(r->end) ? "(ongoing)" : ts_format_utc(end, b, sizeof(b)),
+             isnan(r->end) ? "(ongoing)" : pr_time(end, PR_T_ISO, b, sizeof(b)),
              r->end_reason[0] ? " (" : "", r->end_reason,
              r->end_reason[0] ? ")" : "");
     report_cell(tb, "%s", endtxt);
@@ -853,7 +704,7 @@ static enum vt_status report_text_target(const struct report_target *t,
     for (size_t i = 0; i < t->n_addrs; i++) {
       const struct report_addr *a = &t->addrs[i];
       report_cell(&tb, "%s", a->ip);
-      report_cell(&tb, "%s", report_pct(a->availability, c1, sizeof(c1)));
+      report_cell(&tb, "%s", pr_pct(a->availability, 3, c1, sizeof(c1)));
       report_cell(&tb, "%s", report_dur(a->down_s, c2, sizeof(c2)));
       report_cell(&tb, "%s", report_dur(a->maint_s, c3, sizeof(c3)));
       report_cell(&tb, "%s", report_dur(a->nodata_s, c4, sizeof(c4)));
@@ -874,7 +725,7 @@ static enum vt_status report_text_target(const struct report_target *t,
     for (size_t i = 0; i < t->n_probes; i++) {
       const struct report_probe *p = &t->probes[i];
       report_cell(&tb, "%s", p->probe);
-      report_cell(&tb, "%s", report_pct(p->availability, c1, sizeof(c1)));
+      report_cell(&tb, "%s", pr_pct(p->availability, 3, c1, sizeof(c1)));
       report_cell(&tb, "%s", report_dur(p->measured_s, c2, sizeof(c2)));
       report_cell(&tb, "%s", report_dur(p->nodata_s, c3, sizeof(c3)));
     }
@@ -913,8 +764,8 @@ static enum vt_status report_text_target(const struct report_target *t,
     report_cell(&tb, "REASON");
     for (size_t i = 0; i < t->n_maint; i++) {
       const struct gr_maint *m = &t->maint[i];
-      report_cell(&tb, "%s", ts_format_utc(m->start, c1, sizeof(c1)));
-      report_cell(&tb, "%s", ts_format_utc(m->end, c2, sizeof(c2)));
+      report_cell(&tb, "%s", pr_time(m->start, PR_T_ISO, c1, sizeof(c1)));
+      report_cell(&tb, "%s", pr_time(m->end, PR_T_ISO, c2, sizeof(c2)));
       report_cell(&tb, "%s",
                   vt_time_fmt_duration(m->end - m->start, c3, sizeof(c3)));
       report_cell(&tb, "%s", m->reason);
@@ -931,8 +782,8 @@ static enum vt_status report_text(const struct report *r,
   FILE *f = o->f;
   char a[32], b[32], d[32], c1[64], c2[64], c3[64], c4[64], c5[64];
   fprintf(f, "Availability report, %s .. %s (%s, UTC)\n",
-          ts_format_utc(r->start, a, sizeof(a)),
-          ts_format_utc(r->end, b, sizeof(b)),
+          pr_time(r->start, PR_T_ISO, a, sizeof(a)),
+          pr_time(r->end, PR_T_ISO, b, sizeof(b)),
           vt_time_fmt_duration(r->end - r->start, d, sizeof(d)));
   fprintf(f, "availability = 1 - down / measured; measured = period - "
              "maintenance - no data\n\n");
@@ -951,7 +802,7 @@ static enum vt_status report_text(const struct report *r,
   for (size_t i = 0; i < r->n; i++) {
     const struct report_target *t = &r->targets[i];
     report_cell(&tb, "%s", t->target);
-    report_cell(&tb, "%s", report_pct(t->availability, c1, sizeof(c1)));
+    report_cell(&tb, "%s", pr_pct(t->availability, 3, c1, sizeof(c1)));
     report_cell(&tb, "%s", report_dur(t->down_s, c2, sizeof(c2)));
     report_cell(&tb, "%s", report_dur(t->degraded_s, c3, sizeof(c3)));
     report_cell(&tb, "%s", report_dur(t->maint_s, c4, sizeof(c4)));
@@ -964,7 +815,7 @@ static enum vt_status report_text(const struct report *r,
     st = report_work_of(r, &r->targets[i], o->now, &w);
     if (st == VT_OK)
       st = report_text_target(&r->targets[i], &w, f);
-    report_ivs_free(&w.maint);
+    pr_ivs_free(&w.maint);
   }
   return st;
 }
@@ -998,7 +849,7 @@ static void report_j_str(struct report_json *j, const char *s)
 static void report_j_num(struct report_json *j, const char *key, double v)
 {
   char n[32];
-  report_j(j, ",\"%s\":%s", key, isnan(v) ? "null" : report_num(v, n, 32));
+  report_j(j, ",\"%s\":%s", key, isnan(v) ? "null" : pr_num(v, n, 32));
 }
 
 /* ,"availability":0.964000 (null when not measurable). */
@@ -1007,7 +858,7 @@ static void report_j_avail(struct report_json *j, double a)
   if (isnan(a))
     report_j(j, ",\"availability\":null");
   else
-    report_j(j, ",\"availability\":%.6f", report_trunc(a, 6));
+    report_j(j, ",\"availability\":%.6f", pr_trunc(a, 6));
 }
 
 /* ,"KEY":unix,"KEY_utc":"..." (both null when NaN). */
@@ -1019,7 +870,7 @@ static void report_j_time(struct report_json *j, const char *key, double t)
     return;
   }
   report_j_num(j, key, t);
-  report_j(j, ",\"%s_utc\":\"%s\"", key, ts_format_utc(t, u, sizeof(u)));
+  report_j(j, ",\"%s_utc\":\"%s\"", key, pr_time(t, PR_T_ISO, u, sizeof(u)));
 }
 
 static void report_j_rows(struct report_json *j, const char *key,
@@ -1115,7 +966,7 @@ static void report_j_target(struct report_json *j, const struct report *r,
     report_j(j, "}");
   }
   report_j(j, "]}");
-  report_ivs_free(&w.maint);
+  pr_ivs_free(&w.maint);
 }
 
 static enum vt_status report_json(const struct report *r,
@@ -1125,8 +976,8 @@ static enum vt_status report_json(const struct report *r,
   vt_buf_init(&j.b, 0);
   report_j(&j, "{\"start\":");
   char n[32];
-  report_j(&j, "%s", report_num(r->start, n, sizeof(n)));
-  report_j(&j, ",\"start_utc\":\"%s\"", ts_format_utc(r->start, n, 32));
+  report_j(&j, "%s", pr_num(r->start, n, sizeof(n)));
+  report_j(&j, ",\"start_utc\":\"%s\"", pr_time(r->start, PR_T_ISO, n, 32));
   report_j_time(&j, "end", r->end);
   report_j_num(&j, "period_s", r->end - r->start);
   report_j(&j, ",\"targets\":[");
@@ -1170,15 +1021,15 @@ static void report_csv_row(FILE *f, const struct report *r, const char *scope,
   report_csv_field(f, target, false);
   report_csv_field(f, ip, false);
   report_csv_field(f, probe, false);
-  report_csv_field(f, ts_format_utc(r->start, a, sizeof(a)), false);
-  report_csv_field(f, ts_format_utc(r->end, b, sizeof(b)), false);
+  report_csv_field(f, pr_time(r->start, PR_T_ISO, a, sizeof(a)), false);
+  report_csv_field(f, pr_time(r->end, PR_T_ISO, b, sizeof(b)), false);
   if (isnan(avail))
     a[0] = '\0';
   else
-    snprintf(a, sizeof(a), "%.6f", report_trunc(avail, 6));
+    snprintf(a, sizeof(a), "%.6f", pr_trunc(avail, 6));
   report_csv_field(f, a, false);
   for (int i = 0; i < 8; i++)
-    report_csv_field(f, report_num(num[i], a, sizeof(a)), i == 7);
+    report_csv_field(f, pr_num(num[i], a, sizeof(a)), i == 7);
 }
 
 static enum vt_status report_csv(const struct report *r,
@@ -1215,29 +1066,15 @@ static enum vt_status report_csv(const struct report *r,
 
 /* ---- HTML ---------------------------------------------------------------- */
 
+/* s escaped for HTML (present.h's pr_esc: invalid UTF-8 and control
+ * characters become U+FFFD). */
 static void report_html_esc(FILE *f, const char *s)
 {
-  for (; *s; s++) {
-    switch (*s) {
-    case '&':
-      fputs("&amp;", f);
-      break;
-    case '<':
-      fputs("&lt;", f);
-      break;
-    case '>':
-      fputs("&gt;", f);
-      break;
-    case '"':
-      fputs("&quot;", f);
-      break;
-    case '\'':
-      fputs("&#39;", f);
-      break;
-    default:
-      fputc(*s, f);
-    }
-  }
+  struct vt_buf b;
+  vt_buf_init(&b, 0);
+  if (pr_esc(&b, s, strlen(s)) == VT_OK && b.len)
+    fwrite(b.data, 1, b.len, f);
+  vt_buf_cleanup(&b);
 }
 
 /* <th scope="col"> cells of a header row. */
@@ -1263,7 +1100,7 @@ static void report_html_td(FILE *f, const char *text, bool num)
 static void report_html_time(FILE *f, double t)
 {
   char u[32];
-  ts_format_utc(t, u, sizeof(u));
+  pr_time(t, PR_T_ISO, u, sizeof(u));
   fprintf(f, "<td><time datetime=\"%s\">%s</time></td>", u, u);
 }
 
@@ -1342,7 +1179,7 @@ static void report_html_target(FILE *f, const struct report_target *t,
     fputs("<tr><th scope=\"row\">", f);
     report_html_esc(f, a->ip);
     fputs("</th>", f);
-    report_html_td(f, report_pct(a->availability, c, sizeof(c)), true);
+    report_html_td(f, pr_pct(a->availability, 3, c, sizeof(c)), true);
     report_html_td(f, report_dur(a->down_s, c, sizeof(c)), true);
     report_html_td(f, report_dur(a->maint_s, c, sizeof(c)), true);
     report_html_td(f, report_dur(a->nodata_s, c, sizeof(c)), true);
@@ -1366,7 +1203,7 @@ static void report_html_target(FILE *f, const struct report_target *t,
     fputs("<tr><th scope=\"row\">", f);
     report_html_esc(f, p->probe);
     fputs("</th>", f);
-    report_html_td(f, report_pct(p->availability, c, sizeof(c)), true);
+    report_html_td(f, pr_pct(p->availability, 3, c, sizeof(c)), true);
     report_html_td(f, report_dur(p->measured_s, c, sizeof(c)), true);
     report_html_td(f, report_dur(p->nodata_s, c, sizeof(c)), true);
     fputs("</tr>\n", f);
@@ -1415,8 +1252,8 @@ static enum vt_status report_html(const struct report *r,
 {
   FILE *f = o->f;
   char a[32], b[32], c[64], d[64], e[64], g[64], h[64];
-  ts_format_utc(r->start, a, sizeof(a));
-  ts_format_utc(r->end, b, sizeof(b));
+  pr_time(r->start, PR_T_ISO, a, sizeof(a));
+  pr_time(r->end, PR_T_ISO, b, sizeof(b));
   fprintf(f,
           "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
           "<meta charset=\"utf-8\">\n"
@@ -1454,7 +1291,7 @@ static enum vt_status report_html(const struct report *r,
     fputs("<tr><th scope=\"row\">", f);
     report_html_esc(f, t->target);
     fputs("</th>", f);
-    report_html_td(f, report_pct(t->availability, c, sizeof(c)), true);
+    report_html_td(f, pr_pct(t->availability, 3, c, sizeof(c)), true);
     report_html_td(f, report_dur(t->down_s, d, sizeof(d)), true);
     report_html_td(f, report_dur(t->degraded_s, e, sizeof(e)), true);
     report_html_td(f, report_dur(t->maint_s, g, sizeof(g)), true);
@@ -1470,7 +1307,7 @@ static enum vt_status report_html(const struct report *r,
     st = report_work_of(r, &r->targets[i], o->now, &w);
     if (st == VT_OK)
       report_html_target(f, &r->targets[i], &w);
-    report_ivs_free(&w.maint);
+    pr_ivs_free(&w.maint);
   }
   fputs("</main>\n</body>\n</html>\n", f);
   return st;

@@ -159,21 +159,3 @@ bool ts_parse_period(const char *s, double now, double *start, double *end,
     return fail(err, errsize, "\"%s\": the end is not after the start", s);
   return true;
 }
-
-char *ts_format_utc(double t, char *out, unsigned long size)
-{
-  time_t tt = (time_t)floor(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
-
-char *ts_format_hms(double t, char *out, unsigned long size)
-{
-  time_t tt = (time_t)floor(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(out, size, "%H:%M:%S", &tm);
-  return out;
-}

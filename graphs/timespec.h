@@ -19,10 +19,6 @@ bool ts_parse(const char *s, double now, double *out, char *err,
 bool ts_parse_period(const char *s, double now, double *start, double *end,
                      char *err, unsigned long errsize);
 
-/* Formats t as "2026-11-21T10:02:13Z" (UTC) into out (>= 21 bytes). */
-char *ts_format_utc(double t, char *out, unsigned long size);
-
-/* Formats t as "11:02:13" (UTC) into out (>= 9 bytes). */
-char *ts_format_hms(double t, char *out, unsigned long size);
+/* Times are formatted by present.h's pr_time. */
 
 #endif

@@ -34,6 +34,7 @@
 #define DEF_QUORUM 2
 #define DEF_CONFIRM 2
 #define DEF_SILENCE_S 60.0
+#define DEF_WINDOW_S (2 * 86400.0) /* quorum.window; events.h */
 
 static const char *const top_keys[] = {"collector",   "storage", "quorum",
                                        "probes",      "maintenance", "status",
@@ -52,7 +53,7 @@ static const char *const storage_keys[] = {"step", "heartbeat", "rra",
                                            "disk_warn", "sweep_interval",
                                            NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
-                                          NULL};
+                                          "window", NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
 static const char *const maint_keys[] = {"target", "start", "end", "reason",
                                          NULL};
@@ -441,6 +442,9 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     if (vt_cfg_get_int(c, g, "quorum", "confirm", 1, 1000, &v))
       cc->confirm = (int)v;
     vt_cfg_get_number(c, g, "quorum", "silence", 1, 86400, &cc->silence_s);
+    /* At least an hour (a restart and its catch-up), at most 90 days. */
+    vt_cfg_get_number(c, g, "quorum", "window", 3600, 90 * 86400.0,
+                      &cc->window_s);
   }
 
   g = config_setting_get_member(root, "remote_write");
@@ -511,6 +515,7 @@ enum vt_status coll_conf_load(const char *path, struct coll_conf **out)
   cc->quorum = DEF_QUORUM;
   cc->confirm = DEF_CONFIRM;
   cc->silence_s = DEF_SILENCE_S;
+  cc->window_s = DEF_WINDOW_S;
   cc->path = strdup(path);
   struct vt_cfg c;
   enum vt_status st = vt_cfg_open(&c, path);

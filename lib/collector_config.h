@@ -62,6 +62,7 @@ struct coll_conf {
   /* quorum */
   int quorum, confirm;
   double silence_s;
+  double window_s; /* quorum.window: re-evaluation window (events.h) */
   struct coll_probe_conf *probes;
   size_t n_probes;
   struct coll_maint_conf *maint;

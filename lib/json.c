@@ -8,38 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  /* Reject overlong forms, surrogates and values past U+10FFFF. */
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-      (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
-}
+#include "utf8.h"
 
 enum vt_status vt_json_str(struct vt_buf *b, const char *s)
 {
@@ -67,7 +36,7 @@ enum vt_status vt_json_str(struct vt_buf *b, const char *s)
       st = vt_buf_addf(b, "\\u%04x", c);
       p++;
     } else {
-      size_t n = utf8_seq_len(p);
+      size_t n = vt_utf8_seq(p, SIZE_MAX, NULL);
       if (n == 0) {
         st = vt_buf_add(b, "\\ufffd", 6);
         p++;

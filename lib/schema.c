@@ -54,6 +54,11 @@ const char vt_schema_sql[] =
     " target TEXT NOT NULL, ip TEXT NOT NULL, check_name TEXT NOT NULL,"
     " probe TEXT NOT NULL, ts REAL NOT NULL,"
     " PRIMARY KEY(target, ip, check_name, probe)) WITHOUT ROWID;"
+    /* Spans of time a probe's results cover: results less than silence
+     * apart merge into one span; a probe is silent between two spans. */
+    "CREATE TABLE IF NOT EXISTS covers("
+    " probe TEXT NOT NULL, start REAL NOT NULL, \"end\" REAL NOT NULL,"
+    " PRIMARY KEY(probe, start)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outages("
     " id INTEGER PRIMARY KEY,"
     " scope TEXT NOT NULL CHECK(scope IN ('address', 'host')),"

@@ -538,8 +538,8 @@ static enum vt_status spool_admit(struct spool *sp, size_t need)
 
 /* Writes n whole records (len bytes, each with its newline, from iov) at
  * the end of the current segment, which has room for them. */
-static enum vt_status spool_write(struct spool *sp, struct iovec *iov, int iovcnt,
-                                  size_t len, uint64_t n)
+static enum vt_status spool_write(struct spool *sp, struct iovec *iov,
+                                  int iovcnt, size_t len, uint64_t n)
 {
   /* One writev: O_APPEND keeps the lines whole, and a record is not copied
    * to add its newline. */
@@ -996,8 +996,8 @@ static enum vt_status spool_read_pass(struct spool_reader *rd,
     if ((st = spool_read_segment(rd, b, seg, &rec, &off, out)) != VT_OK)
       return st;
   }
-  b->end = (struct spool_pos){
-      .valid = true, .seg = seg, .record = rec, .off = off};
+  b->end =
+      (struct spool_pos){.valid = true, .seg = seg, .record = rec, .off = off};
   /* The spool's end, when the read got there. */
   *end_rec = seg == segs[n - 1] ? rec : UINT64_MAX;
   return VT_OK;
@@ -1040,8 +1040,7 @@ void spool_release(struct spool_reader *rd, uint64_t below)
     char name[64];
     spool_segment_file(segs[i], name, sizeof(name));
     if (unlinkat(rd->dir_fd, name, 0) != 0 && errno != ENOENT) {
-      vt_err("spool: %s/%s: cannot delete: %s", rd->dir, name,
-             strerror(errno));
+      vt_err("spool: %s/%s: cannot delete: %s", rd->dir, name, strerror(errno));
       break;
     }
     vt_info("spool: %s/%s: deleted (records %" PRIu64 " to %" PRIu64

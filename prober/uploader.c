@@ -101,8 +101,8 @@ struct uploader_coll {
   uint64_t poison_max; /* the highest record set aside (quarantine file) */
   bool clock_bad;      /* the clock check failed: log the recovery once */
   double clock_logged; /* skew reported last */
-  struct spool_pos pos;   /* where cursor starts, when known */
-  struct spool_pos after; /* where the batch in flight ends */
+  struct spool_pos pos;      /* where cursor starts, when known */
+  struct spool_pos after;    /* where the batch in flight ends */
   ev_timer timer;            /* linger and backoff */
 
   /* The request. The body stays ours until done runs. */
@@ -133,7 +133,7 @@ struct uploader {
   void *idle_arg;
   ev_timer idle_timer;
   uint64_t rng;  /* xorshift64 state for the backoff jitter */
-  struct spool_reader *reader; /* shared: one read at a time */
+  struct spool_reader *reader;        /* shared: one read at a time */
   char spool_id[SPOOL_ID_HEXLEN + 1]; /* "" when the spool has none */
 };
 

@@ -10,7 +10,10 @@
 #      then resolved when A is back;
 #   3. Alertmanager down, every probe fails on B, the collector restarts
 #      before delivery: after Alertmanager is back the alert arrives once,
-#      and its end resolves it.
+#      and its end resolves it;
+#   4. late data on C: p1 and p2 fail, p1 recovers (the outage is resolved),
+#      then p3's late failures show it went on: firing again ("reopened"),
+#      then resolved at its new end.
 # Then: each webhook request's signature verified in Python (hmac), each
 # event once per receiver, the program's stdin valid JSON, a hanging
 # program killed after its timeout (--test-alert).
@@ -20,10 +23,11 @@ vt_require python3
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || { echo "1..0 # SKIP prometheus-alertmanager not installed"; exit 0; }
 vt_setup
-tap_plan 32
+tap_plan 39
 
 A=127.0.0.11
 B=127.0.0.12
+C=127.0.0.13
 now=$(date +%s)
 T=$((now - 250))
 sink_port=$(vt_free_port)
@@ -100,10 +104,11 @@ alerts = {
 CFG
 vt_collector_start "$cfg" "$port" || bail "collector did not start"
 
-feed() { # feed IP FROM TO FAILING
+feedp() { # feedp PROBES IP FROM TO FAILING [MODE]
 	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
-		"$VT_TMP/keys" "$VT_TMP/seq.json" "$1" "$2" "$3" 10 p1,p2,p3 "$4"
+		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 "$1" "$5" ${6:+"$6"}
 }
+feed() { feedp p1,p2,p3 "$@"; } # feed IP FROM TO FAILING
 # am_count STATUS ADDRESS: Alertmanager notifications with that status
 # carrying an alert of that address.
 am_count() {
@@ -175,11 +180,37 @@ wait_am resolved "$B"
 is "$(am_count resolved "$B")" 1 "and resolved"
 sleep 2
 
-# Certificates and DNS `expect`, by quorum: one probe alone says nothing.
-feedm() { # feedm MODE IP FROM TO FAILING
-	"$VT_PYTHON" "$top_srcdir/tests/lib/vt_feed.py" "http://127.0.0.1:$port" \
-		"$VT_TMP/keys" "$VT_TMP/seq.json" "$2" "$3" "$4" 10 p1,p2,p3 "$5" "$1"
+# 4: an outage that late results reopen.
+c_events() { "$VT_PYTHON" -c '
+import json, sys
+ev = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])
+      if json.loads(l)["path"] == "/hook" and json.loads(l)["status"] == 200]
+print(" ".join("%s%s@%s" % (e["status"], "(reopened)" if e.get("reopened")
+               else "", int(float(e.get("duration_s", -1))))
+               for e in ev if e["event"] == "outage"
+               and e.get("address") == sys.argv[2]))' "$sinklog" "$C"; }
+check "C: p1, p2 fail" feedp p1,p2 "$C" "$T" "$((T + 70))" p1,p2
+check "C: p3 ok meanwhile" feedp p3 "$C" "$T" "$((T + 60))" -
+check "C: p1 back, p2 still failing" feedp p1,p2 "$C" "$((T + 70))" "$((T + 100))" p2
+wait_for() { # wait_for WANT CMD...: up to 10 s until CMD prints WANT
+	for _ in $(seq 1 50); do
+		[ "$("${@:2}")" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
 }
+wait_for "firing@-1 resolved@70" c_events
+check "C: p3's late failures" feedp p3 "$C" "$((T + 60))" "$((T + 100))" p3
+check "C: all back" feedp p1,p2,p3 "$C" "$((T + 100))" "$((T + 120))" -
+wait_for "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" c_events
+is "$(c_events)" "firing@-1 resolved@70 firing(reopened)@-1 resolved@100" \
+	"an outage reopened by late results fires again, then resolves at its new end"
+like "$(grep -m1 'goes on after all' "$VT_TMP/collector.log")" \
+	"$C: outage from .* goes on after all \\(late results\\); it had ended at" \
+	"the collector logs the reopened outage"
+
+# Certificates and DNS `expect`, by quorum: one probe alone says nothing.
+feedm() { feedp p1,p2,p3 "$2" "$3" "$4" "$5" "$1"; } # feedm MODE IP FROM TO FAILING
 hook_events() { "$VT_PYTHON" -c '
 import json, sys
 print(" ".join(sorted(json.loads(json.loads(l)["body"])["event"] + "/" +
@@ -194,11 +225,9 @@ feedm cert "$A" "$((T + 170))" "$((T + 190))" p1,p2 >/dev/null
 feedm dns "$A" "$((T + 170))" "$((T + 190))" p1,p3 >/dev/null
 feedm cert "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
 feedm dns "$A" "$((T + 190))" "$((T + 200))" - >/dev/null
-for _ in $(seq 1 25); do
-	[ "$(hook_events cert) $(hook_events dns)" = "cert/firing cert/resolved dns/firing dns/resolved" ] && break
-	sleep 0.2
-done
-is "$(hook_events cert) $(hook_events dns)" "cert/firing cert/resolved dns/firing dns/resolved" \
+cert_dns() { echo "$(hook_events cert) $(hook_events dns)"; }
+wait_for "cert/firing cert/resolved dns/firing dns/resolved" cert_dns
+is "$(cert_dns)" "cert/firing cert/resolved dns/firing dns/resolved" \
 	"a quorum agreeing on a certificate's expiry and a DNS answer differing from expect: fired and resolved"
 like "$(grep '"/hook"' "$sinklog" | grep -m1 'days_left')" 'days_left.{1,6}3' "the event carries days_left"
 
@@ -253,7 +282,7 @@ print(len(ev) == n, ' '.join('%s/%s/%s' % (e['event'], e['status'],
                              for e in ev if e['event'] == 'outage'))
 PY
 )
-is "$progv" "True outage/firing/127.0.0.11 outage/resolved/127.0.0.11 outage/firing/127.0.0.12 outage/resolved/127.0.0.12" \
+is "$progv" "True outage/firing/127.0.0.11 outage/resolved/127.0.0.11 outage/firing/127.0.0.12 outage/resolved/127.0.0.12 outage/firing/127.0.0.13 outage/resolved/127.0.0.13 outage/firing/127.0.0.13 outage/resolved/127.0.0.13" \
 	"the program gets each event as JSON on stdin"
 is "$(vt_sql "$data/alerts.sqlite" "select count(*) from outbox where done is null")" 0 \
 	"the outbox is drained"

@@ -12,38 +12,12 @@ vt_require probe nginx dnsmasq jq python3
 [ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
 vt_lab_require
 vt_setup
+. "$top_srcdir/tests/lib/quorum_lab.sh"
 vt_lab_start srv col p1 p2 p3
 A=$VT_LAB_NET.11
 B=$VT_LAB_NET.12
-vt_lab_addr srv "$A" "$B"
-VT_NETNS=$VT_LAB_NS_srv vt_nginx_start "$A" "$B"
-VT_NETNS=$VT_LAB_NS_srv VT_DNS_LISTEN=$VT_LAB_IP_srv vt_dns_start
-vt_dns_set www.example.test "$A" "$B"
-
-port=$(vt_free_port)
-data=$VT_TMP/data
-cat >"$VT_TMP/collector.cfg" <<CFG
-collector = { listen = "$VT_LAB_IP_col:$port"; data_dir = "$data"; };
-storage = { step = 1; heartbeat = 3; rra = [ "RRA:AVERAGE:0.5:1:3600", "RRA:MIN:0.5:1:3600" ]; };
-quorum = { quorum = 2; confirm = 2; silence = 30.0; };
-probes = ( { name = "p1"; key_file = "$(vt_key p1)"; },
-           { name = "p2"; key_file = "$(vt_key p2)"; },
-           { name = "p3"; key_file = "$(vt_key p3)"; } );
-CFG
-VT_NETNS=$VT_LAB_NS_col vt_collector_start "$VT_TMP/collector.cfg" "$port" \
-	"$VT_LAB_IP_col" || bail "collector did not start"
-
-declare -A PID
-for p in p1 p2 p3; do
-	cat >"$VT_TMP/$p.cfg" <<CFG
-probe = { name = "$p"; spool_dir = "$VT_TMP/spool-$p"; };
-collector = { url = "http://$VT_LAB_IP_col:$port"; key_file = "$(vt_key "$p")"; timeout = 2.0; };
-defaults = { interval = 1.0; timeout = 0.5; resolvers = [ "$VT_LAB_IP_srv:$VT_DNS_PORT" ]; };
-targets = ( { name = "www"; host = "www.example.test";
-  checks = ( { type = "tcp"; port = $VT_HTTP_PORT; } ); } );
-CFG
-	PID[$p]=$(vt_lab_spawn "$p" "$VT_TMP/$p.log" "$VANTAGE_PROBE" -c "$VT_TMP/$p.cfg")
-done
+vt_qlab_start "$A" "$B"
+vt_qlab_probes_start
 now() { date +%s.%N; }
 sleep 3
 

@@ -104,7 +104,21 @@ is "$n_rows" 4 "four rows stored, one per result"
 # A gap in the numbering (a spool lost) is logged and the batch stored.
 r=$(rec $((t0 + 60)) | post a "$keya" 10)
 like "$r" '^200 .*"stored":1,.*"next":11' "batch after a gap stored"
-like "$(cat "$VT_TMP/collector.log")" "records 4\\.\\.9 never arrived" "gap logged"
+# (Records 4 and 5 were refused above with a 400 naming their line.)
+like "$(cat "$VT_TMP/collector.log")" \
+	"of records 4\\.\\.9, 2 set aside by the probe \\(refused here with 400\\) and 4 never arrived" \
+	"gap logged: what the probe set aside, what never arrived"
+# A record refused with 400 naming its line is set aside by the probe,
+# which sends the next ones: the gap it leaves is said to be that.
+r=$( { rec $((t0 + 70)); printf '{"ts":%s,"probe":"a","tarxet":1}\n' $((t0 + 80)); } |
+	post a "$keya" 11)
+like "$r" '^400 .*line 2' "a bad record is refused, naming its line"
+r=$(rec $((t0 + 70)) | post a "$keya" 11)
+like "$r" '^200 .*"next":12' "the records before it are stored"
+r=$(rec $((t0 + 90)) | post a "$keya" 13)
+like "$r" '^200 .*"next":14' "the records after it are stored"
+like "$(cat "$VT_TMP/collector.log")" "records 12\\.\\.12 set aside by the probe" \
+	"the gap of a refused record is logged as set aside, not lost"
 
 r=$(vt_http GET "$url/healthz")
 like "$r" '^200 .*"status":"ok"' "/healthz answers"

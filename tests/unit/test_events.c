@@ -525,6 +525,88 @@ static void test_silence(void)
   events_close(ev);
 }
 
+/* One batch of probe's tcp results at ts[0..n), seen at now, then a
+ * tick at now. */
+static enum vt_status silence_batch(struct events *ev, const char *probe,
+                                    const double *ts, size_t n, double now)
+{
+  enum vt_status st = events_begin(ev);
+  for (size_t i = 0; i < n && st == VT_OK; i++) {
+    struct vt_result r;
+    vt_result_init(&r);
+    r.ts = ts[i];
+    r.ok = true;
+    r.check = VT_CHECK_TCP;
+    snprintf(r.probe, sizeof(r.probe), "%s", probe);
+    snprintf(r.target, sizeof(r.target), "s");
+    snprintf(r.name, sizeof(r.name), "tcp");
+    snprintf(r.ip, sizeof(r.ip), "192.0.2.9");
+    st = events_result(ev, &r);
+  }
+  if (st == VT_OK)
+    st = events_probe_seen(ev, probe, 0, now);
+  if (st == VT_OK)
+    st = events_commit(ev);
+  else
+    events_rollback(ev);
+  return st == VT_OK ? events_tick(ev, now) : st;
+}
+
+/* The silence rows of probe in silence2.db: "event|ts;...". */
+static const char *silences(const char *probe)
+{
+  char sql[200];
+  snprintf(sql, sizeof(sql),
+           "SELECT event, ts FROM probe_events WHERE probe = '%s'"
+           " AND event != 'first_seen' ORDER BY ts",
+           probe);
+  return query("silence2.db", sql);
+}
+
+/* Silences by event time: a probe whose link is cut while it checks is
+ * held silent, and not silent once its backlog covers the time; one that
+ * sent nothing for a while is silent from its last result + silence_s to
+ * its next result; one silent by arrival before it sent any result is
+ * back at its first result. */
+static void test_silence_event_time(void)
+{
+  struct events *ev = open_db("silence2.db", 2, 2, 60);
+  enum vt_status st = ev ? VT_OK : VT_EIO;
+  const double live[] = {1000, 1010, 1020};
+  if (ev) {
+    st |= silence_batch(ev, "q1", live, 3, 1021);
+    st |= events_tick(ev, 1100); /* not heard from since 1021 */
+  }
+  tap_is_str(silences("q1"), st ? "failed" : "silent|1080.0",
+             "cut off: silent from its last result + silence_s");
+  double backlog[10];
+  for (int i = 0; i < 10; i++)
+    backlog[i] = 1030 + 10 * i;
+  if (ev)
+    st |= silence_batch(ev, "q1", backlog, 10, 1130);
+  tap_is_str(silences("q1"), st ? "failed" : "",
+             "its backlog covers the time: it was not silent after all");
+  const double later[] = {1300, 1310};
+  if (ev)
+    st |= silence_batch(ev, "q1", later, 2, 1311);
+  tap_is_str(silences("q1"), st ? "failed" : "silent|1180.0;back|1300.0",
+             "a gap in its results: silent from the last + silence_s, back "
+             "at the next");
+  /* q2 called without results, was held silent by arrival, then sends. */
+  if (ev) {
+    st |= events_begin(ev);
+    st |= events_probe_seen(ev, "q2", 0, 1311);
+    st |= events_commit(ev);
+    st |= events_tick(ev, 1400);
+  }
+  const double first[] = {1410, 1420};
+  if (ev)
+    st |= silence_batch(ev, "q2", first, 2, 1421);
+  tap_is_str(silences("q2"), st ? "failed" : "silent|1400.0;back|1410.0",
+             "silent by arrival before any result: back at its first result");
+  events_close(ev);
+}
+
 static void test_host(struct events *ev)
 {
   static const struct round rounds[] = {
@@ -665,7 +747,7 @@ static void remove_db(const char *name)
 
 int main(void)
 {
-  tap_plan(56);
+  tap_plan(60);
   vt_log_init("test_events", VT_LOG_ERR);
   if (!mkdtemp(test_dir)) {
     perror("mkdtemp");
@@ -685,6 +767,7 @@ int main(void)
   test_confirm(ev);
   test_rollback(ev);
   test_silence();
+  test_silence_event_time();
   test_host(ev);
   test_maintenance(ev);
   struct events_stats stats;
@@ -697,7 +780,7 @@ int main(void)
   test_perf();
 
   const char *dbs[] = {"probe.db", "main.db", "kill.db", "silence.db",
-                       "perf.db"};
+                       "silence2.db", "perf.db"};
   for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
     remove_db(dbs[i]);
   rmdir(test_dir);

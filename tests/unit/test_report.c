@@ -103,7 +103,7 @@ int main(void)
   struct report r = {
       .start = T0, .end = T0 + 86400, .targets = targets, .n = 2};
 
-  tap_plan(19);
+  tap_plan(20);
   enum vt_status st = VT_EINVAL;
   char *text = render(&r, REPORT_TEXT, &st);
   tap_ok(st == VT_OK, "text written");
@@ -151,6 +151,19 @@ int main(void)
   tap_ok(has(text, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
                    "&amp; co"),
          "html: text escaped");
+  free(text);
+
+  /* Bytes that are not UTF-8 never reach the page (graphs/present.h). */
+  struct report_target bad = {.target = "bad \xff\xc0\xaf name",
+                              .availability = NAN,
+                              .mttr_s = NAN,
+                              .longest_s = NAN};
+  struct report r2 = {.start = T0, .end = T0 + 86400, .targets = &bad, .n = 1};
+  text = render(&r2, REPORT_HTML, &st);
+  tap_ok(st == VT_OK &&
+             has(text, "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd name") &&
+             !strstr(text, "\xff"),
+         "html: invalid UTF-8 in a name becomes U+FFFD");
   free(text);
   return tap_done();
 }

@@ -54,7 +54,7 @@ static void test_segment_names(void)
       {"seg-99999999999999999999.jsonl", false, 0},
       {"seg-+0000000000000000001.jsonl", false, 0}, /* a sign */
       {"seg--0000000000000000001.jsonl", false, 0},
-      {"seg- 0000000000000000001.jsonl", false, 0}, /* a blank */
+      {"seg- 0000000000000000001.jsonl", false, 0},  /* a blank */
       {"seg-0000000000000000001.jsonl", false, 0},   /* 19 digits */
       {"seg-000000000000000000001.jsonl", false, 0}, /* 21 digits */
       {"seg-0000000000000000000x.jsonl", false, 0},
@@ -77,12 +77,13 @@ static void test_segment_names(void)
     if (ok != cases[i].ok ||
         (ok && (v != cases[i].first || strcmp(back, cases[i].name) != 0))) {
       printf("# segment name \"%s\": %s\n", cases[i].name,
-               ok ? "accepted" : "refused");
+             ok ? "accepted" : "refused");
       all = false;
     }
   }
-  tap_ok(all, "segment names: %zu cases, accepted exactly when "
-              "spool_segment_file writes that name",
+  tap_ok(all,
+         "segment names: %zu cases, accepted exactly when "
+         "spool_segment_file writes that name",
          sizeof(cases) / sizeof(cases[0]));
 }
 
@@ -120,23 +121,26 @@ static void test_reader(const char *top)
   struct spool_batch b = {.from = 3, .max_records = 100, .max_bytes = 1 << 20};
   st = spool_read(rd, NULL, &b, &out);
   tap_ok(rd && st == VT_OK && b.first == 3 && b.count == 7 && !b.full &&
-             strncmp(vt_buf_str(&out), "{\"r\":3}\n", 8) == 0 &&
-             !b.gone.set && !b.hole.set && !b.past_end.set &&
-             b.end.record == 10 && b.end.seg == 5,
+             strncmp(vt_buf_str(&out), "{\"r\":3}\n", 8) == 0 && !b.gone.set &&
+             !b.hole.set && !b.past_end.set && b.end.record == 10 &&
+             b.end.seg == 5,
          "reader: records 3 to 9 across two segments, stopping at the gap");
 
   vt_buf_reset(&out);
-  b = (struct spool_batch){.from = 10, .max_records = 100, .max_bytes = 1 << 20};
+  b = (struct spool_batch){
+      .from = 10, .max_records = 100, .max_bytes = 1 << 20};
   st = spool_read(rd, NULL, &b, &out);
   tap_ok(st == VT_OK && b.hole.set && b.hole.from == 10 && b.hole.to == 12 &&
              b.first == 12 && b.count == 3 &&
-             strcmp(vt_buf_str(&out), "{\"r\":12}\n{\"r\":13}\n{\"r\":14}\n") == 0,
+             strcmp(vt_buf_str(&out), "{\"r\":12}\n{\"r\":13}\n{\"r\":14}\n") ==
+                 0,
          "reader: a hole between segments is stepped over and reported; a "
          "torn tail is no record");
 
   vt_buf_reset(&out);
   struct spool_pos hint = b.end;
-  b = (struct spool_batch){.from = 15, .max_records = 100, .max_bytes = 1 << 20};
+  b = (struct spool_batch){
+      .from = 15, .max_records = 100, .max_bytes = 1 << 20};
   st = spool_read(rd, &hint, &b, &out);
   tap_ok(st == VT_OK && b.count == 0 && !b.past_end.set && out.len == 0 &&
              b.end.record == 15,
@@ -173,7 +177,8 @@ static void test_reader(const char *top)
              b.first == 12 && b.count == 3,
          "reader: records no longer in the spool reported, reading goes on");
 
-  b = (struct spool_batch){.from = 99, .max_records = 100, .max_bytes = 1 << 20};
+  b = (struct spool_batch){
+      .from = 99, .max_records = 100, .max_bytes = 1 << 20};
   st = spool_read(rd, NULL, &b, &out);
   tap_ok(st == VT_OK && b.past_end.set && b.past_end.from == 99 &&
              b.past_end.to == 15 && b.past_end.next == 12 && b.count == 0,
