@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "grow.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "quorum.h"
 #include "schema.h"
@@ -335,6 +336,7 @@ struct events {
   double late_oldest;  /* ... the oldest one's time */
   char late_probe[QUORUM_NAME_LEN]; /* ... and its probe */
   bool in_txn;           /* a transaction of ours is open */
+  double txn_t0;         /* vt_time_mono at its BEGIN (/metrics) */
   bool batch;            /* ... and it was opened by events_begin */
   bool engine_ok;        /* the quorum engine matches the database */
   uint64_t pending;      /* results of the open transaction */
@@ -1523,10 +1525,12 @@ static enum vt_status events_txn_begin(struct events *ev, bool batch)
   /* A failed reload after a rollback is retried here: nothing may run on a
    * stale engine. */
   enum vt_status st = ev->engine_ok ? VT_OK : events_engine_load(ev);
+  double t0 = vt_time_mono();
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_BEGIN);
   if (st != VT_OK)
     return st;
+  ev->txn_t0 = t0; /* /metrics */
   ev->in_txn = true;
   ev->batch = batch;
   ev->pending = 0;
@@ -1563,12 +1567,16 @@ static enum vt_status events_txn_commit(struct events *ev)
     st = events_touched_verdicts(ev);
   if (st == VT_OK)
     st = quorum_flush(ev->quorum);
+  double t_commit = vt_time_mono();
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_COMMIT);
   if (st != VT_OK) {
     events_txn_rollback(ev);
     return st;
   }
+  double t_end = vt_time_mono();
+  coll_metrics_observe(COLL_HIST_SQLITE_COMMIT, t_end - t_commit);
+  coll_metrics_observe(COLL_HIST_SQLITE_TXN, t_end - ev->txn_t0);
   events_late_log(ev);
   ev->batches += ev->batch;
   ev->results += ev->pending;

@@ -88,6 +88,8 @@ struct http_api {
   size_t buffered;     /* bytes allocated for request bodies now */
   void (*precheck)(void *arg, const struct http_api_request *req,
                    int *status, struct vt_buf *body);
+  void (*done)(void *arg, const char *path, int status, double body_s,
+               double reply_s);
   struct http_api_stats stats;
   unsigned conn_limit; /* past it, the oldest request in progress goes */
   /* Connections by the start of their current request (header or body
@@ -125,6 +127,11 @@ struct http_api_req {
   size_t discarded; /* bytes thrown away since too_large was set */
   bool replied;     /* a response is queued; ignore whatever still comes */
   size_t charged;   /* bytes of api->buffered that are this body's */
+  /* For http_api_conf.done: when the headers and the body were complete
+   * (vt_time_mono), the reply's status and the path. */
+  double t_head, t_body;
+  int status;
+  char path[64];
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -338,6 +345,7 @@ static enum MHD_Result http_api_dispatch(struct http_api *api,
   const char *content_type = "application/json";
   struct vt_buf out;
   vt_buf_init(&out, 0);
+  r->t_body = vt_time_mono();
   if (api->stopping)
     status = MHD_HTTP_SERVICE_UNAVAILABLE;
   else
@@ -347,6 +355,8 @@ static enum MHD_Result http_api_dispatch(struct http_api *api,
     status = MHD_HTTP_INTERNAL_SERVER_ERROR;
   }
   r->replied = true;
+  r->status = status;
+  snprintf(r->path, sizeof(r->path), "%s", url);
   bool ok = http_api_reply(conn, (unsigned)status,
                            content_type ? content_type : "application/json",
                            vt_buf_str(&out), out.len);
@@ -568,6 +578,7 @@ http_api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
       return MHD_NO; /* MHD closes the connection */
     }
     vt_buf_init(&r->body, 0); /* capped by hand against max_body below */
+    r->t_head = vt_time_mono();
     *con_cls = r;
     struct http_api_conn *hc = http_api_conn_of(conn);
     if (hc)
@@ -688,6 +699,10 @@ static void http_api_completed_cb(void *cls, struct MHD_Connection *conn,
   struct http_api_req *r = *con_cls;
   if (!r)
     return;
+  if (api->done && r->replied && r->t_body > 0 &&
+      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    api->done(api->arg, r->path, r->status, r->t_body - r->t_head,
+              vt_time_mono() - r->t_body);
   api->buffered -= r->charged;
   vt_buf_cleanup(&r->body);
   free(r);
@@ -816,6 +831,7 @@ struct http_api *http_api_start(struct ev_loop *loop,
                             : HTTP_API_DEFAULT_BODY_TIMEOUT_S,
       .max_buffered = conf->max_buffered,
       .precheck = conf->precheck,
+      .done = conf->done,
   };
   ev_init(&api->io, http_api_io_cb);
   ev_init(&api->timer, http_api_timer_cb);

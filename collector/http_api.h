@@ -47,6 +47,12 @@ struct http_api_conf {
    * bodies are never buffered). Same arg as the handler. */
   void (*precheck)(void *arg, const struct http_api_request *req,
                    int *status, struct vt_buf *body);
+  /* Optional, called with the handler's arg once a reply has been sent in
+   * full: the request's path (cut at 63 bytes), the reply's status, the
+   * seconds from the end of the headers to the complete body, and from the
+   * complete body to the reply's last byte handed to the kernel. */
+  void (*done)(void *arg, const char *path, int status, double body_s,
+               double reply_s);
 };
 
 /* A complete request, valid during the handler call only. */

@@ -662,6 +662,7 @@ static void ingest_gap_log(struct ingest *in, const struct ingest_auth *a,
 void ingest_results(struct ingest *in, const struct http_api_request *req,
                     int *status, struct vt_buf *reply)
 {
+  double t_body = vt_time_mono(); /* the body is complete */
   struct ingest_auth a = {0};
   in->bad_line = SIZE_MAX;
   int code = ingest_authenticate(in, req, VT_WIRE_RESULTS, &a, reply);
@@ -740,10 +741,17 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
   for (size_t i = 0; st == VT_OK && i < n; i++)
     if (!in->ahead[order[i]])
       st = ingest_record(in, &in->recs[order[i]]);
-  if (st == VT_OK)
+  if (st == VT_OK) {
+    size_t queued = rrd_store_queued(in->rrd);
+    double t_rrd = vt_time_mono();
     st = rrd_store_flush(in->rrd);
-  else
+    if (queued) { /* /metrics */
+      coll_metrics_observe(COLL_HIST_RRD_FLUSH, vt_time_mono() - t_rrd);
+      coll_metrics_observe(COLL_HIST_RRD_QUEUE, (double)queued);
+    }
+  } else {
     rrd_store_discard(in->rrd);
+  }
   if (st == VT_OK)
     st = events_probe_seen(in->ev, a.probe, end, vt_time_wall());
   if (st == VT_OK && a.spool)
@@ -768,6 +776,7 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
     reply_error(reply, status, 503, "could not store the batch");
     return;
   }
+  coll_metrics_observe(COLL_HIST_BATCH_STORE, vt_time_mono() - t_body);
   size_t ahead = ingest_set_aside(in, req, &a, skip, cut);
   n -= ahead;
   in->stats.batches++;

@@ -296,6 +296,17 @@ static void precheck(void *arg, const struct http_api_request *req,
   set_reply(body, status, 405, "{\"error\":\"no request body expected\"}");
 }
 
+/* http_api_conf.done: the batch stages only the HTTP layer sees. */
+static void request_done(void *arg, const char *path, int status,
+                         double body_s, double reply_s)
+{
+  (void)arg;
+  if (status != 200 || strcmp(path, "/v1/results") != 0)
+    return;
+  coll_metrics_observe(COLL_HIST_BATCH_RECEIVE, body_s);
+  coll_metrics_observe(COLL_HIST_BATCH_ACK, reply_s);
+}
+
 static void handle(void *arg, const struct http_api_request *req, int *status,
                    const char **ctype, struct vt_buf *body)
 {
@@ -691,6 +702,7 @@ static int run(struct collector *c)
       .body_timeout_s = conf->body_timeout_s,
       .max_buffered = (size_t)conf->max_buffered,
       .precheck = precheck,
+      .done = request_done,
   };
   c->api = http_api_start(c->loop, &hc, handle, c, &st);
   if (!c->api)

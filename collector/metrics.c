@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "prom.h"
+#include "rrdcached.h"
 #include "vt_time.h"
 
 /* Last result per series: open addressing on an FNV-1a hash of the four
@@ -66,6 +67,112 @@ static bool metrics_grow(void)
   return true;
 }
 
+/* Buckets: seconds from 0.5 ms to 30 s; queue depths from 1 to 100,000. */
+static const double metrics_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,  0.05,  0.1,    0.25,  0.5,
+                                      1,      2.5,   5,      10,    30};
+static const double metrics_le_n[] = {1,    10,    50,    100,   500,
+                                      1000, 5000, 10000, 50000, 100000};
+static struct vt_prom_hist hists[COLL_HIST_N];
+static bool hists_ready;
+
+void coll_metrics_observe(enum coll_metrics_hist h, double v)
+{
+  if (!hists_ready) {
+    for (int i = 0; i < COLL_HIST_N; i++)
+      if (i == COLL_HIST_RRD_QUEUE)
+        vt_prom_hist_init(&hists[i], metrics_le_n,
+                          sizeof(metrics_le_n) / sizeof(metrics_le_n[0]));
+      else
+        vt_prom_hist_init(&hists[i], metrics_le_s,
+                          sizeof(metrics_le_s) / sizeof(metrics_le_s[0]));
+    hists_ready = true;
+  }
+  if (h >= 0 && h < COLL_HIST_N)
+    vt_prom_hist_observe(&hists[h], v);
+}
+
+/* The histograms, grouped by family (stages of a batch share one). */
+static enum vt_status metrics_hists(struct vt_buf *b, struct rrd_store *rrd)
+{
+  coll_metrics_observe(COLL_HIST_N, 0); /* sets the buckets up */
+  char backend[32];
+  snprintf(backend, sizeof(backend), "backend=\"%s\"",
+           rrd && rrd_store_uses_daemon(rrd) ? "rrdcached" : "librrd");
+  static const struct {
+    const char *name, *help;
+    int first, n;
+    const char *const labels[3];
+  } fam[] = {
+      {"vantage_ingest_batch_seconds",
+       "Result batches by stage: receive (headers to complete body), store "
+       "(complete body to committed), ack (complete body to the reply sent)",
+       COLL_HIST_BATCH_RECEIVE, 3,
+       {"stage=\"receive\"", "stage=\"store\"", "stage=\"ack\""}},
+      {"vantage_rrd_flush_seconds",
+       "RRD writes of one batch (librrd direct or rrdcached BATCH)",
+       COLL_HIST_RRD_FLUSH, 1, {NULL}},
+      {"vantage_rrd_flush_queue_values",
+       "Values queued for the RRD writes of one batch", COLL_HIST_RRD_QUEUE, 1,
+       {NULL}},
+      {"vantage_sqlite_transaction_seconds",
+       "SQLite transactions of the events database, BEGIN to COMMIT done",
+       COLL_HIST_SQLITE_TXN, 1, {NULL}},
+      {"vantage_sqlite_commit_seconds",
+       "COMMIT statements of the events database (the sync to disk)",
+       COLL_HIST_SQLITE_COMMIT, 1, {NULL}},
+  };
+  enum vt_status st = VT_OK;
+  for (size_t f = 0; !st && f < sizeof(fam) / sizeof(fam[0]); f++) {
+    st = vt_prom_head(b, fam[f].name, "histogram", fam[f].help);
+    for (int k = 0; !st && k < fam[f].n; k++) {
+      int h = fam[f].first + k;
+      bool rrd_h = h == COLL_HIST_RRD_FLUSH || h == COLL_HIST_RRD_QUEUE;
+      st = vt_prom_hist_write(b, fam[f].name,
+                              rrd_h ? backend : fam[f].labels[k], &hists[h]);
+    }
+  }
+  return st;
+}
+
+/* rrdcached's own queue and counters, asked at each scrape (STATS, one
+ * round trip on the loop, bounded by the store's I/O timeout); nothing
+ * with librrd or when the daemon does not answer. */
+static enum vt_status metrics_rrdcached(struct vt_buf *b, struct rrd_store *rrd)
+{
+  struct rrdcached_stats rs;
+  if (!rrd_store_uses_daemon(rrd) || rrd_store_daemon_stats(rrd, &rs) != VT_OK)
+    return VT_OK;
+  const struct {
+    const char *name, *type, *help;
+    long long v;
+  } one[] = {
+      {"vantage_rrdcached_queue_length", "gauge",
+       "Files in rrdcached's queue waiting to be written (daemon-wide)",
+       rs.queue_length},
+      {"vantage_rrdcached_tree_nodes", "gauge",
+       "Files in rrdcached's cache (daemon-wide)", rs.tree_nodes},
+      {"vantage_rrdcached_updates_received_total", "counter",
+       "Values rrdcached received (daemon-wide, since it started)",
+       rs.updates_received},
+      {"vantage_rrdcached_updates_written_total", "counter",
+       "File writes rrdcached did (daemon-wide, since it started)",
+       rs.updates_written},
+      {"vantage_rrdcached_data_sets_written_total", "counter",
+       "Data sets rrdcached wrote (daemon-wide, since it started)",
+       rs.data_sets_written},
+      {"vantage_rrdcached_journal_bytes_total", "counter",
+       "Bytes rrdcached wrote to its journal (daemon-wide, since it started)",
+       rs.journal_bytes},
+  };
+  enum vt_status st = VT_OK;
+  for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
+    if (one[i].v >= 0)
+      st = vt_prom_one(b, one[i].name, one[i].type, one[i].help,
+                       (double)one[i].v);
+  return st;
+}
+
 void coll_metrics_note(const struct vt_result *r)
 {
   if ((last_n + 1) * 2 > last_cap && !metrics_grow())
@@ -109,7 +216,6 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
                                    struct alerts *alerts, struct rrd_store *rrd,
                                    double uptime_s, struct vt_buf *b)
 {
-  (void)rrd;
   enum vt_status st = VT_OK;
   double now = vt_time_wall();
   static const char *const phases[] = {"dns", "connect", "tls", "ttfb",
@@ -194,5 +300,9 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
   for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
     if (!one[i].alerts || alerts)
       st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
+  if (!st)
+    st = metrics_hists(b, rrd);
+  if (!st && rrd)
+    st = metrics_rrdcached(b, rrd);
   return st;
 }

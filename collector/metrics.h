@@ -16,6 +16,21 @@
 
 #define COLL_METRICS_CONTENT_TYPE VT_PROM_CONTENT_TYPE
 
+/* Histograms of the collector's own work (process-wide, loop thread). */
+enum coll_metrics_hist {
+  COLL_HIST_BATCH_RECEIVE, /* POST /v1/results: headers to complete body */
+  COLL_HIST_BATCH_STORE,   /* complete body to committed (RRD + SQLite) */
+  COLL_HIST_BATCH_ACK,     /* complete body to the 200 reply sent */
+  COLL_HIST_RRD_FLUSH,     /* one rrd_store_flush (a batch's RRD writes) */
+  COLL_HIST_RRD_QUEUE,     /* values queued for that flush */
+  COLL_HIST_SQLITE_TXN,    /* an events transaction, BEGIN to COMMIT done */
+  COLL_HIST_SQLITE_COMMIT, /* its COMMIT statement alone */
+  COLL_HIST_N,
+};
+
+/* Counts one observation v (seconds, or values for COLL_HIST_RRD_QUEUE). */
+void coll_metrics_observe(enum coll_metrics_hist h, double v);
+
 /* Remembers r as the last result of its series (process-wide table). */
 void coll_metrics_note(const struct vt_result *r);
 

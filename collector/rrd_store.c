@@ -940,6 +940,22 @@ void rrd_store_forget(struct rrd_store *s)
   rrd_store_known_clear(s);
 }
 
+size_t rrd_store_queued(const struct rrd_store *s)
+{
+  return s->n_q;
+}
+
+bool rrd_store_uses_daemon(const struct rrd_store *s)
+{
+  return s->daemon != NULL;
+}
+
+enum vt_status rrd_store_daemon_stats(struct rrd_store *s,
+                                      struct rrdcached_stats *out)
+{
+  return s->daemon ? rrdcached_get_stats(s->daemon, out) : VT_ENOTFOUND;
+}
+
 void rrd_store_discard(struct rrd_store *s)
 {
   s->n_q = 0;

@@ -111,6 +111,19 @@ enum vt_status rrd_store_flush(struct rrd_store *s)
  * back, by retention): the next write of each looks again. */
 void rrd_store_forget(struct rrd_store *s);
 
+/* Values queued now (for /metrics: the queue a flush writes). */
+size_t rrd_store_queued(const struct rrd_store *s);
+
+/* True when the store writes through rrdcached, false for librrd direct. */
+bool rrd_store_uses_daemon(const struct rrd_store *s);
+
+struct rrdcached_stats;
+
+/* The rrdcached daemon's STATS (rrdcached.h) into *out. Returns VT_OK,
+ * VT_ENOTFOUND when the store writes with librrd, or VT_EIO. */
+enum vt_status rrd_store_daemon_stats(struct rrd_store *s,
+                                      struct rrdcached_stats *out);
+
 /* Drops the queue without writing (a rejected batch). */
 void rrd_store_discard(struct rrd_store *s);
 

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -748,4 +749,44 @@ enum vt_status rrdcached_flush(struct rrdcached *c, const char *relpath)
             "values)",
             c->daemon, relpath, r.msg);
   return VT_EIO;
+}
+
+enum vt_status rrdcached_get_stats(struct rrdcached *c,
+                                   struct rrdcached_stats *out)
+{
+  *out = (struct rrdcached_stats){-1, -1, -1, -1, -1, -1};
+  vt_buf_reset(&c->text);
+  struct rrdcached_reply r;
+  enum vt_status st = vt_buf_adds(&c->text, "STATS\n");
+  if (st == VT_OK)
+    st = rrdcached_exchange(c, 1, &r);
+  if (st != VT_OK)
+    return st;
+  if (r.status < 0) {
+    vt_err("rrdcached: %s: STATS: %s", c->daemon, r.msg);
+    return VT_EIO;
+  }
+  static const struct {
+    const char *key;
+    size_t off;
+  } keys[] = {
+      {"QueueLength", offsetof(struct rrdcached_stats, queue_length)},
+      {"UpdatesReceived", offsetof(struct rrdcached_stats, updates_received)},
+      {"UpdatesWritten", offsetof(struct rrdcached_stats, updates_written)},
+      {"DataSetsWritten", offsetof(struct rrdcached_stats, data_sets_written)},
+      {"TreeNodesNumber", offsetof(struct rrdcached_stats, tree_nodes)},
+      {"JournalBytes", offsetof(struct rrdcached_stats, journal_bytes)},
+  };
+  for (char *line = r.status > 0 ? r.lines : NULL; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl)
+      *nl = '\0';
+    char *colon = strchr(line, ':');
+    for (size_t k = 0; colon && k < sizeof(keys) / sizeof(keys[0]); k++)
+      if ((size_t)(colon - line) == strlen(keys[k].key) &&
+          strncmp(line, keys[k].key, (size_t)(colon - line)) == 0)
+        *(long long *)((char *)out + keys[k].off) = strtoll(colon + 1, NULL, 10);
+    line = nl ? nl + 1 : NULL;
+  }
+  return VT_OK;
 }

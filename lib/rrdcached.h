@@ -70,4 +70,20 @@ enum vt_status rrdcached_update(
  * when it has no such file, or VT_EIO (logged). */
 enum vt_status rrdcached_flush(struct rrdcached *c, const char *relpath);
 
+/* What the daemon's STATS command reports (rrdcached(1)); -1 for a value
+ * it did not send. Daemon-wide: other clients of the daemon count too. */
+struct rrdcached_stats {
+  long long queue_length;     /* files waiting for the writer threads */
+  long long updates_received; /* UPDATE values received */
+  long long updates_written;  /* file writes done */
+  long long data_sets_written;
+  long long tree_nodes;       /* files in the cache */
+  long long journal_bytes;    /* written to the journal */
+};
+
+/* Asks the daemon for its STATS. Returns VT_OK, VT_EIO (the daemon failed,
+ * logged once per outage) or VT_ENOMEM. */
+enum vt_status rrdcached_get_stats(struct rrdcached *c,
+                                   struct rrdcached_stats *out);
+
 #endif

@@ -71,7 +71,9 @@ struct probe {
   ev_timer fsync_timer, stats_timer;
   unsigned long long spooled, spool_errors;
   unsigned long long results_ok, results_failed; /* /metrics */
+  struct sched_stats sched_gone; /* counters of schedulers reloads replaced */
   struct metrics_http *metrics; /* probe.metrics_listen; NULL = off */
+  char *metrics_addr;           /* the address it listens on */
   unsigned long long once_results, once_failed;
 };
 
@@ -171,6 +173,46 @@ static void emit_spool(const struct vt_result *r, void *arg)
   }
 }
 
+/* Adds x's counters, histogram and gauges into acc (the limits stay). */
+static void sched_stats_add(struct sched_stats *acc,
+                            const struct sched_stats *x)
+{
+  acc->rounds += x->rounds;
+  acc->runs += x->runs;
+  acc->skipped += x->skipped;
+  acc->skipped_busy += x->skipped_busy;
+  acc->skipped_budget += x->skipped_budget;
+  acc->results += x->results;
+  acc->late_n += x->late_n;
+  acc->late_sum_s += x->late_sum_s;
+  if (x->late_max_s > acc->late_max_s)
+    acc->late_max_s = x->late_max_s;
+  for (int i = 0; i < SCHED_LATE_BUCKETS; i++)
+    acc->late_hist[i] += x->late_hist[i];
+  acc->running += x->running;
+  acc->in_flight += x->in_flight;
+  acc->queued += x->queued;
+}
+
+/* The scheduler counters over the probe's life: those of the schedulers
+ * reloads replaced, of those still draining and of the running one, so
+ * that /metrics counters do not start again at a reload. */
+static void probe_sched_stats(const struct probe *p, struct sched_stats *out)
+{
+  *out = p->sched_gone;
+  struct sched_stats x;
+  for (const struct retiring *r = p->retiring; r; r = r->next) {
+    sched_get_stats(r->sched, &x);
+    sched_stats_add(out, &x);
+  }
+  if (p->sched) {
+    sched_get_stats(p->sched, &x);
+    sched_stats_add(out, &x);
+    out->max_in_flight = x.max_in_flight;
+    out->max_per_address = x.max_per_address;
+  }
+}
+
 /* Results spooled and not, as spool_append said, less what batching then
  * could not write. */
 static void spool_counts(struct probe *p, unsigned long long *spooled,
@@ -186,7 +228,7 @@ static void spool_counts(struct probe *p, unsigned long long *spooled,
 static void log_stats(struct probe *p, const char *why)
 {
   struct sched_stats st;
-  sched_get_stats(p->sched, &st);
+  probe_sched_stats(p, &st);
   unsigned long long spooled, spool_errors;
   spool_counts(p, &spooled, &spool_errors);
   vt_info("probe: %s: %llu rounds, %llu runs, %llu skipped (%llu still "
@@ -255,8 +297,11 @@ static int probe_http(void *arg, const char *path, const char **ctype,
                              .collectors = p->conf->collectors,
                              .n_collectors = p->n_uploads};
   spool_counts(p, &pm.spooled, &pm.spool_errors);
-  if (p->sched)
-    sched_get_stats(p->sched, &pm.sched);
+  probe_sched_stats(p, &pm.sched);
+  if (p->spool)
+    spool_get_stats(p->spool, &pm.spool);
+  if (p->ctx.dns)
+    dns_pool_get_stats(p->ctx.dns, &pm.dns);
   return probe_metrics_render(&pm, b) == VT_OK ? 200 : 500;
 }
 
@@ -337,6 +382,44 @@ static void reload_uploader(struct probe *p, const struct probe_conf *nc)
             nc->n_collectors, nc->n_collectors == 1 ? "" : "s");
 }
 
+/* Moves the /metrics listener to nc's probe.metrics_listen when that
+ * changed: the new socket first, so that a bad address (unparsable, in
+ * use, not local) keeps the old listener, and says why. */
+static void reload_metrics(struct probe *p, const struct probe_conf *nc)
+{
+  if (str_same(p->metrics_addr, nc->metrics_listen))
+    return;
+  if (!nc->metrics_listen) {
+    metrics_http_stop(p->metrics);
+    p->metrics = NULL;
+    vt_notice("probe: probe.metrics_listen removed: no longer listening on "
+              "%s",
+              p->metrics_addr);
+    free(p->metrics_addr);
+    p->metrics_addr = NULL;
+    return;
+  }
+  char *addr = strdup(nc->metrics_listen);
+  enum vt_status st = VT_ENOMEM;
+  struct metrics_http *nm =
+      addr ? metrics_http_start(p->loop, addr, probe_http, p, &st) : NULL;
+  if (!nm) {
+    vt_err("probe: reload: cannot listen on %s for /metrics (%s); %s%s",
+           nc->metrics_listen, vt_strerror(st),
+           p->metrics_addr ? "still listening on " : "not listening",
+           p->metrics_addr ? p->metrics_addr : "");
+    free(addr);
+    return;
+  }
+  metrics_http_stop(p->metrics);
+  vt_notice("probe: /metrics and /healthz now on %s%s%s", addr,
+            p->metrics_addr ? " instead of " : "",
+            p->metrics_addr ? p->metrics_addr : "");
+  free(p->metrics_addr);
+  p->metrics = nm;
+  p->metrics_addr = addr;
+}
+
 static void retired_idle(void *arg)
 {
   struct retiring *r = arg;
@@ -348,6 +431,10 @@ static void retired_idle(void *arg)
     }
   }
   sched_forget(p->sched, r->sched);
+  struct sched_stats gone;
+  sched_get_stats(r->sched, &gone);
+  gone.running = gone.in_flight = gone.queued = 0; /* drained */
+  sched_stats_add(&p->sched_gone, &gone);
   sched_destroy(r->sched);
   probe_conf_free(r->conf);
   free(r);
@@ -426,6 +513,7 @@ static void apply_conf(struct probe *p, struct probe_conf *nc)
   dns_pool_set_max_in_flight(p->ctx.dns, nc->dns_max_in_flight);
   if (!collectors_same(p->conf, nc))
     reload_uploader(p, nc);
+  reload_metrics(p, nc);
   *r = (struct retiring){.sched = p->sched, .conf = p->conf, .probe = p,
                          .next = p->retiring};
   p->retiring = r;
@@ -662,7 +750,7 @@ static int run(struct probe *p)
       enum vt_status mst;
       p->metrics = metrics_http_start(p->loop, p->conf->metrics_listen,
                                       probe_http, p, &mst);
-      if (!p->metrics) {
+      if (!p->metrics || !(p->metrics_addr = strdup(p->conf->metrics_listen))) {
         rc = EXIT_RUNTIME;
         goto out;
       }
@@ -691,6 +779,8 @@ static int run(struct probe *p)
 out:
   metrics_http_stop(p->metrics);
   p->metrics = NULL;
+  free(p->metrics_addr);
+  p->metrics_addr = NULL;
   while (p->retiring) {
     struct retiring *r = p->retiring;
     p->retiring = r->next;

@@ -715,11 +715,17 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
                    "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
                    pc->name);
     vt_cfg_get_string(c, probe, "probe", "spool_dir", false, &pc->spool_dir);
+    char ml_host[64];
+    unsigned ml_port;
     if (vt_cfg_get_string(c, probe, "probe", "metrics_listen", false,
                           &pc->metrics_listen) &&
-        !strchr(pc->metrics_listen, ':'))
+        (!vt_net_hostport(pc->metrics_listen, 0, ml_host, sizeof(ml_host),
+                          &ml_port) ||
+         !vt_net_is_ip(ml_host)))
       vt_cfg_error(c, config_setting_get_member(probe, "metrics_listen"),
-                   "probe.metrics_listen", "\"%s\" is not HOST:PORT",
+                   "probe.metrics_listen",
+                   "\"%s\" is not IP:PORT (a numeric address, [::1]:PORT "
+                   "for IPv6, port 1-65535)",
                    pc->metrics_listen);
     char *fs = NULL;
     if (vt_cfg_get_string(c, probe, "probe", "fsync", false, &fs)) {

@@ -9,8 +9,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "dns.h"
 #include "probe_config.h"
 #include "scheduler.h"
+#include "spool.h"
 #include "uploader.h"
 
 struct probe_metrics {
@@ -19,6 +21,8 @@ struct probe_metrics {
   unsigned long long spooled, spool_errors;
   uint64_t spool_next; /* next record number of the spool */
   struct sched_stats sched;
+  struct spool_stats spool; /* zero without a spool */
+  struct dns_stats dns;
   const struct uploader *uploader; /* NULL without collectors */
   const struct probe_collector_conf *collectors;
   size_t n_collectors;

@@ -838,6 +838,8 @@ void uploader_get_stats(const struct uploader *up, size_t i,
   *out = c->stats;
   out->cursor = c->cursor;
   out->batch_max = c->batch_max;
+  out->state = uploader_state_name(c->state);
+  out->fail_streak = c->fails;
 }
 
 void uploader_destroy(struct uploader *up)

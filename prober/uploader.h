@@ -40,6 +40,8 @@ struct uploader_stats {
   size_t batch_max;  /* current batch size (halved by 413) */
   uint64_t quarantined; /* records the collector refused, set aside */
   double clock_skew_s;  /* our clock minus the collector's (its Date) */
+  const char *state;    /* "idle", "linger", "sending", "backoff", "stopped" */
+  unsigned fail_streak; /* failed requests since the last success */
 };
 
 /* Creates the uploader for the n collectors in c (n >= 1), reading the

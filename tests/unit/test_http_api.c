@@ -47,6 +47,24 @@ static struct {
   struct vt_buf body;
 } seen;
 
+/* http_api_conf.done calls: the last one. */
+static struct {
+  int calls, status;
+  char path[64];
+  double body_s, reply_s;
+} done_seen;
+
+static void test_done(void *arg, const char *path, int status, double body_s,
+                      double reply_s)
+{
+  (void)arg;
+  done_seen.calls++;
+  done_seen.status = status;
+  snprintf(done_seen.path, sizeof(done_seen.path), "%s", path);
+  done_seen.body_s = body_s;
+  done_seen.reply_s = reply_s;
+}
+
 static struct http_api *test_stop_me; /* stopped by the handler on /stop */
 
 static void test_copy(char *dst, size_t n, const char *src)
@@ -260,6 +278,7 @@ static void test_plain(void)
       .max_body = TEST_MAX_BODY,
       .conn_limit = 16,
       .conn_timeout_s = 5,
+      .done = test_done,
   };
   struct http_api *api =
       http_api_start(test_loop, &conf, test_handler, NULL, &st);
@@ -286,6 +305,13 @@ static void test_plain(void)
   tap_is_str(seen.client, "127.0.0.1", "GET: client address");
   tap_is_str(seen.probe_hdr, "p1", "header looked up case-insensitively");
   tap_ok(seen.no_such_hdr, "absent header is NULL");
+  tap_ok(done_seen.calls == 1 && done_seen.status == 200 &&
+             strcmp(done_seen.path, "/healthz") == 0,
+         "done: called once the reply is sent, with path and status");
+  tap_ok(done_seen.body_s >= 0 && done_seen.body_s < 5 &&
+             done_seen.reply_s >= 0 && done_seen.reply_s < 5,
+         "done: body %.6f s, reply %.6f s", done_seen.body_s,
+         done_seen.reply_s);
 
   /* POST of 1 KiB of binary data arrives byte for byte. */
   char up[1024];
@@ -624,7 +650,7 @@ int main(void)
     test_cleanup_dir();
     return 0;
   }
-  tap_plan(58);
+  tap_plan(60);
 
   test_plain();
   test_stop_in_handler();
