@@ -412,10 +412,14 @@ vt_lab_route_back() {
 	case $dst in */*) ;; *) dst=$dst/32 ;; esac
 	# Any type: unicast via the sink, unreachable, prohibit or blackhole.
 	_vt_lab_ip -n "$ns" route del "$dst"
+	# Under a lock: route changes may run in parallel (one job per node).
 	if [ -f "$VT_TMP/netlab/routes" ]; then
-		awk -v n="$node" -v d="$dst" '!($1 == n && $2 == d)' \
-			"$VT_TMP/netlab/routes" >"$VT_TMP/netlab/routes.new"
-		mv "$VT_TMP/netlab/routes.new" "$VT_TMP/netlab/routes"
+		(
+			flock 9
+			awk -v n="$node" -v d="$dst" '!($1 == n && $2 == d)' \
+				"$VT_TMP/netlab/routes" >"$VT_TMP/netlab/routes.new"
+			mv "$VT_TMP/netlab/routes.new" "$VT_TMP/netlab/routes"
+		) 9>"$VT_TMP/netlab/routes.lock"
 	fi
 }
 
