@@ -60,6 +60,14 @@ static void status_page_alt(char *out, size_t size, const char *svc, size_t k,
              svc, status_page_ranges[r].phrase);
     return;
   }
+  if (status_page_kinds[k].kind == GRAPH_TRAFFIC) {
+    snprintf(out, size,
+             "Traffic graph of %s over %s: the load each address's server "
+             "reported (per second), stacked, with the DNS answer changes "
+             "marked.",
+             svc, status_page_ranges[r].phrase);
+    return;
+  }
   n = snprintf(out, size,
                "Outage-gap graph of %s over %s: latency per address, broken "
                "and shaded where an address was unreachable. ",
@@ -180,7 +188,9 @@ static void status_page_add_jobs(struct status_page_jobs *js,
    * normal (a service without DNS checks has no load shift), so it is
    * not asked for at all. */
   if (isnan(d[0])) {
-    gr->missing = kind == GRAPH_LOAD_SHIFT
+    /* A service without load checks has no traffic figure at all. */
+    gr->missing = kind == GRAPH_TRAFFIC ? NULL
+                  : kind == GRAPH_LOAD_SHIFT
                       ? "No DNS or client-view checks for this service."
                       : "No TCP or HTTP checks for this service.";
     return;

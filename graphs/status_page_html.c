@@ -253,6 +253,8 @@ static void status_page_figure(struct status_page_out *o,
                                size_t r, const char *root)
 {
   const struct status_page_graph *gr = &s->graphs[k][r];
+  if (!gr->ok && !gr->missing)
+    return; /* a kind this service has no checks for (traffic) */
   status_page_put(o, "<figure>\n");
   if (gr->ok) {
     char base[200];

@@ -153,7 +153,7 @@ struct status_page_kind {
   enum graph_kind kind;
   const char *slug, *label, *phrase;
 };
-#define STATUS_PAGE_N_KINDS 2
+#define STATUS_PAGE_N_KINDS 3
 extern const struct status_page_kind status_page_kinds[STATUS_PAGE_N_KINDS];
 
 /* The report periods shown per service and in status.json; each is one

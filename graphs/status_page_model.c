@@ -3,6 +3,7 @@
  * bars, state, incidents, all read before anything is written. */
 #include "config.h"
 
+#include "net.h"
 #include "status_page_int.h"
 
 /* ---- the data ------------------------------------------------------------ */
@@ -57,6 +58,7 @@ const struct status_page_range status_page_ranges[STATUS_PAGE_N_RANGES] = {
 const struct status_page_kind status_page_kinds[STATUS_PAGE_N_KINDS] = {
     {GRAPH_OUTAGE_GAP, "outage-gap", "Outage gaps", "latency and outages"},
     {GRAPH_LOAD_SHIFT, "load-shift", "Load shift", "share per address"},
+    {GRAPH_TRAFFIC, "traffic", "Traffic", "the servers' own load per address"},
 };
 
 
@@ -425,16 +427,16 @@ static void status_page_widen(double *first, double *last,
 }
 
 /* Whether graph kind draws series se: per-address share series of dns and
- * client checks for load-shift, tcp and http checks for outage-gap (the
- * selection graph.h describes). */
+ * client checks for load-shift, load checks for traffic, tcp and http
+ * checks for outage-gap (the selection graph.h describes). */
 static bool status_page_draws(enum graph_kind kind, const struct gr_series *se)
 {
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, se->key, bin) != 1 &&
-      inet_pton(AF_INET6, se->key, bin) != 1)
+  if (!vt_net_is_ip(se->key))
     return false;
   if (kind == GRAPH_LOAD_SHIFT)
     return vt_series_has_shares(se->check_type);
+  if (kind == GRAPH_TRAFFIC)
+    return se->check_type == VT_CHECK_LOAD;
   return vt_series_per_address(se->check_type);
 }
 

@@ -13,15 +13,15 @@
 #     10 % within the time the clients' TTL implies (TTL + probe interval +
 #     RRD step, plus 1 s of slack)
 #   - a status page that does not parse is an error naming the line
-#   - vantage-graph draws the traffic view; the service page says how much
-#     traffic is still on the old servers
+#   - vantage-graph draws the traffic view; the service page shows it and
+#     says how much traffic is still on the old servers
 . "$top_srcdir/tests/lib/servers.sh"
 vt_require probe nginx dnsmasq jq python3 rrdtool
 [ -x "${VANTAGE_COLLECTOR:-}" ] || { echo "1..0 # SKIP no collector"; exit 0; }
 [ -x "${VANTAGE_GRAPH:-}" ] || { echo "1..0 # SKIP no vantage-graph"; exit 0; }
 unset RRDCACHED_ADDRESS
 vt_setup
-tap_plan 14
+tap_plan 16
 
 TTL=2
 OLD=127.0.0.21 NEW=127.0.0.22 PROM=127.0.0.23
@@ -295,4 +295,9 @@ like "$(cat "$VT_TMP/traffic.svg" 2>/dev/null)" "DNS answer changed" \
 like "$(cat "$VT_TMP/status/services/www.html" 2>/dev/null)" \
 	'Still on old servers: <strong>[0-9]+ %</strong>' \
 	"the service page says how much traffic is still on the old servers"
+like "$(cat "$VT_TMP/status/services/www.html" 2>/dev/null)" \
+	'<img src="\.\./graphs/www-traffic-3h\.png"[^>]* alt="Traffic graph of www' \
+	"the service page shows the traffic graph (3 hours)"
+check "the traffic graph was drawn: graphs/www-traffic-3h.png" \
+	test -s "$VT_TMP/status/graphs/www-traffic-3h.png"
 tap_done
