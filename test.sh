@@ -55,10 +55,10 @@ PKGS=(build-essential autoconf automake libtool pkg-config
 # Only the test suite needs these (memory checks, the status page in a
 # browser, libFuzzer for tests/fuzz.sh, Prometheus, Alertmanager and
 # VictoriaMetrics for alerts, /metrics and remote write, the Debian packages
-# and the man pages); the demo does not.
+# and the man pages, clang-format for the style check); the demo does not.
 TEST_PKGS=(valgrind chromium faketime clang libclang-rt-14-dev prometheus
 	prometheus-alertmanager victoria-metrics
-	debhelper dpkg-dev lintian groff man-db)
+	debhelper dpkg-dev lintian groff man-db clang-format)
 # npm installs axe-core for the status page's accessibility check; Debian's
 # npm only where no npm is installed (a nodejs from elsewhere brings its
 # own and conflicts with Debian's).

@@ -138,8 +138,10 @@ int main(int argc, char **argv)
            r, ts, n, failed, secs, cpu);
     fflush(stdout);
     if (now_mono() - start > limit_s && r + 1 < rounds) {
-      fprintf(stderr, "rrd_ceiling: time limit %.0f s reached after %ld "
-                      "round(s)\n", limit_s, r + 1);
+      fprintf(stderr,
+              "rrd_ceiling: time limit %.0f s reached after %ld "
+              "round(s)\n",
+              limit_s, r + 1);
       rc = 1;
       break;
     }

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
       return 1;
     }
   }
-  printf("{\"files\":%ld,\"seconds\":%.3f,\"cpu_s\":%.3f}\n", n,
-         mono_s() - t0, cpu_s() - c0);
+  printf("{\"files\":%ld,\"seconds\":%.3f,\"cpu_s\":%.3f}\n", n, mono_s() - t0,
+         cpu_s() - c0);
   return 0;
 }

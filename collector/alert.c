@@ -38,7 +38,7 @@ struct alert_pending {
   char *key, *body, *target;
   double at;
   unsigned class; /* ALERT_EV_* */
-  int64_t row_id;  /* rows: remembered for a later drop */
+  int64_t row_id; /* rows: remembered for a later drop */
   bool remember;
 };
 
@@ -164,10 +164,14 @@ static void alert_queue(struct alerts *a, const char *key, char *body,
     a->pending = p;
     a->cap_pending = cap;
   }
-  a->pending[a->n_pending++] = (struct alert_pending){
-      .key = strdup(key), .body = body, .target = target ? strdup(target) : NULL,
-      .at = at, .class = class, .row_id = remember_id,
-      .remember = remember_id != 0};
+  a->pending[a->n_pending++] =
+      (struct alert_pending){.key = strdup(key),
+                             .body = body,
+                             .target = target ? strdup(target) : NULL,
+                             .at = at,
+                             .class = class,
+                             .row_id = remember_id,
+                             .remember = remember_id != 0};
 }
 
 /* "outage", "partial", "host-degraded", "host-down": the first part of a
@@ -187,18 +191,19 @@ static json_t *alert_row_event(struct alerts *a, const struct events_note *n,
   json_t *o = json_object();
   bool host = n->ip == NULL;
   json_object_set_new(o, "event",
-                      json_string(host ? "host" : n->row ? n->row : "outage"));
+                      json_string(host     ? "host"
+                                  : n->row ? n->row
+                                           : "outage"));
   json_object_set_new(o, "status", json_string(status));
   json_object_set_new(o, "target", json_string(n->target));
   json_object_set_new(o, "host", json_string(n->target));
   if (!host)
     json_object_set_new(o, "address", json_string(n->ip));
   if (host)
-    json_object_set_new(
-        o, "state",
-        json_string(strcmp(status, "resolved") == 0 ? "up"
-                    : n->state                      ? n->state
-                                                    : "down"));
+    json_object_set_new(o, "state",
+                        json_string(strcmp(status, "resolved") == 0 ? "up"
+                                    : n->state                      ? n->state
+                                                                    : "down"));
   if (host)
     json_object_set_new(o, "verdict_state",
                         json_string(n->state ? n->state : "down"));
@@ -219,7 +224,7 @@ static json_t *alert_row_event(struct alerts *a, const struct events_note *n,
 }
 
 static struct alert_cond *alert_cond_get(struct alerts *a, const char *kind,
-                                          const struct vt_result *r)
+                                         const struct vt_result *r)
 {
   char id[256];
   snprintf(id, sizeof(id), "%s/%s/%s/%s", kind, r->target, r->name, r->ip);
@@ -254,8 +259,8 @@ static struct alert_cond *alert_cond_get(struct alerts *a, const char *kind,
   return c;
 }
 
-static void alert_cond_event(struct alerts *a, struct alert_cond *c,
-                             double at, int bad, int min_days)
+static void alert_cond_event(struct alerts *a, struct alert_cond *c, double at,
+                             int bad, int min_days)
 {
   char key[400];
   snprintf(key, sizeof(key), "%s-%.0f-%s", c->id, c->since * 1000,
@@ -395,8 +400,7 @@ void alerts_observe(void *arg, const struct events_note *n)
                alert_row_class(n), n->id, n->start * 1000, n->end * 1000);
     json_t *o = alert_row_event(a, n, n->reopened ? "firing" : "resolved");
     if (!isnan(n->old_end)) {
-      json_object_set_new(o, n->reopened ? "reopened" : "updated",
-                          json_true());
+      json_object_set_new(o, n->reopened ? "reopened" : "updated", json_true());
       alert_set_time(o, "previous_end", n->old_end);
     }
     json_object_set_new(o, "key", json_string(key));
@@ -443,7 +447,8 @@ void alerts_observe(void *arg, const struct events_note *n)
              silent ? "silent" : "back", n->start * 1000);
     json_t *o = json_object();
     json_object_set_new(o, "event", json_string("probe"));
-    json_object_set_new(o, "status", json_string(silent ? "firing" : "resolved"));
+    json_object_set_new(o, "status",
+                        json_string(silent ? "firing" : "resolved"));
     json_object_set_new(o, "state", json_string(silent ? "silent" : "back"));
     json_object_set_new(o, "probe", json_string(n->probes));
     json_object_set_new(o, "probes", alert_probes_array(n->probes));
@@ -613,8 +618,9 @@ static char *alert_am_body(const char *body, const char *generator,
   json_object_set_new(ann, "probes", json_string(probes ? probes : "[]"));
   free(probes);
   char summary[512];
-  snprintf(summary, sizeof(summary), "%s %s%s%s seen by %" JSON_INTEGER_FORMAT
-           " of %" JSON_INTEGER_FORMAT " probes",
+  snprintf(summary, sizeof(summary),
+           "%s %s%s%s seen by %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+           " probes",
            alert_name(ev),
            json_string_value(json_object_get(ev, "target"))
                ? json_string_value(json_object_get(ev, "target"))
@@ -689,8 +695,9 @@ static bool alert_program(const struct alert_rx_conf *rx, const char *key,
   posix_spawnattr_setpgroup(&at, 0);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                     POSIX_SPAWN_SETPGROUP);
-  char *argv[] = {"/bin/sh", "-c", "/bin/sh -c \"$1\" 3>&-; echo $? >&3",
-                  "vantage-alert", rx->command, NULL};
+  char *argv[] = {
+      "/bin/sh",       "-c",        "/bin/sh -c \"$1\" 3>&-; echo $? >&3",
+      "vantage-alert", rx->command, NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -909,11 +916,13 @@ static double alert_round(struct alerts *a, sqlite3 *db)
                          "SELECT id, receiver, key, body, attempts, next_try "
                          "FROM outbox WHERE done IS NULL ORDER BY id",
                          -1, &sel, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "UPDATE outbox SET done = ?, attempts = "
-                             "attempts + 1, last_error = NULL WHERE id = ?",
+      sqlite3_prepare_v2(db,
+                         "UPDATE outbox SET done = ?, attempts = "
+                         "attempts + 1, last_error = NULL WHERE id = ?",
                          -1, &done, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "UPDATE outbox SET attempts = attempts + 1, "
-                             "next_try = ?, last_error = ? WHERE id = ?",
+      sqlite3_prepare_v2(db,
+                         "UPDATE outbox SET attempts = attempts + 1, "
+                         "next_try = ?, last_error = ? WHERE id = ?",
                          -1, &retry, NULL) != SQLITE_OK) {
     vt_err("alert: %s: %s", a->path, sqlite3_errmsg(db));
     next = vt_time_wall() + 5;
@@ -939,13 +948,13 @@ static double alert_round(struct alerts *a, sqlite3 *db)
         break;
       rows = r;
     }
-    rows[n++] = (struct row){
-        .id = sqlite3_column_int64(sel, 0),
-        .rx = strdup((const char *)sqlite3_column_text(sel, 1)),
-        .key = strdup((const char *)sqlite3_column_text(sel, 2)),
-        .body = strdup((const char *)sqlite3_column_text(sel, 3)),
-        .attempts = sqlite3_column_int(sel, 4),
-        .next_try = sqlite3_column_double(sel, 5)};
+    rows[n++] =
+        (struct row){.id = sqlite3_column_int64(sel, 0),
+                     .rx = strdup((const char *)sqlite3_column_text(sel, 1)),
+                     .key = strdup((const char *)sqlite3_column_text(sel, 2)),
+                     .body = strdup((const char *)sqlite3_column_text(sel, 3)),
+                     .attempts = sqlite3_column_int(sel, 4),
+                     .next_try = sqlite3_column_double(sel, 5)};
   }
   sqlite3_reset(sel);
   for (size_t i = 0; i < n && blocked && !alert_stopping(a); i++) {
@@ -964,8 +973,8 @@ static double alert_round(struct alerts *a, sqlite3 *db)
       continue;
     }
     char err[512] = "";
-    bool ok = alert_deliver(conf, rx, r->id, r->key, r->body, err, sizeof(err),
-                            db);
+    bool ok =
+        alert_deliver(conf, rx, r->id, r->key, r->body, err, sizeof(err), db);
     now = vt_time_wall();
     if (ok) {
       sqlite3_bind_double(done, 1, now);
@@ -975,7 +984,8 @@ static double alert_round(struct alerts *a, sqlite3 *db)
       alert_count(a, &a->stats.delivered);
       vt_info("alert: %s: delivered %s", rx->name, r->key);
     } else {
-      double wait = conf->retry_min_s * pow(2, r->attempts < 30 ? r->attempts : 30);
+      double wait =
+          conf->retry_min_s * pow(2, r->attempts < 30 ? r->attempts : 30);
       if (wait > conf->retry_max_s)
         wait = conf->retry_max_s;
       sqlite3_bind_double(retry, 1, now + wait);
@@ -1061,13 +1071,15 @@ static const char alert_schema[] =
     " body TEXT NOT NULL, created REAL NOT NULL,"
     " attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL,"
     " done REAL, last_error TEXT, UNIQUE (receiver, key));"
-    "CREATE INDEX IF NOT EXISTS outbox_undone ON outbox (id) WHERE done IS NULL;"
+    "CREATE INDEX IF NOT EXISTS outbox_undone ON outbox (id) WHERE done IS "
+    "NULL;"
     "CREATE TABLE IF NOT EXISTS alert_rows (id INTEGER PRIMARY KEY,"
     " body TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS alert_conds (id TEXT PRIMARY KEY,"
     " since REAL NOT NULL);"
     "CREATE TABLE IF NOT EXISTS am_firing (receiver TEXT NOT NULL,"
-    " labels TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (receiver, labels));";
+    " labels TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (receiver, "
+    "labels));";
 
 static void alert_names_free(struct alerts *a);
 
@@ -1202,8 +1214,9 @@ void alerts_get_stats(struct alerts *a, struct alerts_stats *out)
   *out = a->stats;
   pthread_mutex_unlock(&a->lock);
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM outbox WHERE done IS NULL",
-                         -1, &s, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(a->db,
+                         "SELECT count(*) FROM outbox WHERE done IS NULL", -1,
+                         &s, NULL) == SQLITE_OK &&
       sqlite3_step(s) == SQLITE_ROW)
     out->pending = (unsigned long long)sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
@@ -1229,8 +1242,8 @@ int alerts_test(const struct alert_conf *conf)
     printf("no receivers configured (alerts.receivers)\n");
   for (size_t i = 0; body && conf && i < conf->n_rx; i++) {
     char err[512] = "";
-    bool ok = alert_deliver(conf, &conf->rx[i], 0, key, body, err, sizeof(err),
-                            NULL);
+    bool ok =
+        alert_deliver(conf, &conf->rx[i], 0, key, body, err, sizeof(err), NULL);
     static const char *const types[] = {"alertmanager", "webhook", "program"};
     printf("%s (%s): %s%s\n", conf->rx[i].name, types[conf->rx[i].type],
            ok ? "ok" : "FAILED: ", ok ? "" : err);

@@ -322,24 +322,24 @@ struct events {
   char *path;
   double silence_s;
   sqlite3_stmt *stmt[EVENTS_SQL_COUNT];
-  struct quorum *quorum; /* follows the streaks; views go to `downs` */
-  int quorum_n;          /* probes needed to call an address down */
-  double window_s;       /* re-evaluation window (events_conf) */
-  double horizon;        /* latest result time seen (event time) */
+  struct quorum *quorum;       /* follows the streaks; views go to `downs` */
+  int quorum_n;                /* probes needed to call an address down */
+  double window_s;             /* re-evaluation window (events_conf) */
+  double horizon;              /* latest result time seen (event time) */
   struct quorum_names touched; /* targets to recompute at commit */
   double first_tick;           /* now of the first events_tick, or 0 */
   double next_prune;           /* wall time of the next events_prune */
   struct events_span *spans;   /* result spans of the transaction */
   size_t nspans, capspans;
   struct quorum_names touched_probes; /* silences to recompute at commit */
-  uint64_t late_n;     /* results of the transaction older than the window */
-  double late_oldest;  /* ... the oldest one's time */
+  uint64_t late_n;    /* results of the transaction older than the window */
+  double late_oldest; /* ... the oldest one's time */
   char late_probe[QUORUM_NAME_LEN]; /* ... and its probe */
-  bool in_txn;           /* a transaction of ours is open */
-  double txn_t0;         /* vt_time_mono at its BEGIN (/metrics) */
-  bool batch;            /* ... and it was opened by events_begin */
-  bool engine_ok;        /* the quorum engine matches the database */
-  uint64_t pending;      /* results of the open transaction */
+  bool in_txn;                      /* a transaction of ours is open */
+  double txn_t0;                    /* vt_time_mono at its BEGIN (/metrics) */
+  bool batch;                       /* ... and it was opened by events_begin */
+  bool engine_ok;                   /* the quorum engine matches the database */
+  uint64_t pending;                 /* results of the open transaction */
   uint64_t batches, results;
   events_observer_fn *observer; /* alerts; NULL = none */
   void *observer_arg;
@@ -421,8 +421,7 @@ static int events_bind_text(sqlite3_stmt *s, int i, const char *text)
 }
 
 /* Binds the n texts to parameters 1..n; returns the OR of the results. */
-static int events_bind_texts(sqlite3_stmt *s, size_t n,
-                             const char *const *text)
+static int events_bind_texts(sqlite3_stmt *s, size_t n, const char *const *text)
 {
   int rc = SQLITE_OK;
   for (size_t i = 0; i < n; i++)
@@ -434,9 +433,11 @@ static int events_bind_texts(sqlite3_stmt *s, size_t n,
 static void events_probe_note(struct events *ev, enum events_note_kind kind,
                               const char *probe, double ts)
 {
-  events_notify(ev, &(struct events_note){
-                        .kind = kind, .probes = probe, .start = ts,
-                        .end = NAN, .old_end = NAN});
+  events_notify(ev, &(struct events_note){.kind = kind,
+                                          .probes = probe,
+                                          .start = ts,
+                                          .end = NAN,
+                                          .old_end = NAN});
 }
 
 /* ---- storage of the quorum engine's rows and streaks -------------------- */
@@ -455,7 +456,7 @@ struct events_verdict {
   const char *probes;
   int seen_by, of_probes;
   const char *end_reason; /* NULL, or EVENTS_NO_LONGER_CHECKED */
-  double old_end; /* stored end when changed (INFINITY: was open) */
+  double old_end;         /* stored end when changed (INFINITY: was open) */
 };
 
 /* Tells the observer about verdict v of target: end and old_end as they
@@ -465,23 +466,26 @@ static void events_verdict_note(struct events *ev, enum events_note_kind kind,
                                 const struct events_verdict *v, double end,
                                 double old_end)
 {
-  events_notify(ev, &(struct events_note){
-                        .kind = kind, .id = v->id, .target = target,
-                        .ip = v->ip,
-                        .row = v->outage ? "outage" : "partial",
-                        .state = v->state, .probes = v->probes,
-                        .start = v->start,
-                        .end = isfinite(end) ? end : NAN,
-                        .old_end = isfinite(old_end) ? old_end : NAN,
-                        .reopened = kind == EVENTS_NOTE_UPDATE &&
-                                    !isfinite(end) && isfinite(old_end),
-                        .seen_by = v->seen_by, .of_probes = v->of_probes});
+  events_notify(
+      ev, &(struct events_note){.kind = kind,
+                                .id = v->id,
+                                .target = target,
+                                .ip = v->ip,
+                                .row = v->outage ? "outage" : "partial",
+                                .state = v->state,
+                                .probes = v->probes,
+                                .start = v->start,
+                                .end = isfinite(end) ? end : NAN,
+                                .old_end = isfinite(old_end) ? old_end : NAN,
+                                .reopened = kind == EVENTS_NOTE_UPDATE &&
+                                            !isfinite(end) && isfinite(old_end),
+                                .seen_by = v->seen_by,
+                                .of_probes = v->of_probes});
 }
 
 /* The choke point (events.h, "Verdict changes"): stores a new verdict row
  * of target. */
-static enum vt_status events_verdict_open(struct events *ev,
-                                          const char *target,
+static enum vt_status events_verdict_open(struct events *ev, const char *target,
                                           struct events_verdict *v)
 {
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_ROW_NEW];
@@ -494,8 +498,7 @@ static enum vt_status events_verdict_open(struct events *ev,
   rc |= sqlite3_bind_int(s, 7, v->seen_by);
   rc |= sqlite3_bind_int(s, 8, v->of_probes);
   rc |= v->state ? events_bind_text(s, 9, v->state) : sqlite3_bind_null(s, 9);
-  rc |= sqlite3_bind_double(s, 10,
-                            isfinite(v->end) ? v->end : ev->horizon);
+  rc |= sqlite3_bind_double(s, 10, isfinite(v->end) ? v->end : ev->horizon);
   rc |= isfinite(v->end) ? sqlite3_bind_double(s, 11, v->end)
                          : sqlite3_bind_null(s, 11);
   rc |= v->end_reason ? events_bind_text(s, 12, v->end_reason)
@@ -509,7 +512,9 @@ static enum vt_status events_verdict_open(struct events *ev,
   char iso[32];
   vt_notice("events: %s %s: %s from %s%s, seen by %d of %d", target,
             v->ip ? v->ip : "(host)",
-            v->state ? v->state : v->outage ? "outage" : "partial event",
+            v->state    ? v->state
+            : v->outage ? "outage"
+                        : "partial event",
             vt_time_fmt_iso(v->start, iso, sizeof(iso)),
             isfinite(v->end) ? " (closed)" : "", v->seen_by, v->of_probes);
   events_verdict_note(ev, EVENTS_NOTE_OPEN, target, v, INFINITY, INFINITY);
@@ -538,14 +543,15 @@ static enum vt_status events_verdict_change(struct events *ev,
   if (st == VT_OK)
     st = events_run(ev, EVENTS_SQL_ROW_SET);
   if (st == VT_OK)
-    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end,
-                        v->old_end);
+    events_verdict_note(ev, EVENTS_NOTE_UPDATE, target, v, v->end, v->old_end);
   if (st == VT_OK && !isfinite(v->end) && isfinite(v->old_end)) {
     char iso[32], iso_end[32];
     vt_notice("events: %s %s: %s from %s goes on after all (late results); "
               "it had ended at %s",
               target, v->ip ? v->ip : "(host)",
-              v->state ? v->state : v->outage ? "outage" : "partial event",
+              v->state    ? v->state
+              : v->outage ? "outage"
+                          : "partial event",
               vt_time_fmt_iso(v->start, iso, sizeof(iso)),
               vt_time_fmt_iso(v->old_end, iso_end, sizeof(iso_end)));
   }
@@ -553,11 +559,12 @@ static enum vt_status events_verdict_change(struct events *ev,
     char dur[32], iso[32];
     vt_notice("events: %s %s: %s ended at %s after %s%s%s", target,
               v->ip ? v->ip : "(host)",
-              v->state ? v->state : v->outage ? "outage" : "partial event",
+              v->state    ? v->state
+              : v->outage ? "outage"
+                          : "partial event",
               vt_time_fmt_iso(v->end, iso, sizeof(iso)),
               vt_time_fmt_duration(v->end - v->start, dur, sizeof(dur)),
-              v->end_reason ? ": " : "",
-              v->end_reason ? v->end_reason : "");
+              v->end_reason ? ": " : "", v->end_reason ? v->end_reason : "");
   }
   return st;
 }
@@ -576,7 +583,8 @@ static enum vt_status events_verdict_delete(struct events *ev,
     vt_info("events: %s: verdict %" PRId64 " withdrawn by later results",
             target, id);
     events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_DROP,
-                                            .id = id, .target = target,
+                                            .id = id,
+                                            .target = target,
                                             .end = NAN});
   }
   return st;
@@ -703,13 +711,11 @@ static enum vt_status events_verdicts_apply(struct events *ev,
   /* Changes are collected first and written after the SELECT ends. */
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(s, 0);
-    const char *ip = sqlite3_column_type(s, 1) == SQLITE_NULL
-                         ? NULL
-                         : events_col_text(s, 1);
+    const char *ip =
+        sqlite3_column_type(s, 1) == SQLITE_NULL ? NULL : events_col_text(s, 1);
     bool outage = strcmp(events_col_text(s, 2), "outage") == 0;
-    const char *state = sqlite3_column_type(s, 3) == SQLITE_NULL
-                            ? NULL
-                            : events_col_text(s, 3);
+    const char *state =
+        sqlite3_column_type(s, 3) == SQLITE_NULL ? NULL : events_col_text(s, 3);
     double start = sqlite3_column_double(s, 4);
     double end = sqlite3_column_type(s, 5) == SQLITE_NULL
                      ? INFINITY
@@ -727,12 +733,12 @@ static enum vt_status events_verdicts_apply(struct events *ev,
       struct events_verdict *w = &want->v[i];
       w->id = id;
       w->old_end = end;
-      bool same = w->end == end &&
-                  strcmp(w->probes, events_col_text(s, 6)) == 0 &&
-                  strcmp(w->end_reason ? w->end_reason : "",
-                         events_col_text(s, 9)) == 0 &&
-                  w->seen_by == sqlite3_column_int(s, 7) &&
-                  w->of_probes == sqlite3_column_int(s, 8);
+      bool same =
+          w->end == end && strcmp(w->probes, events_col_text(s, 6)) == 0 &&
+          strcmp(w->end_reason ? w->end_reason : "", events_col_text(s, 9)) ==
+              0 &&
+          w->seen_by == sqlite3_column_int(s, 7) &&
+          w->of_probes == sqlite3_column_int(s, 8);
       if (same)
         w->id = -id; /* nothing to write */
       continue;
@@ -856,15 +862,14 @@ static enum vt_status events_host_verdicts(struct events *ev,
           }
       }
       state = client_down || (known && down == known) ? "down"
-              : down                                    ? "degraded"
-                                                        : NULL;
+              : down                                  ? "degraded"
+                                                      : NULL;
     }
     if (cur && (!state || strcmp(state, cur) != 0)) {
       row.end = at;
       /* Ended because an address stopped being checked? */
       for (size_t k = 0; k < addr->n; k++)
-        if (addr->v[k].outage && addr->v[k].end == at &&
-            addr->v[k].end_reason)
+        if (addr->v[k].outage && addr->v[k].end == at && addr->v[k].end_reason)
           row.end_reason = addr->v[k].end_reason;
       st = events_of_probes(ev, target, "", row.end, &row.of_probes);
       if (st == VT_OK) {
@@ -1149,8 +1154,8 @@ cleanup:
 }
 
 /* Checks the binds (rc) of query id and whether it has a row (*any). */
-static enum vt_status events_any(struct events *ev, enum events_sql id,
-                                 int rc, bool *any)
+static enum vt_status events_any(struct events *ev, enum events_sql id, int rc,
+                                 bool *any)
 {
   *any = false;
   enum vt_status st = events_bound(ev, id, rc);
@@ -1185,8 +1190,8 @@ static enum vt_status events_span_add(struct events *ev, const char *probe,
     sp->end = ts > sp->end ? ts : sp->end;
     return VT_OK;
   }
-  void *p = vt_grow(ev->spans, &ev->capspans, ev->nspans + 1,
-                    sizeof(*ev->spans));
+  void *p =
+      vt_grow(ev->spans, &ev->capspans, ev->nspans + 1, sizeof(*ev->spans));
   if (!p)
     return events_oom();
   ev->spans = p;
@@ -1231,8 +1236,8 @@ static enum vt_status events_spans_flush(struct events *ev)
       st = events_sql_fail(ev, EVENTS_SQL_COVER_FIND);
     }
     events_sql_reset(ev, EVENTS_SQL_COVER_FIND);
-    if (st == VT_OK && found && (st = events_span_bind(ev, EVENTS_SQL_COVER_DEL,
-                                                       &sp)) == VT_OK)
+    if (st == VT_OK && found &&
+        (st = events_span_bind(ev, EVENTS_SQL_COVER_DEL, &sp)) == VT_OK)
       st = events_run(ev, EVENTS_SQL_COVER_DEL);
     if (st == VT_OK) {
       s = ev->stmt[EVENTS_SQL_COVER_PUT];
@@ -1260,8 +1265,8 @@ static enum vt_status events_covers_load(struct events *ev, const char *probe,
   *n = 0;
   size_t cap = 0;
   sqlite3_stmt *s = ev->stmt[EVENTS_SQL_COVER_LOAD];
-  enum vt_status st = events_bound(ev, EVENTS_SQL_COVER_LOAD,
-                                   events_bind_text(s, 1, probe));
+  enum vt_status st =
+      events_bound(ev, EVENTS_SQL_COVER_LOAD, events_bind_text(s, 1, probe));
   int rc = SQLITE_DONE;
   while (st == VT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     void *p = vt_grow(*out, &cap, *n + 1, sizeof(**out));
@@ -1330,8 +1335,7 @@ static enum vt_status events_probe_silences(struct events *ev,
     want[nw++].ts = cv[0].start;
   }
   for (size_t i = 0; i < n && st == VT_OK; i++) {
-    bool gap = i + 1 < n ? cv[i + 1].start - cv[i].end > ev->silence_s
-                         : silent;
+    bool gap = i + 1 < n ? cv[i + 1].start - cv[i].end > ev->silence_s : silent;
     if (!gap)
       continue;
     want[nw].silent = true;
@@ -1354,8 +1358,8 @@ static enum vt_status events_probe_silences(struct events *ev,
     bool is_silent = strcmp(events_col_text(s, 1), "silent") == 0;
     double ts = sqlite3_column_double(s, 2);
     size_t k = 0;
-    while (k < nw && (want[k].have || want[k].silent != is_silent ||
-                      want[k].ts != ts))
+    while (k < nw &&
+           (want[k].have || want[k].silent != is_silent || want[k].ts != ts))
       k++;
     if (k < nw) {
       want[k].have = true;
@@ -1394,10 +1398,9 @@ static enum vt_status events_probe_silences(struct events *ev,
     else
       vt_notice("events: probe %s is back at %s", probe,
                 vt_time_fmt_iso(want[k].ts, iso, sizeof(iso)));
-    events_probe_note(ev,
-                      want[k].silent ? EVENTS_NOTE_PROBE_SILENT
-                                     : EVENTS_NOTE_PROBE_BACK,
-                      probe, want[k].ts);
+    events_probe_note(
+        ev, want[k].silent ? EVENTS_NOTE_PROBE_SILENT : EVENTS_NOTE_PROBE_BACK,
+        probe, want[k].ts);
   }
   free(drop.v);
   free(want);
@@ -1420,9 +1423,9 @@ static enum vt_status events_touched_silences(struct events *ev)
 static enum vt_status events_has_covers(struct events *ev, const char *probe,
                                         bool *has)
 {
-  return events_any(
-      ev, EVENTS_SQL_COVER_LOAD,
-      events_bind_text(ev->stmt[EVENTS_SQL_COVER_LOAD], 1, probe), has);
+  return events_any(ev, EVENTS_SQL_COVER_LOAD,
+                    events_bind_text(ev->stmt[EVENTS_SQL_COVER_LOAD], 1, probe),
+                    has);
 }
 
 /* Counts a result older than the window, for the line at commit. */
@@ -1646,8 +1649,8 @@ static enum vt_status events_schema_check(struct events *ev)
   st = events_exec(ev, vt_schema_sql, "create the schema", NULL);
   /* Files of the first version lack outages.end_reason. */
   if (st == VT_OK &&
-      sqlite3_exec(ev->db, "SELECT end_reason FROM outages LIMIT 0", NULL,
-                   NULL, NULL) != SQLITE_OK)
+      sqlite3_exec(ev->db, "SELECT end_reason FROM outages LIMIT 0", NULL, NULL,
+                   NULL) != SQLITE_OK)
     st = events_exec(ev, "ALTER TABLE outages ADD COLUMN end_reason TEXT",
                      "add outages.end_reason", NULL);
   if (st == VT_OK)
@@ -1799,10 +1802,9 @@ enum vt_status events_prune(struct events *ev, uint64_t *n)
                                           EVENTS_SQL_PRUNE_RETIRED,
                                           EVENTS_SQL_PRUNE_COVERS};
   uint64_t gone = 0;
-  for (size_t i = 0; i < sizeof(prune) / sizeof(prune[0]) && st == VT_OK;
-       i++) {
-    st = events_bound_run(
-        ev, prune[i], sqlite3_bind_double(ev->stmt[prune[i]], 1, from));
+  for (size_t i = 0; i < sizeof(prune) / sizeof(prune[0]) && st == VT_OK; i++) {
+    st = events_bound_run(ev, prune[i],
+                          sqlite3_bind_double(ev->stmt[prune[i]], 1, from));
     if (st == VT_OK)
       gone += (uint64_t)sqlite3_changes(ev->db);
   }
@@ -2110,8 +2112,8 @@ enum vt_status events_result(struct events *ev, const struct vt_result *r)
     st = events_span_add(ev, r->probe, r->ts);
   if (st == VT_OK) {
     ev->pending++;
-    events_notify(ev, &(struct events_note){.kind = EVENTS_NOTE_RESULT,
-                                            .result = r, .end = NAN});
+    events_notify(ev, &(struct events_note){
+                          .kind = EVENTS_NOTE_RESULT, .result = r, .end = NAN});
   }
   return events_auto_end(ev, own, st);
 }
@@ -2182,8 +2184,7 @@ enum vt_status events_tick(struct events *ev, double now)
   return events_auto_end(ev, own, st);
 }
 
-void events_set_observer(struct events *ev, events_observer_fn *fn,
-                         void *arg)
+void events_set_observer(struct events *ev, events_observer_fn *fn, void *arg)
 {
   ev->observer = fn;
   ev->observer_arg = arg;
@@ -2231,8 +2232,8 @@ enum vt_status events_health(struct events *ev, char *why, size_t why_len)
     return VT_EIO;
   }
   sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(ev->db, "SELECT count(*) FROM sqlite_master",
-                              -1, &s, NULL);
+  int rc = sqlite3_prepare_v2(ev->db, "SELECT count(*) FROM sqlite_master", -1,
+                              &s, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(s);
   sqlite3_finalize(s);

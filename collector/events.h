@@ -165,21 +165,20 @@ enum events_note_kind {
 };
 struct events_note {
   enum events_note_kind kind;
-  int64_t id;          /* row id (rows only) */
-  const char *target;  /* rows */
-  const char *ip;      /* NULL for a host row */
-  const char *row;     /* "outage" or "partial" */
-  const char *state;   /* host rows: "degraded" or "down"; else NULL */
-  const char *probes;  /* rows: comma-separated; probe notes: the probe */
-  double start, end;   /* end NaN while open; probe notes: start = when */
+  int64_t id;         /* row id (rows only) */
+  const char *target; /* rows */
+  const char *ip;     /* NULL for a host row */
+  const char *row;    /* "outage" or "partial" */
+  const char *state;  /* host rows: "degraded" or "down"; else NULL */
+  const char *probes; /* rows: comma-separated; probe notes: the probe */
+  double start, end;  /* end NaN while open; probe notes: start = when */
   int seen_by, of_probes;
-  bool reopened; /* UPDATE of an ended row whose end late results withdrew */
+  bool reopened;  /* UPDATE of an ended row whose end late results withdrew */
   double old_end; /* UPDATE: the end it had (NaN while it was open) */
   const struct vt_result *result; /* EVENTS_NOTE_RESULT */
 };
 typedef void events_observer_fn(void *arg, const struct events_note *n);
-void events_set_observer(struct events *ev, events_observer_fn *fn,
-                         void *arg);
+void events_set_observer(struct events *ev, events_observer_fn *fn, void *arg);
 
 /* Counts, for tests and /healthz. */
 struct events_stats {

@@ -86,8 +86,8 @@ struct http_api {
   double header_timeout_s, body_timeout_s;
   size_t max_buffered; /* 0 = none */
   size_t buffered;     /* bytes allocated for request bodies now */
-  void (*precheck)(void *arg, const struct http_api_request *req,
-                   int *status, struct vt_buf *body);
+  void (*precheck)(void *arg, const struct http_api_request *req, int *status,
+                   struct vt_buf *body);
   void (*done)(void *arg, const char *path, int status, double body_s,
                double reply_s);
   struct http_api_stats stats;
@@ -383,8 +383,8 @@ static void http_api_refusal(struct vt_log_backoff *bo,
             "%lu in all)",
             client, what, skipped, bo->total);
   else
-    vt_warn("http: %s: %s (further ones summed up every %.0fs)", client,
-            what, bo->interval_s > 0 ? bo->interval_s : 10.0);
+    vt_warn("http: %s: %s (further ones summed up every %.0fs)", client, what,
+            bo->interval_s > 0 ? bo->interval_s : 10.0);
 }
 
 static struct http_api_conn *http_api_conn_of(struct MHD_Connection *conn)
@@ -436,8 +436,7 @@ static void http_api_conn_arm(struct http_api_conn *hc, bool in_body)
  * it is not closed here; MHD sees the hang-up at its next run (epoll
  * reports it at once) and closes the connection the ordinary way, with
  * NOTIFY_COMPLETED and NOTIFY_CONNECTION. */
-static void http_api_deadline_cb(struct ev_loop *loop, ev_timer *w,
-                                 int revents)
+static void http_api_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
   (void)loop;
   (void)revents;
@@ -529,10 +528,9 @@ static enum MHD_Result http_api_reply_error(struct MHD_Connection *conn,
 }
 
 /* Runs the precheck on the headers alone; true when it answered. */
-static bool http_api_precheck(struct http_api *api,
-                              struct MHD_Connection *conn, const char *url,
-                              const char *method, enum MHD_Result *ret,
-                              struct http_api_req *r)
+static bool http_api_precheck(struct http_api *api, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              enum MHD_Result *ret, struct http_api_req *r)
 {
   char client[INET6_ADDRSTRLEN + 64];
   http_api_client_text(conn, client, sizeof(client));
@@ -926,8 +924,7 @@ fail:
   return NULL;
 }
 
-void http_api_get_stats(const struct http_api *api,
-                        struct http_api_stats *out)
+void http_api_get_stats(const struct http_api *api, struct http_api_stats *out)
 {
   *out = api->stats;
   out->buffered = api->buffered;

@@ -45,8 +45,8 @@ struct http_api_conf {
    * declared length is not known to it). *status is preset to 0; leaving
    * it 0 lets the body in, anything else is the reply (unauthenticated
    * bodies are never buffered). Same arg as the handler. */
-  void (*precheck)(void *arg, const struct http_api_request *req,
-                   int *status, struct vt_buf *body);
+  void (*precheck)(void *arg, const struct http_api_request *req, int *status,
+                   struct vt_buf *body);
   /* Optional, called with the handler's arg once a reply has been sent in
    * full: the request's path (cut at 63 bytes), the reply's status, the
    * seconds from the end of the headers to the complete body, and from the
@@ -69,8 +69,7 @@ struct http_api_request {
  * empty buffer on entry; status is preset to 500 and the content type to
  * application/json; a status outside 100-599 becomes 500). It may call
  * http_api_stop. */
-typedef void http_api_handler_fn(void *arg,
-                                 const struct http_api_request *req,
+typedef void http_api_handler_fn(void *arg, const struct http_api_request *req,
                                  int *status, const char **content_type,
                                  struct vt_buf *body);
 
@@ -99,8 +98,7 @@ struct http_api_stats {
   unsigned long refused_precheck; /* precheck answered before the body */
   unsigned long refused_framing;  /* conflicting Content-Length etc. */
 };
-void http_api_get_stats(const struct http_api *api,
-                        struct http_api_stats *out);
+void http_api_get_stats(const struct http_api *api, struct http_api_stats *out);
 
 /* Stops listening, closes connections, frees; api may be NULL. */
 void http_api_stop(struct http_api *api);

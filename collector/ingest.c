@@ -11,9 +11,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +25,8 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "result.h"
 #include "remote_write.h"
+#include "result.h"
 #include "rrd_store.h"
 #include "schema.h"
 #include "series.h"
@@ -49,8 +49,7 @@ struct ingest {
   size_t cap;
   struct ingest_stats stats;
   /* Refusals a stranger can cause at will are logged with back-off. */
-  struct vt_log_backoff bo_unknown, bo_badsig, bo_stale, bo_future,
-      bo_refused;
+  struct vt_log_backoff bo_unknown, bo_badsig, bo_stale, bo_future, bo_refused;
   struct remote_write *rw; /* NULL = no remote write */
   /* Records refused by a 400 naming their line: the probe sets them aside
    * (docs/wire.md) and goes on, so the gap they leave is explained. The
@@ -180,19 +179,18 @@ static int ingest_check_headers(struct ingest *in,
   }
   if (!probe || !seq || !count || !time || !sig) {
     reply_error(reply, &status, 400, "missing %s header",
-                !probe ? VT_WIRE_HDR_PROBE
-                : !seq ? VT_WIRE_HDR_SEQ
+                !probe   ? VT_WIRE_HDR_PROBE
+                : !seq   ? VT_WIRE_HDR_SEQ
                 : !count ? VT_WIRE_HDR_COUNT
-                : !time ? VT_WIRE_HDR_TIME
-                        : VT_WIRE_HDR_SIG);
+                : !time  ? VT_WIRE_HDR_TIME
+                         : VT_WIRE_HDR_SIG);
     return status;
   }
   if (!vt_wire_parse_u64(seq, &a->seq) ||
       !vt_wire_parse_u64(count, &a->count) ||
-      !vt_wire_parse_i64(time, &a->time) ||
-      strlen(sig) != VT_WIRE_SIG_HEXLEN) {
+      !vt_wire_parse_i64(time, &a->time) || strlen(sig) != VT_WIRE_SIG_HEXLEN) {
     reply_error(reply, &status, 400, "malformed %s header",
-                !vt_wire_parse_u64(seq, &a->seq)     ? VT_WIRE_HDR_SEQ
+                !vt_wire_parse_u64(seq, &a->seq)       ? VT_WIRE_HDR_SEQ
                 : !vt_wire_parse_u64(count, &a->count) ? VT_WIRE_HDR_COUNT
                 : !vt_wire_parse_i64(time, &a->time)   ? VT_WIRE_HDR_TIME
                                                        : VT_WIRE_HDR_SIG);
@@ -244,8 +242,8 @@ static int ingest_authenticate(struct ingest *in,
   int status = ingest_check_headers(in, req, kind, a, reply);
   if (status)
     return status;
-  if (!vt_wire_verify_spool(a->key, kind, a->probe, a->spool, a->seq,
-                            a->count, a->time, req->body, req->body_len,
+  if (!vt_wire_verify_spool(a->key, kind, a->probe, a->spool, a->seq, a->count,
+                            a->time, req->body, req->body_len,
                             http_api_header(req, VT_WIRE_HDR_SIG))) {
     unsigned long skipped = 0;
     if (vt_log_backoff_due(&in->bo_badsig, vt_time_mono(), &skipped))
@@ -309,8 +307,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
       return status;
     }
     if (n == a->count) {
-      reply_error(reply, &status, 400, "more than %" PRIu64 " lines",
-                  a->count);
+      reply_error(reply, &status, 400, "more than %" PRIu64 " lines", a->count);
       return status;
     }
     in->bad_line = n; /* for the 400s below that name line n + 1 */
@@ -328,8 +325,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
       return status;
     }
     if (r->ts > now + in->conf->time_window_s) {
-      reply_error(reply, &status, 400, "line %zu: ts is in the future",
-                  n + 1);
+      reply_error(reply, &status, 400, "line %zu: ts is in the future", n + 1);
       return status;
     }
     in->bad_line = SIZE_MAX;
@@ -356,12 +352,13 @@ static void ingest_relpath(const struct vt_result *r, const char *key,
 
 static bool ingest_dns_definitive(const struct vt_result *r)
 {
-  return r->ok || r->error == VT_ERR_NXDOMAIN ||
-         r->error == VT_ERR_NO_ANSWER || r->error == VT_ERR_DNS_UNEXPECTED;
+  return r->ok || r->error == VT_ERR_NXDOMAIN || r->error == VT_ERR_NO_ANSWER ||
+         r->error == VT_ERR_DNS_UNEXPECTED;
 }
 
-static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r,
-                                    const char *key, const struct rrd_values *v)
+static enum vt_status ingest_series(struct ingest *in,
+                                    const struct vt_result *r, const char *key,
+                                    const struct rrd_values *v)
 {
   char rel[320];
   ingest_relpath(r, key, rel, sizeof(rel));
@@ -372,15 +369,21 @@ static enum vt_status ingest_series(struct ingest *in, const struct vt_result *r
   return st;
 }
 
-static const struct rrd_values unknown_values = {
-    .up = NAN, .total = NAN, .dns = NAN, .connect = NAN,
-    .tls = NAN, .ttfb = NAN, .share = NAN, .load = NAN,
-    .kind = RRD_KIND_SHARE};
+static const struct rrd_values unknown_values = {.up = NAN,
+                                                 .total = NAN,
+                                                 .dns = NAN,
+                                                 .connect = NAN,
+                                                 .tls = NAN,
+                                                 .ttfb = NAN,
+                                                 .share = NAN,
+                                                 .load = NAN,
+                                                 .kind = RRD_KIND_SHARE};
 
 /* Share series of a dns or client result: each address in `share_of` gets
  * its share, addresses seen before get 0 (the band shrinks to nothing
  * instead of becoming unknown). */
-static enum vt_status ingest_shares(struct ingest *in, const struct vt_result *r,
+static enum vt_status ingest_shares(struct ingest *in,
+                                    const struct vt_result *r,
                                     char (*ips)[VT_IP_STRLEN], int n,
                                     double each, bool zero_others)
 {
@@ -408,7 +411,8 @@ static enum vt_status ingest_shares(struct ingest *in, const struct vt_result *r
   return st;
 }
 
-static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r)
+static enum vt_status ingest_record(struct ingest *in,
+                                    const struct vt_result *r)
 {
   /* A retirement is no measurement: nothing for the RRD files. */
   if (r->retired)
@@ -442,8 +446,7 @@ static enum vt_status ingest_record(struct ingest *in, const struct vt_result *r
       char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
       memcpy(ips, r->answers, sizeof(ips[0]) * (size_t)r->n_answers);
       st = ingest_shares(in, r, ips, r->n_answers,
-                         r->n_answers ? 1.0 / r->n_answers : 0,
-                         !r->incomplete);
+                         r->n_answers ? 1.0 / r->n_answers : 0, !r->incomplete);
     }
     break;
   }
@@ -613,14 +616,14 @@ static void ingest_refused_add(struct ingest *in, const struct ingest_auth *a,
                                uint64_t rec)
 {
   const char *spool = a->spool ? a->spool : "";
-  size_t n = in->n_refused < INGEST_REFUSED_MAX ? in->n_refused
-                                                : INGEST_REFUSED_MAX;
+  size_t n =
+      in->n_refused < INGEST_REFUSED_MAX ? in->n_refused : INGEST_REFUSED_MAX;
   for (size_t i = 0; i < n; i++)
-    if (in->refused[i].rec == rec && strcmp(in->refused[i].probe, a->probe) == 0 &&
+    if (in->refused[i].rec == rec &&
+        strcmp(in->refused[i].probe, a->probe) == 0 &&
         strcmp(in->refused[i].spool, spool) == 0)
       return; /* refused again: counted once */
-  struct ingest_refused *f =
-      &in->refused[in->n_refused++ % INGEST_REFUSED_MAX];
+  struct ingest_refused *f = &in->refused[in->n_refused++ % INGEST_REFUSED_MAX];
   snprintf(f->probe, sizeof(f->probe), "%s", a->probe);
   snprintf(f->spool, sizeof(f->spool), "%s", spool);
   f->rec = rec;
@@ -634,8 +637,8 @@ static void ingest_gap_log(struct ingest *in, const struct ingest_auth *a,
                            uint64_t next)
 {
   uint64_t gap = a->seq - next, refused = 0;
-  size_t n = in->n_refused < INGEST_REFUSED_MAX ? in->n_refused
-                                                : INGEST_REFUSED_MAX;
+  size_t n =
+      in->n_refused < INGEST_REFUSED_MAX ? in->n_refused : INGEST_REFUSED_MAX;
   for (size_t i = 0; i < n; i++) {
     const struct ingest_refused *f = &in->refused[i];
     refused += f->rec >= next && f->rec < a->seq &&
@@ -685,9 +688,10 @@ void ingest_results(struct ingest *in, const struct http_api_request *req,
       vt_warn("ingest: %s: probe %s: records %s+%s refused (400): "
               "%s%s",
               req->client,
-              a.probe ? a.probe : http_api_header(req, VT_WIRE_HDR_PROBE)
-                                      ? http_api_header(req, VT_WIRE_HDR_PROBE)
-                                      : "?",
+              a.probe ? a.probe
+              : http_api_header(req, VT_WIRE_HDR_PROBE)
+                  ? http_api_header(req, VT_WIRE_HDR_PROBE)
+                  : "?",
               http_api_header(req, VT_WIRE_HDR_SEQ)
                   ? http_api_header(req, VT_WIRE_HDR_SEQ)
                   : "?",

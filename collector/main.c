@@ -4,10 +4,10 @@
  * This file is wiring only: options, config, signals, request routing. */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
-#include <curl/curl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -92,37 +92,38 @@ static const struct retention_stats *collector_disk(const struct collector *c)
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "Usage: vantage-collector [OPTIONS]\n"
-          "Receive signed result batches from vantage probes, store them as\n"
-          "RRD series and SQLite events, and decide outages by quorum.\n"
-          "\n"
-          "Options:\n"
-          "  -c, --config FILE     configuration file (default %s)\n"
-          "      --check           validate the configuration and exit\n"
-          "      --test-alert      send a test event to every alert receiver,\n"
-          "                        print each result; exit 1 if one failed\n"
-          "      --convert-rrd DIR convert the 7-data-source files below DIR\n"
-          "                        (vantage <= 0.1) to the lean layout of their\n"
-          "                        check type, keeping their history; stop the\n"
-          "                        collector (and rrdcached) first\n"
-          "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
-          "  -v, --verbose         same as --log-level debug\n"
-          "  -q, --quiet           same as --log-level warning\n"
-          "  -h, --help            show this help and exit\n"
-          "  -V, --version         show the version and exit\n"
-          "\n"
-          "HTTP API: POST /v1/results (signed batches), GET /v1/targets\n"
-          "(signed), GET /healthz, GET /metrics (Prometheus).\n"
-          "\n"
-          "Signals: SIGHUP reloads probes, keys, quorum settings, targets and\n"
-          "maintenance windows (a bad configuration is rejected and the\n"
-          "running one kept); SIGTERM and SIGINT exit 0 after the request in\n"
-          "progress.\n"
-          "\n"
-          "Exit status: 0 success, 1 runtime failure (storage, listening\n"
-          "socket), 2 usage or configuration error.\n",
-          DEFAULT_CONFIG);
+  fprintf(
+      out,
+      "Usage: vantage-collector [OPTIONS]\n"
+      "Receive signed result batches from vantage probes, store them as\n"
+      "RRD series and SQLite events, and decide outages by quorum.\n"
+      "\n"
+      "Options:\n"
+      "  -c, --config FILE     configuration file (default %s)\n"
+      "      --check           validate the configuration and exit\n"
+      "      --test-alert      send a test event to every alert receiver,\n"
+      "                        print each result; exit 1 if one failed\n"
+      "      --convert-rrd DIR convert the 7-data-source files below DIR\n"
+      "                        (vantage <= 0.1) to the lean layout of their\n"
+      "                        check type, keeping their history; stop the\n"
+      "                        collector (and rrdcached) first\n"
+      "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
+      "  -v, --verbose         same as --log-level debug\n"
+      "  -q, --quiet           same as --log-level warning\n"
+      "  -h, --help            show this help and exit\n"
+      "  -V, --version         show the version and exit\n"
+      "\n"
+      "HTTP API: POST /v1/results (signed batches), GET /v1/targets\n"
+      "(signed), GET /healthz, GET /metrics (Prometheus).\n"
+      "\n"
+      "Signals: SIGHUP reloads probes, keys, quorum settings, targets and\n"
+      "maintenance windows (a bad configuration is rejected and the\n"
+      "running one kept); SIGTERM and SIGINT exit 0 after the request in\n"
+      "progress.\n"
+      "\n"
+      "Exit status: 0 success, 1 runtime failure (storage, listening\n"
+      "socket), 2 usage or configuration error.\n",
+      DEFAULT_CONFIG);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -137,7 +138,8 @@ static char *read_file(const char *path, size_t *len)
   return s ? s : strdup("");
 }
 
-static enum vt_status load_targets(struct collector *c, const struct coll_conf *conf)
+static enum vt_status load_targets(struct collector *c,
+                                   const struct coll_conf *conf)
 {
   free(c->targets);
   c->targets = NULL;
@@ -198,8 +200,8 @@ static bool health_dir(const char *dir, char *why, size_t why_len)
 {
   char path[4096];
   snprintf(path, sizeof(path), "%s/.healthz-%ld", dir, (long)getpid());
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                0600);
+  int fd =
+      open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   bool ok = fd >= 0 && write(fd, "x", 1) == 1;
   int err = errno;
   if (fd >= 0) {
@@ -256,17 +258,16 @@ static void healthz(struct collector *c, int *status, struct vt_buf *body)
     st = vt_buf_adds(body, "]");
   const struct retention_stats *d = collector_disk(c);
   if (st == VT_OK)
-    st = vt_buf_addf(body,
-                     ",\"disk\":{\"rrd_bytes\":%llu,\"events_bytes\":%llu,"
-                     "\"series\":%llu,\"fs_free_bytes\":%llu,"
-                     "\"fs_used_percent\":%.1f,\"warning\":%s,"
-                     "\"series_removed\":%llu,\"swept_at\":%.0f}",
-                     (unsigned long long)d->rrd_bytes,
-                     (unsigned long long)d->events_bytes,
-                     (unsigned long long)d->n_series,
-                     (unsigned long long)d->fs_free, d->fs_used_percent,
-                     d->warning ? "true" : "false",
-                     (unsigned long long)d->removed_total, d->swept_at);
+    st = vt_buf_addf(
+        body,
+        ",\"disk\":{\"rrd_bytes\":%llu,\"events_bytes\":%llu,"
+        "\"series\":%llu,\"fs_free_bytes\":%llu,"
+        "\"fs_used_percent\":%.1f,\"warning\":%s,"
+        "\"series_removed\":%llu,\"swept_at\":%.0f}",
+        (unsigned long long)d->rrd_bytes, (unsigned long long)d->events_bytes,
+        (unsigned long long)d->n_series, (unsigned long long)d->fs_free,
+        d->fs_used_percent, d->warning ? "true" : "false",
+        (unsigned long long)d->removed_total, d->swept_at);
   /* ,"remote_write":{"<name>":<journal bytes not sent>,...} */
   if (st == VT_OK && c->rw) {
     st = vt_buf_adds(body, ",\"remote_write\":{");
@@ -284,8 +285,8 @@ static void healthz(struct collector *c, int *status, struct vt_buf *body)
 
 /* http_api's precheck: a body is read only for POST /v1/results, and only
  * from a known probe with well-formed headers (ingest_precheck). */
-static void precheck(void *arg, const struct http_api_request *req,
-                     int *status, struct vt_buf *body)
+static void precheck(void *arg, const struct http_api_request *req, int *status,
+                     struct vt_buf *body)
 {
   struct collector *c = arg;
   if (strcmp(req->path, "/v1/results") == 0 &&
@@ -297,8 +298,8 @@ static void precheck(void *arg, const struct http_api_request *req,
 }
 
 /* http_api_conf.done: the batch stages only the HTTP layer sees. */
-static void request_done(void *arg, const char *path, int status,
-                         double body_s, double reply_s)
+static void request_done(void *arg, const char *path, int status, double body_s,
+                         double reply_s)
 {
   (void)arg;
   if (status != 200 || strcmp(path, "/v1/results") != 0)
@@ -470,8 +471,8 @@ static void status_rebuild(struct collector *c)
   if (!(err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
                                                O_RDONLY, 0)) &&
       (!c->status_failures ||
-       !(err = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
-                                                "/dev/null", O_WRONLY, 0))) &&
+       !(err = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+                                                O_WRONLY, 0))) &&
       !(err = posix_spawnattr_setsigmask(&attr, &none)) &&
       !(err = posix_spawnattr_setsigdefault(&attr, &dfl)) &&
       !(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
@@ -597,8 +598,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   if (c->alerts) {
     alerts_set_conf(c->alerts, nc->alerts);
     alerts_set_quorum(c->alerts, nc->quorum);
-  }
-  else if (nc->alerts && nc->alerts->n_rx)
+  } else if (nc->alerts && nc->alerts->n_rx)
     vt_warn("collector: alerts.receivers added; they start at the next "
             "restart");
   coll_conf_free(c->conf);
@@ -728,12 +728,11 @@ static int run(struct collector *c)
   c->status_child.data = c;
   status_configure(c);
   c->started = vt_time_wall();
-  vt_notice("collector: started: %zu probes, data in %s%s%s, quorum %d, "
-            "confirm %d",
-            conf->n_probes, conf->data_dir,
-            conf->rrdcached ? ", rrdcached " : "",
-            conf->rrdcached ? conf->rrdcached : "", conf->quorum,
-            conf->confirm);
+  vt_notice(
+      "collector: started: %zu probes, data in %s%s%s, quorum %d, "
+      "confirm %d",
+      conf->n_probes, conf->data_dir, conf->rrdcached ? ", rrdcached " : "",
+      conf->rrdcached ? conf->rrdcached : "", conf->quorum, conf->confirm);
   ev_run(c->loop, 0);
   rc = EXIT_OK;
 
@@ -786,10 +785,18 @@ int main(int argc, char **argv)
   int opt;
   while ((opt = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
     switch (opt) {
-    case 'c': c.config_path = optarg; break;
-    case 'k': check_only = true; break;
-    case 'T': test_alert = true; break;
-    case 'C': convert_dir = optarg; break;
+    case 'c':
+      c.config_path = optarg;
+      break;
+    case 'k':
+      check_only = true;
+      break;
+    case 'T':
+      test_alert = true;
+      break;
+    case 'C':
+      convert_dir = optarg;
+      break;
     case 'l':
     case 'v':
     case 'q':
@@ -798,8 +805,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
       level_given = true;
       break;
-    case 'h': usage(stdout); return EXIT_OK;
-    case 'V': vt_cli_version("vantage-collector"); return EXIT_OK;
+    case 'h':
+      usage(stdout);
+      return EXIT_OK;
+    case 'V':
+      vt_cli_version("vantage-collector");
+      return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-collector --help' for more information.\n");
       return EXIT_USAGE;

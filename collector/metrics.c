@@ -44,9 +44,8 @@ static struct metrics_last *metrics_slot(struct metrics_last *tab, size_t cap,
                                          const char *ip, const char *p)
 {
   size_t i = metrics_hash(t, c, ip, p) & (cap - 1);
-  while (tab[i].used &&
-         (strcmp(tab[i].target, t) || strcmp(tab[i].check, c) ||
-          strcmp(tab[i].ip, ip) || strcmp(tab[i].probe, p)))
+  while (tab[i].used && (strcmp(tab[i].target, t) || strcmp(tab[i].check, c) ||
+                         strcmp(tab[i].ip, ip) || strcmp(tab[i].probe, p)))
     i = (i + 1) & (cap - 1);
   return &tab[i];
 }
@@ -71,7 +70,7 @@ static bool metrics_grow(void)
 static const double metrics_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                       0.025,  0.05,  0.1,    0.25,  0.5,
                                       1,      2.5,   5,      10,    30};
-static const double metrics_le_n[] = {1,    10,    50,    100,   500,
+static const double metrics_le_n[] = {1,    10,   50,    100,   500,
                                       1000, 5000, 10000, 50000, 100000};
 static struct vt_prom_hist hists[COLL_HIST_N];
 static bool hists_ready;
@@ -107,20 +106,29 @@ static enum vt_status metrics_hists(struct vt_buf *b, struct rrd_store *rrd)
       {"vantage_ingest_batch_seconds",
        "Result batches by stage: receive (headers to complete body), store "
        "(complete body to committed), ack (complete body to the reply sent)",
-       COLL_HIST_BATCH_RECEIVE, 3,
+       COLL_HIST_BATCH_RECEIVE,
+       3,
        {"stage=\"receive\"", "stage=\"store\"", "stage=\"ack\""}},
       {"vantage_rrd_flush_seconds",
        "RRD writes of one batch (librrd direct or rrdcached BATCH)",
-       COLL_HIST_RRD_FLUSH, 1, {NULL}},
+       COLL_HIST_RRD_FLUSH,
+       1,
+       {NULL}},
       {"vantage_rrd_flush_queue_values",
-       "Values queued for the RRD writes of one batch", COLL_HIST_RRD_QUEUE, 1,
+       "Values queued for the RRD writes of one batch",
+       COLL_HIST_RRD_QUEUE,
+       1,
        {NULL}},
       {"vantage_sqlite_transaction_seconds",
        "SQLite transactions of the events database, BEGIN to COMMIT done",
-       COLL_HIST_SQLITE_TXN, 1, {NULL}},
+       COLL_HIST_SQLITE_TXN,
+       1,
+       {NULL}},
       {"vantage_sqlite_commit_seconds",
        "COMMIT statements of the events database (the sync to disk)",
-       COLL_HIST_SQLITE_COMMIT, 1, {NULL}},
+       COLL_HIST_SQLITE_COMMIT,
+       1,
+       {NULL}},
   };
   enum vt_status st = VT_OK;
   for (size_t f = 0; !st && f < sizeof(fam) / sizeof(fam[0]); f++) {
@@ -192,8 +200,7 @@ void coll_metrics_note(const struct vt_result *r)
   e->ok = r->ok;
   e->ts = r->ts;
   e->received = vt_time_wall();
-  double ms[5] = {r->ms_dns, r->ms_connect, r->ms_tls, r->ms_ttfb,
-                  r->ms_total};
+  double ms[5] = {r->ms_dns, r->ms_connect, r->ms_tls, r->ms_ttfb, r->ms_total};
   memcpy(e->ms, ms, sizeof(ms));
 }
 
@@ -201,14 +208,22 @@ static enum vt_status metrics_labels(struct vt_buf *b,
                                      const struct metrics_last *e)
 {
   enum vt_status st = vt_buf_adds(b, "{target=\"");
-  if (!st) st = vt_prom_label(b, e->target);
-  if (!st) st = vt_buf_adds(b, "\",check=\"");
-  if (!st) st = vt_prom_label(b, e->check);
-  if (!st) st = vt_buf_adds(b, "\",address=\"");
-  if (!st) st = vt_prom_label(b, e->ip);
-  if (!st) st = vt_buf_adds(b, "\",probe=\"");
-  if (!st) st = vt_prom_label(b, e->probe);
-  if (!st) st = vt_buf_adds(b, "\"");
+  if (!st)
+    st = vt_prom_label(b, e->target);
+  if (!st)
+    st = vt_buf_adds(b, "\",check=\"");
+  if (!st)
+    st = vt_prom_label(b, e->check);
+  if (!st)
+    st = vt_buf_adds(b, "\",address=\"");
+  if (!st)
+    st = vt_prom_label(b, e->ip);
+  if (!st)
+    st = vt_buf_adds(b, "\",probe=\"");
+  if (!st)
+    st = vt_prom_label(b, e->probe);
+  if (!st)
+    st = vt_buf_adds(b, "\"");
   return st;
 }
 
@@ -227,8 +242,10 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
     if (!last[i].used)
       continue;
     st = vt_buf_adds(b, "vantage_up");
-    if (!st) st = metrics_labels(b, &last[i]);
-    if (!st) st = vt_buf_addf(b, "} %d\n", last[i].ok ? 1 : 0);
+    if (!st)
+      st = metrics_labels(b, &last[i]);
+    if (!st)
+      st = vt_buf_addf(b, "} %d\n", last[i].ok ? 1 : 0);
   }
   if (!st)
     st = vt_prom_head(b, "vantage_result_age_seconds", "gauge",
@@ -237,8 +254,10 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
     if (!last[i].used)
       continue;
     st = vt_buf_adds(b, "vantage_result_age_seconds");
-    if (!st) st = metrics_labels(b, &last[i]);
-    if (!st) st = vt_buf_addf(b, "} %.3f\n", now - last[i].ts);
+    if (!st)
+      st = metrics_labels(b, &last[i]);
+    if (!st)
+      st = vt_buf_addf(b, "} %.3f\n", now - last[i].ts);
   }
   if (!st)
     st = vt_prom_head(b, "vantage_phase_seconds", "gauge",
@@ -249,7 +268,8 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
       if (isnan(last[i].ms[p]))
         continue;
       st = vt_buf_adds(b, "vantage_phase_seconds");
-      if (!st) st = metrics_labels(b, &last[i]);
+      if (!st)
+        st = metrics_labels(b, &last[i]);
       if (!st)
         st = vt_buf_addf(b, ",phase=\"%s\"} %.6f\n", phases[p],
                          last[i].ms[p] / 1000.0);
@@ -268,8 +288,8 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
     bool alerts;
   } one[] = {
       {"vantage_outages_open", "gauge",
-       "Address outages open (quorum of probes agree)",
-       (double)es.outages_open, false},
+       "Address outages open (quorum of probes agree)", (double)es.outages_open,
+       false},
       {"vantage_partial_open", "gauge",
        "Partial events open (some probes, below quorum)",
        (double)es.partial_open, false},
@@ -290,8 +310,7 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
       {"vantage_alerts_delivered_total", "counter", "Alert events delivered",
        (double)as.delivered, true},
       {"vantage_alerts_failed_attempts_total", "counter",
-       "Failed delivery attempts (retried)", (double)as.failed_attempts,
-       true},
+       "Failed delivery attempts (retried)", (double)as.failed_attempts, true},
       {"vantage_alerts_muted_total", "counter",
        "Alert events muted by maintenance windows", (double)as.muted, true},
       {"vantage_alerts_pending", "gauge",

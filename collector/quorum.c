@@ -236,8 +236,7 @@ static struct quorum_target *quorum_target_find(struct quorum *q,
   uint64_t h = quorum_hash(QUORUM_FNV_BASIS, name);
   for (struct quorum_hnode *nd = quorum_htab_chain(&q->targets, h); nd;
        nd = nd->next) {
-    struct quorum_target *t =
-        container_of(nd, struct quorum_target, node);
+    struct quorum_target *t = container_of(nd, struct quorum_target, node);
     if (nd->hash == h && strcmp(t->name, name) == 0)
       return t;
   }
@@ -496,8 +495,7 @@ void quorum_clear(struct quorum *q)
     struct quorum_hnode *nd = q->targets.b[i];
     while (nd) {
       struct quorum_hnode *next = nd->next;
-      struct quorum_target *t =
-          container_of(nd, struct quorum_target, node);
+      struct quorum_target *t = container_of(nd, struct quorum_target, node);
       for (size_t j = 0; j < t->n_ents; j++) {
         struct quorum_ent *e = t->ents[j];
         for (size_t k = 0; k < e->n_st; k++)
@@ -566,7 +564,7 @@ enum vt_status quorum_flush(struct quorum *q)
 struct quorum_edge {
   double t;
   bool retired; /* an end by retirement */
-  int delta; /* +1 at a start, -1 at an end */
+  int delta;    /* +1 at a start, -1 at an end */
   size_t probe; /* index into the distinct probes */
 };
 
@@ -647,8 +645,8 @@ enum vt_status quorum_sweep(const struct quorum_iv *iv, size_t n, int quorum,
       }
       segs = v;
       cur = &segs[nseg++];
-      *cur = (struct quorum_seg){
-          .outage = kind == 2, .start = t, .end = INFINITY};
+      *cur =
+          (struct quorum_seg){.outage = kind == 2, .start = t, .end = INFINITY};
     }
     if (down > cur->seen_by)
       cur->seen_by = down;

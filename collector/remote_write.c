@@ -26,11 +26,11 @@
 #include "log.h"
 
 enum {
-  RW_BATCH_BYTES = 256 * 1024, /* journal bytes per request (at least) */
-  RW_VERSION = 1,              /* of the journal's records */
-  RW_REC_HEAD = 1,             /* generation and marks, first in the file */
-  RW_REC_RESULTS = 2,          /* results of one batch */
-  RW_REC_MAX_RESULTS = 1024,   /* results per record at most */
+  RW_BATCH_BYTES = 256 * 1024,   /* journal bytes per request (at least) */
+  RW_VERSION = 1,                /* of the journal's records */
+  RW_REC_HEAD = 1,               /* generation and marks, first in the file */
+  RW_REC_RESULTS = 2,            /* results of one batch */
+  RW_REC_MAX_RESULTS = 1024,     /* results per record at most */
   RW_REC_MAX = 64 * 1024 * 1024, /* a length above this is corrupt */
   RW_STR_MAX = 0xffff,
 };
@@ -347,8 +347,8 @@ enum vt_status remote_write_results(struct remote_write *rw, const char *probe,
            strerror(errno));
     /* Whatever part was written is cut off again. */
     if (ftruncate(rw->fd, (off_t)rw->size) != 0)
-      vt_err("remote write: %s/journal: cannot cut a failed write: %s",
-             rw->dir, strerror(errno));
+      vt_err("remote write: %s/journal: cannot cut a failed write: %s", rw->dir,
+             strerror(errno));
     st = VT_EIO;
   } else {
     rw->size += rw->line.len;
@@ -364,20 +364,19 @@ static void rw_save_cursor(const struct rw_receiver *r, uint64_t gen,
                            uint64_t cursor)
 {
   char text[48];
-  int n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", gen,
-                   cursor);
+  int n =
+      snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", gen, cursor);
   const char *what;
   if (vt_write_file_atomic(AT_FDCWD, r->cursor_path, text, (size_t)n, 0640,
                            VT_FS_DURABLE, &what) != 0)
-    vt_err("remote write: %s: cannot save the cursor (%s): %s",
-           r->cursor_path, what, strerror(errno));
+    vt_err("remote write: %s: cannot save the cursor (%s): %s", r->cursor_path,
+           what, strerror(errno));
 }
 
 /* Writes a journal of generation gen holding only its head record as
  * dir/journal (through a temporary file and a rename, durable); returns
  * its fd (O_APPEND) or -1 (logged). Under lock. */
-static int rw_new_journal(struct remote_write *rw, uint64_t gen,
-                          uint64_t *len)
+static int rw_new_journal(struct remote_write *rw, uint64_t gen, uint64_t *len)
 {
   char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/journal", rw->dir);
@@ -388,8 +387,7 @@ static int rw_new_journal(struct remote_write *rw, uint64_t gen,
   if (rw_head(rw, &b, gen) != VT_OK ||
       vt_write_file_atomic(AT_FDCWD, path, b.data, b.len, 0640, VT_FS_DURABLE,
                            &what) != 0 ||
-      (what = "open",
-       fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+      (what = "open", fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
     vt_err("remote write: %s: %s: %s", path, what, strerror(errno));
     vt_buf_cleanup(&b);
     return -1;
@@ -442,8 +440,9 @@ static bool rw_scan(struct remote_write *rw)
     bool good = false;
     if (len >= 2 && len <= RW_REC_MAX && off + 8 + len <= rw->size) {
       unsigned char *body = malloc(len + 4);
-      if (body && pread(rw->fd, body, len + 4, (off_t)(off + 4)) ==
-                      (ssize_t)(len + 4) &&
+      if (body &&
+          pread(rw->fd, body, len + 4, (off_t)(off + 4)) ==
+              (ssize_t)(len + 4) &&
           rw_crc(body, len) == (uint32_t)rw_get(body + len, 4) &&
           body[0] == RW_VERSION &&
           (body[1] == RW_REC_RESULTS || (body[1] == RW_REC_HEAD && !off)) &&
@@ -488,7 +487,8 @@ static bool rw_scan(struct remote_write *rw)
   return ok;
 }
 
-/* ---- protobuf (prometheus.WriteRequest) ----------------------------------- */
+/* ---- protobuf (prometheus.WriteRequest) -----------------------------------
+ */
 
 /* Base-128 varint of v into out (10 bytes at most); returns its length. */
 static size_t pb_varint_to(unsigned char *out, uint64_t v)
@@ -648,8 +648,8 @@ static enum vt_status rw_encode(const unsigned char *data, size_t len,
       for (size_t p = 0; st == VT_OK && p < 5; p++)
         if (flags & (2u << p)) {
           double v = rw_rd_double(&r);
-          st = pb_series(req, lab, (struct pb_span[]){lat, mid, ph[p], tail},
-                         4, v, t);
+          st = pb_series(req, lab, (struct pb_span[]){lat, mid, ph[p], tail}, 4,
+                         v, t);
         }
     }
   }

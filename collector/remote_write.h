@@ -8,9 +8,9 @@
  * snappy block compressed, HTTP POST with libcurl). The cursor moves only
  * after a 2xx; a receiver that is down is retried with a growing pause and
  * catches up in order. Once every cursor is at the end, the journal
- * starts a new generation, empty. Samples: vantage_up and vantage_latency_ms{phase=...}, labelled
- * target, host, address, probe, check (docs/collector.md, "Remote
- * write"). */
+ * starts a new generation, empty. Samples: vantage_up and
+ * vantage_latency_ms{phase=...}, labelled target, host, address, probe, check
+ * (docs/collector.md, "Remote write"). */
 #ifndef COLLECTOR_REMOTE_WRITE_H
 #define COLLECTOR_REMOTE_WRITE_H
 

@@ -38,7 +38,7 @@ static void retention_drop(struct retention_walk *w, const char *path,
   int rc;
   if (archive) {
     rc = snprintf(to, sizeof(to), "%s/%s", archive, relpath) >=
-                         (int)sizeof(to) ||
+                     (int)sizeof(to) ||
                  vt_mkdir_parents(to, 0750) != 0 || rename(path, to) != 0
              ? -1
              : 0;
@@ -126,11 +126,10 @@ enum vt_status retention_sweep(const struct retention_conf *conf, double now,
       .conf = conf, .cutoff = now - conf->keep_s, .st = stats, .rc = VT_OK};
   retention_dir(&w, conf->rrd_dir, "", 0);
   stats->removed_total = total + stats->removed;
-  stats->events_bytes = retention_file_bytes(conf->data_dir, VT_DATA_EVENTS) +
-                        retention_file_bytes(conf->data_dir,
-                                             VT_DATA_EVENTS "-wal") +
-                        retention_file_bytes(conf->data_dir,
-                                             VT_DATA_EVENTS "-shm");
+  stats->events_bytes =
+      retention_file_bytes(conf->data_dir, VT_DATA_EVENTS) +
+      retention_file_bytes(conf->data_dir, VT_DATA_EVENTS "-wal") +
+      retention_file_bytes(conf->data_dir, VT_DATA_EVENTS "-shm");
   struct statvfs vfs;
   if (statvfs(conf->data_dir, &vfs) == 0 && vfs.f_blocks) {
     stats->fs_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
@@ -139,8 +138,8 @@ enum vt_status retention_sweep(const struct retention_conf *conf, double now,
     /* As df(1) counts: used / (used + available to us). */
     stats->fs_used_percent =
         100.0 * (double)used / (double)(used + stats->fs_free);
-    stats->warning = conf->warn_percent > 0 &&
-                     stats->fs_used_percent >= conf->warn_percent;
+    stats->warning =
+        conf->warn_percent > 0 && stats->fs_used_percent >= conf->warn_percent;
     if (stats->warning)
       vt_warn("disk: %s is %.1f %% full (warning at %.0f %%): %.1f GB free; "
               "RRD files %.1f GB, events %.1f MB",

@@ -24,14 +24,14 @@ struct retention_conf {
 
 /* What the last sweep found (all zero before the first). */
 struct retention_stats {
-  uint64_t rrd_bytes;    /* allocated by the RRD tree */
-  uint64_t events_bytes; /* events.sqlite with its -wal and -shm */
+  uint64_t rrd_bytes;         /* allocated by the RRD tree */
+  uint64_t events_bytes;      /* events.sqlite with its -wal and -shm */
   uint64_t fs_total, fs_free; /* the data_dir's file system */
   double fs_used_percent;
-  bool warning;              /* fs_used_percent >= warn_percent */
-  uint64_t n_series;         /* .rrd files left */
+  bool warning;                    /* fs_used_percent >= warn_percent */
+  uint64_t n_series;               /* .rrd files left */
   uint64_t removed, removed_total; /* by the last sweep / since start */
-  double swept_at;           /* wall time of the sweep */
+  double swept_at;                 /* wall time of the sweep */
 };
 
 /* One sweep at wall time now; *stats is filled in (removed_total adds to

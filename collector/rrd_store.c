@@ -8,6 +8,7 @@
 
 #include "rrd_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,8 +28,8 @@
 
 #include "buf.h"
 #include "fsutil.h"
-#include "log.h"
 #include "grow.h"
+#include "log.h"
 #include "rrdcached.h"
 #include "series.h"
 
@@ -262,8 +262,9 @@ static enum vt_status rrd_store_layout_kind(struct rrd_store *s,
   for (size_t i = 0; i < RRD_STORE_N_DS; i++) {
     if (!(rrd_kind_ds_mask(kind) & (1u << i)))
       continue;
-    char *def = rrd_store_strdupf("DS:%s:GAUGE:%ld:0:%s", vt_series_ds_defs[i].name,
-                                  heartbeat_s, vt_series_ds_defs[i].max);
+    char *def =
+        rrd_store_strdupf("DS:%s:GAUGE:%ld:0:%s", vt_series_ds_defs[i].name,
+                          heartbeat_s, vt_series_ds_defs[i].max);
     if (!def)
       return VT_ENOMEM;
     layout[(*n_layout)++] = def;
@@ -620,8 +621,8 @@ static bool rrd_store_replace_corrupt(struct rrd_store *s, const char *msg,
   if (snprintf(aside, sizeof(aside), "%s.corrupt-%ld", s->path,
                (long)time(NULL)) >= (int)sizeof(aside) ||
       rename(s->path, aside) != 0) {
-    vt_err("rrd: %s: corrupt (%s) and cannot be moved aside: %s", s->path,
-           msg, strerror(errno));
+    vt_err("rrd: %s: corrupt (%s) and cannot be moved aside: %s", s->path, msg,
+           strerror(errno));
     return false;
   }
   rrd_store_known_clear(s);
@@ -669,8 +670,7 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
   bool replaced = false;
   for (int attempt = 0;; attempt++) {
     rrd_clear_error();
-    if (rrd_updatex_r(s->path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) ==
-        0)
+    if (rrd_updatex_r(s->path, NULL, RRD_SKIP_PAST_UPDATES, (int)n, argv) == 0)
       return VT_OK;
     /* librrd locks without waiting, and a reader (vantage-graph fetching
      * this file for the status page) holds its lock for milliseconds: wait
@@ -683,8 +683,7 @@ static enum vt_status rrd_store_write_direct(struct rrd_store *s, size_t first,
     }
     if (!replaced &&
         rrd_store_replace_corrupt(s, rrd_get_error(), s->keys[first].ts,
-                                  rrd_store_key_update(s, first)->v.kind,
-                                  ds)) {
+                                  rrd_store_key_update(s, first)->v.kind, ds)) {
       replaced = true;
       continue;
     }
@@ -891,8 +890,7 @@ enum vt_status rrd_store_queue(struct rrd_store *s, const char *relpath,
 {
   if (!relpath || !v || ts <= 0 || !rrd_store_relpath_ok(relpath))
     return VT_EINVAL;
-  struct rrd_store_update *q =
-      vt_grow(s->q, &s->cap_q, s->n_q + 1, sizeof(*q));
+  struct rrd_store_update *q = vt_grow(s->q, &s->cap_q, s->n_q + 1, sizeof(*q));
   if (!q)
     return VT_ENOMEM;
   s->q = q;
@@ -991,8 +989,7 @@ enum vt_status rrd_store_ensure_kind(struct rrd_store *s, const char *relpath,
       return VT_ENOMEM;
     s->jobs[s->n_jobs++] = (struct rrd_store_job){
         .path = path, .first_ts = first_ts, .kind = kind, .tag = s->tag};
-    rrd_store_known_add(s, relpath,
-                        rrd_kind_ds_mask(rrd_store_kind(s, kind)));
+    rrd_store_known_add(s, relpath, rrd_kind_ds_mask(rrd_store_kind(s, kind)));
     return VT_OK;
   }
   if (st == VT_OK && !exists) {
@@ -1047,8 +1044,8 @@ static void *rrd_store_create_worker(void *arg)
       return NULL;
     struct rrd_store_job *job = &s->jobs[j];
     unsigned ds;
-    job->ok = rrd_store_create_file(s, job->path, job->first_ts, job->kind,
-                                    &ds, job->err, sizeof(job->err));
+    job->ok = rrd_store_create_file(s, job->path, job->first_ts, job->kind, &ds,
+                                    job->err, sizeof(job->err));
   }
 }
 
@@ -1060,8 +1057,8 @@ enum vt_status rrd_store_create_run(struct rrd_store *s, double budget_s,
   *undone_tag = SIZE_MAX;
   if (!s->n_jobs)
     return VT_OK;
-  struct rrd_store_pool p = {.s = s, .t0 = rrd_store_mono(),
-                             .budget_s = budget_s};
+  struct rrd_store_pool p = {
+      .s = s, .t0 = rrd_store_mono(), .budget_s = budget_s};
   pthread_mutex_init(&p.lock, NULL);
   /* File creation is CPU (formatting the empty archives, the file
    * system's inode and block allocation) and page cache copies: one
@@ -1139,8 +1136,8 @@ static unsigned rrd_store_known_values(const char *path, time_t last, long step)
     char **names = NULL;
     rrd_value_t *data = NULL;
     rrd_clear_error();
-    if (rrd_fetch_r(path, "AVERAGE", &start, &end, &st, &n_ds, &names,
-                    &data) != 0)
+    if (rrd_fetch_r(path, "AVERAGE", &start, &end, &st, &n_ds, &names, &data) !=
+        0)
       continue;
     size_t rows = st && end > start ? (size_t)(end - start) / st : 0;
     for (unsigned long d = 0; d < n_ds; d++) {
@@ -1212,9 +1209,8 @@ static enum vt_status rrd_store_replay_rows(const char *path, time_t from,
   size_t rows = step && to > from ? (size_t)(to - from) / step : 0;
   for (size_t r = 0; r < rows && st == VT_OK; r++) {
     struct rrd_store_update u = {.ts = (long)from + (long)((r + 1) * step)};
-    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,
-                                 &u.v.connect, &u.v.tls, &u.v.ttfb,
-                                 &u.v.share, &u.v.load};
+    double *v[RRD_STORE_N_DS] = {&u.v.up,  &u.v.total, &u.v.dns,   &u.v.connect,
+                                 &u.v.tls, &u.v.ttfb,  &u.v.share, &u.v.load};
     bool known = false;
     for (int k = 0; k < RRD_STORE_N_DS; k++) {
       *v[k] = col[k] >= 0 ? data[r * n_ds + (size_t)col[k]] : NAN;
@@ -1265,8 +1261,8 @@ static enum vt_status rrd_store_replay(const char *old, const char *path,
   if (st == VT_OK)
     st = rrd_store_replay_rows(old, month, day, 60, ds, &started, &text, &n);
   if (st == VT_OK)
-    st = rrd_store_replay_rows(old, day, last - last % step, (unsigned long)step,
-                               ds, &started, &text, &n);
+    st = rrd_store_replay_rows(old, day, last - last % step,
+                               (unsigned long)step, ds, &started, &text, &n);
   const char **argv = n ? calloc(n, sizeof(*argv)) : NULL;
   if (st == VT_OK && n && !argv)
     st = VT_ENOMEM;
@@ -1340,12 +1336,10 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
   struct rrd_store_conf conf = {0};
   /* Hourly rows are replayed one update an hour: a heartbeat of a little
    * more than that while filling, the file's own one after. */
-  enum vt_status st =
-      rrd_store_layout_kind(&tmp, &conf, 3600 + 2 * step, kind);
+  enum vt_status st = rrd_store_layout_kind(&tmp, &conf, 3600 + 2 * step, kind);
   char newpath[PATH_MAX];
-  if (st == VT_OK &&
-      snprintf(newpath, sizeof(newpath), "%s.convert", path) >=
-          (int)sizeof(newpath))
+  if (st == VT_OK && snprintf(newpath, sizeof(newpath), "%s.convert", path) >=
+                         (int)sizeof(newpath))
     st = VT_EINVAL;
   if (st == VT_OK) {
     unlink(newpath);
@@ -1355,10 +1349,10 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
     if (rrd_create_r2(newpath, (unsigned long)step, first, 1, NULL, NULL,
                       tmp.n_layouts[kind],
                       (const char **)tmp.layouts[kind]) != 0 ||
-        rrd_store_replay(path, newpath, last, step,
-                         rrd_kind_ds_mask(kind)) != VT_OK ||
-        rrd_store_tune_heartbeat(newpath, rrd_kind_ds_mask(kind),
-                                 heartbeat) != 0 ||
+        rrd_store_replay(path, newpath, last, step, rrd_kind_ds_mask(kind)) !=
+            VT_OK ||
+        rrd_store_tune_heartbeat(newpath, rrd_kind_ds_mask(kind), heartbeat) !=
+            0 ||
         stat(path, &sb) != 0 || chmod(newpath, sb.st_mode & 07777) != 0 ||
         rename(newpath, path) != 0) {
       if (out)
@@ -1372,8 +1366,7 @@ static enum vt_status rrd_store_convert_file(const char *path, FILE *out,
       }
       *converted = true;
       if (out)
-        fprintf(out, "%s: %s\n", path,
-                rrd_kind_name(kind));
+        fprintf(out, "%s: %s\n", path, rrd_kind_name(kind));
     }
   }
   for (int i = 0; i < tmp.n_layouts[kind]; i++)

@@ -23,9 +23,9 @@ struct rrd_store_conf {
   int heartbeat_s;       /* default 30 */
   char *const *rra;      /* RRA definitions; NULL/0 = the default layout */
   size_t n_rra;
-  double io_timeout_s;   /* rrdcached socket timeout; default 5 */
-  bool full_layout;      /* every new file with all 7 data sources and the
-                            RRAs of vantage <= 0.1 (storage.layout "full") */
+  double io_timeout_s; /* rrdcached socket timeout; default 5 */
+  bool full_layout;    /* every new file with all 7 data sources and the
+                          RRAs of vantage <= 0.1 (storage.layout "full") */
 };
 
 /* The data sources a file may have, in this order (series.h, enum
@@ -48,9 +48,8 @@ size_t rrd_kind_file_size(enum rrd_kind k, long step_s);
  * --source: rows mapped by data source and consolidation). Files already
  * lean are left alone. Prints one line per file to out when not NULL;
  * *n_done and *n_failed count the files. Returns VT_OK or VT_EIO. */
-enum vt_status rrd_store_convert_tree(const char *dir, long step_s,
-                                      void *out, size_t *n_done,
-                                      size_t *n_failed);
+enum vt_status rrd_store_convert_tree(const char *dir, long step_s, void *out,
+                                      size_t *n_done, size_t *n_failed);
 
 /* Opens the store (connects to rrdcached when configured). On failure logs
  * why and returns NULL with *st set. */

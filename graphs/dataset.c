@@ -32,8 +32,8 @@
 
 #include "buf.h"
 #include "collector_config.h"
-#include "log.h"
 #include "grow.h"
+#include "log.h"
 #include "rrdcached.h"
 #include "schema.h"
 
@@ -42,12 +42,12 @@
 
 struct gr_ctx {
   struct coll_conf *conf;
-  sqlite3 *db;       /* opened on first use (gr_db_open) */
+  sqlite3 *db;              /* opened on first use (gr_db_open) */
   enum vt_status db_status; /* VT_OK until an open failed */
   char *db_path;
-  char *rrd_dir;     /* data_dir/rrd */
+  char *rrd_dir;          /* data_dir/rrd */
   struct rrdcached *rrdc; /* NULL = not connected */
-  bool rrdc_off;     /* connecting failed: fetch without flushing */
+  bool rrdc_off;          /* connecting failed: fetch without flushing */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -348,8 +348,7 @@ static enum vt_status gr_series_row(sqlite3_stmt *s, void *elem)
   gr_copy(e->target, sizeof(e->target), s, VT_COL_SERIES_TARGET);
   /* A type this vantage-graph does not know (a newer collector's) is
    * left out of the list. */
-  const unsigned char *type =
-      sqlite3_column_text(s, VT_COL_SERIES_CHECK_TYPE);
+  const unsigned char *type = sqlite3_column_text(s, VT_COL_SERIES_CHECK_TYPE);
   if (!vt_check_type_parse(type ? (const char *)type : "", &e->check_type))
     return VT_ENOTFOUND;
   gr_copy(e->check_name, sizeof(e->check_name), s, VT_COL_SERIES_CHECK_NAME);
@@ -366,9 +365,9 @@ enum vt_status gr_series_list(struct gr_ctx *g, const char *target,
                               struct gr_series **out, size_t *n)
 {
   const struct gr_list_query q = {
-      .sql = GR_BY_TARGET(target,
-                          "SELECT " VT_SCHEMA_SERIES_COLS " FROM series",
-                          " ORDER BY target, check_name, key, probe"),
+      .sql =
+          GR_BY_TARGET(target, "SELECT " VT_SCHEMA_SERIES_COLS " FROM series",
+                       " ORDER BY target, check_name, key, probe"),
       .what = "list the series",
       .by_target = true,
       .target = target,
@@ -403,11 +402,11 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
   /* An open row (end NULL) lasts until now, so it overlaps anything after
    * its start. */
   const struct gr_list_query q = {
-      .sql = GR_BY_TARGET(target,
-                          "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages",
-                          " AND start <= ?3"
-                          " AND (\"end\" IS NULL OR \"end\" >= ?2)"
-                          " ORDER BY start, id"),
+      .sql =
+          GR_BY_TARGET(target, "SELECT " VT_SCHEMA_OUTAGE_COLS " FROM outages",
+                       " AND start <= ?3"
+                       " AND (\"end\" IS NULL OR \"end\" >= ?2)"
+                       " ORDER BY start, id"),
       .what = "list the outages",
       .by_target = true,
       .in_range = true,

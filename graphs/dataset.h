@@ -37,7 +37,7 @@ struct gr_outage {
   double start, end;     /* end NAN while open */
   char probes[512];      /* comma-separated, sorted */
   int seen_by, of_probes;
-  bool maintenance; /* overlaps a maintenance window of its target */
+  bool maintenance;    /* overlaps a maintenance window of its target */
   char end_reason[32]; /* "" = recovered; "no longer checked" */
 };
 
@@ -102,14 +102,13 @@ enum vt_status gr_outages(struct gr_ctx *g, const char *target, double from,
     __attribute__((warn_unused_result));
 
 /* Maintenance windows of target (NULL = all) overlapping [from, to]. */
-enum vt_status gr_maintenance(struct gr_ctx *g, const char *target,
-                              double from, double to, struct gr_maint **out,
-                              size_t *n) __attribute__((warn_unused_result));
+enum vt_status gr_maintenance(struct gr_ctx *g, const char *target, double from,
+                              double to, struct gr_maint **out, size_t *n)
+    __attribute__((warn_unused_result));
 
 /* DNS answer changes of target within [from, to], by time. */
-enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target,
-                              double from, double to,
-                              struct gr_dns_change **out, size_t *n)
+enum vt_status gr_dns_changes(struct gr_ctx *g, const char *target, double from,
+                              double to, struct gr_dns_change **out, size_t *n)
     __attribute__((warn_unused_result));
 
 /* A probe's arrival, silence or return (probe_events). */
@@ -129,8 +128,8 @@ enum vt_status gr_probe_events(struct gr_ctx *g, double to,
  * rrdcached first. A missing or corrupt file is VT_ENOTFOUND / VT_EIO with
  * the file named in the log. Free with gr_fetch_free. */
 enum vt_status gr_fetch_rrd(struct gr_ctx *g, const char *relpath,
-                            const char *cf, double start, double end,
-                            long step, struct gr_fetch *out)
+                            const char *cf, double start, double end, long step,
+                            struct gr_fetch *out)
     __attribute__((warn_unused_result));
 void gr_fetch_free(struct gr_fetch *f);
 

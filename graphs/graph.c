@@ -97,10 +97,8 @@ static const struct {
 #define GRAPH_N_PHASES (sizeof(graph_phases) / sizeof(graph_phases[0]))
 
 static const char *const graph_kind_names[] = {
-    [GRAPH_LOAD_SHIFT] = "load-shift",
-    [GRAPH_OUTAGE_GAP] = "outage-gap",
-    [GRAPH_LATENCY] = "latency",
-    [GRAPH_PROBES] = "probes",
+    [GRAPH_LOAD_SHIFT] = "load-shift", [GRAPH_OUTAGE_GAP] = "outage-gap",
+    [GRAPH_LATENCY] = "latency",       [GRAPH_PROBES] = "probes",
     [GRAPH_TRAFFIC] = "traffic",
 };
 
@@ -139,7 +137,7 @@ struct graph_line {
   bool dashed;
   size_t first, n;
   bool has[VT_SERIES_N_DS]; /* a data source with a known value in range */
-  bool minmax;          /* every file has MIN and MAX archives */
+  bool minmax;              /* every file has MIN and MAX archives */
 };
 
 /* rrd_graph_v's argument vector. Appends are sticky on failure (the first
@@ -165,9 +163,9 @@ struct graph_run {
   size_t n_sel;
   struct graph_line *lines;
   size_t n_lines;
-  size_t n_checks; /* distinct tcp/http checks drawn */
-  size_t n_types;  /* distinct check types drawn */
-  bool per_probe;  /* probes: a line per probe of one address */
+  size_t n_checks;     /* distinct tcp/http checks drawn */
+  size_t n_types;      /* distinct check types drawn */
+  bool per_probe;      /* probes: a line per probe of one address */
   const char **probes; /* probes: names in the order of the lines */
   size_t n_probes;
   struct marks_span *marks;     /* outage-gap, probes: spans drawn over */
@@ -754,8 +752,8 @@ static enum vt_status graph_fetch_all(struct graph_run *r)
     char a[32], b[32];
     /* An answer, not a fault: the status page asks for young services. */
     vt_notice("graph: no data for %s between %s and %s: no graph written",
-           o->target, pr_time(o->start, PR_T_ISO, a, sizeof(a)),
-           pr_time(o->end, PR_T_ISO, b, sizeof(b)));
+              o->target, pr_time(o->start, PR_T_ISO, a, sizeof(a)),
+              pr_time(o->end, PR_T_ISO, b, sizeof(b)));
     return VT_EINVAL;
   }
   return VT_OK;
@@ -1155,8 +1153,8 @@ static void graph_traffic(struct graph_run *r)
    * answer change (the first answer of a probe is no change). */
   struct gr_dns_change *ch = NULL;
   size_t n_ch = 0;
-  if (gr_dns_changes(r->g, r->o->target, r->o->start, r->o->end, &ch,
-                     &n_ch) == VT_OK) {
+  if (gr_dns_changes(r->g, r->o->target, r->o->start, r->o->end, &ch, &n_ch) ==
+      VT_OK) {
     double last = -INFINITY;
     bool labelled = false;
     for (size_t i = 0; i < n_ch; i++) {
@@ -1426,8 +1424,7 @@ static void graph_phase_lines(struct graph_run *r)
       continue;
     for (size_t i = 0; i < line->n; i++) {
       snprintf(name, sizeof(name), "p%zu_%zu", p, i);
-      graph_def(r, name, r->sel[line->first + i].s, ds,
-                "AVERAGE");
+      graph_def(r, name, r->sel[line->first + i].s, ds, "AVERAGE");
     }
     snprintf(name, sizeof(name), "ph%zu", p);
     snprintf(prefix, sizeof(prefix), "p%zu_", p);

@@ -48,11 +48,11 @@ struct graph_opts {
 struct graph_span {
   char ip[VT_IP_STRLEN];
   double start, end;
-  bool nodata;     /* "no data" (blind), not "down" */
-  bool partial;    /* a partial event: seen by fewer probes than quorum */
-  char seen[64];   /* partial: "p2 only", "2 of 3" */
-  int number;      /* outages and partial events: marker number, 0 = none */
-  char label[96];  /* "11:02:13-11:04:01, 1m48s" */
+  bool nodata;    /* "no data" (blind), not "down" */
+  bool partial;   /* a partial event: seen by fewer probes than quorum */
+  char seen[64];  /* partial: "p2 only", "2 of 3" */
+  int number;     /* outages and partial events: marker number, 0 = none */
+  char label[96]; /* "11:02:13-11:04:01, 1m48s" */
 };
 
 struct graph_info {

@@ -123,10 +123,10 @@ cairo_status_t cairo_surface_write_to_png_stream(cairo_surface_t *surface,
 {
   if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS)
     return cairo_surface_status(surface);
-  cairo_format_t fmt = cairo_surface_get_type(surface) ==
-                               CAIRO_SURFACE_TYPE_IMAGE
-                           ? cairo_image_surface_get_format(surface)
-                           : CAIRO_FORMAT_INVALID;
+  cairo_format_t fmt =
+      cairo_surface_get_type(surface) == CAIRO_SURFACE_TYPE_IMAGE
+          ? cairo_image_surface_get_format(surface)
+          : CAIRO_FORMAT_INVALID;
   if (fmt == CAIRO_FORMAT_ARGB32 || fmt == CAIRO_FORMAT_RGB24) {
     if (png_armed) {
       png_armed = false;

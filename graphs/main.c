@@ -73,7 +73,9 @@ int main(int argc, char **argv)
   /* "+": stop at the subcommand; its options are its own. */
   while ((c = getopt_long(argc, argv, "+c:l:vqhV", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': config = optarg; break;
+    case 'c':
+      config = optarg;
+      break;
     case 'l':
     case 'v':
     case 'q':
@@ -81,8 +83,12 @@ int main(int argc, char **argv)
           VT_CLI_HANDLED)
         return EXIT_USAGE;
       break;
-    case 'h': usage(stdout); return EXIT_OK;
-    case 'V': vt_cli_version("vantage-graph"); return EXIT_OK;
+    case 'h':
+      usage(stdout);
+      return EXIT_OK;
+    case 'V':
+      vt_cli_version("vantage-graph");
+      return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-graph --help' for more information.\n");
       return EXIT_USAGE;
@@ -106,8 +112,9 @@ int main(int argc, char **argv)
   else if (strcmp(cmd, "status-page") == 0)
     run = status_page_cmd;
   if (!run) {
-    fprintf(stderr, "vantage-graph: unknown command \"%s\" (graph, report, "
-                    "status-page)\n",
+    fprintf(stderr,
+            "vantage-graph: unknown command \"%s\" (graph, report, "
+            "status-page)\n",
             cmd);
     return EXIT_USAGE;
   }

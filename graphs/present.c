@@ -52,8 +52,7 @@ enum vt_status pr_esc(struct vt_buf *b, const char *s, size_t len)
       break;
     default:
       /* C1 controls are parse errors in HTML and discouraged in XML. */
-      if (*p < 0x20 || *p == 0x7f || n == 0 ||
-          (cp >= 0x80 && cp <= 0x9f))
+      if (*p < 0x20 || *p == 0x7f || n == 0 || (cp >= 0x80 && cp <= 0x9f))
         rep = "\xef\xbf\xbd";
     }
     if (rep) {

@@ -81,8 +81,8 @@ static enum vt_status report_rest_len(double start, double end,
 struct report_series {
   const struct gr_series *se;
   struct pr_ivs known; /* rows with a value, clipped to the period */
-  double up_w, w;          /* sum of up * weight and of weight, outside
-                              maintenance */
+  double up_w, w;      /* sum of up * weight and of weight, outside
+                          maintenance */
 };
 
 /* What one target's computation works on. */
@@ -890,7 +890,7 @@ static void report_j_rows(struct report_json *j, const char *key,
     report_j_time(j, "end", o->end);
     report_j(j, ",\"open\":%s", isnan(o->end) ? "true" : "false");
     report_j(j, ",\"end_reason\":");
-    report_j_str(j, isnan(o->end) ? NULL
+    report_j_str(j, isnan(o->end)      ? NULL
                     : o->end_reason[0] ? o->end_reason
                                        : "recovered");
     report_j_num(j, "duration_s", report_row_end(o, w->now) - o->start);

@@ -158,17 +158,17 @@ static uint64_t status_page_fp(const struct status_page_ctx *x,
   char ph[300];
   int phl = snprintf(ph, sizeof(ph), "%s|%d|%s|%.0f", s->name,
                      (int)j->opts.kind, j->opts.ip ? j->opts.ip : "", span);
-  double phase = (double)(graph_jobs_fp(GRAPH_JOBS_FP0, ph,
-                                        phl > 0 ? (size_t)phl : 0) %
-                          1000003u) /
-                 1000003.0 * px;
+  double phase =
+      (double)(graph_jobs_fp(GRAPH_JOBS_FP0, ph, phl > 0 ? (size_t)phl : 0) %
+               1000003u) /
+      1000003.0 * px;
   char key[512];
-  int len = snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
-                     PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
-                     j->opts.ip ? j->opts.ip : "", j->opts.width,
-                     j->opts.height, (int)j->opts.compact,
-                     floor((x->now + phase) / px),
-                     floor((drawn[1] + phase) / px), drawn[0]);
+  int len =
+      snprintf(key, sizeof(key), "%s|%s|%s|%d|%s|%d|%d|%d|%.0f|%.0f|%.0f",
+               PACKAGE_VERSION, j->name, s->name, (int)j->opts.kind,
+               j->opts.ip ? j->opts.ip : "", j->opts.width, j->opts.height,
+               (int)j->opts.compact, floor((x->now + phase) / px),
+               floor((drawn[1] + phase) / px), drawn[0]);
   uint64_t h = graph_jobs_fp(GRAPH_JOBS_FP0, key, len > 0 ? (size_t)len : 0);
   return graph_jobs_fp(h, &s->ev_fp, sizeof(s->ev_fp));
 }

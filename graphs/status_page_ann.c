@@ -212,8 +212,7 @@ static bool status_page_ann_shown(const struct status_page_ann *a, double now)
   return isnan(a->end) || a->end > now - STATUS_PAGE_ANN_KEEP_S;
 }
 
-const char *status_page_ann_phase(const struct status_page_ann *a,
-                                  double now)
+const char *status_page_ann_phase(const struct status_page_ann *a, double now)
 {
   if (!isnan(a->start) && a->start > now)
     return "scheduled";
@@ -229,8 +228,7 @@ const char *status_page_ann_phase(const struct status_page_ann *a,
   return "posted";
 }
 
-bool status_page_ann_for(const struct status_page_ann *a,
-                         const char *svc)
+bool status_page_ann_for(const struct status_page_ann *a, const char *svc)
 {
   if (!a->n_targets)
     return true;

@@ -23,8 +23,7 @@ static void status_page_atom_time(struct status_page_out *o, const char *el,
 {
   char iso[32];
   status_page_put(o, "<%s>%s</%s>\n", el,
-                  pr_time(t, PR_T_ISO, iso, sizeof(iso)),
-                  el);
+                  pr_time(t, PR_T_ISO, iso, sizeof(iso)), el);
 }
 
 /* The time an incident last changed: its end, the start of its last
@@ -106,9 +105,7 @@ void status_page_feed(struct status_page_out *o,
     status_page_put(
         o, "%s from %s to %s (%s%s).", inc->down ? "Down" : "Degraded",
         pr_time(inc->start, PR_T_HUMAN, a, sizeof(a)),
-        isnan(inc->end)
-            ? "now"
-            : pr_time(inc->end, PR_T_HUMAN, b, sizeof(b)),
+        isnan(inc->end) ? "now" : pr_time(inc->end, PR_T_HUMAN, b, sizeof(b)),
         vt_time_fmt_duration(end - inc->start, dur, sizeof(dur)),
         isnan(inc->end) ? " so far, ongoing" : "");
     for (size_t k = 0; k < inc->n_addrs; k++) {
@@ -123,8 +120,7 @@ void status_page_feed(struct status_page_out *o,
       if (x->notes[k].inc != (long)i)
         continue;
       status_page_put(o, "\nUpdate %s: ",
-                      pr_time(x->notes[k].at, PR_T_HUMAN,
-                                           a, sizeof(a)));
+                      pr_time(x->notes[k].at, PR_T_HUMAN, a, sizeof(a)));
       status_page_xml(o, x->notes[k].text);
     }
     status_page_put(o, "</content>\n</entry>\n");
@@ -149,13 +145,11 @@ void status_page_feed(struct status_page_out *o,
                     status_page_ann_phase(an, x->now));
     char a[32];
     if (!isnan(an->start))
-      status_page_put(
-          o, "; from %s",
-          pr_time(an->start, PR_T_HUMAN, a, sizeof(a)));
+      status_page_put(o, "; from %s",
+                      pr_time(an->start, PR_T_HUMAN, a, sizeof(a)));
     if (!isnan(an->end))
-      status_page_put(
-          o, " until %s",
-          pr_time(an->end, PR_T_HUMAN, a, sizeof(a)));
+      status_page_put(o, " until %s",
+                      pr_time(an->end, PR_T_HUMAN, a, sizeof(a)));
     status_page_put(o, ".");
     if (an->text) {
       status_page_put(o, " ");

@@ -161,8 +161,8 @@ static void status_page_day_text(const struct status_page_ctx *x,
                                  char *out, size_t size)
 {
   char date[16], pct[24], a[24], b[24], c[24];
-  pr_time(x->day0 + (double)i * STATUS_PAGE_DAY_S,
-                       PR_T_DATE, date, sizeof(date));
+  pr_time(x->day0 + (double)i * STATUS_PAGE_DAY_S, PR_T_DATE, date,
+          sizeof(date));
   pr_pct(d->availability, 2, pct, sizeof(pct));
   int n = snprintf(out, size, "%s: %s", date, pct);
   if (d->down_s > 0 && n >= 0 && (size_t)n < size)
@@ -309,8 +309,7 @@ static void status_page_ann_html(struct status_page_out *o,
 }
 
 /* "seen by 2 of 3 probes (fra1, ams1)" */
-void status_page_seen(struct status_page_out *o,
-                      const struct gr_outage *r)
+void status_page_seen(struct status_page_out *o, const struct gr_outage *r)
 {
   status_page_put(o, "seen by %d of %d probe%s", r->seen_by, r->of_probes,
                   r->of_probes == 1 ? "" : "s");
@@ -499,13 +498,12 @@ void status_page_index(struct status_page_out *o,
     status_page_pill(o, s->state);
     status_page_put(o, "\n</div>\n");
     const struct report_target *rt = s->rt[STATUS_PAGE_P_90D];
-    status_page_put(
-        o, "<p class=\"note\">Last %d days: %s available", STATUS_PAGE_DAYS,
-        pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
+    status_page_put(o, "<p class=\"note\">Last %d days: %s available",
+                    STATUS_PAGE_DAYS,
+                    pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
     rt = s->rt[STATUS_PAGE_P_MONTH];
-    status_page_put(
-        o, "; this month: %s</p>\n",
-        pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
+    status_page_put(o, "; this month: %s</p>\n",
+                    pr_pct(rt ? rt->availability : NAN, 3, pct, sizeof(pct)));
     status_page_bars(o, x, s);
     status_page_figure(o, x, s, 0, 1, "");
     status_page_put(o, "</section>\n");
@@ -625,7 +623,9 @@ void status_page_service(struct status_page_out *o,
   }
   status_page_put(o, "</p>\n");
   char still_old[512]; /* issue 16: during a switch, traffic on old servers */
-  status_page_put(o, "%s", traffic_share_html(x->g, s->name, x->now, still_old, sizeof(still_old)));
+  status_page_put(
+      o, "%s",
+      traffic_share_html(x->g, s->name, x->now, still_old, sizeof(still_old)));
   for (size_t i = 0; i < x->n_inc; i++)
     if (x->inc[i].svc == si && isnan(x->inc[i].end))
       status_page_inc_html(o, x, &x->inc[i], "../", false);
@@ -642,10 +642,9 @@ void status_page_service(struct status_page_out *o,
   }
 
   char month[32], prev[32];
-  pr_time(x->period[STATUS_PAGE_P_MONTH][0], PR_T_MONTH,
-                       month, sizeof(month));
-  pr_time(x->period[STATUS_PAGE_P_PREV_MONTH][0],
-                       PR_T_MONTH, prev, sizeof(prev));
+  pr_time(x->period[STATUS_PAGE_P_MONTH][0], PR_T_MONTH, month, sizeof(month));
+  pr_time(x->period[STATUS_PAGE_P_PREV_MONTH][0], PR_T_MONTH, prev,
+          sizeof(prev));
   status_page_put(o, "<h2 id=\"availability\">Availability</h2>\n"
                      "<div class=\"scroll\" tabindex=\"0\" role=\"region\" "
                      "aria-label=\"Availability per period\">\n<table>\n"

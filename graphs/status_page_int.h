@@ -231,7 +231,6 @@ struct status_page_ctx {
   struct graph_jobs_stats gstats;
 };
 
-
 /* Pages are built with many small appends; the first failure sticks and is
  * checked once when the file is written (like a FILE's error flag), which
  * keeps the templates readable. */
@@ -243,10 +242,8 @@ struct status_page_out {
 /* status_page_present.c */
 void status_page_put(struct status_page_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void status_page_raw(struct status_page_out *o, const char *s,
-                     size_t len);
-void status_page_escn(struct status_page_out *o, const char *s,
-                      size_t len);
+void status_page_raw(struct status_page_out *o, const char *s, size_t len);
+void status_page_escn(struct status_page_out *o, const char *s, size_t len);
 void status_page_esc(struct status_page_out *o, const char *s);
 void status_page_esc_text(struct status_page_out *o, const char *s);
 void status_page_time(struct status_page_out *o, double t);
@@ -255,15 +252,12 @@ double status_page_month(double t, int delta);
 /* status_page_ann.c */
 void status_page_ann_free(struct status_page_ann *a, size_t n);
 void status_page_notes_free(struct status_page_note *v, size_t n);
-const char *status_page_ann_phase(const struct status_page_ann *a,
-                                  double now);
-bool status_page_ann_for(const struct status_page_ann *a,
-                         const char *svc);
+const char *status_page_ann_phase(const struct status_page_ann *a, double now);
+bool status_page_ann_for(const struct status_page_ann *a, const char *svc);
 enum vt_status status_page_ann_collect(struct status_page_ctx *x);
 
 /* status_page_model.c */
-long status_page_svc_index(const struct status_page_ctx *x,
-                           const char *target);
+long status_page_svc_index(const struct status_page_ctx *x, const char *target);
 void status_page_ctx_free(struct status_page_ctx *x);
 enum vt_status status_page_load(struct status_page_ctx *x);
 
@@ -274,14 +268,12 @@ void status_page_rmtree(const char *path);
 void status_page_split(const char *dir, char *parent, size_t psize,
                        const char **base);
 void status_page_clean_leftovers(const char *dir);
-enum vt_status status_page_swap(const char *dir, const char *tmp,
-                                double now);
+enum vt_status status_page_swap(const char *dir, const char *tmp, double now);
 
 /* status_page_html.c */
 extern const char status_page_favicon[];
 extern const char status_page_css[];
-void status_page_seen(struct status_page_out *o,
-                      const struct gr_outage *r);
+void status_page_seen(struct status_page_out *o, const struct gr_outage *r);
 void status_page_index(struct status_page_out *o,
                        const struct status_page_ctx *x);
 void status_page_service(struct status_page_out *o,

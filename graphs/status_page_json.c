@@ -129,8 +129,8 @@ void status_page_json(struct status_page_out *o,
     status_page_put(o, "],\n \"days\":[");
     for (size_t d = 0; d < STATUS_PAGE_DAYS; d++) {
       char date[16];
-      pr_time(x->day0 + (double)d * STATUS_PAGE_DAY_S,
-                           PR_T_DATE, date, sizeof(date));
+      pr_time(x->day0 + (double)d * STATUS_PAGE_DAY_S, PR_T_DATE, date,
+              sizeof(date));
       status_page_put(o, "%s{\"date\":\"%s\",\"availability\":", d ? "," : "",
                       date);
       status_page_javail(o, s->days[d].availability);

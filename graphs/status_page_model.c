@@ -61,7 +61,6 @@ const struct status_page_kind status_page_kinds[STATUS_PAGE_N_KINDS] = {
     {GRAPH_TRAFFIC, "traffic", "Traffic", "the servers' own load per address"},
 };
 
-
 static int status_page_str_cmp(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
@@ -73,8 +72,7 @@ static int status_page_name_cmp(const void *key, const void *elem)
 }
 
 /* Index of target in the sorted service list, or -1. */
-long status_page_svc_index(const struct status_page_ctx *x,
-                           const char *target)
+long status_page_svc_index(const struct status_page_ctx *x, const char *target)
 {
   char *const *p =
       bsearch(target, x->names, x->n, sizeof(*x->names), status_page_name_cmp);
@@ -175,16 +173,16 @@ static enum vt_status status_page_blind(const struct status_page_ctx *x,
 static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
 {
   struct status_page_svc *s = &x->svc[si];
-  struct pr_ivs down = {0}, deg = {0}, maint = {0}, d1 = {0},
-                           g1 = {0}, g2 = {0}, blind = {0}, b1 = {0}, nd = {0};
+  struct pr_ivs down = {0}, deg = {0}, maint = {0}, d1 = {0}, g1 = {0},
+                g2 = {0}, blind = {0}, b1 = {0}, nd = {0};
   enum vt_status st = VT_OK;
   for (size_t i = 0; i < x->n_outages && st == VT_OK; i++) {
     const struct gr_outage *o = &x->outages[i];
     if (strcmp(o->target, s->name) != 0 || strcmp(o->scope, "host") != 0)
       continue;
     double end = isnan(o->end) ? x->now : fmin(o->end, x->now);
-    st = pr_ivs_add(strcmp(o->state, "down") == 0 ? &down : &deg,
-                               o->start, end);
+    st =
+        pr_ivs_add(strcmp(o->state, "down") == 0 ? &down : &deg, o->start, end);
   }
   for (size_t i = 0; i < x->n_maint && st == VT_OK; i++)
     if (strcmp(x->maint[i].target, s->name) == 0)
@@ -215,8 +213,7 @@ static enum vt_status status_page_days(struct status_page_ctx *x, size_t si)
     double b = isnan(s->last_ts) ? to : fmin(to, s->last_ts);
     if (b > a) {
       day->nodata_s = pr_ivs_within(&nd, a, b);
-      day->measured_s =
-          (b - a) - pr_ivs_within(&maint, a, b) - day->nodata_s;
+      day->measured_s = (b - a) - pr_ivs_within(&maint, a, b) - day->nodata_s;
       day->down_s = pr_ivs_within(&d1, a, b);
       day->degraded_s = pr_ivs_within(&g2, a, b);
     }
@@ -376,13 +373,12 @@ static enum vt_status status_page_incidents(struct status_page_ctx *x)
     if (covered || svc < 0)
       continue;
     struct status_page_incident *inc = &x->inc[x->n_inc++];
-    *inc = (struct status_page_incident){.svc = (size_t)svc,
-                                         .start = o->start,
-                                         .end = o->end,
-                                         .end_reason = o->end_reason[0]
-                                                           ? o->end_reason
-                                                           : NULL,
-                                         .maintenance = o->maintenance};
+    *inc = (struct status_page_incident){
+        .svc = (size_t)svc,
+        .start = o->start,
+        .end = o->end,
+        .end_reason = o->end_reason[0] ? o->end_reason : NULL,
+        .maintenance = o->maintenance};
     inc->addrs = malloc(sizeof(*inc->addrs));
     if (!inc->addrs) {
       st = VT_ENOMEM;

@@ -17,8 +17,7 @@ void status_page_put(struct status_page_out *o, const char *fmt, ...)
   va_end(ap);
 }
 
-void status_page_raw(struct status_page_out *o, const char *s,
-                     size_t len)
+void status_page_raw(struct status_page_out *o, const char *s, size_t len)
 {
   if (o->st == VT_OK)
     o->st = vt_buf_add(&o->b, s, len);
@@ -59,7 +58,6 @@ void status_page_esc_text(struct status_page_out *o, const char *s)
 }
 
 /* ---- times and numbers --------------------------------------------------- */
-
 
 /* <time datetime="2026-11-21T10:02:13Z">2026-11-21 10:02 UTC</time> */
 void status_page_time(struct status_page_out *o, double t)

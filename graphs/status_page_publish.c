@@ -153,8 +153,7 @@ static bool status_page_replaceable(const char *dir)
  * be swapped for a link in one rename: it is renamed away and the link put
  * in its place, which leaves dir missing for the microseconds between the
  * two renames, once; every later build swaps atomically. */
-enum vt_status status_page_swap(const char *dir, const char *tmp,
-                                double now)
+enum vt_status status_page_swap(const char *dir, const char *tmp, double now)
 {
   char parent[PATH_MAX], ver[PATH_MAX], lnk[PATH_MAX], old[PATH_MAX];
   char cur[PATH_MAX] = "";

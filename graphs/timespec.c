@@ -37,8 +37,8 @@ static bool ts_parse_iso(const char *s, double *out)
   char sep;
   if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == len) {
     /* date only */
-  } else if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h,
-                    &mi, &sec, &n) == 7 &&
+  } else if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
+                    &sec, &n) == 7 &&
              (sep == 'T' || sep == ' ') &&
              (n == len || (n == len - 1 && s[n] == 'Z'))) {
   } else if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
@@ -93,8 +93,7 @@ bool ts_parse(const char *s, double now, double *out, char *err,
     else if (!strcmp(end, "w"))
       unit = 7 * 86400;
     else
-      return fail(err, errsize,
-                  "\"%s\": unknown unit (s, m, h, d, w)", s);
+      return fail(err, errsize, "\"%s\": unknown unit (s, m, h, d, w)", s);
     *out = now + (s[0] == '-' ? -v : v) * unit;
     return true;
   }
@@ -146,8 +145,7 @@ bool ts_parse_period(const char *s, double now, double *start, double *end,
                 "\"%s\" is not a period (day, week, month or START..END)", s);
   char a[64], b[64];
   size_t la = (size_t)(dots - s);
-  if (la == 0 || la >= sizeof(a) || strlen(dots + 2) >= sizeof(b) ||
-      !dots[2])
+  if (la == 0 || la >= sizeof(a) || strlen(dots + 2) >= sizeof(b) || !dots[2])
     return fail(err, errsize, "\"%s\": expected START..END", s);
   memcpy(a, s, la);
   a[la] = '\0';

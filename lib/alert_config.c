@@ -13,23 +13,19 @@
 #define DEF_TIMEOUT_S 10.0
 #define DEF_CERT_DAYS 14
 
-static const char *const alert_keys[] = {"status_url", "retry_min",
-                                         "retry_max",  "receivers",
-                                         "cert_days",  NULL};
-static const char *const rx_keys[] = {"name",    "type",    "url", "key_file",
-                                      "command", "timeout", "events", NULL};
+static const char *const alert_keys[] = {"status_url", "retry_min", "retry_max",
+                                         "receivers",  "cert_days", NULL};
+static const char *const rx_keys[] = {
+    "name", "type", "url", "key_file", "command", "timeout", "events", NULL};
 
 unsigned alert_event_bit(const char *name)
 {
   static const struct {
     const char *name;
     unsigned bit;
-  } names[] = {{"outage", ALERT_EV_OUTAGE},
-               {"partial", ALERT_EV_PARTIAL},
-               {"host", ALERT_EV_HOST},
-               {"probe", ALERT_EV_PROBE},
-               {"cert", ALERT_EV_CERT},
-               {"dns", ALERT_EV_DNS}};
+  } names[] = {{"outage", ALERT_EV_OUTAGE}, {"partial", ALERT_EV_PARTIAL},
+               {"host", ALERT_EV_HOST},     {"probe", ALERT_EV_PROBE},
+               {"cert", ALERT_EV_CERT},     {"dns", ALERT_EV_DNS}};
   for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
     if (strcmp(name, names[i].name) == 0)
       return names[i].bit;
@@ -121,8 +117,7 @@ void alert_conf_parse(struct vt_cfg *c, const config_setting_t *g,
   vt_cfg_check_keys(c, g, "alerts", alert_keys);
   vt_cfg_get_string(c, g, "alerts", "status_url", false, &a->status_url);
   vt_cfg_get_number(c, g, "alerts", "retry_min", 0.01, 3600, &a->retry_min_s);
-  vt_cfg_get_number(c, g, "alerts", "retry_max", 0.01, 86400,
-                    &a->retry_max_s);
+  vt_cfg_get_number(c, g, "alerts", "retry_max", 0.01, 86400, &a->retry_max_s);
   if (a->retry_max_s < a->retry_min_s)
     vt_cfg_error(c, g, "alerts.retry_max", "shorter than retry_min");
   const config_setting_t *list = config_setting_get_member(g, "receivers");

@@ -12,7 +12,11 @@
 #include "cfg.h"
 #include "wire.h"
 
-enum alert_rx_type { ALERT_RX_ALERTMANAGER, ALERT_RX_WEBHOOK, ALERT_RX_PROGRAM };
+enum alert_rx_type {
+  ALERT_RX_ALERTMANAGER,
+  ALERT_RX_WEBHOOK,
+  ALERT_RX_PROGRAM
+};
 
 struct alert_rx_conf {
   char *name;
@@ -32,7 +36,7 @@ enum {
   ALERT_EV_HOST = 1u << 2,    /* host degraded, down, up */
   ALERT_EV_PROBE = 1u << 3,   /* a probe silent, back */
   ALERT_EV_CERT = 1u << 4,    /* a quorum of probes: certificate expires */
-  ALERT_EV_DNS = 1u << 5,     /* a quorum of probes: answers differ from expect */
+  ALERT_EV_DNS = 1u << 5, /* a quorum of probes: answers differ from expect */
   ALERT_EV_DEFAULT = ALERT_EV_OUTAGE | ALERT_EV_HOST | ALERT_EV_PROBE |
                      ALERT_EV_CERT | ALERT_EV_DNS,
 };

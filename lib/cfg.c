@@ -51,8 +51,8 @@ void vt_cfg_close(struct vt_cfg *c)
     config_destroy(&c->cfg);
 }
 
-void vt_cfg_error(struct vt_cfg *c, const config_setting_t *s,
-                  const char *path, const char *fmt, ...)
+void vt_cfg_error(struct vt_cfg *c, const config_setting_t *s, const char *path,
+                  const char *fmt, ...)
 {
   char msg[512];
   va_list ap;
@@ -106,14 +106,21 @@ void vt_cfg_check_keys(struct vt_cfg *c, const config_setting_t *g,
 static const char *type_name(int t)
 {
   switch (t) {
-  case CONFIG_TYPE_GROUP: return "a group";
+  case CONFIG_TYPE_GROUP:
+    return "a group";
   case CONFIG_TYPE_INT:
-  case CONFIG_TYPE_INT64: return "an integer";
-  case CONFIG_TYPE_FLOAT: return "a number";
-  case CONFIG_TYPE_STRING: return "a string";
-  case CONFIG_TYPE_BOOL: return "a boolean";
-  case CONFIG_TYPE_ARRAY: return "an array";
-  case CONFIG_TYPE_LIST: return "a list";
+  case CONFIG_TYPE_INT64:
+    return "an integer";
+  case CONFIG_TYPE_FLOAT:
+    return "a number";
+  case CONFIG_TYPE_STRING:
+    return "a string";
+  case CONFIG_TYPE_BOOL:
+    return "a boolean";
+  case CONFIG_TYPE_ARRAY:
+    return "an array";
+  case CONFIG_TYPE_LIST:
+    return "a list";
   }
   return "an unknown type";
 }
@@ -148,9 +155,15 @@ bool vt_cfg_get_string(struct vt_cfg *c, const config_setting_t *g,
 static bool setting_number(const config_setting_t *s, double *v)
 {
   switch (config_setting_type(s)) {
-  case CONFIG_TYPE_INT: *v = config_setting_get_int(s); return true;
-  case CONFIG_TYPE_INT64: *v = (double)config_setting_get_int64(s); return true;
-  case CONFIG_TYPE_FLOAT: *v = config_setting_get_float(s); return true;
+  case CONFIG_TYPE_INT:
+    *v = config_setting_get_int(s);
+    return true;
+  case CONFIG_TYPE_INT64:
+    *v = (double)config_setting_get_int64(s);
+    return true;
+  case CONFIG_TYPE_FLOAT:
+    *v = config_setting_get_float(s);
+    return true;
   }
   return false;
 }
@@ -178,14 +191,17 @@ bool vt_cfg_get_number(struct vt_cfg *c, const config_setting_t *g,
   return true;
 }
 
-static bool int_in(struct vt_cfg *c, const config_setting_t *s,
-                   const char *p, long long min, long long max,
-                   long long *out)
+static bool int_in(struct vt_cfg *c, const config_setting_t *s, const char *p,
+                   long long min, long long max, long long *out)
 {
   long long v;
   switch (config_setting_type(s)) {
-  case CONFIG_TYPE_INT: v = config_setting_get_int(s); break;
-  case CONFIG_TYPE_INT64: v = config_setting_get_int64(s); break;
+  case CONFIG_TYPE_INT:
+    v = config_setting_get_int(s);
+    break;
+  case CONFIG_TYPE_INT64:
+    v = config_setting_get_int64(s);
+    break;
   default:
     vt_cfg_error(c, s, p, "expected an integer, got %s",
                  type_name(config_setting_type(s)));
@@ -272,8 +288,7 @@ static config_setting_t *get_collection(struct vt_cfg *c,
 }
 
 bool vt_cfg_get_strv(struct vt_cfg *c, const config_setting_t *g,
-                     const char *path, const char *key, char ***out,
-                     size_t *n)
+                     const char *path, const char *key, char ***out, size_t *n)
 {
   char p[256];
   vt_cfg_path(p, sizeof(p), path, key, 0);
@@ -328,8 +343,7 @@ bool vt_cfg_get_intv(struct vt_cfg *c, const config_setting_t *g,
     config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
     char pe[256];
     long long x;
-    if (!int_in(c, e, vt_cfg_path(pe, sizeof(pe), p, NULL, i), min, max,
-                &x)) {
+    if (!int_in(c, e, vt_cfg_path(pe, sizeof(pe), p, NULL, i), min, max, &x)) {
       free(v);
       return false;
     }

@@ -28,9 +28,8 @@ void vt_cfg_close(struct vt_cfg *c);
 
 /* Logs "file:line: path: message" for setting s (or the file's start when s
  * is NULL) and counts the error. */
-void vt_cfg_error(struct vt_cfg *c, const config_setting_t *s,
-                  const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void vt_cfg_error(struct vt_cfg *c, const config_setting_t *s, const char *path,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Reports every member of group g whose name is not in allowed (a
  * NULL-terminated list), and every member that is not itself named. */
@@ -61,8 +60,7 @@ bool vt_cfg_get_bool(struct vt_cfg *c, const config_setting_t *g,
  * new array of copies (free with vt_cfg_strv_free / free). An empty array
  * gives n 0 and *out NULL. */
 bool vt_cfg_get_strv(struct vt_cfg *c, const config_setting_t *g,
-                     const char *path, const char *key, char ***out,
-                     size_t *n);
+                     const char *path, const char *key, char ***out, size_t *n);
 bool vt_cfg_get_intv(struct vt_cfg *c, const config_setting_t *g,
                      const char *path, const char *key, long long min,
                      long long max, int **out, size_t *n);

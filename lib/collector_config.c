@@ -36,22 +36,30 @@
 #define DEF_SILENCE_S 60.0
 #define DEF_WINDOW_S (2 * 86400.0) /* quorum.window; events.h */
 
-static const char *const top_keys[] = {"collector",   "storage", "quorum",
-                                       "probes",      "maintenance", "status",
-                                       "alerts",      "remote_write", NULL};
+static const char *const top_keys[] = {"collector", "storage",      "quorum",
+                                       "probes",    "maintenance",  "status",
+                                       "alerts",    "remote_write", NULL};
 static const char *const remote_write_keys[] = {"name", "url", NULL};
 static const char *const status_keys[] = {"output_dir", "interval", "title",
                                           "announcements_file", NULL};
-static const char *const collector_keys[] = {
-    "listen",    "tls_cert",    "tls_key",   "data_dir",     "rrdcached",
-    "max_body",  "time_window", "log_level", "targets_file",
-    "max_connections", "max_connections_per_address", "header_timeout",
-    "body_timeout", "max_buffered", NULL};
-static const char *const storage_keys[] = {"step", "heartbeat", "rra",
-                                           "create_budget", "layout",
-                                           "retention", "retention_archive",
-                                           "disk_warn", "sweep_interval",
-                                           NULL};
+static const char *const collector_keys[] = {"listen",
+                                             "tls_cert",
+                                             "tls_key",
+                                             "data_dir",
+                                             "rrdcached",
+                                             "max_body",
+                                             "time_window",
+                                             "log_level",
+                                             "targets_file",
+                                             "max_connections",
+                                             "max_connections_per_address",
+                                             "header_timeout",
+                                             "body_timeout",
+                                             "max_buffered",
+                                             NULL};
+static const char *const storage_keys[] = {
+    "step",      "heartbeat",         "rra",       "create_budget",  "layout",
+    "retention", "retention_archive", "disk_warn", "sweep_interval", NULL};
 static const char *const quorum_keys[] = {"quorum", "confirm", "silence",
                                           "window", NULL};
 static const char *const probe_keys[] = {"name", "key_file", NULL};
@@ -187,10 +195,9 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
                         &cc->rrdcached) &&
       !(strncmp(cc->rrdcached, "unix:/", 6) == 0 || cc->rrdcached[0] == '/' ||
         strchr(cc->rrdcached, ':')))
-    vt_cfg_error(c, config_setting_get_member(g, "rrdcached"),
-                 "collector.rrdcached",
-                 "\"%s\" is not \"unix:/path\" or \"host:port\"",
-                 cc->rrdcached);
+    vt_cfg_error(
+        c, config_setting_get_member(g, "rrdcached"), "collector.rrdcached",
+        "\"%s\" is not \"unix:/path\" or \"host:port\"", cc->rrdcached);
   long long mb;
   if (vt_cfg_get_int(c, g, "collector", "max_body", 1024, 1LL << 30, &mb))
     cc->max_body = (long)mb;
@@ -218,10 +225,9 @@ static void parse_collector(struct vt_cfg *c, config_setting_t *g,
     if (vt_log_level_parse(lvl, &cc->log_level))
       cc->log_level_set = true;
     else
-      vt_cfg_error(c, config_setting_get_member(g, "log_level"),
-                   "collector.log_level",
-                   "\"%s\" is not one of err, warning, notice, info, debug",
-                   lvl);
+      vt_cfg_error(
+          c, config_setting_get_member(g, "log_level"), "collector.log_level",
+          "\"%s\" is not one of err, warning, notice, info, debug", lvl);
     free(lvl);
   }
   if (vt_cfg_get_string(c, g, "collector", "targets_file", false,
@@ -261,7 +267,8 @@ static void parse_remote_write(struct vt_cfg *c, config_setting_t *list,
                    "\"%s\" must be 1-63 characters of A-Z a-z 0-9 . _ -",
                    r->name);
     if (vt_cfg_get_string(c, g, path, "url", true, &r->url) &&
-        strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0)
+        strncmp(r->url, "http://", 7) != 0 &&
+        strncmp(r->url, "https://", 8) != 0)
       vt_cfg_error(c, config_setting_get_member(g, "url"),
                    vt_cfg_path(pk, sizeof(pk), path, "url", 0),
                    "\"%s\" is not an http:// or https:// URL", r->url);
@@ -293,7 +300,8 @@ static void parse_probes(struct vt_cfg *c, config_setting_t *list,
     char path[64], pk[128];
     vt_cfg_path(path, sizeof(path), "probes", NULL, i);
     if (!config_setting_is_group(g)) {
-      vt_cfg_error(c, g, path, "expected a group { name = ...; key_file = ...; }");
+      vt_cfg_error(c, g, path,
+                   "expected a group { name = ...; key_file = ...; }");
       continue;
     }
     vt_cfg_check_keys(c, g, path, probe_keys);
@@ -413,7 +421,8 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     if (vt_cfg_get_strv(c, g, "storage", "rra", &cc->rra, &cc->n_rra)) {
       for (size_t i = 0; i < cc->n_rra; i++)
         if (strncmp(cc->rra[i], "RRA:", 4) != 0 ||
-            strspn(cc->rra[i], "RAMINVEGTLSX:0123456789.") != strlen(cc->rra[i]))
+            strspn(cc->rra[i], "RAMINVEGTLSX:0123456789.") !=
+                strlen(cc->rra[i]))
           vt_cfg_error(c, config_setting_get_member(g, "rra"), "storage.rra",
                        "\"%s\" is not an RRA definition "
                        "(RRA:AVERAGE:0.5:1:8640)",
@@ -480,8 +489,7 @@ static enum vt_status parse(struct vt_cfg *c, struct coll_conf *cc)
     vt_cfg_error(c, g, "status", "expected a group { output_dir = ...; }");
   } else if (g) {
     vt_cfg_check_keys(c, g, "status", status_keys);
-    if (vt_cfg_get_string(c, g, "status", "output_dir", true,
-                          &cc->status_dir))
+    if (vt_cfg_get_string(c, g, "status", "output_dir", true, &cc->status_dir))
       coll_conf_resolve_path(c, &cc->status_dir);
     vt_cfg_get_number(c, g, "status", "interval", 0, 86400,
                       &cc->status_interval_s);

@@ -43,7 +43,7 @@ struct coll_conf {
   double time_window_s;
   enum vt_log_level log_level;
   bool log_level_set;
-  char *targets_file; /* served at /v1/targets; NULL = none */
+  char *targets_file;                   /* served at /v1/targets; NULL = none */
   unsigned max_connections;             /* open connections in all */
   unsigned max_connections_per_address; /* 0 = no per-address limit */
   double header_timeout_s; /* a request's headers complete within this */
@@ -54,9 +54,9 @@ struct coll_conf {
   double create_budget_s; /* time a request may spend creating RRD files */
   char **rra;
   size_t n_rra;
-  bool full_layout; /* storage.layout "full": 7 data sources per file */
-  double retention_s;      /* 0 = series kept forever */
-  char *retention_archive; /* NULL = removed, else moved there */
+  bool full_layout;         /* storage.layout "full": 7 data sources per file */
+  double retention_s;       /* 0 = series kept forever */
+  char *retention_archive;  /* NULL = removed, else moved there */
   double disk_warn_percent; /* default 90 */
   double sweep_interval_s;  /* default 3600 */
   /* quorum */
@@ -70,8 +70,9 @@ struct coll_conf {
   struct coll_rw_conf *rw; /* remote_write receivers */
   size_t n_rw;
   /* status page */
-  char *status_dir;         /* NULL = no status page */
-  double status_interval_s; /* the collector rebuilds it this often; 0 = never */
+  char *status_dir; /* NULL = no status page */
+  double
+      status_interval_s; /* the collector rebuilds it this often; 0 = never */
   char *status_title;
   char *announcements_file; /* NULL = none */
   /* alerts (docs/alerts.md); NULL = none */

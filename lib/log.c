@@ -108,8 +108,9 @@ void vt_log_write(enum vt_log_level level, const char *fmt, ...)
     return;
   }
   /* One fprintf per line so concurrent writers do not interleave mid-line. */
-  fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s\n", stamp, (long)(tv.tv_usec / 1000),
-          log_ident, (long)getpid(), vt_log_level_name(level), msg);
+  fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s\n", stamp,
+          (long)(tv.tv_usec / 1000), log_ident, (long)getpid(),
+          vt_log_level_name(level), msg);
 }
 
 char *vt_log_escape(const char *in, char *out, size_t size)

@@ -55,9 +55,9 @@ char *vt_log_escape(const char *in, char *out, size_t size);
  * 0 means 10 s. */
 struct vt_log_backoff {
   double interval_s;
-  double last;               /* monotonic time of the last line written */
-  unsigned long suppressed;  /* occurrences not logged since */
-  unsigned long total;       /* every occurrence */
+  double last;              /* monotonic time of the last line written */
+  unsigned long suppressed; /* occurrences not logged since */
+  unsigned long total;      /* every occurrence */
 };
 
 /* Counts one occurrence at monotonic time now. Returns true when the

@@ -12,8 +12,7 @@
 enum vt_status vt_prom_head(struct vt_buf *b, const char *name,
                             const char *type, const char *help)
 {
-  return vt_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-                     type);
+  return vt_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 enum vt_status vt_prom_label(struct vt_buf *b, const char *s)
@@ -27,8 +26,8 @@ enum vt_status vt_prom_label(struct vt_buf *b, const char *s)
   return st;
 }
 
-enum vt_status vt_prom_one(struct vt_buf *b, const char *name,
-                           const char *type, const char *help, double v)
+enum vt_status vt_prom_one(struct vt_buf *b, const char *name, const char *type,
+                           const char *help, double v)
 {
   enum vt_status st = vt_prom_head(b, name, type, help);
   return st ? st : vt_buf_addf(b, "%s %.17g\n", name, v);
@@ -92,15 +91,19 @@ enum vt_status vt_prom_hist_write(struct vt_buf *b, const char *name,
   for (size_t i = 0; !st && i <= h->n_le; i++) {
     cum += h->counts[i];
     st = prom_series(b, name, "_bucket", labels);
-    if (!st) st = vt_buf_adds(b, "le=\"");
-    if (!st) st = vt_prom_float(b, i < h->n_le ? h->le[i] : INFINITY);
-    if (!st) st = vt_buf_addf(b, "\"} %llu\n", (unsigned long long)cum);
+    if (!st)
+      st = vt_buf_adds(b, "le=\"");
+    if (!st)
+      st = vt_prom_float(b, i < h->n_le ? h->le[i] : INFINITY);
+    if (!st)
+      st = vt_buf_addf(b, "\"} %llu\n", (unsigned long long)cum);
   }
   bool lab = labels && *labels;
   if (!st)
     st = vt_buf_addf(b, "%s_sum%s%s%s ", name, lab ? "{" : "",
                      lab ? labels : "", lab ? "}" : "");
-  if (!st) st = vt_prom_float(b, h->sum);
+  if (!st)
+    st = vt_prom_float(b, h->sum);
   if (!st)
     st = vt_buf_addf(b, "\n%s_count%s%s%s %llu\n", name, lab ? "{" : "",
                      lab ? labels : "", lab ? "}" : "",

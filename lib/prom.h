@@ -22,8 +22,8 @@ enum vt_status vt_prom_label(struct vt_buf *b, const char *s)
     __attribute__((warn_unused_result));
 
 /* One unlabelled series: head and "name value\n". */
-enum vt_status vt_prom_one(struct vt_buf *b, const char *name,
-                           const char *type, const char *help, double v)
+enum vt_status vt_prom_one(struct vt_buf *b, const char *name, const char *type,
+                           const char *help, double v)
     __attribute__((warn_unused_result));
 
 /* Appends v as the format writes a float: the shortest decimal that reads

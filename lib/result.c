@@ -12,10 +12,8 @@
 #include "json.h"
 
 static const char *const check_names[] = {
-    [VT_CHECK_DNS] = "dns",
-    [VT_CHECK_TCP] = "tcp",
-    [VT_CHECK_HTTP] = "http",
-    [VT_CHECK_CLIENT] = "client",
+    [VT_CHECK_DNS] = "dns",   [VT_CHECK_TCP] = "tcp",
+    [VT_CHECK_HTTP] = "http", [VT_CHECK_CLIENT] = "client",
     [VT_CHECK_LOAD] = "load",
 };
 
@@ -45,9 +43,9 @@ static const char *const err_names[VT_ERR_COUNT] = {
 /* Every value of the 4-bit header rcode has a name, so any answer can be
  * recorded and sent (RFC 6895 registry; 12-15 are unassigned). */
 static const char *const rcode_names[16] = {
-    "NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+    "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
-    "RCODE12", "RCODE13",  "RCODE14",  "RCODE15",
+    "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",
 };
 
 void vt_result_init(struct vt_result *r)

@@ -69,7 +69,7 @@ struct vt_result {
   int rcode;         /* -1 = no answer packet */
   int n_answers;
   char answers[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
-  long ttl; /* smallest TTL among the answers; -1 = none */
+  long ttl;        /* smallest TTL among the answers; -1 = none */
   bool incomplete; /* A or AAAA got no definitive answer though the other
                       did: addresses of that family are unknown */
   /* TLS */
@@ -90,7 +90,8 @@ struct vt_result {
 
 #define VT_NO_CERT_DAYS (-100000)
 
-/* Clears every field to its "not measured" value (NaN phases, rcode -1, ...). */
+/* Clears every field to its "not measured" value (NaN phases, rcode -1, ...).
+ */
 void vt_result_init(struct vt_result *r);
 
 /* Sets the error class and a detail text (printf-style; may be NULL) and
@@ -98,8 +99,8 @@ void vt_result_init(struct vt_result *r);
 void vt_result_fail(struct vt_result *r, enum vt_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Names: "dns", "tcp", "http", "client", "load" / "nxdomain", "connect_refused", ...
- * Never NULL. vt_err_name(VT_ERR_NONE) is "none". */
+/* Names: "dns", "tcp", "http", "client", "load" / "nxdomain",
+ * "connect_refused", ... Never NULL. vt_err_name(VT_ERR_NONE) is "none". */
 const char *vt_check_type_name(enum vt_check_type t);
 const char *vt_err_name(enum vt_err e);
 

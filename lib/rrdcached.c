@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "log.h"
 #include "grow.h"
+#include "log.h"
 #include "net.h"
 #include "vt_time.h"
 
@@ -75,7 +75,7 @@ struct rrdcached {
   int n_layout;
   double io_timeout_s;
   enum vt_log_level fail_level; /* of the daemon's failures (conf->reader) */
-  int fd;       /* -1 when closed */
+  int fd;                       /* -1 when closed */
   bool failing; /* a daemon failure was logged; quiet until it heals */
   char io_err[160];
   struct vt_buf rbuf; /* replies */
@@ -115,8 +115,7 @@ static enum vt_status rrdcached_parse_address(struct rrdcached *c,
   c->mode = RRDCACHED_TCP;
   char host[256];
   unsigned port = RRDCACHED_DEFAULT_PORT;
-  if (!vt_net_hostport(daemon, VT_NET_PORT_OPTIONAL, host, sizeof(host),
-                       &port))
+  if (!vt_net_hostport(daemon, VT_NET_PORT_OPTIONAL, host, sizeof(host), &port))
     goto invalid;
   snprintf(c->port_text, sizeof(c->port_text), "%u", port);
   c->addr = strdup(host);
@@ -785,7 +784,8 @@ enum vt_status rrdcached_get_stats(struct rrdcached *c,
     for (size_t k = 0; colon && k < sizeof(keys) / sizeof(keys[0]); k++)
       if ((size_t)(colon - line) == strlen(keys[k].key) &&
           strncmp(line, keys[k].key, (size_t)(colon - line)) == 0)
-        *(long long *)((char *)out + keys[k].off) = strtoll(colon + 1, NULL, 10);
+        *(long long *)((char *)out + keys[k].off) =
+            strtoll(colon + 1, NULL, 10);
     line = nl ? nl + 1 : NULL;
   }
   return VT_OK;

@@ -25,16 +25,16 @@ struct rrdcached_conf {
   size_t relpath_max;  /* longest relpath the caller will pass */
   size_t value_max;    /* longest value text the caller will pass */
   double io_timeout_s; /* bound on each wait for the daemon, > 0 */
-  bool reader; /* a reader, which fetches from the files when the daemon
-                  fails: its failures are logged at debug level, a FLUSH
-                  the daemon refuses as a warning */
+  bool reader;         /* a reader, which fetches from the files when the daemon
+                          fails: its failures are logged at debug level, a FLUSH
+                          the daemon refuses as a warning */
 };
 
 /* One value for rrdcached_update; the strings are borrowed for the call. */
 struct rrdcached_value {
   const char *relpath; /* the file, below root */
   long ts;
-  const char *text; /* "ts:v:...:v", as rrdupdate(1) takes it */
+  const char *text;    /* "ts:v:...:v", as rrdupdate(1) takes it */
   char *const *layout; /* CREATE's definitions for this file; NULL = */
   int n_layout;        /* ... those of the conf */
 };
@@ -77,8 +77,8 @@ struct rrdcached_stats {
   long long updates_received; /* UPDATE values received */
   long long updates_written;  /* file writes done */
   long long data_sets_written;
-  long long tree_nodes;       /* files in the cache */
-  long long journal_bytes;    /* written to the journal */
+  long long tree_nodes;    /* files in the cache */
+  long long journal_bytes; /* written to the journal */
 };
 
 /* Asks the daemon for its STATS. Returns VT_OK, VT_EIO (the daemon failed,

@@ -90,6 +90,6 @@ const char vt_schema_sql[] =
     " probe TEXT NOT NULL, spool TEXT NOT NULL,"
     " next_record INTEGER NOT NULL, first_seen REAL NOT NULL,"
     " PRIMARY KEY(probe, spool)) WITHOUT ROWID;"
-    "INSERT INTO meta(version) SELECT " VT_SCHEMA_STR(VT_SCHEMA_VERSION)
-    " WHERE NOT EXISTS"
-    " (SELECT 1 FROM meta);";
+    "INSERT INTO meta(version) SELECT " VT_SCHEMA_STR(
+        VT_SCHEMA_VERSION) " WHERE NOT EXISTS"
+                           " (SELECT 1 FROM meta);";

@@ -7,11 +7,11 @@
 #define VT_SCHEMA_H
 
 /* data_dir's layout: names relative to data_dir ("%s/" VT_DATA_RRD). */
-#define VT_DATA_RRD "rrd"                     /* the RRD files (series.h) */
-#define VT_DATA_EVENTS "events.sqlite"        /* this schema (WAL) */
-#define VT_DATA_ALERTS "alerts.sqlite"        /* the alerts' outbox */
-#define VT_DATA_REMOTE_WRITE "remote_write"   /* journal and cursors */
-#define VT_DATA_QUARANTINE "quarantine"       /* results too far ahead */
+#define VT_DATA_RRD "rrd"                   /* the RRD files (series.h) */
+#define VT_DATA_EVENTS "events.sqlite"      /* this schema (WAL) */
+#define VT_DATA_ALERTS "alerts.sqlite"      /* the alerts' outbox */
+#define VT_DATA_REMOTE_WRITE "remote_write" /* journal and cursors */
+#define VT_DATA_QUARANTINE "quarantine"     /* results too far ahead */
 
 /* The schema version in meta; a reader refuses a newer one, the collector
  * any other. */
@@ -29,9 +29,9 @@ enum vt_series_col {
   VT_COL_SERIES_TARGET,
   VT_COL_SERIES_CHECK_TYPE, /* vt_check_type_name() */
   VT_COL_SERIES_CHECK_NAME,
-  VT_COL_SERIES_KEY,        /* series.h: an address, "client", ... */
+  VT_COL_SERIES_KEY, /* series.h: an address, "client", ... */
   VT_COL_SERIES_PROBE,
-  VT_COL_SERIES_PATH,       /* below data_dir/rrd */
+  VT_COL_SERIES_PATH, /* below data_dir/rrd */
   VT_COL_SERIES_FIRST_TS,
   VT_COL_SERIES_LAST_TS,
   VT_COL_SERIES_RESULTS,

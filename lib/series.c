@@ -10,8 +10,13 @@
 
 /* Data sources in enum vt_series_ds order, with their maximum. */
 const struct vt_series_ds_def vt_series_ds_defs[VT_SERIES_N_DS] = {
-    {"up", "1"},  {"total", "U"}, {"dns", "U"},   {"connect", "U"},
-    {"tls", "U"}, {"ttfb", "U"},  {"share", "1"},
+    {"up", "1"},
+    {"total", "U"},
+    {"dns", "U"},
+    {"connect", "U"},
+    {"tls", "U"},
+    {"ttfb", "U"},
+    {"share", "1"},
     /* ---- load series (issue 16) ---- */
     {"load", "U"},
 };
@@ -23,9 +28,9 @@ const char *vt_series_ds_name(enum vt_series_ds d)
 
 /* Data sources per kind (bits in vt_series_ds_defs order). */
 static const unsigned rrd_store_kind_mask[RRD_KIND_N] = {
-    [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f, [RRD_KIND_TCP] = 0x1b,
-    [RRD_KIND_DNS] = 0x07,   [RRD_KIND_SHARE] = 0x40,
-    [RRD_KIND_LOAD] = 0x81, /* up load (issue 16) */
+    [RRD_KIND_FULL] = 0x7f,  [RRD_KIND_HTTP] = 0x3f,
+    [RRD_KIND_TCP] = 0x1b,   [RRD_KIND_DNS] = 0x07,
+    [RRD_KIND_SHARE] = 0x40, [RRD_KIND_LOAD] = 0x81, /* up load (issue 16) */
 };
 
 unsigned rrd_kind_ds_mask(enum rrd_kind k)
@@ -36,8 +41,8 @@ unsigned rrd_kind_ds_mask(enum rrd_kind k)
 const char *rrd_kind_name(enum rrd_kind k)
 {
   static const char *const names[RRD_KIND_N] = {
-      [RRD_KIND_FULL] = "full", [RRD_KIND_HTTP] = "http",
-      [RRD_KIND_TCP] = "tcp",   [RRD_KIND_DNS] = "dns",
+      [RRD_KIND_FULL] = "full",   [RRD_KIND_HTTP] = "http",
+      [RRD_KIND_TCP] = "tcp",     [RRD_KIND_DNS] = "dns",
       [RRD_KIND_SHARE] = "share", [RRD_KIND_LOAD] = "load",
   };
   return (unsigned)k < RRD_KIND_N ? names[k] : "?";

@@ -15,16 +15,16 @@
 /* The data sources a file may have, in this order (bit i of a mask is data
  * source i). All GAUGE, the configured heartbeat, minimum 0. */
 enum vt_series_ds {
-  VT_DS_UP,      /* 1 or 0 */
-  VT_DS_TOTAL,   /* ms, and the phases: */
+  VT_DS_UP,    /* 1 or 0 */
+  VT_DS_TOTAL, /* ms, and the phases: */
   VT_DS_DNS,
   VT_DS_CONNECT,
   VT_DS_TLS,
   VT_DS_TTFB,
-  VT_DS_SHARE,   /* 0..1, of a dns or client check's address */
+  VT_DS_SHARE, /* 0..1, of a dns or client check's address */
   /* ---- load series (issue 16) ---- */
-  VT_DS_LOAD,    /* a load check's address: requests (bytes) per second,
-                    or a gauge; not in the full layout */
+  VT_DS_LOAD, /* a load check's address: requests (bytes) per second,
+                 or a gauge; not in the full layout */
   VT_SERIES_N_DS,
 };
 
@@ -69,10 +69,11 @@ enum rrd_kind vt_series_kind(enum vt_check_type t);
 bool vt_series_per_address(enum vt_check_type t);
 bool vt_series_has_shares(enum vt_check_type t);
 
-/* Keys that are no address. */
-#define VT_SERIES_NO_ADDRESS "no-address" /* tcp/http of a target without one */
-#define VT_SERIES_CLIENT "client"         /* a client check's own view */
-#define VT_SERIES_RESOLVER "resolver-"    /* prefix of a dns resolver series */
+/* Keys that are no address: a tcp/http result of a target without one, a
+ * client check's own view, the prefix of a dns resolver series. */
+#define VT_SERIES_NO_ADDRESS "no-address"
+#define VT_SERIES_CLIENT "client"
+#define VT_SERIES_RESOLVER "resolver-"
 
 /* The key of a tcp or http result's series: its address, or
  * VT_SERIES_NO_ADDRESS for "". */

@@ -196,9 +196,8 @@ static enum vt_status wire_mac(const struct vt_wire_key *key,
       [VT_WIRE_RESULTS] = "vantage-results-v1\n",
       [VT_WIRE_TARGETS] = "vantage-targets-v1\n",
       [VT_WIRE_ALERT] = "vantage-alert-v1\n"};
-  if (mac_update_str(ctx, prefix[kind]) ||
-      mac_update_str(ctx, probe_len) || mac_update_str(ctx, probe) ||
-      mac_update_str(ctx, numbers))
+  if (mac_update_str(ctx, prefix[kind]) || mac_update_str(ctx, probe_len) ||
+      mac_update_str(ctx, probe) || mac_update_str(ctx, numbers))
     goto out;
   if (body_len > 0 &&
       EVP_MAC_update(ctx, (const unsigned char *)body, body_len) != 1)
@@ -814,9 +813,11 @@ static const struct rec_field rec_fields[] = {
     {.name = "cert_days_left", .parse = rec_cert_days},
     {.name = "body_bytes", .parse = rec_body_bytes},
     {.name = "retired", .parse = rec_retired},
-    {.name = "load", .parse = rec_load_num,
+    {.name = "load",
+     .parse = rec_load_num,
      .off = offsetof(struct vt_result, load)},
-    {.name = "load_value", .parse = rec_load_num,
+    {.name = "load_value",
+     .parse = rec_load_num,
      .off = offsetof(struct vt_result, load_value)},
     {.name = "load_reset", .parse = rec_load_reset},
 };
@@ -860,10 +861,10 @@ static bool rec_parse_object(struct rec_parse *p, json_t *obj)
   if (!p->r.ok && !p->error_set)
     return field_err(p, "error", "missing although ok is false");
   /* A retirement names the address that left a tcp/http check's set. */
-  if (p->r.retired && (!p->r.ok || !p->r.ip[0] ||
-                       (p->r.check != VT_CHECK_TCP &&
-                        p->r.check != VT_CHECK_HTTP &&
-                        p->r.check != VT_CHECK_LOAD)))
+  if (p->r.retired &&
+      (!p->r.ok || !p->r.ip[0] ||
+       (p->r.check != VT_CHECK_TCP && p->r.check != VT_CHECK_HTTP &&
+        p->r.check != VT_CHECK_LOAD)))
     return field_err(p, "retired",
                      "only on an ok tcp, http or load record with an ip");
   return true;

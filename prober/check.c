@@ -9,19 +9,14 @@
 #include "probe_config.h"
 
 const struct check_type *const check_types[] = {
-    &dns_check_type,
-    &tcp_check_type,
-    &http_check_type,
-    &client_check_type,
-    &load_check_type,
-    NULL,
+    &dns_check_type,    &tcp_check_type,  &http_check_type,
+    &client_check_type, &load_check_type, NULL,
 };
 
 const struct check_type *check_type_find(const struct check_type *const *table,
                                          enum vt_check_type type)
 {
-  for (const struct check_type *const *p = table ? table : check_types; *p;
-       p++)
+  for (const struct check_type *const *p = table ? table : check_types; *p; p++)
     if ((*p)->type == type)
       return *p;
   return NULL;

@@ -27,7 +27,7 @@ struct probe_ctx {
   struct ev_loop *loop;
   struct curl_loop *curl;
   struct dns_pool *dns;
-  struct dns_cache *cache; /* for client checks */
+  struct dns_cache *cache;     /* for client checks */
   struct sched_budget *budget; /* checks in flight (scheduler.h); may be NULL */
   /* The table of check types; NULL = check_types (tests put fakes here). */
   const struct check_type *const *types;

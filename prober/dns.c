@@ -126,9 +126,9 @@ struct dns_lookup {
   struct dns_lookup *q_next;      /* in ch->pace->queue */
   struct dns_query *waiters;      /* via wait_next */
   bool sent, answered;
-  int pending;             /* c-ares callbacks still to come */
-  double t0_mono;          /* first send */
-  struct dns_result *res;  /* from the send on; NULL while queued */
+  int pending;            /* c-ares callbacks still to come */
+  double t0_mono;         /* first send */
+  struct dns_result *res; /* from the send on; NULL while queued */
 };
 
 /* What a sent lookup learns: its halves and the answer, taken from the

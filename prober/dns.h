@@ -21,13 +21,13 @@ struct dns_cache;
 struct dns_answer {
   enum vt_err error; /* VT_ERR_NONE when at least one address came back */
   char detail[128];  /* e.g. c-ares' message; "" when ok */
-  int rcode;         /* of the A answer (or AAAA when A had none); -1 = no packet */
-  int n;             /* addresses, A first then AAAA, in the server's order */
+  int rcode; /* of the A answer (or AAAA when A had none); -1 = no packet */
+  int n;     /* addresses, A first then AAAA, in the server's order */
   char addrs[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
-  long ttl;   /* smallest TTL of the addresses; -1 when n == 0 */
+  long ttl;        /* smallest TTL of the addresses; -1 when n == 0 */
   bool incomplete; /* one family answered, the other got no definitive
                       answer (timeout, ...): addresses may be missing */
-  double ms;  /* time from sending to the last answer, monotonic clock */
+  double ms;       /* time from sending to the last answer, monotonic clock */
 };
 
 typedef void dns_answer_fn(void *arg, const struct dns_answer *ans);
@@ -71,8 +71,7 @@ void dns_pool_destroy(struct dns_pool *p);
  * resolver, VT_ENOMEM, or VT_ELIB when c-ares fails. */
 enum vt_status dns_resolve(struct dns_pool *p, const char *resolver,
                            double timeout_s, const char *host,
-                           dns_answer_fn *cb, void *arg,
-                           struct dns_query **out)
+                           dns_answer_fn *cb, void *arg, struct dns_query **out)
     __attribute__((warn_unused_result));
 
 /* Cancels a query: its callback will not run. q may be NULL. */

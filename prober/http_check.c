@@ -140,8 +140,8 @@ static CURLUcode http_url_split(const char *url, char **scheme, char **host,
 
 /* check_type.endpoint: the URL's host and port. */
 void http_check_endpoint(const struct probe_target_conf *t,
-                                const struct probe_check_conf *c, char *host,
-                                size_t size, int *port)
+                         const struct probe_check_conf *c, char *host,
+                         size_t size, int *port)
 {
   char *scheme = NULL, *h = NULL;
   (void)t;
@@ -348,9 +348,9 @@ static enum vt_status http_check_begin(struct http_check *h, double timeout_s)
   h->errbuf[0] = '\0';
   h->verify_cert_days = VT_NO_CERT_DAYS;
 
-  unsigned want = HTTP_MEMO_COMMON | (c->follow_redirects ? HTTP_MEMO_FOLLOW : 0) |
-                  (c->verify ? HTTP_MEMO_VERIFY : 0) |
-                  (c->ca_file ? HTTP_MEMO_CA : 0);
+  unsigned want =
+      HTTP_MEMO_COMMON | (c->follow_redirects ? HTTP_MEMO_FOLLOW : 0) |
+      (c->verify ? HTTP_MEMO_VERIFY : 0) | (c->ca_file ? HTTP_MEMO_CA : 0);
   unsigned have = h->memo;
   h->memo = 0; /* until every option below is set */
   bool bad = false;
@@ -611,7 +611,8 @@ static void http_check_status_fail(struct http_check *h, int code)
       break;
     off += (size_t)n;
   }
-  vt_result_fail(h->run.res, VT_ERR_HTTP_STATUS, "got %d, expected %s", code, want);
+  vt_result_fail(h->run.res, VT_ERR_HTTP_STATUS, "got %d, expected %s", code,
+                 want);
 }
 
 /* Records the run; the caller's res already carries its identity. */

@@ -24,9 +24,9 @@
 #include "dns.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "probe_config.h"
 #include "probe_metrics.h"
 #include "prom.h"
-#include "probe_config.h"
 #include "result.h"
 #include "scheduler.h"
 #include "spool.h"
@@ -72,8 +72,8 @@ struct probe {
   unsigned long long spooled, spool_errors;
   unsigned long long results_ok, results_failed; /* /metrics */
   struct sched_stats sched_gone; /* counters of schedulers reloads replaced */
-  struct metrics_http *metrics; /* probe.metrics_listen; NULL = off */
-  char *metrics_addr;           /* the address it listens on */
+  struct metrics_http *metrics;  /* probe.metrics_listen; NULL = off */
+  char *metrics_addr;            /* the address it listens on */
   unsigned long long once_results, once_failed;
 };
 
@@ -94,38 +94,39 @@ static void raise_fd_limit(void)
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "Usage: vantage-probe [OPTIONS]\n"
-          "       vantage-probe check [OPTIONS] URL|HOST:PORT ...\n"
-          "Check every IP address behind each configured hostname (DNS, TCP,\n"
-          "HTTP(S) and client-view checks) and spool the results for the\n"
-          "vantage collector.\n"
-          "\n"
-          "Options:\n"
-          "  -c, --config FILE     configuration file (default %s)\n"
-          "      --check           validate the configuration and exit\n"
-          "      --once            run every check once against every address,\n"
-          "                        print one JSON object per result on stdout\n"
-          "                        and exit 0 whatever the targets did\n"
-          "      --fail            with --once: exit 1 when any check failed,\n"
-          "                        one line per failure on stderr\n"
-          "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
-          "  -v, --verbose         same as --log-level debug\n"
-          "  -q, --quiet           same as --log-level warning\n"
-          "  -h, --help            show this help and exit\n"
-          "  -V, --version         show the version and exit\n"
-          "\n"
-          "Signals: SIGHUP reloads the configuration (a bad one is rejected and\n"
-          "the running one kept); SIGTERM and SIGINT let running checks finish\n"
-          "within their timeout, upload what the spool holds (bounded by the\n"
-          "upload timeout), then exit 0 (a second one exits at once);\n"
-          "SIGUSR1 logs scheduling statistics.\n"
-          "\n"
-          "`vantage-probe check --help` tells about the ad-hoc check.\n"
-          "\n"
-          "Exit status: 0 success, 1 runtime failure (spool, libraries) or,\n"
-          "with --once --fail, a failed check, 2 usage or configuration error.\n",
-          DEFAULT_CONFIG);
+  fprintf(
+      out,
+      "Usage: vantage-probe [OPTIONS]\n"
+      "       vantage-probe check [OPTIONS] URL|HOST:PORT ...\n"
+      "Check every IP address behind each configured hostname (DNS, TCP,\n"
+      "HTTP(S) and client-view checks) and spool the results for the\n"
+      "vantage collector.\n"
+      "\n"
+      "Options:\n"
+      "  -c, --config FILE     configuration file (default %s)\n"
+      "      --check           validate the configuration and exit\n"
+      "      --once            run every check once against every address,\n"
+      "                        print one JSON object per result on stdout\n"
+      "                        and exit 0 whatever the targets did\n"
+      "      --fail            with --once: exit 1 when any check failed,\n"
+      "                        one line per failure on stderr\n"
+      "  -l, --log-level LVL   err, warning, notice, info (default), debug\n"
+      "  -v, --verbose         same as --log-level debug\n"
+      "  -q, --quiet           same as --log-level warning\n"
+      "  -h, --help            show this help and exit\n"
+      "  -V, --version         show the version and exit\n"
+      "\n"
+      "Signals: SIGHUP reloads the configuration (a bad one is rejected and\n"
+      "the running one kept); SIGTERM and SIGINT let running checks finish\n"
+      "within their timeout, upload what the spool holds (bounded by the\n"
+      "upload timeout), then exit 0 (a second one exits at once);\n"
+      "SIGUSR1 logs scheduling statistics.\n"
+      "\n"
+      "`vantage-probe check --help` tells about the ad-hoc check.\n"
+      "\n"
+      "Exit status: 0 success, 1 runtime failure (spool, libraries) or,\n"
+      "with --once --fail, a failed check, 2 usage or configuration error.\n",
+      DEFAULT_CONFIG);
 }
 
 static void emit_stdout(const struct vt_result *r, void *arg)
@@ -291,8 +292,8 @@ static int probe_http(void *arg, const char *path, const char **ctype,
   struct probe_metrics pm = {.name = p->conf->name,
                              .results_ok = p->results_ok,
                              .results_failed = p->results_failed,
-                             .spool_next = p->spool ? spool_next_record(p->spool)
-                                                    : 0,
+                             .spool_next =
+                                 p->spool ? spool_next_record(p->spool) : 0,
                              .uploader = p->uploader,
                              .collectors = p->conf->collectors,
                              .n_collectors = p->n_uploads};
@@ -514,8 +515,8 @@ static void apply_conf(struct probe *p, struct probe_conf *nc)
   if (!collectors_same(p->conf, nc))
     reload_uploader(p, nc);
   reload_metrics(p, nc);
-  *r = (struct retiring){.sched = p->sched, .conf = p->conf, .probe = p,
-                         .next = p->retiring};
+  *r = (struct retiring){
+      .sched = p->sched, .conf = p->conf, .probe = p, .next = p->retiring};
   p->retiring = r;
   sched_stop(r->sched, retired_idle, r);
   p->sched = ns;
@@ -833,10 +834,18 @@ int main(int argc, char **argv)
   int c;
   while ((c = getopt_long(argc, argv, "c:l:vqhV", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': p.config_path = optarg; break;
-    case 'k': check_only = true; break;
-    case 'o': p.once = true; break;
-    case 'F': p.fail = true; break;
+    case 'c':
+      p.config_path = optarg;
+      break;
+    case 'k':
+      check_only = true;
+      break;
+    case 'o':
+      p.once = true;
+      break;
+    case 'F':
+      p.fail = true;
+      break;
     case 'l':
     case 'v':
     case 'q':
@@ -845,16 +854,21 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
       level_given = true;
       break;
-    case 'h': usage(stdout); return EXIT_OK;
-    case 'V': vt_cli_version("vantage-probe"); return EXIT_OK;
+    case 'h':
+      usage(stdout);
+      return EXIT_OK;
+    case 'V':
+      vt_cli_version("vantage-probe");
+      return EXIT_OK;
     default:
       fprintf(stderr, "Try 'vantage-probe --help' for more information.\n");
       return EXIT_USAGE;
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "vantage-probe: unexpected argument \"%s\"\n"
-                    "Try 'vantage-probe --help' for more information.\n",
+    fprintf(stderr,
+            "vantage-probe: unexpected argument \"%s\"\n"
+            "Try 'vantage-probe --help' for more information.\n",
             argv[optind]);
     return EXIT_USAGE;
   }

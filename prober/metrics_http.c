@@ -73,7 +73,8 @@ static void mh_reply(struct mh_conn *c, int status, const char *ctype,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: "
                   "%zu\r\nConnection: close\r\n\r\n",
                   status, reason, ctype, body ? body->len : 0) != VT_OK ||
-      (body && body->len && vt_buf_add(&c->out, body->data, body->len) != VT_OK)) {
+      (body && body->len &&
+       vt_buf_add(&c->out, body->data, body->len) != VT_OK)) {
     mh_close(c);
     return;
   }
@@ -165,8 +166,7 @@ static void mh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
   m->n_conns++;
 }
 
-struct metrics_http *metrics_http_start(struct ev_loop *loop,
-                                        const char *addr,
+struct metrics_http *metrics_http_start(struct ev_loop *loop, const char *addr,
                                         metrics_http_fn *fn, void *arg,
                                         enum vt_status *st)
 {
@@ -180,8 +180,8 @@ struct metrics_http *metrics_http_start(struct ev_loop *loop,
   snprintf(port, sizeof(port), "%u", p);
   struct addrinfo hints = {.ai_family = AF_UNSPEC,
                            .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-                                       AI_PASSIVE};
+                           .ai_flags =
+                               AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
   struct addrinfo *ai = NULL;
   int rc = getaddrinfo(host, port, &hints, &ai);
   if (rc != 0) {

@@ -19,8 +19,7 @@ typedef int metrics_http_fn(void *arg, const char *path, const char **ctype,
 
 /* Listens on "HOST:PORT" ("127.0.0.1:9741", "[::1]:9741"). Logs why and
  * returns NULL with *st set on failure. */
-struct metrics_http *metrics_http_start(struct ev_loop *loop,
-                                        const char *addr,
+struct metrics_http *metrics_http_start(struct ev_loop *loop, const char *addr,
                                         metrics_http_fn *fn, void *arg,
                                         enum vt_status *st);
 void metrics_http_stop(struct metrics_http *m); /* m may be NULL */

@@ -64,16 +64,23 @@ static const char *const top_keys[] = {"probe", "defaults", "targets",
                                        "collector", NULL};
 /* What a targets text fetched from a collector may hold. */
 static const char *const fetched_keys[] = {"defaults", "targets", NULL};
-static const char *const probe_keys[] = {
-    "name",          "spool_dir",       "fsync",
-    "fsync_interval", "log_level",      "spool_max_mb",
-    "spool_full",    "max_in_flight",   "max_per_address",
-    "dns_max_in_flight", "metrics_listen", NULL};
+static const char *const probe_keys[] = {"name",
+                                         "spool_dir",
+                                         "fsync",
+                                         "fsync_interval",
+                                         "log_level",
+                                         "spool_max_mb",
+                                         "spool_full",
+                                         "max_in_flight",
+                                         "max_per_address",
+                                         "dns_max_in_flight",
+                                         "metrics_listen",
+                                         NULL};
 static const char *const defaults_keys[] = {"interval", "timeout", "resolvers",
                                             "keep_gone", NULL};
-static const char *const target_keys[] = {
-    "name",    "host",      "ips",    "interval",
-    "timeout", "resolvers", "keep_gone", "checks", NULL};
+static const char *const target_keys[] = {"name",      "host",    "ips",
+                                          "interval",  "timeout", "resolvers",
+                                          "keep_gone", "checks",  NULL};
 static const char *const collector_keys[] = {
     "url",       "key_file", "ca_file",          "verify",
     "batch_max", "timeout",  "targets_interval", NULL};
@@ -83,11 +90,12 @@ static const char *const dns_keys[] = {"expect", NULL};
 static const char *const tcp_keys[] = {"port", "tls", "verify", "ca_file",
                                        NULL};
 static const char *const http_keys[] = {
-    "url",    "status",  "body",   "max_body", "follow_redirects",
+    "url",    "status",  "body", "max_body", "follow_redirects",
     "verify", "ca_file", NULL};
 static const char *const load_keys[] = {
-    "url",    "status",  "max_body", "follow_redirects", "verify",
-    "ca_file", "format", "field",    "labels",           "kind", NULL};
+    "url",    "status",  "max_body", "follow_redirects",
+    "verify", "ca_file", "format",   "field",
+    "labels", "kind",    NULL};
 /* Status pages (node_exporter's is some 100 KB) get a larger default. */
 #define DEF_LOAD_MAX_BODY (4L << 20)
 
@@ -232,8 +240,7 @@ static void parse_load(struct vt_cfg *c, config_setting_t *g, const char *path,
                  "unknown kind \"%s\" (auto, counter, gauge)", s);
   free(s);
   vt_cfg_get_string(c, g, path, "field", false, &chk->load_field);
-  vt_cfg_get_strv(c, g, path, "labels", &chk->load_labels,
-                  &chk->n_load_labels);
+  vt_cfg_get_strv(c, g, path, "labels", &chk->load_labels, &chk->n_load_labels);
   if (c->errors)
     return;
   struct vt_load_spec spec = {
@@ -245,19 +252,18 @@ static void parse_load(struct vt_cfg *c, config_setting_t *g, const char *path,
   };
   char why[200];
   if (!vt_load_spec_valid(&spec, why, sizeof(why))) {
-    const char *key = chk->n_load_labels && !strstr(why, "name \"") &&
-                              strstr(why, "label")
-                          ? "labels"
-                          : "field";
+    const char *key =
+        chk->n_load_labels && !strstr(why, "name \"") && strstr(why, "label")
+            ? "labels"
+            : "field";
     config_setting_t *m = config_setting_get_member(g, key);
     vt_cfg_error(c, m ? m : g, vt_cfg_path(p, sizeof(p), path, key, 0), "%s",
                  why);
   }
 }
 
-static void parse_check(struct vt_cfg *c, config_setting_t *g,
-                        const char *path, const struct inherit *tin,
-                        struct probe_check_conf *chk)
+static void parse_check(struct vt_cfg *c, config_setting_t *g, const char *path,
+                        const struct inherit *tin, struct probe_check_conf *chk)
 {
   *chk = (struct probe_check_conf){
       .line = config_setting_source_line(g),
@@ -275,7 +281,8 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
     char p[256];
     vt_cfg_error(c, config_setting_get_member(g, "type"),
                  vt_cfg_path(p, sizeof(p), path, "type", 0),
-                 "unknown check type \"%s\" (dns, tcp, http, client, load)", type);
+                 "unknown check type \"%s\" (dns, tcp, http, client, load)",
+                 type);
     free(type);
     return;
   }
@@ -295,10 +302,9 @@ static void parse_check(struct vt_cfg *c, config_setting_t *g,
         key_allowed(name, specific))
       continue;
     char p[256];
-    bool elsewhere = key_allowed(name, dns_keys) ||
-                     key_allowed(name, tcp_keys) ||
-                     key_allowed(name, http_keys) ||
-                     key_allowed(name, load_keys);
+    bool elsewhere =
+        key_allowed(name, dns_keys) || key_allowed(name, tcp_keys) ||
+        key_allowed(name, http_keys) || key_allowed(name, load_keys);
     if (elsewhere)
       vt_cfg_error(c, m, vt_cfg_path(p, sizeof(p), path, name, 0),
                    "not valid for a check of type %s",
@@ -444,8 +450,7 @@ static void parse_target(struct vt_cfg *c, config_setting_t *g,
       !vt_net_hostname_ok(t->host))
     vt_cfg_error(c, config_setting_get_member(g, "host"),
                  vt_cfg_path(p, sizeof(p), path, "host", 0),
-                 "\"%s\" is not a host name (put addresses in ips)",
-                 t->host);
+                 "\"%s\" is not a host name (put addresses in ips)", t->host);
   if (vt_cfg_get_strv(c, g, path, "ips", &t->ips, &t->n_ips)) {
     for (size_t i = 0; i < t->n_ips; i++) {
       char norm[VT_IP_STRLEN];
@@ -771,10 +776,9 @@ static enum vt_status parse(struct vt_cfg *c, struct vt_cfg *f,
       if (vt_log_level_parse(lvl, &pc->log_level))
         pc->log_level_set = true;
       else
-        vt_cfg_error(c, config_setting_get_member(probe, "log_level"),
-                     "probe.log_level",
-                     "\"%s\" is not one of err, warning, notice, info, debug",
-                     lvl);
+        vt_cfg_error(
+            c, config_setting_get_member(probe, "log_level"), "probe.log_level",
+            "\"%s\" is not one of err, warning, notice, info, debug", lvl);
       free(lvl);
     }
   }

@@ -49,8 +49,8 @@ struct probe_check_conf {
   char *url;
   int *status; /* accepted HTTP status codes; default { 200 } */
   size_t n_status;
-  char *body;     /* substring the body must contain; NULL = any */
-  long max_body;  /* bytes; larger bodies fail with too_large */
+  char *body;    /* substring the body must contain; NULL = any */
+  long max_body; /* bytes; larger bodies fail with too_large */
   bool follow_redirects;
   /* tcp with tls, http, client, load */
   bool verify;   /* verify the certificate chain and name */
@@ -109,7 +109,7 @@ struct probe_conf {
   int max_in_flight;
   int max_per_address;
   int dns_max_in_flight; /* query pairs in flight per resolver (dns.h) */
-  char *metrics_listen; /* GET /metrics and /healthz; NULL = off */
+  char *metrics_listen;  /* GET /metrics and /healthz; NULL = off */
   struct probe_target_conf *targets;
   size_t n_targets;
   struct probe_collector_conf *collectors; /* none: results stay spooled */

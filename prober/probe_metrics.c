@@ -83,10 +83,9 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
       {"vantage_probe_dns_in_flight", "gauge", "DNS lookups out now",
        (double)m->dns.in_flight},
       {"vantage_probe_dns_queued", "gauge",
-       "DNS lookups waiting for room at their resolver",
-       (double)m->dns.queued},
-      {"vantage_probe_spooled_total", "counter",
-       "Results written to the spool", (double)m->spooled},
+       "DNS lookups waiting for room at their resolver", (double)m->dns.queued},
+      {"vantage_probe_spooled_total", "counter", "Results written to the spool",
+       (double)m->spooled},
       {"vantage_probe_spool_errors_total", "counter",
        "Results the spool could not take", (double)m->spool_errors},
       {"vantage_probe_spool_bytes", "gauge",
@@ -98,15 +97,17 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
     st = vt_prom_one(b, one[i].name, one[i].type, one[i].help, one[i].v);
   if (!st)
     st = vt_prom_head(b, "vantage_probe_spool_backlog_records", "gauge",
-                 "Records in the spool not acknowledged by a collector");
+                      "Records in the spool not acknowledged by a collector");
   for (size_t i = 0; !st && m->uploader && i < m->n_collectors; i++) {
     struct uploader_stats us;
     uploader_get_stats(m->uploader, i, &us);
     unsigned long long backlog =
         m->spool_next > us.cursor ? m->spool_next - us.cursor : 0;
     st = vt_buf_adds(b, "vantage_probe_spool_backlog_records{collector=\"");
-    if (!st) st = vt_prom_label(b, m->collectors[i].url);
-    if (!st) st = vt_buf_addf(b, "\"} %llu\n", backlog);
+    if (!st)
+      st = vt_prom_label(b, m->collectors[i].url);
+    if (!st)
+      st = vt_buf_addf(b, "\"} %llu\n", backlog);
   }
   static const struct {
     const char *name, *type, *help;
@@ -131,8 +132,10 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
                                 (unsigned long long)us.batch_max,
                                 us.fail_streak};
       st = vt_buf_addf(b, "%s{collector=\"", up[k].name);
-      if (!st) st = vt_prom_label(b, m->collectors[i].url);
-      if (!st) st = vt_buf_addf(b, "\"} %llu\n", v[k]);
+      if (!st)
+        st = vt_prom_label(b, m->collectors[i].url);
+      if (!st)
+        st = vt_buf_addf(b, "\"} %llu\n", v[k]);
     }
   }
   if (!st)
@@ -146,7 +149,8 @@ enum vt_status probe_metrics_render(const struct probe_metrics *m,
     uploader_get_stats(m->uploader, i, &us);
     for (size_t k = 0; !st && k < sizeof(states) / sizeof(states[0]); k++) {
       st = vt_buf_adds(b, "vantage_probe_upload_state{collector=\"");
-      if (!st) st = vt_prom_label(b, m->collectors[i].url);
+      if (!st)
+        st = vt_prom_label(b, m->collectors[i].url);
       if (!st)
         st = vt_buf_addf(b, "\",state=\"%s\"} %d\n", states[k],
                          us.state && strcmp(us.state, states[k]) == 0);

@@ -41,7 +41,7 @@ struct sched_slot {
   bool running;
   bool retire; /* the address expired: free once idle */
   bool state_known, last_ok;
-  uint64_t round; /* the check's round this slot last ran in */
+  uint64_t round;    /* the check's round this slot last ran in */
   double down_since; /* ts of the first failed run of a failure streak */
   /* The result of the run going now, from the budget's pool: memory
    * follows the runs in flight, not the number of slots. */
@@ -173,11 +173,16 @@ struct sched {
 static const char *sched_phase_name(enum sched_phase p)
 {
   switch (p) {
-  case SCHED_IDLE: return "idle";
-  case SCHED_ONCE_RESOLVE: return "once-resolve";
-  case SCHED_ONCE_CHECKS: return "once-checks";
-  case SCHED_RUNNING: return "running";
-  case SCHED_STOPPING: return "stopping";
+  case SCHED_IDLE:
+    return "idle";
+  case SCHED_ONCE_RESOLVE:
+    return "once-resolve";
+  case SCHED_ONCE_CHECKS:
+    return "once-checks";
+  case SCHED_RUNNING:
+    return "running";
+  case SCHED_STOPPING:
+    return "stopping";
   }
   return "?";
 }
@@ -795,8 +800,7 @@ static void slot_backstop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* True when a predecessor (after a reload) still runs this check against
  * this key. */
 static bool sched_busy_elsewhere(const struct sched *prev,
-                                 const struct sched_check *chk,
-                                 const char *key)
+                                 const struct sched_check *chk, const char *key)
 {
   for (; prev; prev = prev->prev) {
     for (size_t i = 0; i < prev->n_targets; i++) {
@@ -826,8 +830,8 @@ static void slot_start(struct sched_slot *sl, double ts)
   const char *key = sl->key;
   sl->res = budget_res_get(b);
   if (!sl->res) {
-    vt_err("sched: %s/%s [%s]: out of memory; run skipped",
-           chk->t->conf->name, chk->conf->name, key);
+    vt_err("sched: %s/%s [%s]: out of memory; run skipped", chk->t->conf->name,
+           chk->conf->name, key);
     slot_skip(sl, false);
     return;
   }
@@ -1129,8 +1133,8 @@ static void target_update_answers(struct sched_target *t, int resolver,
   }
   size_t dropped = addrset_update(&t->addrs, uni, n, now);
   if (t->resolved_once && (added[0] || removed[0]))
-    vt_notice("dns: %s %s: answer changed:%s%s%s", t->conf->name,
-              t->conf->host, added, removed,
+    vt_notice("dns: %s %s: answer changed:%s%s%s", t->conf->name, t->conf->host,
+              added, removed,
               removed[0] ? " (left addresses stay checked for keep_gone)" : "");
   else if (!t->resolved_once)
     vt_info("dns: %s %s: answer:%s", t->conf->name, t->conf->host,

@@ -37,16 +37,16 @@ typedef void sched_idle_fn(void *arg);
 #define SCHED_LATE_BUCKETS 84
 
 struct sched_stats {
-  uint64_t rounds;     /* check rounds started */
-  uint64_t runs;       /* runs started (one per check and address) */
-  uint64_t skipped;    /* runs skipped, both kinds below */
+  uint64_t rounds;         /* check rounds started */
+  uint64_t runs;           /* runs started (one per check and address) */
+  uint64_t skipped;        /* runs skipped, both kinds below */
   uint64_t skipped_busy;   /* the previous run was still going */
   uint64_t skipped_budget; /* queued, but could not start within its round
                               (in-flight budget or per-address limit) */
-  uint64_t results;    /* results emitted */
-  uint64_t late_n;     /* runs measured for lateness */
-  double late_sum_s;   /* sum of the runs' lateness */
-  double late_max_s;   /* worst lateness of a run */
+  uint64_t results;        /* results emitted */
+  uint64_t late_n;         /* runs measured for lateness */
+  double late_sum_s;       /* sum of the runs' lateness */
+  double late_max_s;       /* worst lateness of a run */
   uint64_t late_hist[SCHED_LATE_BUCKETS];
   int running;       /* runs going now (all kinds) */
   int in_flight;     /* of those, runs holding the budget (tcp/http/client) */

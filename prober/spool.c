@@ -309,8 +309,8 @@ static int spool_open_segment(struct spool *sp, uint64_t first, bool existing)
 {
   char name[64];
   spool_segment_file(first, name, sizeof(name));
-  int fd = openat(sp->dir_fd, name,
-                  O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int fd =
+      openat(sp->dir_fd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     vt_err("spool: %s/%s: cannot open: %s", sp->dir, name, strerror(errno));
     return -1;

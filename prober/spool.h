@@ -52,10 +52,10 @@ struct ev_loop;
 
 /* Counters since the spool was opened. */
 struct spool_stats {
-  uint64_t bytes;   /* size of the segments, as last counted */
-  uint64_t lost;    /* records that could not be written (volume full, I/O) */
-  uint64_t dropped; /* records of oldest segments deleted for the cap */
-  uint64_t refused; /* records refused at the cap (policy "refuse") */
+  uint64_t bytes;     /* size of the segments, as last counted */
+  uint64_t lost;      /* records that could not be written (volume full, I/O) */
+  uint64_t dropped;   /* records of oldest segments deleted for the cap */
+  uint64_t refused;   /* records refused at the cap (policy "refuse") */
   uint64_t lost_held; /* of lost: records spool_append took (VT_OK) that
                          batching then could not write */
 };

@@ -208,8 +208,8 @@ static void tf_failed(struct targets_fetch *tf, long kind, const char *why,
   }
   double delay = tf->interval_s;
   if (!slow) {
-    delay = vt_backoff_delay(&tf->rng, tf->fails, TF_RETRY_MIN_S,
-                             tf->interval_s);
+    delay =
+        vt_backoff_delay(&tf->rng, tf->fails, TF_RETRY_MIN_S, tf->interval_s);
     if (delay > tf->interval_s)
       delay = tf->interval_s;
   }

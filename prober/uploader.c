@@ -85,25 +85,25 @@ struct uploader_coll {
   enum uploader_state state;
   char *url; /* as configured, for logs */
   struct vt_wire_key key;
-  char cursor_name[32];      /* "cursor-<16 hex of SHA-256(url)>" */
-  uint64_t cursor;           /* next record to send */
-  uint64_t persisted;        /* the cursor as its file holds it */
-  bool save_failing;         /* cursor file: log once per failure streak */
-  size_t batch_max;          /* records per request; halved by 413 */
-  size_t limit;              /* records in the batch being built */
+  char cursor_name[32]; /* "cursor-<16 hex of SHA-256(url)>" */
+  uint64_t cursor;      /* next record to send */
+  uint64_t persisted;   /* the cursor as its file holds it */
+  bool save_failing;    /* cursor file: log once per failure streak */
+  size_t batch_max;     /* records per request; halved by 413 */
+  size_t limit;         /* records in the batch being built */
   /* A record the collector refused: the batch before it goes first, then
    * the cursor steps over it. Batches then start again at one record and
    * double, so a run of refused records costs small requests. */
   bool poison_set;
   uint64_t poison;
-  size_t slow;         /* batch limit after a refused record; 0: batch_max */
-  bool poison_seen;    /* poison_max is set: */
-  uint64_t poison_max; /* the highest record set aside (quarantine file) */
-  bool clock_bad;      /* the clock check failed: log the recovery once */
-  double clock_logged; /* skew reported last */
-  struct spool_pos pos;      /* where cursor starts, when known */
-  struct spool_pos after;    /* where the batch in flight ends */
-  ev_timer timer;            /* linger and backoff */
+  size_t slow;            /* batch limit after a refused record; 0: batch_max */
+  bool poison_seen;       /* poison_max is set: */
+  uint64_t poison_max;    /* the highest record set aside (quarantine file) */
+  bool clock_bad;         /* the clock check failed: log the recovery once */
+  double clock_logged;    /* skew reported last */
+  struct spool_pos pos;   /* where cursor starts, when known */
+  struct spool_pos after; /* where the batch in flight ends */
+  ev_timer timer;         /* linger and backoff */
 
   /* The request. The body stays ours until done runs. */
   struct collector_req req;
@@ -132,8 +132,8 @@ struct uploader {
   uploader_idle_fn *idle;
   void *idle_arg;
   ev_timer idle_timer;
-  uint64_t rng;  /* xorshift64 state for the backoff jitter */
-  struct spool_reader *reader;        /* shared: one read at a time */
+  uint64_t rng;                /* xorshift64 state for the backoff jitter */
+  struct spool_reader *reader; /* shared: one read at a time */
   char spool_id[SPOOL_ID_HEXLEN + 1]; /* "" when the spool has none */
 };
 
@@ -269,8 +269,8 @@ static enum vt_status uploader_save_cursor(struct uploader_coll *c)
   char text[32];
   int len = snprintf(text, sizeof(text), "%" PRIu64 "\n", c->cursor);
   const char *what;
-  if (vt_write_file_atomic(up->dir_fd, c->cursor_name, text, (size_t)len,
-                           0640, VT_FS_DURABLE, &what) != 0) {
+  if (vt_write_file_atomic(up->dir_fd, c->cursor_name, text, (size_t)len, 0640,
+                           VT_FS_DURABLE, &what) != 0) {
     if (!c->save_failing)
       vt_err("upload: %s: %s/%s: %s failed: %s (acknowledged segments are "
              "deleted all the same; saved again with the next "
@@ -812,8 +812,8 @@ void uploader_stop(struct uploader *up, uploader_idle_fn *idle, void *arg)
   uploader_check_idle(up);
 }
 
-void uploader_drain(struct uploader *up, double seconds,
-                    uploader_idle_fn *idle, void *arg)
+void uploader_drain(struct uploader *up, double seconds, uploader_idle_fn *idle,
+                    void *arg)
 {
   up->stopping = true;
   up->drain_until = ev_now(up->loop) + seconds;

@@ -33,11 +33,11 @@ typedef void uploader_idle_fn(void *arg);
 
 /* Per-collector counters, for tests and statistics. */
 struct uploader_stats {
-  uint64_t cursor;   /* next record to send (acknowledged below it) */
-  uint64_t batches;  /* batches acknowledged (200) */
-  uint64_t records;  /* records in those batches */
-  uint64_t failures; /* failed requests (any cause, 413 included) */
-  size_t batch_max;  /* current batch size (halved by 413) */
+  uint64_t cursor;      /* next record to send (acknowledged below it) */
+  uint64_t batches;     /* batches acknowledged (200) */
+  uint64_t records;     /* records in those batches */
+  uint64_t failures;    /* failed requests (any cause, 413 included) */
+  size_t batch_max;     /* current batch size (halved by 413) */
   uint64_t quarantined; /* records the collector refused, set aside */
   double clock_skew_s;  /* our clock minus the collector's (its Date) */
   const char *state;    /* "idle", "linger", "sending", "backoff", "stopped" */
@@ -75,8 +75,8 @@ void uploader_stop(struct uploader *up, uploader_idle_fn *idle, void *arg);
  * fails, or was already backing off, is not waited for: its records stay
  * in the spool for the next start. idle(arg) runs from the loop once every
  * collector has stopped. */
-void uploader_drain(struct uploader *up, double seconds,
-                    uploader_idle_fn *idle, void *arg);
+void uploader_drain(struct uploader *up, double seconds, uploader_idle_fn *idle,
+                    void *arg);
 
 /* Copies collector i's counters into *out (i < n of uploader_create). */
 void uploader_get_stats(const struct uploader *up, size_t i,

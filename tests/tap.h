@@ -15,7 +15,7 @@ static int tap_n, tap_failed;
     tap_n++;                                                                   \
     if (!tap_c_)                                                               \
       tap_failed++;                                                            \
-    printf("%sok %d - ", tap_c_ ? "" : "not ", tap_n);                        \
+    printf("%sok %d - ", tap_c_ ? "" : "not ", tap_n);                         \
     printf(__VA_ARGS__);                                                       \
     printf("\n");                                                              \
     if (!tap_c_)                                                               \
@@ -27,7 +27,7 @@ static int tap_n, tap_failed;
     int tap_eq_ = tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0;             \
     tap_ok(tap_eq_, __VA_ARGS__);                                              \
     if (!tap_eq_)                                                              \
-      printf("#   got:  %s\n#   want: %s\n", tap_g_ ? tap_g_ : "(null)",     \
+      printf("#   got:  %s\n#   want: %s\n", tap_g_ ? tap_g_ : "(null)",       \
              tap_w_ ? tap_w_ : "(null)");                                      \
   } while (0)
 /* Failures are counted from the "not ok" lines by the TAP driver, so the

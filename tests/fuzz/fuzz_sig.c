@@ -36,15 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   const char *body = p ? p : "";
   size_t body_len = p ? (size_t)(copy + size - p) : 0;
-  static const struct vt_wire_key key = {.bytes = "0123456789abcdef0123456789abcdef",
-                                         .len = 32};
+  static const struct vt_wire_key key = {
+      .bytes = "0123456789abcdef0123456789abcdef", .len = 32};
   uint64_t seq = 0, count = 0;
   int64_t t = 0;
   if (n == 5 && vt_wire_name_ok(f[0]) && vt_wire_parse_u64(f[1], &seq) &&
       vt_wire_parse_u64(f[2], &count) && vt_wire_parse_i64(f[3], &t)) {
     char good[65];
-    if (vt_wire_sign(&key, VT_WIRE_RESULTS, f[0], seq, count, t, body,
-                     body_len, good) != VT_OK)
+    if (vt_wire_sign(&key, VT_WIRE_RESULTS, f[0], seq, count, t, body, body_len,
+                     good) != VT_OK)
       abort();
     if (!vt_wire_verify(&key, VT_WIRE_RESULTS, f[0], seq, count, t, body,
                         body_len, good))

@@ -47,8 +47,7 @@ int main(void)
   tap_is_str(vt_buf_str(&j), "\"caf\xc3\xa9 \\ufffd\\ufffd\"",
              "valid UTF-8 kept, invalid bytes replaced");
   vt_buf_reset(&j);
-  tap_ok(vt_json_num(&j, NAN, 3) == VT_OK &&
-             vt_json_num(&j, 1.5, 3) == VT_OK,
+  tap_ok(vt_json_num(&j, NAN, 3) == VT_OK && vt_json_num(&j, 1.5, 3) == VT_OK,
          "numbers");
   tap_is_str(vt_buf_str(&j), "null1.500", "NaN is null");
   vt_buf_cleanup(&j);

@@ -108,9 +108,9 @@ static int round_of(struct events *ev, const char *target, const char *ip,
                             : result(probe, target, VT_CHECK_CLIENT, "browser",
                                      "", ts, round[i] == '+');
     /* As ingest does: the series counter first, then the events. */
-    bad += events_series_result(ev, r.target, r.check, r.name,
-                                ip ? ip : "browser", r.probe, "x", r.ts) !=
-           VT_OK;
+    bad +=
+        events_series_result(ev, r.target, r.check, r.name, ip ? ip : "browser",
+                             r.probe, "x", r.ts) != VT_OK;
     bad += events_result(ev, &r) != VT_OK;
   }
   return bad;
@@ -779,8 +779,8 @@ int main(void)
   events_close(ev);
   test_perf();
 
-  const char *dbs[] = {"probe.db", "main.db", "kill.db", "silence.db",
-                       "silence2.db", "perf.db"};
+  const char *dbs[] = {"probe.db",   "main.db",     "kill.db",
+                       "silence.db", "silence2.db", "perf.db"};
   for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
     remove_db(dbs[i]);
   rmdir(test_dir);

@@ -40,7 +40,8 @@ static cairo_status_t wr(void *c, const unsigned char *d, unsigned int n)
  * translucent when alpha. */
 static cairo_surface_t *picture(bool alpha)
 {
-  cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 301, 97);
+  cairo_surface_t *sf =
+      cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 301, 97);
   cairo_t *cr = cairo_create(sf);
   if (!alpha) {
     cairo_set_source_rgb(cr, 0.98, 0.97, 0.96);
@@ -68,16 +69,19 @@ static cairo_surface_t *picture(bool alpha)
 /* Pixels of a and b equal (colour, and alpha when both have it)? */
 static bool same(cairo_surface_t *a, cairo_surface_t *b, bool alpha)
 {
-  int w = cairo_image_surface_get_width(a), h = cairo_image_surface_get_height(a);
+  int w = cairo_image_surface_get_width(a),
+      h = cairo_image_surface_get_height(a);
   if (w != cairo_image_surface_get_width(b) ||
       h != cairo_image_surface_get_height(b))
     return false;
   uint32_t mask = alpha ? 0xffffffffu : 0x00ffffffu;
   for (int y = 0; y < h; y++) {
-    const uint32_t *ra = (const uint32_t *)(cairo_image_surface_get_data(a) +
-                                            (size_t)y * cairo_image_surface_get_stride(a));
-    const uint32_t *rb = (const uint32_t *)(cairo_image_surface_get_data(b) +
-                                            (size_t)y * cairo_image_surface_get_stride(b));
+    const uint32_t *ra =
+        (const uint32_t *)(cairo_image_surface_get_data(a) +
+                           (size_t)y * cairo_image_surface_get_stride(a));
+    const uint32_t *rb =
+        (const uint32_t *)(cairo_image_surface_get_data(b) +
+                           (size_t)y * cairo_image_surface_get_stride(b));
     for (int x = 0; x < w; x++) {
       uint32_t p = ra[x], q = rb[x];
       /* Premultiplied alpha does not survive a round trip exactly (nor

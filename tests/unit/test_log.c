@@ -34,12 +34,12 @@ int main(void)
     due += vt_log_backoff_due(&b, 100.0 + i * 0.005, NULL);
   tap_ok(due == 0, "1000 more within the interval: none logged");
   tap_ok(vt_log_backoff_due(&b, 110.5, &skipped) && skipped == 1000,
-         "after the interval: one line with the count left out (%lu)",
-         skipped);
+         "after the interval: one line with the count left out (%lu)", skipped);
   tap_ok(b.total == 1002, "every occurrence counted");
   struct vt_log_backoff d = {0};
   vt_log_backoff_due(&d, 0.0, NULL);
-  tap_ok(!vt_log_backoff_due(&d, 9.9, NULL) && vt_log_backoff_due(&d, 10.0, NULL),
+  tap_ok(!vt_log_backoff_due(&d, 9.9, NULL) &&
+             vt_log_backoff_due(&d, 10.0, NULL),
          "interval 0 means 10 s");
   return tap_done();
 }

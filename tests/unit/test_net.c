@@ -85,8 +85,8 @@ static void test_ip(void)
   tap_ok(vt_net_ip_parse("2001:db8::1", bin) == AF_INET6 && bin[0] == 0x20 &&
              bin[15] == 1,
          "IPv6 parsed into bytes");
-  const char *not_ip[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "a.b.c.d",
-                          "::g", "[::1]", " 1.2.3.4", "1.2.3.4 ", NULL};
+  const char *not_ip[] = {"",    "1.2.3", "1.2.3.4.5", "256.1.1.1", "a.b.c.d",
+                          "::g", "[::1]", " 1.2.3.4",  "1.2.3.4 ",  NULL};
   for (size_t i = 0; not_ip[i]; i++)
     tap_ok(!vt_net_is_ip(not_ip[i]), "\"%s\" is not an address", not_ip[i]);
   tap_ok(!vt_net_is_ip(NULL), "NULL is not an address");
@@ -115,14 +115,15 @@ static void test_hostname(void)
   const struct {
     const char *s;
     int ok;
-  } t[] = {{"example.org", 1}, {"a", 1},        {"a-b_c.d", 1},
-           {"example.org.", 1}, {l63, 1},       {l64, 0},
-           {long254, 0},        {"", 0},         {".a", 0},
-           {"a..b", 0},         {"a b", 0},      {"caf\xc3\xa9.fr", 0},
+  } t[] = {{"example.org", 1},  {"a", 1},    {"a-b_c.d", 1},
+           {"example.org.", 1}, {l63, 1},    {l64, 0},
+           {long254, 0},        {"", 0},     {".a", 0},
+           {"a..b", 0},         {"a b", 0},  {"caf\xc3\xa9.fr", 0},
            {"a/b", 0},          {"a\xe9", 0}};
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
     tap_ok(vt_net_hostname_ok(t[i].s) == (bool)t[i].ok, "hostname %.20s%s: %s",
-           t[i].s, strlen(t[i].s) > 20 ? "..." : "", t[i].ok ? "ok" : "refused");
+           t[i].s, strlen(t[i].s) > 20 ? "..." : "",
+           t[i].ok ? "ok" : "refused");
 }
 
 static char *slurp(int dirfd, const char *name)
@@ -188,7 +189,8 @@ static void test_atomic(void)
     tap_ok(1, "# SKIP no /dev/full");
   }
   snprintf(path, sizeof(path), "%s/p/q/r/file", dir);
-  tap_ok(vt_mkdir_parents(path, 0750) == 0 && faccessat(dfd, "p/q/r", F_OK, 0) == 0 &&
+  tap_ok(vt_mkdir_parents(path, 0750) == 0 &&
+             faccessat(dfd, "p/q/r", F_OK, 0) == 0 &&
              faccessat(dfd, "p/q/r/file", F_OK, 0) != 0,
          "mkdir_parents makes the directories, not the file");
   unlinkat(dfd, "f", 0);
@@ -222,8 +224,8 @@ static void test_backoff(void)
     hi = d > hi ? d : hi;
   }
   tap_ok(bad == 0 && lo < 3.1 && hi > 4.9,
-         "jitter within [0.75, 1.25) of 4 s and spread over it (%.3f-%.3f)",
-         lo, hi);
+         "jitter within [0.75, 1.25) of 4 s and spread over it (%.3f-%.3f)", lo,
+         hi);
   uint64_t a, b;
   vt_jitter_seed(&a, 1);
   vt_jitter_seed(&b, 2);

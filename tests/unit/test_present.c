@@ -72,7 +72,8 @@ static void test_utf8(void)
   };
   size_t wrong = 0;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-    if (vt_utf8_seq((const unsigned char *)cases[i].in, SIZE_MAX, NULL) != cases[i].want) {
+    if (vt_utf8_seq((const unsigned char *)cases[i].in, SIZE_MAX, NULL) !=
+        cases[i].want) {
       printf("#   case %zu: got %zu\n", i,
              vt_utf8_seq((const unsigned char *)cases[i].in, SIZE_MAX, NULL));
       wrong++;
@@ -162,15 +163,16 @@ static void test_pct(void)
     double a;
     int d;
     const char *want;
-  } cases[] = {
-      {0.9989, 1, "99.8 %"}, /* 99.89 % never reads 99.9 % */
-      {0.99899999, 2, "99.89 %"},
-      {0.999, 1, "99.9 %"}, /* 0.999 * 1000 = 998.999...: still 99.9 */
-      {0.9999996, 4, "99.9999 %"},
-      {1.0, 3, "100.000 %"},
-      {0.0, 2, "0.00 %"},
-      {0.96432, 3, "96.432 %"},
-  };
+  } cases[] =
+      {
+          {0.9989, 1, "99.8 %"}, /* 99.89 % never reads 99.9 % */
+          {0.99899999, 2, "99.89 %"},
+          {0.999, 1, "99.9 %"}, /* 0.999 * 1000 = 998.999...: still 99.9 */
+          {0.9999996, 4, "99.9999 %"},
+          {1.0, 3, "100.000 %"},
+          {0.0, 2, "0.00 %"},
+          {0.96432, 3, "96.432 %"},
+      };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     pr_pct(cases[i].a, cases[i].d, o, sizeof(o));
     if (strcmp(o, cases[i].want)) {
@@ -199,9 +201,9 @@ static void test_pct(void)
 static void test_num(void)
 {
   static const double v[] = {0, 60, -3, 1.5, 0.1234, 86400.25, 1e13, 1e-4};
-  static const char *const want[] = {"0",     "60",        "-3",
-                                     "1.500", "0.123",     "86400.250",
-                                     "10000000000000", "0.000"};
+  static const char *const want[] = {
+      "0",    "60", "-3", "1.500", "0.123", "86400.250", "10000000000000",
+      "0.000"};
   size_t wrong = 0, differ = 0;
   char o[64];
   struct vt_buf b;
@@ -230,9 +232,12 @@ static void test_time(void)
     enum pr_tfmt f;
     const char *want;
   } cases[] = {
-      {PR_T_ISO, "2026-11-21T10:02:13Z"}, {PR_T_HUMAN, "2026-11-21 10:02 UTC"},
-      {PR_T_DATE, "2026-11-21"},          {PR_T_MONTH, "November 2026"},
-      {PR_T_HMS, "10:02:13"},             {PR_T_MDHMS, "11-21 10:02:13"},
+      {PR_T_ISO, "2026-11-21T10:02:13Z"},
+      {PR_T_HUMAN, "2026-11-21 10:02 UTC"},
+      {PR_T_DATE, "2026-11-21"},
+      {PR_T_MONTH, "November 2026"},
+      {PR_T_HMS, "10:02:13"},
+      {PR_T_MDHMS, "11-21 10:02:13"},
   };
   size_t wrong = 0;
   char o[40];
@@ -247,7 +252,8 @@ static void test_time(void)
   }
   wrong += strcmp(pr_time(NAN, PR_T_ISO, o, sizeof(o)), "?") != 0;
   char small[8];
-  wrong += strcmp(pr_time(1795255333, PR_T_ISO, small, sizeof(small)), "?") != 0;
+  wrong +=
+      strcmp(pr_time(1795255333, PR_T_ISO, small, sizeof(small)), "?") != 0;
   tap_ok(wrong == 0,
          "pr_time: 6 formats in UTC, \"?\" for NAN and a short buffer (%zu "
          "wrong)",

@@ -389,9 +389,9 @@ int main(void)
   /* The probe's page: the scheduler's 84 lateness buckets written with
    * every 8th bound keep their counts exactly. */
   struct probe_metrics pm = {.name = "p1", .results_ok = 7};
-  pm.sched.late_hist[0] = 1; /* <= 0.1 ms */
-  pm.sched.late_hist[8] = 2; /* (0.34, 0.4] ms: le 0.0004 */
-  pm.sched.late_hist[9] = 3; /* (0.4, 0.48] ms: le 0.0016 */
+  pm.sched.late_hist[0] = 1;  /* <= 0.1 ms */
+  pm.sched.late_hist[8] = 2;  /* (0.34, 0.4] ms: le 0.0004 */
+  pm.sched.late_hist[9] = 3;  /* (0.4, 0.48] ms: le 0.0016 */
   pm.sched.late_hist[80] = 5; /* up to 104.8576 s */
   pm.sched.late_hist[SCHED_LATE_BUCKETS - 1] = 4; /* above */
   pm.sched.late_n = 15;
@@ -401,19 +401,25 @@ int main(void)
   vt_buf_init(&b, 0);
   tap_ok(probe_metrics_render(&pm, &b) == VT_OK, "the probe's page written");
   const char *t = vt_buf_str(&b);
-  tap_ok(strstr(t, "vantage_probe_round_lateness_seconds_bucket{le=\"0.0001\"} 1\n"
-                   "vantage_probe_round_lateness_seconds_bucket{le=\"0.0004\"} 3\n"
-                   "vantage_probe_round_lateness_seconds_bucket{le=\"0.0016\"} 6\n") &&
-             strstr(t, "{le=\"26.2144\"} 6\n"
-                       "vantage_probe_round_lateness_seconds_bucket{le=\"104.8576\"} 11\n"
-                       "vantage_probe_round_lateness_seconds_bucket{le=\"+Inf\"} 15\n"
-                       "vantage_probe_round_lateness_seconds_sum 1234.5\n"
-                       "vantage_probe_round_lateness_seconds_count 15\n"),
-         "lateness: the scheduler's buckets summed exactly, +Inf = late_n");
+  tap_ok(
+      strstr(
+          t,
+          "vantage_probe_round_lateness_seconds_bucket{le=\"0.0001\"} 1\n"
+          "vantage_probe_round_lateness_seconds_bucket{le=\"0.0004\"} 3\n"
+          "vantage_probe_round_lateness_seconds_bucket{le=\"0.0016\"} 6\n") &&
+          strstr(t,
+                 "{le=\"26.2144\"} 6\n"
+                 "vantage_probe_round_lateness_seconds_bucket{le=\"104.8576\"} "
+                 "11\n"
+                 "vantage_probe_round_lateness_seconds_bucket{le=\"+Inf\"} 15\n"
+                 "vantage_probe_round_lateness_seconds_sum 1234.5\n"
+                 "vantage_probe_round_lateness_seconds_count 15\n"),
+      "lateness: the scheduler's buckets summed exactly, +Inf = late_n");
   tap_ok(strstr(t, "\nvantage_probe_queued 9\n") &&
              strstr(t, "\nvantage_probe_spool_bytes 4096\n"),
          "queued runs and spool bytes");
-  tap_ok(strstr(t, "vantage_probe_skipped_total{reason=\"budget\"} 0\n") != NULL,
+  tap_ok(strstr(t, "vantage_probe_skipped_total{reason=\"budget\"} 0\n") !=
+             NULL,
          "skipped runs by reason");
   ok = prom_valid(t, why, sizeof(why));
   tap_ok(ok, "the probe's page follows the text-format rules");

@@ -25,8 +25,8 @@
 #define MAX_KEYS 16
 
 static struct {
-  double run_s;   /* how long a fake connection run takes */
-  bool fail_all;  /* fake connection runs fail (connect_refused) */
+  double run_s;  /* how long a fake connection run takes */
+  bool fail_all; /* fake connection runs fail (connect_refused) */
   int creates, destroys, destroyed_running;
   int starts, cancels, finishes;
   int in_flight, max_in_flight;
@@ -162,8 +162,7 @@ static void *fake_resolve_create(struct probe_ctx *ctx,
 
 static void *fake_conn_create(struct probe_ctx *ctx,
                               const struct probe_target_conf *t,
-                              const struct probe_check_conf *c,
-                              const char *key)
+                              const struct probe_check_conf *c, const char *key)
 {
   return fake_create(ctx, t, c, key, true);
 }
@@ -500,8 +499,7 @@ static void test_destroy_running(void)
   sched_start(p.s, true, on_idle, p.loop);
   pass_run(&p, 0.2);
   tap_ok(fk.in_flight == 3 && p.st.queued == 1,
-         "destroy: 3 runs going, 1 queued (%d, %d)", fk.in_flight,
-         p.st.queued);
+         "destroy: 3 runs going, 1 queued (%d, %d)", fk.in_flight, p.st.queued);
   size_t before = got.n;
   sched_destroy(p.s);
   p.s = NULL;
@@ -517,8 +515,7 @@ static void test_destroy_running(void)
 
 static void test_no_type(void)
 {
-  static const struct check_type *const no_tcp[] = {&fake_resolve_type,
-                                                    NULL};
+  static const struct check_type *const no_tcp[] = {&fake_resolve_type, NULL};
   struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
   struct probe_ctx ctx = {.loop = loop, .types = no_tcp};
   struct probe_conf *conf =

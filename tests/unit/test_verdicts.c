@@ -16,14 +16,14 @@
  * sets the number of seeds (default 12, 3 under valgrind). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <rrd.h>
 #include <sqlite3.h>
 #include <stdint.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -119,8 +119,8 @@ static int write_rrds(const char *dir)
   int bad = 0;
   for (int p = 0; p < N_PROBES; p++)
     for (int a = 0; a < N_ADDRS; a++) {
-      snprintf(path, sizeof(path), "%s/%s", dir, rrd_name(p, a, name,
-                                                           sizeof(name)));
+      snprintf(path, sizeof(path), "%s/%s", dir,
+               rrd_name(p, a, name, sizeof(name)));
       const char *def[] = {"DS:up:GAUGE:30:0:1", "RRA:AVERAGE:0.5:1:400"};
       rrd_clear_error();
       if (rrd_create_r(path, (unsigned long)STEP_S, (time_t)(T0 - STEP_S), 2,
@@ -349,13 +349,12 @@ static struct events *open_case(int seed, const char *name, double window_s,
     fclose(f);
   }
   enum vt_status st;
-  struct events *ev =
-      events_open(&(struct events_conf){.path = path,
-                                        .quorum = 2,
-                                        .confirm = 2,
-                                        .silence_s = SILENCE_S,
-                                        .window_s = window_s},
-                  &st);
+  struct events *ev = events_open(&(struct events_conf){.path = path,
+                                                        .quorum = 2,
+                                                        .confirm = 2,
+                                                        .silence_s = SILENCE_S,
+                                                        .window_s = window_s},
+                                  &st);
   if (!ev)
     printf("# events_open %s: %s\n", path, vt_strerror(st));
   silent_notes = 0;
@@ -431,8 +430,8 @@ static void test_retire(void)
   char path[2][512];
   char *got[2];
   for (int c = 0; c < 2; c++) {
-    struct events *ev = open_case(0, c ? "retire-late" : "retire", 0,
-                                  path[c], sizeof(path[c]));
+    struct events *ev =
+        open_case(0, c ? "retire-late" : "retire", 0, path[c], sizeof(path[c]));
     int bad = !ev;
     for (int pass = 0; ev && pass < 2; pass++)
       for (int p = 0; p < N_PROBES; p++) {
@@ -606,8 +605,8 @@ int main(void)
     printf("1..0 # SKIP cannot make a directory\n");
     return 0;
   }
-  static const char *const cases[] = {"live", "shuffled", "late",
-                                      "one-batch", "overlaps"};
+  static const char *const cases[] = {"live", "shuffled", "late", "one-batch",
+                                      "overlaps"};
   enum { N_CASES = sizeof(cases) / sizeof(cases[0]) };
   tap_plan(seeds * (N_CASES - 1) + 1 + 4 + 3);
   test_retire();
@@ -688,8 +687,7 @@ int main(void)
          "rows, %d outages, %d silences over %d seeds; %d reports with "
          "availability below 100 %%; %d silences held while results were "
          "late, then withdrawn)",
-         rows_total, outages_total, silences_total, seeds, reports,
-         withdrawn);
+         rows_total, outages_total, silences_total, seeds, reports, withdrawn);
   test_prune();
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
