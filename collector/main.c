@@ -797,32 +797,16 @@ int main(int argc, char **argv)
     case 'C':
       convert_dir = optarg;
       break;
-    case 'l':
-    case 'v':
-    case 'q':
-      if (vt_cli_log_option("vantage-collector", opt, optarg, &level) !=
-          VT_CLI_HANDLED)
-        return EXIT_USAGE;
-      level_given = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return EXIT_OK;
-    case 'V':
-      vt_cli_version("vantage-collector");
-      return EXIT_OK;
-    default:
-      fprintf(stderr, "Try 'vantage-collector --help' for more information.\n");
-      return EXIT_USAGE;
+    default: {
+      int rc = vt_cli_std_option("vantage-collector", opt, optarg, &level,
+                                 &level_given, usage);
+      if (rc >= 0)
+        return rc;
+    }
     }
   }
-  if (optind < argc) {
-    fprintf(stderr,
-            "vantage-collector: unexpected argument \"%s\"\n"
-            "Try 'vantage-collector --help' for more information.\n",
-            argv[optind]);
+  if (!vt_cli_no_operands("vantage-collector", argc, argv, optind))
     return EXIT_USAGE;
-  }
   vt_log_init("vantage-collector", level);
   vt_log_set_plain(check_only || test_alert || convert_dir);
   if (convert_dir) {

@@ -76,22 +76,12 @@ int main(int argc, char **argv)
     case 'c':
       config = optarg;
       break;
-    case 'l':
-    case 'v':
-    case 'q':
-      if (vt_cli_log_option("vantage-graph", c, optarg, &level) !=
-          VT_CLI_HANDLED)
-        return EXIT_USAGE;
-      break;
-    case 'h':
-      usage(stdout);
-      return EXIT_OK;
-    case 'V':
-      vt_cli_version("vantage-graph");
-      return EXIT_OK;
-    default:
-      fprintf(stderr, "Try 'vantage-graph --help' for more information.\n");
-      return EXIT_USAGE;
+    default: {
+      int rc =
+          vt_cli_std_option("vantage-graph", c, optarg, &level, NULL, usage);
+      if (rc >= 0)
+        return rc;
+    }
     }
   }
   if (optind >= argc) {

@@ -4,6 +4,9 @@
 #ifndef VT_CLI_H
 #define VT_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "log.h"
 
 enum vt_cli_res {
@@ -23,5 +26,18 @@ enum vt_cli_res vt_cli_log_option(const char *prog, int opt, const char *arg,
 
 /* Prints "<prog> <version>" to stdout, for -V/--version. */
 void vt_cli_version(const char *prog);
+
+/* The options every program has, for the default branch of its getopt
+ * switch: -l/-v/-q (the level into *level, and *level_given set when
+ * level_given is not NULL), -h (usage(stdout)), -V, and anything else
+ * (getopt's '?': "Try '<prog> --help'"). Returns -1 when parsing goes on,
+ * or the exit status: 0 after -h and -V, 2 on a usage error. */
+int vt_cli_std_option(const char *prog, int opt, const char *arg,
+                      enum vt_log_level *level, bool *level_given,
+                      void (*usage)(FILE *out));
+
+/* After getopt: false, with "<prog>: unexpected argument" and the "Try"
+ * line on stderr, when an operand is left in argv. */
+bool vt_cli_no_operands(const char *prog, int argc, char **argv, int optind);
 
 #endif

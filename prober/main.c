@@ -846,32 +846,16 @@ int main(int argc, char **argv)
     case 'F':
       p.fail = true;
       break;
-    case 'l':
-    case 'v':
-    case 'q':
-      if (vt_cli_log_option("vantage-probe", c, optarg, &level) !=
-          VT_CLI_HANDLED)
-        return EXIT_USAGE;
-      level_given = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return EXIT_OK;
-    case 'V':
-      vt_cli_version("vantage-probe");
-      return EXIT_OK;
-    default:
-      fprintf(stderr, "Try 'vantage-probe --help' for more information.\n");
-      return EXIT_USAGE;
+    default: {
+      int rc = vt_cli_std_option("vantage-probe", c, optarg, &level,
+                                 &level_given, usage);
+      if (rc >= 0)
+        return rc;
+    }
     }
   }
-  if (optind < argc) {
-    fprintf(stderr,
-            "vantage-probe: unexpected argument \"%s\"\n"
-            "Try 'vantage-probe --help' for more information.\n",
-            argv[optind]);
+  if (!vt_cli_no_operands("vantage-probe", argc, argv, optind))
     return EXIT_USAGE;
-  }
   if (p.fail && !p.once) {
     fprintf(stderr, "vantage-probe: --fail goes with --once\n");
     return EXIT_USAGE;
