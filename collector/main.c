@@ -340,6 +340,7 @@ static void handle(void *arg, const struct http_api_request *req, int *status,
   if (strcmp(req->path, "/metrics") == 0 && strcmp(req->method, "GET") == 0) {
     *ctype = COLL_METRICS_CONTENT_TYPE;
     *status = coll_metrics_render(c->ingest, c->ev, c->alerts, c->rrd,
+                                  collector_disk(c),
                                   vt_time_wall() - c->started, body) == VT_OK
                   ? 200
                   : 503;

@@ -229,6 +229,7 @@ static enum vt_status metrics_labels(struct vt_buf *b,
 
 enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
                                    struct alerts *alerts, struct rrd_store *rrd,
+                                   const struct retention_stats *disk,
                                    double uptime_s, struct vt_buf *b)
 {
   enum vt_status st = VT_OK;
@@ -315,6 +316,26 @@ enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
        "Alert events muted by maintenance windows", (double)as.muted, true},
       {"vantage_alerts_pending", "gauge",
        "Alert events not delivered yet (outbox)", (double)as.pending, true},
+      {"vantage_disk_rrd_bytes", "gauge",
+       "Bytes allocated by the RRD tree (at the last retention sweep)",
+       (double)disk->rrd_bytes, false},
+      {"vantage_disk_events_bytes", "gauge",
+       "Bytes of events.sqlite with its -wal and -shm (last sweep)",
+       (double)disk->events_bytes, false},
+      {"vantage_disk_series", "gauge", "RRD files (series) left (last sweep)",
+       (double)disk->n_series, false},
+      {"vantage_disk_fs_free_bytes", "gauge",
+       "Free bytes of data_dir's file system (last sweep)",
+       (double)disk->fs_free, false},
+      {"vantage_disk_fs_used_ratio", "gauge",
+       "Used share of data_dir's file system, 0 to 1 (last sweep)",
+       disk->fs_used_percent / 100.0, false},
+      {"vantage_disk_warning", "gauge",
+       "1 when the file system is fuller than storage.disk_warn",
+       disk->warning ? 1.0 : 0.0, false},
+      {"vantage_disk_series_removed_total", "counter",
+       "Series removed or archived by retention since the start",
+       (double)disk->removed_total, false},
   };
   for (size_t i = 0; !st && i < sizeof(one) / sizeof(one[0]); i++)
     if (!one[i].alerts || alerts)

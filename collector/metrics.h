@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "prom.h"
 #include "result.h"
+#include "retention.h"
 #include "rrd_store.h"
 
 #define COLL_METRICS_CONTENT_TYPE VT_PROM_CONTENT_TYPE
@@ -34,9 +35,11 @@ void coll_metrics_observe(enum coll_metrics_hist h, double v);
 /* Remembers r as the last result of its series (process-wide table). */
 void coll_metrics_note(const struct vt_result *r);
 
-/* Writes every series into body; alerts may be NULL. */
+/* Writes every series into body; alerts may be NULL. disk is what the
+ * last retention sweep found (the figures /healthz shows too). */
 enum vt_status coll_metrics_render(struct ingest *in, struct events *ev,
                                    struct alerts *alerts, struct rrd_store *rrd,
+                                   const struct retention_stats *disk,
                                    double uptime_s, struct vt_buf *body)
     __attribute__((warn_unused_result));
 

@@ -17,7 +17,7 @@ vt_require probe nginx python3 rrdcached
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "1..0 # SKIP prometheus not installed"; exit 0; }
 vt_setup
-tap_plan 21
+tap_plan 22
 
 A=127.0.0.11
 B=127.0.0.12
@@ -135,6 +135,12 @@ received=$(val vantage_rrdcached_updates_received_total "$VT_TMP/collector.prom"
 is "$([ "${received:-0}" -gt 0 ] &&
 	grep -q '^vantage_rrdcached_queue_length [0-9]' "$VT_TMP/collector.prom" && echo 1)" 1 \
 	"rrdcached's own counters: $received values received, its queue length"
+free=$(val vantage_disk_fs_free_bytes "$VT_TMP/collector.prom")
+evb=$(val vantage_disk_events_bytes "$VT_TMP/collector.prom")
+is "$([ "${free:-0}" -gt 0 ] && [ "${evb:-0}" -gt 0 ] &&
+	grep -q '^vantage_disk_rrd_bytes [0-9]' "$VT_TMP/collector.prom" &&
+	grep -q '^vantage_disk_warning [01]$' "$VT_TMP/collector.prom" && echo 1)" 1 \
+	"disk use on /metrics as on /healthz: file system free $free bytes, events.sqlite $evb bytes"
 fetch "http://127.0.0.1:${MPORT[p1]}/metrics" >"$VT_TMP/probe.prom"
 late=$(val 'vantage_probe_round_lateness_seconds_bucket{le="+Inf"}' "$VT_TMP/probe.prom")
 runs=$(val vantage_probe_runs_total "$VT_TMP/probe.prom")
