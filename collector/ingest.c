@@ -43,6 +43,7 @@ struct ingest {
   struct events *ev;
   /* Reused from batch to batch: no allocation per record in steady state. */
   struct vt_result *recs;
+  struct vt_rec_ctx rec_ctx; /* the DNS answers of recs, for one batch */
   size_t *order;
   size_t *line_off;     /* where each record's line starts in the body */
   unsigned char *ahead; /* 1: ts ahead of our clock, set aside */
@@ -92,6 +93,7 @@ void ingest_destroy(struct ingest *in)
   if (!in)
     return;
   free(in->recs);
+  vt_rec_ctx_free(&in->rec_ctx);
   free(in->order);
   free(in->line_off);
   free(in->ahead);
@@ -281,7 +283,8 @@ static double ingest_ahead_tolerance(const struct ingest *in)
   return in->conf->step_s > 0 ? in->conf->step_s : 10;
 }
 
-/* Splits and parses the body into in->recs; returns 0 or 400. */
+/* Splits and parses the body into in->recs (their DNS answers into
+ * in->rec_ctx); returns 0, 400, or 503 when out of memory. */
 static int ingest_parse(struct ingest *in, const struct http_api_request *req,
                         const struct ingest_auth *a, struct vt_buf *reply)
 {
@@ -299,6 +302,7 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
   double now = vt_time_wall();
   size_t n = 0;
   in->bad_line = SIZE_MAX;
+  vt_rec_ctx_reset(&in->rec_ctx); /* the previous batch's records are done */
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) {
@@ -313,8 +317,14 @@ static int ingest_parse(struct ingest *in, const struct http_api_request *req,
     in->bad_line = n; /* for the 400s below that name line n + 1 */
     char why[160];
     struct vt_result *r = &in->recs[n];
-    if (vt_result_from_json(p, (size_t)(nl - p), r, why, sizeof(why)) !=
-        VT_OK) {
+    enum vt_status st = vt_result_from_json(p, (size_t)(nl - p), &in->rec_ctx,
+                                            r, why, sizeof(why));
+    if (st == VT_ENOMEM) {
+      in->bad_line = SIZE_MAX; /* not the record's fault */
+      reply_error(reply, &status, 503, "out of memory");
+      return status;
+    }
+    if (st != VT_OK) {
       reply_error(reply, &status, 400, "line %zu: %s", n + 1, why);
       return status;
     }
@@ -384,7 +394,7 @@ static const struct rrd_values unknown_values = {.up = NAN,
  * instead of becoming unknown). */
 static enum vt_status ingest_shares(struct ingest *in,
                                     const struct vt_result *r,
-                                    char (*ips)[VT_IP_STRLEN], int n,
+                                    const char (*ips)[VT_IP_STRLEN], int n,
                                     double each, bool zero_others)
 {
   enum vt_status st = VT_OK;
@@ -442,21 +452,15 @@ static enum vt_status ingest_record(struct ingest *in,
     v.total = r->ok ? r->ms_dns : NAN;
     v.dns = v.total;
     st = ingest_series(in, r, key, &v);
-    if (st == VT_OK && ingest_dns_definitive(r)) {
-      char ips[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
-      memcpy(ips, r->answers, sizeof(ips[0]) * (size_t)r->n_answers);
-      st = ingest_shares(in, r, ips, r->n_answers,
+    if (st == VT_OK && ingest_dns_definitive(r))
+      st = ingest_shares(in, r, r->answers, r->n_answers,
                          r->n_answers ? 1.0 / r->n_answers : 0, !r->incomplete);
-    }
     break;
   }
   case VT_CHECK_CLIENT:
     st = ingest_series(in, r, VT_SERIES_CLIENT, &v);
-    if (st == VT_OK && r->ok && r->ip[0]) {
-      char ips[1][VT_IP_STRLEN];
-      memcpy(ips[0], r->ip, sizeof(ips[0]));
-      st = ingest_shares(in, r, ips, 1, 1.0, true);
-    }
+    if (st == VT_OK && r->ok && r->ip[0])
+      st = ingest_shares(in, r, &r->ip, 1, 1.0, true);
     break;
   case VT_CHECK_LOAD:
     /* The load per address; a failed read is unknown load, not zero. */

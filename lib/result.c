@@ -57,6 +57,7 @@ void vt_result_init(struct vt_result *r)
       .ms_ttfb = NAN,
       .ms_total = NAN,
       .rcode = -1,
+      .answers = NULL, /* none: n_answers 0 */
       .ttl = -1,
       .cert_days_left = VT_NO_CERT_DAYS,
       .body_bytes = -1,
@@ -218,9 +219,10 @@ enum vt_status vt_result_to_json(const struct vt_result *r, bool compact,
       st = str_field(out, compact, "resolver", r->resolver);
     if (!st)
       st = str_field(out, compact, "rcode", vt_rcode_name(r->rcode));
-    if (!st && (!compact || r->n_answers > 0)) {
+    int n = r->answers ? r->n_answers : 0; /* NULL = none */
+    if (!st && (!compact || n > 0)) {
       st = vt_buf_adds(out, ",\"answers\":[");
-      for (int i = 0; !st && i < r->n_answers; i++) {
+      for (int i = 0; !st && i < n; i++) {
         if (i)
           st = vt_buf_adds(out, ",");
         if (!st)

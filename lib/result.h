@@ -67,8 +67,16 @@ struct vt_result {
   /* DNS checks */
   char resolver[64]; /* "" = none */
   int rcode;         /* -1 = no answer packet */
+  /* The addresses, A first then AAAA: n_answers (at most
+   * VT_RESULT_MAX_ANSWERS) entries borrowed from whoever made the result,
+   * NULL/0 = none. Not part of the struct, so a result is sized to what it
+   * holds; the storage must outlive every use of the result, and a copy of
+   * the struct shares it (a holder that keeps results copies the answers:
+   * prober/adhoc.c). The probe's dns check points into the c-ares answer,
+   * valid while the run's done callback runs (prober/dns_check.c); a parsed
+   * record into its struct vt_rec_ctx (lib/wire.h). */
+  const char (*answers)[VT_IP_STRLEN];
   int n_answers;
-  char answers[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
   long ttl;        /* smallest TTL among the answers; -1 = none */
   bool incomplete; /* A or AAAA got no definitive answer though the other
                       did: addresses of that family are unknown */

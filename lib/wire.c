@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -370,9 +371,62 @@ bool vt_wire_name_ok(const char *s)
 struct rec_parse {
   struct vt_result r;
   bool error_set; /* "error" held a class (not null) */
+  bool oom;       /* ctx could not grow */
+  struct vt_rec_ctx *ctx;
   char *err;
   size_t errsize;
 };
+
+/* Addresses per block of a vt_rec_ctx: the answers of eight full records
+ * (11.8 KB); a record's answers never straddle two blocks. */
+#define REC_BLOCK_ADDRS (8 * VT_RESULT_MAX_ANSWERS)
+
+struct vt_rec_block {
+  struct vt_rec_block *next;
+  char ips[REC_BLOCK_ADDRS][VT_IP_STRLEN];
+};
+
+void vt_rec_ctx_reset(struct vt_rec_ctx *ctx)
+{
+  ctx->cur = ctx->head;
+  ctx->used = 0;
+}
+
+void vt_rec_ctx_free(struct vt_rec_ctx *ctx)
+{
+  if (!ctx)
+    return;
+  while (ctx->head) {
+    struct vt_rec_block *b = ctx->head;
+    ctx->head = b->next;
+    free(b);
+  }
+  *ctx = (struct vt_rec_ctx){0};
+}
+
+/* Room for n (1..VT_RESULT_MAX_ANSWERS) contiguous addresses in ctx, or
+ * NULL when out of memory. */
+static char (*rec_ctx_take(struct vt_rec_ctx *ctx, int n))[VT_IP_STRLEN]
+{
+  if (!ctx->cur || ctx->used + n > REC_BLOCK_ADDRS) {
+    struct vt_rec_block *b = ctx->cur ? ctx->cur->next : ctx->head;
+    if (!b) {
+      b = malloc(sizeof(*b));
+      if (!b)
+        return NULL;
+      b->next = NULL;
+      if (ctx->cur)
+        ctx->cur->next = b;
+      else
+        ctx->head = b;
+    }
+    ctx->cur = b;
+    ctx->used = 0;
+  }
+  char(*ips)[VT_IP_STRLEN] = &ctx->cur->ips[ctx->used];
+  ctx->used += n;
+  return ips;
+}
 
 struct rec_field;
 typedef bool rec_field_fn(struct rec_parse *p, const struct rec_field *f,
@@ -702,6 +756,14 @@ static bool rec_answers(struct rec_parse *p, const struct rec_field *f,
   if (json_array_size(v) > VT_RESULT_MAX_ANSWERS)
     return field_err(p, f->name, "more than %d addresses",
                      VT_RESULT_MAX_ANSWERS);
+  int n = (int)json_array_size(v);
+  if (n == 0)
+    return true; /* none: answers stays NULL */
+  char(*ips)[VT_IP_STRLEN] = rec_ctx_take(p->ctx, n);
+  if (!ips) {
+    p->oom = true;
+    return field_err(p, f->name, "out of memory");
+  }
   size_t i;
   json_t *a;
   json_array_foreach(v, i, a)
@@ -712,10 +774,11 @@ static bool rec_answers(struct rec_parse *p, const struct rec_field *f,
     size_t len = 0;
     if (!get_str(p, field, a, 63, &s, &len))
       return false;
-    if (!vt_net_ip_normalize(s, p->r.answers[i], sizeof(p->r.answers[i])))
+    if (!vt_net_ip_normalize(s, ips[i], sizeof(ips[i])))
       return field_err(p, field, "not an IP address");
   }
-  p->r.n_answers = (int)json_array_size(v);
+  p->r.answers = (const char(*)[VT_IP_STRLEN])ips;
+  p->r.n_answers = n;
   return true;
 }
 
@@ -871,17 +934,21 @@ static bool rec_parse_object(struct rec_parse *p, json_t *obj)
 }
 
 enum vt_status vt_result_from_json(const char *line, size_t len,
+                                   struct vt_rec_ctx *ctx,
                                    struct vt_result *out, char *err,
                                    size_t errsize)
 {
   if (!out)
     return VT_EINVAL;
   vt_result_init(out);
-  if (!line) {
-    set_err(err, errsize, "no record");
+  if (!line || !ctx) {
+    set_err(err, errsize, line ? "no parse context" : "no record");
     return VT_EINVAL;
   }
-  struct rec_parse p = {.err = err, .errsize = errsize};
+  /* A refused record gives back what it took of ctx. */
+  struct vt_rec_block *cur0 = ctx->cur;
+  int used0 = ctx->used;
+  struct rec_parse p = {.ctx = ctx, .err = err, .errsize = errsize};
   vt_result_init(&p.r);
   /* JSON_ALLOW_NUL lets "\u0000" through to get_str(), which refuses it
    * with the field's name instead of a bare parse error. Without
@@ -903,8 +970,11 @@ enum vt_status vt_result_from_json(const char *line, size_t len,
   else
     ok = rec_parse_object(&p, obj);
   json_decref(obj);
-  if (!ok)
-    return VT_EINVAL;
+  if (!ok) {
+    ctx->cur = cur0;
+    ctx->used = used0;
+    return p.oom ? VT_ENOMEM : VT_EINVAL;
+  }
   *out = p.r;
   return VT_OK;
 }

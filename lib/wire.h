@@ -87,13 +87,34 @@ bool vt_wire_parse_i64(const char *s, int64_t *out);
  * '-'. The same rule as the configs; names become path components. */
 bool vt_wire_name_ok(const char *s);
 
+/* The parse context of result records: holds the DNS answers of the
+ * records parsed with it (struct vt_result only points at them), so it must
+ * outlive every use of those records. Zero-initialized it is empty; it takes
+ * memory only for records with answers, in blocks that never move (a record
+ * parsed later does not disturb an earlier one's answers). */
+struct vt_rec_block;
+struct vt_rec_ctx {
+  struct vt_rec_block *head, *cur; /* cur: where the next answers go */
+  int used;                        /* addresses taken in cur */
+};
+
+/* Forgets the answers of every record parsed with ctx (those records must
+ * no longer be used) and keeps the memory for the next batch. */
+void vt_rec_ctx_reset(struct vt_rec_ctx *ctx);
+
+/* Frees ctx's memory and leaves it empty; ctx may be NULL. */
+void vt_rec_ctx_free(struct vt_rec_ctx *ctx);
+
 /* Parses one compact (or full) JSON result record of len bytes (no NUL
  * needed) into *out, validating every field (names, IPs, check type, error
- * class, numbers finite and in range). On failure returns VT_EINVAL with a
- * short reason in err ("field \"ip\": not an IP address"). */
-enum vt_status vt_result_from_json(const char *line, size_t len,
-                                   struct vt_result *out, char *err,
-                                   size_t errsize)
+ * class, numbers finite and in range). The record's answers are stored in
+ * ctx (out->answers points there, valid until vt_rec_ctx_reset or _free);
+ * a refused record leaves nothing there. On failure returns VT_EINVAL with
+ * a short reason in err ("field \"ip\": not an IP address"), or VT_ENOMEM
+ * when ctx cannot grow. */
+enum vt_status
+vt_result_from_json(const char *line, size_t len, struct vt_rec_ctx *ctx,
+                    struct vt_result *out, char *err, size_t errsize)
     __attribute__((warn_unused_result));
 
 #endif

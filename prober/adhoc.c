@@ -266,7 +266,9 @@ static bool build_text(const struct adhoc *a, struct vt_buf *b)
   return ok;
 }
 
-/* sched_emit_fn: keeps every result of the try. */
+/* sched_emit_fn: keeps every result of the try. Its answers are only
+ * borrowed for this call (lib/result.h), and the results are printed after
+ * the try: each kept result gets its own copy. */
 static void on_result(const struct vt_result *r, void *arg)
 {
   struct adhoc *a = arg;
@@ -276,7 +278,28 @@ static void on_result(const struct vt_result *r, void *arg)
     return;
   }
   a->res = n;
-  a->res[a->n_res++] = *r;
+  char(*ans)[VT_IP_STRLEN] = NULL;
+  int n_ans = r->answers ? r->n_answers : 0;
+  if (n_ans > 0) {
+    ans = malloc(sizeof(*ans) * (size_t)n_ans);
+    if (!ans) {
+      a->oom = true;
+      return;
+    }
+    memcpy(ans, r->answers, sizeof(*ans) * (size_t)n_ans);
+  }
+  n = &a->res[a->n_res++];
+  *n = *r;
+  n->answers = (const char(*)[VT_IP_STRLEN])ans;
+  n->n_answers = n_ans;
+}
+
+/* Forgets the kept results and frees their answers. */
+static void results_clear(struct adhoc *a)
+{
+  for (size_t i = 0; i < a->n_res; i++)
+    free((void *)a->res[i].answers);
+  a->n_res = 0;
 }
 
 static void on_idle(void *arg)
@@ -474,7 +497,7 @@ static int run_tries(struct adhoc *a, const struct probe_conf *conf)
   }
   double deadline = vt_time_mono() + a->wait_s;
   for (;;) {
-    a->n_res = 0;
+    results_clear(a);
     a->oom = false;
     struct sched *s = sched_create(&ctx, conf, on_result, a);
     if (!s) {
@@ -692,6 +715,7 @@ int adhoc_main(int argc, char **argv)
   ares_library_cleanup();
   curl_global_cleanup();
 out:
+  results_clear(a);
   free(a->res);
   free(a);
   return rc;

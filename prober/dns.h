@@ -30,6 +30,8 @@ struct dns_answer {
   double ms;       /* time from sending to the last answer, monotonic clock */
 };
 
+/* ans belongs to the pool (an answer block shared by the queries a lookup
+ * answers, recycled afterwards): it is valid until the callback returns. */
 typedef void dns_answer_fn(void *arg, const struct dns_answer *ans);
 
 /* Creates the pool of c-ares channels (one per resolver and timeout) on

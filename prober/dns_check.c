@@ -138,8 +138,11 @@ static void dns_check_on_answer(void *arg, const struct dns_answer *ans)
   dc->q = NULL; /* the handle dies with this callback */
 
   res->rcode = ans->rcode;
+  /* Borrowed, not copied: ans is valid until this callback returns, and
+   * the run finishes (its done callback encodes, spools and reads the
+   * result) before it does, in dns_check_finish below. */
+  res->answers = ans->n > 0 ? ans->addrs : NULL;
   res->n_answers = ans->n;
-  memcpy(res->answers, ans->addrs, sizeof(ans->addrs[0]) * (size_t)ans->n);
   res->ttl = ans->ttl;
   res->ms_dns = res->ms_total = ans->ms;
   if (ans->error != VT_ERR_NONE) {

@@ -304,6 +304,9 @@ static void budget_res_put(struct sched_budget *b, struct vt_result *res)
 {
   if (!res)
     return;
+  /* Its answers were borrowed for the run (lib/result.h) and are gone. */
+  res->answers = NULL;
+  res->n_answers = 0;
   struct budget_res *r = container_of(res, struct budget_res, r);
   r->next = b->free_res;
   b->free_res = r;

@@ -19,12 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   vt_log_threshold = 0; /* parsers do not log; keep the run quiet anyway */
   const char *p = (const char *)data, *end = p + size;
+  struct vt_rec_ctx ctx = {0}; /* the batch's answers, as ingest keeps them */
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
     struct vt_result r;
     char why[160];
-    if (vt_result_from_json(p, len, &r, why, sizeof(why)) == VT_OK) {
+    if (vt_result_from_json(p, len, &ctx, &r, why, sizeof(why)) == VT_OK) {
       if (!vt_wire_name_ok(r.probe) || !vt_wire_name_ok(r.target) ||
           !vt_wire_name_ok(r.name))
         abort(); /* a parsed record with a name that is not a safe name */
@@ -35,5 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     p = nl + 1;
   }
+  vt_rec_ctx_free(&ctx);
   return 0;
 }

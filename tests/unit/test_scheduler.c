@@ -85,6 +85,7 @@ struct fake_state {
   const struct probe_target_conf *t;
   char key[64];
   bool conn; /* a connection check (counted), else the resolution */
+  char answers[4][VT_IP_STRLEN]; /* the result borrows them (result.h) */
   ev_timer timer;
   struct check_run run;
 };
@@ -114,8 +115,9 @@ static void fake_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
       if (strcmp(fake_zone[i].host, f->t->host) != 0)
         continue;
       for (int k = 0; k < 4 && fake_zone[i].ips[k]; k++)
-        snprintf(r->answers[r->n_answers++], sizeof(r->answers[0]), "%s",
+        snprintf(f->answers[r->n_answers++], sizeof(f->answers[0]), "%s",
                  fake_zone[i].ips[k]);
+      r->answers = f->answers;
     }
     if (r->n_answers == 0) {
       r->ttl = 0;

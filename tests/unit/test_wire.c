@@ -530,6 +530,10 @@ static const char *result_diff(const struct vt_result *a,
   return NULL;
 }
 
+/* The answers the results of make_results borrow (lib/result.h). */
+static char answers3[3][VT_IP_STRLEN];
+static char answers_full[VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+
 static int make_results(struct vt_result *rs)
 {
   int n = 0;
@@ -539,9 +543,10 @@ static int make_results(struct vt_result *rs)
   snprintf(r->resolver, sizeof(r->resolver), "[2001:db8::53]:5353");
   r->rcode = 0;
   r->n_answers = 3;
-  snprintf(r->answers[0], sizeof(r->answers[0]), "192.0.2.1");
-  snprintf(r->answers[1], sizeof(r->answers[1]), "2001:db8::1");
-  snprintf(r->answers[2], sizeof(r->answers[2]), "192.0.2.2");
+  snprintf(answers3[0], sizeof(answers3[0]), "192.0.2.1");
+  snprintf(answers3[1], sizeof(answers3[1]), "2001:db8::1");
+  snprintf(answers3[2], sizeof(answers3[2]), "192.0.2.2");
+  r->answers = answers3;
   r->ttl = 300;
   r->ok = true;
   r->incomplete = true;
@@ -563,7 +568,8 @@ static int make_results(struct vt_result *rs)
   r->rcode = 10; /* NOTZONE, the last named rcode */
   r->n_answers = VT_RESULT_MAX_ANSWERS;
   for (int i = 0; i < r->n_answers; i++)
-    snprintf(r->answers[i], sizeof(r->answers[i]), "198.51.100.%d", i);
+    snprintf(answers_full[i], sizeof(answers_full[i]), "198.51.100.%d", i);
+  r->answers = answers_full;
   r->ttl = 2147483647;
   vt_result_fail(r, VT_ERR_DNS_ERROR, "rcode %s", "NOTZONE");
 
@@ -657,33 +663,51 @@ static int make_results(struct vt_result *rs)
   return n;
 }
 
+/* Every record parses back to what was written. All of them are parsed
+ * into one context first and compared after: a later record's answers must
+ * not disturb an earlier one's. */
 static void test_round_trips(void)
 {
-  struct vt_result rs[16];
+  struct vt_result rs[16], back[16][2];
+  char err[16][2][160], json[16][2][4096];
+  bool parsed[16][2];
   int n = make_results(rs);
+  struct vt_rec_ctx ctx = {0};
   struct vt_buf b;
   vt_buf_init(&b, 0);
   for (int i = 0; i < n; i++) {
     for (int compact = 1; compact >= 0; compact--) {
       vt_buf_reset(&b);
-      struct vt_result back;
-      char err[160] = "";
-      bool ok = vt_result_to_json(&rs[i], compact, &b) == VT_OK &&
-                vt_result_from_json(vt_buf_str(&b), b.len, &back, err,
-                                    sizeof(err)) == VT_OK;
-      const char *diff = ok ? result_diff(&rs[i], &back) : NULL;
+      err[i][compact][0] = '\0';
+      parsed[i][compact] =
+          vt_result_to_json(&rs[i], compact, &b) == VT_OK &&
+          vt_result_from_json(vt_buf_str(&b), b.len, &ctx, &back[i][compact],
+                              err[i][compact],
+                              sizeof(err[i][compact])) == VT_OK;
+      snprintf(json[i][compact], sizeof(json[i][compact]), "%s",
+               vt_buf_str(&b));
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    for (int compact = 1; compact >= 0; compact--) {
+      bool ok = parsed[i][compact];
+      const char *diff = ok ? result_diff(&rs[i], &back[i][compact]) : NULL;
       tap_ok(ok && !diff, "round trip %s/%s, %s form",
              vt_check_type_name(rs[i].check), rs[i].name,
              compact ? "compact" : "full");
       if (!ok || diff)
-        printf("#   %s: %s\n#   %s\n", diff ? diff : "error", err,
-               vt_buf_str(&b));
+        printf("#   %s: %s\n#   %s\n", diff ? diff : "error", err[i][compact],
+               json[i][compact]);
     }
   }
   vt_buf_cleanup(&b);
+  vt_rec_ctx_free(&ctx);
 }
 
 /* ---- result records: accepted and refused input ------------------------- */
+
+/* The parse context of the records below (freed at the end of main). */
+static struct vt_rec_ctx rctx;
 
 #define TS "\"ts\":1700000000"
 #define PROBE "\"probe\":\"fra1\""
@@ -723,7 +747,7 @@ static void test_accepted(void)
   for (size_t i = 0; i < N(cases); i++) {
     struct vt_result r;
     char err[160] = "";
-    tap_ok(vt_result_from_json(cases[i], strlen(cases[i]), &r, err,
+    tap_ok(vt_result_from_json(cases[i], strlen(cases[i]), &rctx, &r, err,
                                sizeof(err)) == VT_OK,
            "accepted: case %zu", i);
     if (err[0])
@@ -734,7 +758,7 @@ static void test_accepted(void)
   static const char rec[] = REC(",\"ip\":\"2001:DB8:0::1\",\"answers\":"
                                 "[\"::FFFF:192.0.2.1\",\"192.0.2.2\"]");
   struct vt_result r;
-  tap_ok(vt_result_from_json(rec, strlen(rec), &r, NULL, 0) == VT_OK &&
+  tap_ok(vt_result_from_json(rec, strlen(rec), &rctx, &r, NULL, 0) == VT_OK &&
              strcmp(r.ip, "2001:db8::1") == 0 && r.n_answers == 2 &&
              strcmp(r.answers[0], "::ffff:192.0.2.1") == 0,
          "ip and answers normalized");
@@ -743,20 +767,23 @@ static void test_accepted(void)
   memset(a158, 'a', 158);
   a158[158] = '\0';
   snprintf(longrec, sizeof(longrec), REC(",\"detail\":\"%s\xc3\xa9\""), a158);
-  tap_ok(vt_result_from_json(longrec, strlen(longrec), &r, NULL, 0) == VT_OK &&
+  tap_ok(vt_result_from_json(longrec, strlen(longrec), &rctx, &r, NULL, 0) ==
+                 VT_OK &&
              strlen(r.detail) == 158,
          "long detail cut before a split UTF-8 character");
   char a300[301];
   memset(a300, 'b', 300);
   a300[300] = '\0';
   snprintf(longrec, sizeof(longrec), REC(",\"detail\":\"%s\""), a300);
-  tap_ok(vt_result_from_json(longrec, strlen(longrec), &r, NULL, 0) == VT_OK &&
+  tap_ok(vt_result_from_json(longrec, strlen(longrec), &rctx, &r, NULL, 0) ==
+                 VT_OK &&
              strlen(r.detail) == sizeof(r.detail) - 1,
          "long detail truncated to fit");
 
   /* The length bounds the input: no NUL needed, bytes after it ignored. */
   static const char tail[] = REC("") "GARBAGE";
-  tap_ok(vt_result_from_json(tail, sizeof(tail) - 1 - 7, &r, NULL, 0) == VT_OK,
+  tap_ok(vt_result_from_json(tail, sizeof(tail) - 1 - 7, &rctx, &r, NULL, 0) ==
+             VT_OK,
          "only len bytes are read");
 }
 
@@ -873,7 +900,7 @@ static void test_refused(void)
     struct vt_result r;
     char err[160] = "";
     enum vt_status st = vt_result_from_json(
-        cases[i].json, strlen(cases[i].json), &r, err, sizeof(err));
+        cases[i].json, strlen(cases[i].json), &rctx, &r, err, sizeof(err));
     bool ok = st == VT_EINVAL && strstr(err, cases[i].want);
     tap_ok(ok, "refused (%s): %.50s", cases[i].want, cases[i].json);
     if (!ok)
@@ -884,12 +911,116 @@ static void test_refused(void)
   static const char bad[] = REC(",\"port\":70000");
   struct vt_result r;
   char tiny[12];
-  tap_ok(vt_result_from_json(bad, strlen(bad), &r, tiny, sizeof(tiny)) ==
+  tap_ok(vt_result_from_json(bad, strlen(bad), &rctx, &r, tiny, sizeof(tiny)) ==
                  VT_EINVAL &&
              r.probe[0] == '\0' && r.rcode == -1 && strlen(tiny) == 11,
          "refusal resets *out; the reason is cut to errsize");
-  tap_ok(vt_result_from_json(bad, strlen(bad), &r, NULL, 0) == VT_EINVAL,
+  tap_ok(vt_result_from_json(bad, strlen(bad), &rctx, &r, NULL, 0) == VT_EINVAL,
          "refusal without a reason buffer");
+}
+
+/* ---- result records: size and answer storage ---------------------------- */
+
+/* A DNS record with VT_RESULT_MAX_ANSWERS addresses, the k-th of a batch:
+ * every address differs from those of the other records. */
+static void full_dns_record(int k, struct vt_result *r,
+                            char (*ans)[VT_IP_STRLEN])
+{
+  base(r, VT_CHECK_DNS, "dns");
+  snprintf(r->resolver, sizeof(r->resolver), "192.0.2.53");
+  r->rcode = 0;
+  r->ok = true;
+  r->ttl = 60;
+  for (int i = 0; i < VT_RESULT_MAX_ANSWERS; i++)
+    snprintf(ans[i], VT_IP_STRLEN, "2001:db8:%x::%x", k + 1, i + 1);
+  r->answers = ans;
+  r->n_answers = VT_RESULT_MAX_ANSWERS;
+}
+
+static void test_answer_storage(void)
+{
+  /* Every tcp/http/client/load record of a batch is one struct vt_result
+   * (the collector's per-batch array, the probe's run pool): the DNS
+   * answers are borrowed, not carried, so a record is sized to what it
+   * holds. With the answers inside it was 2,328 bytes; keep it small. */
+  printf("# sizeof(struct vt_result) = %zu\n", sizeof(struct vt_result));
+  tap_ok(sizeof(struct vt_result) < 1024,
+         "struct vt_result stays under 1 KiB (%zu bytes)",
+         sizeof(struct vt_result));
+
+  /* A batch of full DNS records, more than a block of the context holds,
+   * parsed into one context: each keeps its own 32 answers. */
+  enum { N_REC = 20 };
+  static char ans[N_REC][VT_RESULT_MAX_ANSWERS][VT_IP_STRLEN];
+  static struct vt_result in[N_REC], out[N_REC];
+  struct vt_rec_ctx ctx = {0};
+  struct vt_buf b;
+  vt_buf_init(&b, 0);
+  bool ok = true;
+  for (int k = 0; k < N_REC && ok; k++) {
+    full_dns_record(k, &in[k], ans[k]);
+    vt_buf_reset(&b);
+    ok = vt_result_to_json(&in[k], true, &b) == VT_OK &&
+         vt_result_from_json(vt_buf_str(&b), b.len, &ctx, &out[k], NULL, 0) ==
+             VT_OK;
+  }
+  const char *diff = NULL;
+  int bad = -1;
+  for (int k = 0; k < N_REC && ok && !diff; k++) {
+    diff = result_diff(&in[k], &out[k]);
+    bad = k;
+  }
+  tap_ok(ok && !diff,
+         "%d dns records with %d answers each round-trip "
+         "through one context",
+         N_REC, VT_RESULT_MAX_ANSWERS);
+  if (diff)
+    printf("#   record %d: %s\n", bad, diff);
+  bool apart = true;
+  for (int k = 0; k < N_REC; k++)
+    for (int j = 0; j < N_REC; j++)
+      apart &= j == k ||
+               out[k].answers + VT_RESULT_MAX_ANSWERS <= out[j].answers ||
+               out[j].answers + VT_RESULT_MAX_ANSWERS <= out[k].answers;
+  tap_ok(apart, "their answers do not overlap");
+
+  /* A refused record gives back the room its answers took (refused after
+   * every field was read: ok with an error class). */
+  struct vt_rec_block *cur = ctx.cur;
+  int used = ctx.used;
+  static const char refused[] =
+      REC(",\"answers\":[\"192.0.2.1\",\"192.0.2.2\"],\"error\":\"servfail\"");
+  struct vt_result r;
+  tap_ok(vt_result_from_json(refused, strlen(refused), &ctx, &r, NULL, 0) ==
+                 VT_EINVAL &&
+             ctx.cur == cur && ctx.used == used && !r.answers &&
+             r.n_answers == 0,
+         "a refused record leaves the context as it was");
+  static const char none[] = REC("");
+  tap_ok(vt_result_from_json(none, strlen(none), &ctx, &r, NULL, 0) == VT_OK &&
+             ctx.cur == cur && ctx.used == used && !r.answers &&
+             r.n_answers == 0,
+         "a record without answers takes nothing");
+
+  /* Reset: the next batch reuses the first block, no allocation. */
+  struct vt_rec_block *head = ctx.head;
+  vt_rec_ctx_reset(&ctx);
+  vt_buf_reset(&b);
+  ok = vt_result_to_json(&in[N_REC - 1], true, &b) == VT_OK &&
+       vt_result_from_json(vt_buf_str(&b), b.len, &ctx, &r, NULL, 0) == VT_OK;
+  tap_ok(ok && ctx.head == head && ctx.cur == head &&
+             ctx.used == VT_RESULT_MAX_ANSWERS &&
+             !result_diff(&in[N_REC - 1], &r),
+         "after a reset the next batch reuses the first block");
+
+  char err[64] = "";
+  tap_ok(vt_result_from_json(none, strlen(none), NULL, &r, err, sizeof(err)) ==
+                 VT_EINVAL &&
+             strstr(err, "no parse context"),
+         "no context: refused");
+  vt_buf_cleanup(&b);
+  vt_rec_ctx_free(&ctx);
+  tap_ok(!ctx.head && !ctx.cur, "the context frees its blocks");
 }
 
 int main(void)
@@ -904,6 +1035,8 @@ int main(void)
   test_round_trips();
   test_accepted();
   test_refused();
+  test_answer_storage();
+  vt_rec_ctx_free(&rctx);
   /* The tables set the number of tests; TAP allows the plan last, and a
    * crash before it still fails the run (no plan). */
   tap_plan(tap_n);
