@@ -260,8 +260,14 @@ static struct {
 static void on_emit(const struct vt_result *res, void *arg)
 {
   (void)arg;
-  if (got.n < MAX_RESULTS)
-    got.r[got.n++] = *res;
+  if (got.n >= MAX_RESULTS)
+    return;
+  struct vt_result *r = &got.r[got.n++];
+  *r = *res;
+  /* The answers are borrowed for this call only (lib/result.h), and the
+   * checks here do not read them: keep none rather than a dangling one. */
+  r->answers = NULL;
+  r->n_answers = 0;
 }
 
 static void on_idle(void *arg)
