@@ -165,12 +165,19 @@ once_case() {
 	local pw cw prss cf pf pn nad
 	pw=$(for r in $(seq 1 "$REPEAT"); do j "$name-p$r" .wall_s; done | median)
 	cw=$(for r in $(seq 1 "$REPEAT"); do j "$name-c$r" .wall_s; done | median)
+	# The ratio of each probe run to the ceiling run right after it (its
+	# median is less moved by a busy minute of the shared machine than the
+	# ratio of the two medians; both are printed).
+	local pair
+	pair=$(for r in $(seq 1 "$REPEAT"); do
+		ratio "$(j "$name-p$r" .wall_s)" "$(j "$name-c$r" .wall_s)"
+	done | median)
 	prss=$(for r in $(seq 1 "$REPEAT"); do j "$name-p$r" .maxrss_kb; done | median)
 	pn=$(for r in $(seq 1 "$REPEAT"); do wc -l <"$WORK/$name-p$r.out"; done | median)
 	pf=$(for r in $(seq 1 "$REPEAT"); do jq -s '[.[] | select(.ok | not)] | length' "$WORK/$name-p$r.out"; done | median)
 	nad=$(for r in $(seq 1 "$REPEAT"); do jq -s '[.[] | select(.error == "no_address")] | length' "$WORK/$name-p$r.out"; done | median)
 	cf=$(for r in $(seq 1 "$REPEAT"); do sed 's/.*failed=\([0-9]*\).*/\1/' "$WORK/$name-c$r.out"; done | median)
-	row "$name" "checks=$pn false_failures=$pf no_address=$nad wall_s=$pw ceiling_wall_s=$cw ratio=$(ratio "$pw" "$cw") peak_rss_mib=$((prss / 1024)) ceiling_failed=$cf"
+	row "$name" "checks=$pn false_failures=$pf no_address=$nad wall_s=$pw ceiling_wall_s=$cw ratio=$(ratio "$pw" "$cw") paired_ratio=$pair peak_rss_mib=$((prss / 1024)) ceiling_failed=$cf"
 }
 
 say "once: $HOSTS hostnames x $N_ADDRS addresses (http), in flight $IN_FLIGHT"
@@ -211,13 +218,24 @@ daemon_case() {
 	ccpu=$(for r in $(seq 1 "$REPEAT"); do
 		sed 's/.*done=\([0-9]*\).*cpu_s=\([0-9.]*\).*/\2 \1/' "$WORK/$name-c$r.out" |
 			awk '{ print $1 / ($2 ? $2 : 1) * 1e6 }'; done | median)
+	# The ratio of each probe run to the ceiling run right after it, whose
+	# median is less moved by a busy minute of the shared machine than the
+	# ratio of the two medians (both are printed).
+	local pair
+	pair=$(for r in $(seq 1 "$REPEAT"); do
+		pr=$(jq -r '(.marks[1].cpu_s - .marks[0].cpu_s) / ((.marks[1].results.total - .marks[0].results.total) | if . == 0 then 1 else . end) * 1e6' \
+			"$WORK/$name-p$r.json")
+		cr=$(sed 's/.*done=\([0-9]*\).*cpu_s=\([0-9.]*\).*/\2 \1/' "$WORK/$name-c$r.out" |
+			awk '{ print $1 / ($2 ? $2 : 1) * 1e6 }')
+		ratio "$pr" "$cr"
+	done | median)
 	prss=$(for r in $(seq 1 "$REPEAT"); do j "$name-p$r" .maxrss_kb; done | median)
 	fail=$(for r in $(seq 1 "$REPEAT"); do jq -s '[.[] | select(.ok | not)] | length' "$WORK/$name-p$r.jsonl"; done | median)
 	nad=$(for r in $(seq 1 "$REPEAT"); do jq -s '[.[] | select(.error == "no_address")] | length' "$WORK/$name-p$r.jsonl"; done | median)
 	p50=$(for r in $(seq 1 "$REPEAT"); do grep -o 'lateness p50 [0-9.]*' "$WORK/$name-p$r.err" | tail -n 1 | awk '{ print $3 }'; done | median)
 	p99=$(for r in $(seq 1 "$REPEAT"); do grep -o 'p99 [0-9.]*' "$WORK/$name-p$r.err" | tail -n 1 | awk '{ print $2 }'; done | median)
 	lmax=$(for r in $(seq 1 "$REPEAT"); do grep -o 'ms, max [0-9.]*' "$WORK/$name-p$r.err" | tail -n 1 | awk '{ print $3 }'; done | median)
-	row "$name" "interval_s=$interval cpu_us_per_check=$pcpu ceiling_us=$ccpu ratio=$(ratio "$pcpu" "$ccpu") peak_rss_mib=$((prss / 1024)) false_failures=$fail no_address=$nad lateness_ms_p50=$p50 p99=$p99 max=$lmax"
+	row "$name" "interval_s=$interval cpu_us_per_check=$pcpu ceiling_us=$ccpu ratio=$(ratio "$pcpu" "$ccpu") paired_ratio=$pair peak_rss_mib=$((prss / 1024)) false_failures=$fail no_address=$nad lateness_ms_p50=$p50 p99=$p99 max=$lmax"
 }
 
 for rate in $RATES; do
