@@ -189,14 +189,26 @@ static void test_reader(const char *top)
 
 /* Batching: the appends of one loop iteration are written when it ends,
  * numbered and rotated as if written one by one. */
+/* A spool in top/name (its path into dir) batching on loop. */
+static struct spool *open_batched(const char *top, const char *name,
+                                  enum probe_fsync policy, size_t seg,
+                                  struct ev_loop *loop, char *dir,
+                                  enum vt_status *st)
+{
+  snprintf(dir, 300, "%s/%s", top, name);
+  struct spool *sp = spool_open(dir, policy, seg, st);
+  if (sp)
+    spool_batch(sp, loop);
+  return sp;
+}
+
 static void test_batch(const char *top)
 {
   char dir[300];
-  snprintf(dir, sizeof(dir), "%s/batch", top);
   struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
   enum vt_status st;
-  struct spool *sp = spool_open(dir, PROBE_FSYNC_ALWAYS, 40, &st);
-  spool_batch(sp, loop);
+  struct spool *sp =
+      open_batched(top, "batch", PROBE_FSYNC_ALWAYS, 40, loop, dir, &st);
   for (int i = 0; i < 7; i++) {
     char rec[32];
     int n = snprintf(rec, sizeof(rec), "{\"b\":%d}", i); /* 7 bytes + \n */
@@ -270,11 +282,10 @@ static void hold_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void test_coalesce(const char *top)
 {
   char dir[300];
-  snprintf(dir, sizeof(dir), "%s/hold", top);
   struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
   enum vt_status st;
-  struct spool *sp = spool_open(dir, PROBE_FSYNC_INTERVAL, 0, &st);
-  spool_batch(sp, loop);
+  struct spool *sp =
+      open_batched(top, "hold", PROBE_FSYNC_INTERVAL, 0, loop, dir, &st);
   ev_now_update(loop); /* the timer counts from the loop's time */
   ev_tstamp t0 = ev_time();
   for (int i = 0; i < 3; i++)
