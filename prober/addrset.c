@@ -182,9 +182,11 @@ size_t addrset_expire(struct addrset *as, double now)
 {
   size_t kept = 0, dropped = 0;
   for (size_t i = 0; i < as->n; i++) {
-    if (addrset_entry_active(as, &as->e[i], now))
-      as->e[kept++] = as->e[i];
-    else
+    if (addrset_entry_active(as, &as->e[i], now)) {
+      if (kept != i) /* a set with nothing to drop is not rewritten */
+        as->e[kept] = as->e[i];
+      kept++;
+    } else
       dropped++;
   }
   as->n = kept;

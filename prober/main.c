@@ -375,6 +375,7 @@ static void reload_uploader(struct probe *p, const struct probe_conf *nc)
       return;
     }
   }
+  uploader_follow(nu, p->spool);
   uploader_destroy(p->uploader);
   p->uploader = nu;
   p->n_uploads = nc->n_collectors;
@@ -574,6 +575,8 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
   if (p->stopping)
     return;
   vt_notice("probe: SIGHUP: reloading %s", p->config_path);
+  if (p->spool)
+    spool_flush(p->spool); /* the results so far written, as at exit */
   struct probe_conf *nc = NULL;
   if (load_conf(p->config_path, p->spool_dir, false, &nc) != VT_OK) {
     vt_err("probe: reload of %s rejected; the running configuration stays",
@@ -680,7 +683,7 @@ static int run(struct probe *p)
     }
     spool_set_cap(p->spool, (uint64_t)(p->conf->spool_max_mb * 1048576.0),
                   p->conf->spool_full);
-    spool_batch(p->spool, p->loop); /* one write per loop iteration */
+    spool_batch(p->spool, p->loop); /* few writes, not one per result */
     if (p->conf->n_collectors) {
       p->uploader =
           uploader_create(p->loop, p->ctx.curl, p->spool_dir, p->conf->name,
@@ -689,6 +692,7 @@ static int run(struct probe *p)
         rc = EXIT_RUNTIME;
         goto out;
       }
+      uploader_follow(p->uploader, p->spool);
       p->n_uploads = p->conf->n_collectors;
     }
   } else if (p->conf->targets_fetched && !fetch_once(p)) {

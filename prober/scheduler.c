@@ -480,14 +480,28 @@ double sched_late_bucket_upper_s(int i)
   return 1e-4 * exp2(i / 4.0);
 }
 
+/* The first bucket whose bound late_s does not exceed: a binary search of
+ * the bounds, computed once (a log2 per run cost more). */
 static int late_bucket(double late_s)
 {
+  static double upper[SCHED_LATE_BUCKETS - 1];
+  static bool ready;
   if (late_s <= 1e-4)
     return 0;
-  int i = (int)ceil(4.0 * log2(late_s / 1e-4));
-  if (i < 0)
-    i = 0;
-  return i < SCHED_LATE_BUCKETS ? i : SCHED_LATE_BUCKETS - 1;
+  if (!ready) {
+    for (int i = 0; i < SCHED_LATE_BUCKETS - 1; i++)
+      upper[i] = sched_late_bucket_upper_s(i);
+    ready = true;
+  }
+  int lo = 0, hi = SCHED_LATE_BUCKETS - 1; /* the last bucket is open */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (late_s <= upper[mid])
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
 }
 
 double sched_late_quantile_s(const struct sched_stats *st, double q)
@@ -622,6 +636,8 @@ static void slot_log_state(struct sched_slot *sl, const struct vt_result *r)
 
 static void budget_pump(struct sched_budget *b);
 static void slot_start(struct sched_slot *sl, double ts);
+static void slot_start_at(struct sched_slot *sl, double ts,
+                          struct budget_addr *a);
 
 /* Runs that hold a connection take the budget (check.h, the fan-outs);
  * those of one per address also count against their address's limit. */
@@ -721,7 +737,7 @@ static void slot_release(struct sched_slot *sl, bool pump)
         continue;
       }
       if (pump && b->in_flight < b->max_in_flight) {
-        slot_start(w, w->q_ts);
+        slot_start_at(w, w->q_ts, a);
         continue;
       }
       /* No global room: back to the heap, in deadline order. */
@@ -827,6 +843,14 @@ static bool sched_busy_elsewhere(const struct sched *prev,
  * room). */
 static void slot_start(struct sched_slot *sl, double ts)
 {
+  slot_start_at(sl, ts, NULL);
+}
+
+/* slot_start, with sl's address entry when the caller has it (NULL: looked
+ * up when needed). */
+static void slot_start_at(struct sched_slot *sl, double ts,
+                          struct budget_addr *addr)
+{
   struct sched_check *chk = sl->chk;
   struct sched *s = chk->t->s;
   struct sched_budget *b = s->budget;
@@ -853,7 +877,7 @@ static void slot_start(struct sched_slot *sl, double ts)
     budget_res_put(b, sl->res);
     sl->res = NULL;
     /* The pump may have made this address's entry for it. */
-    struct budget_addr *a = budget_addr_get(b, key, false);
+    struct budget_addr *a = addr ? addr : budget_addr_get(b, key, false);
     if (a)
       budget_addr_maybe_free(b, a);
     return;
@@ -866,7 +890,7 @@ static void slot_start(struct sched_slot *sl, double ts)
     b->in_flight++;
     s->stats.in_flight++;
     if (slot_uses_addr(sl)) {
-      sl->addr = budget_addr_get(b, key, true);
+      sl->addr = addr ? addr : budget_addr_get(b, key, true);
       if (sl->addr)
         sl->addr->in_flight++;
     }
@@ -895,8 +919,9 @@ static void budget_pump(struct sched_budget *b)
       sched_maybe_idle(s);
       continue;
     }
+    struct budget_addr *a = NULL;
     if (slot_uses_addr(sl)) {
-      struct budget_addr *a = budget_addr_get(b, sl->key, true);
+      a = budget_addr_get(b, sl->key, true);
       if (a && a->in_flight >= b->max_per_address) {
         blk_append(a, sl);
         sl->queued = true;
@@ -904,7 +929,7 @@ static void budget_pump(struct sched_budget *b)
         continue;
       }
     }
-    slot_start(sl, sl->q_ts);
+    slot_start_at(sl, sl->q_ts, a);
     sched_maybe_idle(s);
   }
   b->pumping = false;

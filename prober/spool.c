@@ -47,15 +47,19 @@ struct spool {
   uint64_t streak_lost;       /* records lost in the current streak */
   struct spool_stats stats;
   char id[SPOOL_ID_HEXLEN + 1];
-  /* Batching (spool_batch): records appended in this loop iteration, each
-   * with its newline, written by one write when the iteration ends. */
+  /* Batching (spool_batch): records appended and not written yet, each
+   * with its newline. With fsync "always" they are written (and synced)
+   * when the loop iteration ends; else when they reach SPOOL_HOLD_BYTES or
+   * the oldest is SPOOL_HOLD_S old. */
   struct ev_loop *loop; /* NULL: every append writes at once */
-  ev_prepare flusher;
+  ev_prepare flusher;   /* "always": at the end of each iteration */
+  ev_timer aging;       /* other policies: the oldest held record's age */
   struct vt_buf pend;
   uint64_t pend_n;
 };
 
-/* Bytes of appended records held before they are written anyway. */
+/* Bytes of appended records held before they are written anyway: per loop
+ * iteration ("always"), and coalesced over iterations (other policies). */
 #define SPOOL_PEND_MAX (1u << 20)
 
 #define SPOOL_SEG_PREFIX "seg-"
@@ -593,6 +597,10 @@ static enum vt_status spool_place(struct spool *sp, size_t need)
  * single record would be. */
 void spool_flush(struct spool *sp)
 {
+  if (sp->loop && ev_is_active(&sp->aging)) {
+    ev_ref(sp->loop);
+    ev_timer_stop(sp->loop, &sp->aging);
+  }
   if (sp->pend_n == 0)
     return;
   const char *p = sp->pend.data, *end = p + sp->pend.len;
@@ -636,6 +644,13 @@ static void spool_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
   spool_flush(w->data);
 }
 
+static void spool_aging_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  (void)revents;
+  ev_ref(loop); /* the timer stopped by itself: undo its ev_unref */
+  spool_flush(w->data);
+}
+
 void spool_batch(struct spool *sp, struct ev_loop *loop)
 {
   if (sp->loop)
@@ -643,9 +658,31 @@ void spool_batch(struct spool *sp, struct ev_loop *loop)
   sp->loop = loop;
   ev_prepare_init(&sp->flusher, spool_flush_cb);
   sp->flusher.data = sp;
-  ev_prepare_start(loop, &sp->flusher);
-  /* The watcher alone must not keep the loop running. */
-  ev_unref(loop);
+  ev_timer_init(&sp->aging, spool_aging_cb, SPOOL_HOLD_S, 0.);
+  sp->aging.data = sp;
+  if (sp->policy == PROBE_FSYNC_ALWAYS) {
+    ev_prepare_start(loop, &sp->flusher);
+    /* The watcher alone must not keep the loop running. */
+    ev_unref(loop);
+  }
+}
+
+/* A record was held: the first of a batch starts the clock of its age;
+ * a batch that is big enough goes now. */
+static void spool_held(struct spool *sp, bool first)
+{
+  if (sp->policy == PROBE_FSYNC_ALWAYS) {
+    if (sp->pend.len >= SPOOL_PEND_MAX)
+      spool_flush(sp);
+    return;
+  }
+  if (sp->pend.len >= SPOOL_HOLD_BYTES) {
+    spool_flush(sp);
+  } else if (first && !ev_is_active(&sp->aging)) {
+    ev_timer_set(&sp->aging, SPOOL_HOLD_S, 0.);
+    ev_timer_start(sp->loop, &sp->aging);
+    ev_unref(sp->loop); /* nor does this timer */
+  }
 }
 
 enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
@@ -662,9 +699,7 @@ enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     size_t held = sp->pend.len;
     if (vt_buf_add(&sp->pend, rec, len) == VT_OK &&
         vt_buf_add(&sp->pend, "\n", 1) == VT_OK) {
-      sp->pend_n++;
-      if (sp->pend.len >= SPOOL_PEND_MAX)
-        spool_flush(sp);
+      spool_held(sp, sp->pend_n++ == 0);
       return VT_OK;
     }
     /* Out of memory: what is held goes now, this record unbatched. */
@@ -773,8 +808,11 @@ void spool_close(struct spool *sp)
     close(sp->fd);
   }
   if (sp->loop) {
-    ev_ref(sp->loop);
-    ev_prepare_stop(sp->loop, &sp->flusher);
+    spool_flush(sp); /* stops the aging timer (nothing held: no write) */
+    if (sp->policy == PROBE_FSYNC_ALWAYS) {
+      ev_ref(sp->loop);
+      ev_prepare_stop(sp->loop, &sp->flusher);
+    }
   }
   vt_buf_cleanup(&sp->pend);
   if (sp->lock_fd >= 0)
@@ -824,7 +862,8 @@ bool spool_quarantine_max(const char *dir, const char *who, uint64_t *max)
 struct spool_reader {
   char *dir;
   int dir_fd;
-  char *scratch; /* segment read buffer */
+  struct spool *writer; /* spool_reader_follow */
+  char *scratch;        /* segment read buffer */
   size_t scratch_alloc;
 };
 
@@ -862,6 +901,11 @@ void spool_reader_close(struct spool_reader *rd)
   free(rd->scratch);
   free(rd->dir);
   free(rd);
+}
+
+void spool_reader_follow(struct spool_reader *rd, struct spool *sp)
+{
+  rd->writer = sp;
 }
 
 /* Lists the segments; logs a failure. */
@@ -1013,6 +1057,8 @@ enum vt_status spool_read(struct spool_reader *rd, const struct spool_pos *hint,
   b->gone = b->hole = b->past_end = (struct spool_skip){0};
   if (b->max_records == 0)
     b->max_records = 1;
+  if (rd->writer)
+    spool_flush(rd->writer); /* every record appended, none held back */
   uint64_t *segs;
   size_t n;
   enum vt_status st = spool_reader_list(rd, &segs, &n);

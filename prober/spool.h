@@ -7,11 +7,14 @@
  *
  * Durability follows the fsync policy: "always" loses nothing that was
  * appended; "interval" loses at most fsync_interval_s of results on a power
- * failure (a crash of the probe alone loses nothing: the data is in the page
- * cache); "never" leaves it to the kernel. A torn last line left by a crash
- * is cut off when the spool is opened. The probe batches (spool_batch): the
- * records of one loop iteration go in one write (and one sync) when the
- * iteration ends, before anything reads them.
+ * failure; "never" leaves it to the kernel. The probe batches (spool_batch):
+ * with "always" the records of one loop iteration go in one write (and one
+ * sync) when the iteration ends; with the others records are held until
+ * they make SPOOL_HOLD_BYTES or the oldest is SPOOL_HOLD_S old, so a probe
+ * killed (SIGKILL, a crash) loses at most the last SPOOL_HOLD_S of results
+ * (what was written is in the page cache). Held records are written before
+ * anything reads them, syncs, rotates, reloads or exits. A torn last line
+ * left by a crash is cut off when the spool is opened.
  *
  * Space: segments are at most 1/64 of the volume (1/16 of the cap), so a
  * small volume works and an acknowledged segment soon stops being the one
@@ -49,6 +52,10 @@ struct ev_loop;
 #define SPOOL_SEGMENT_MIN (16u << 10)
 #define SPOOL_ID_HEXLEN VT_WIRE_SPOOL_HEXLEN
 #define SPOOL_QUARANTINE_FILE "quarantine.jsonl"
+/* Batching with fsync other than "always": held records are written when
+ * they reach this many bytes, or when the oldest is this old. */
+#define SPOOL_HOLD_BYTES (64u << 10)
+#define SPOOL_HOLD_S 0.05
 
 /* Counters since the spool was opened. */
 struct spool_stats {
@@ -78,19 +85,22 @@ void spool_set_cap(struct spool *sp, uint64_t max_bytes,
  * "always". Returns VT_EFULL when the cap refused it, VT_EIO when it could
  * not be written (each logged once per streak, counted in spool_stats).
  * Batching (spool_batch): the cap's verdict comes at once, the write (and
- * the sync of "always") when the loop iteration ends; a record that cannot
+ * the sync of "always") later, as spool_batch says; a record that cannot
  * be written then is counted in spool_stats' lost and logged the same way. */
 enum vt_status spool_append(struct spool *sp, const char *rec, size_t len)
     __attribute__((warn_unused_result));
 
-/* Batches the appends of one iteration of loop into one write: an
- * ev_prepare watcher (which does not keep the loop alive) writes them
- * before the loop waits again, so a probe writes once per iteration rather
- * than once per result. Nothing is lost by the wait: nothing reads the
- * records before (the uploader reads the files in a later iteration),
- * spool_sync and spool_close write them first, and a crash within the
- * iteration loses what it would have lost anyway, the results of that
- * iteration. The loop must outlive sp. */
+/* Batches appends into few writes, on loop. With fsync "always", the
+ * appends of one iteration: an ev_prepare watcher writes (and syncs) them
+ * before the loop waits again, so nothing appended is lost by the wait.
+ * With "interval" and "never", appends coalesce over iterations: they are
+ * written once they hold SPOOL_HOLD_BYTES, or by an ev_timer when the
+ * oldest is SPOOL_HOLD_S old (about 20 writes a second at any rate instead
+ * of one per iteration; each write costs the file system an inode update
+ * and a block reservation), so a probe killed meanwhile loses at most
+ * SPOOL_HOLD_S of results. spool_flush, spool_sync, spool_close and a
+ * spool_read of a following reader (spool_reader_follow) write them first.
+ * Neither watcher keeps the loop alive. The loop must outlive sp. */
 void spool_batch(struct spool *sp, struct ev_loop *loop);
 
 /* Writes the records batching holds now (a write that fails is counted and
@@ -183,6 +193,12 @@ struct spool_batch {
 /* A reader of the spool in dir (which exists). On failure logs why and
  * returns NULL with *st set (VT_EIO, VT_ENOMEM). */
 struct spool_reader *spool_reader_open(const char *dir, enum vt_status *st);
+
+/* Tells rd that sp (the same directory, in this process) appends to it:
+ * every spool_read writes first what sp's batching holds, so a read sees
+ * every record appended. sp must outlive rd, or be unset (NULL) before it
+ * is closed. */
+void spool_reader_follow(struct spool_reader *rd, struct spool *sp);
 
 /* Reads the batch b->from on (hint, when valid and in the same segment and
  * at or before b->from, says where to start reading), appending each record

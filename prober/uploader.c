@@ -788,6 +788,12 @@ fail:
   return NULL;
 }
 
+void uploader_follow(struct uploader *up, struct spool *sp)
+{
+  if (up)
+    spool_reader_follow(up->reader, sp);
+}
+
 void uploader_kick(struct uploader *up)
 {
   if (!up || up->stopping)

@@ -25,6 +25,7 @@
 struct ev_loop;
 struct curl_loop;
 struct probe_collector_conf;
+struct spool;
 struct uploader;
 
 /* Called once, from the loop, when a stopped uploader has no request left.
@@ -56,6 +57,11 @@ struct uploader *uploader_create(struct ev_loop *loop, struct curl_loop *cl,
                                  const char *spool_dir, const char *probe_name,
                                  const struct probe_collector_conf *c, size_t n,
                                  enum vt_status *st);
+
+/* The spool that appends to spool_dir in this process (or NULL): what its
+ * batching holds is written before each read, so a batch takes every
+ * record appended (spool_reader_follow). sp must outlive up. */
+void uploader_follow(struct uploader *up, struct spool *sp);
 
 /* Tells the uploader that records were appended to the spool: a collector
  * that is idle sends soon (after a linger of a second that lets a round's

@@ -189,14 +189,26 @@ static void test_reader(const char *top)
 
 /* Batching: the appends of one loop iteration are written when it ends,
  * numbered and rotated as if written one by one. */
+/* A spool in top/name (its path into dir) batching on loop. */
+static struct spool *open_batched(const char *top, const char *name,
+                                  enum probe_fsync policy, size_t seg,
+                                  struct ev_loop *loop, char *dir,
+                                  enum vt_status *st)
+{
+  snprintf(dir, 300, "%s/%s", top, name);
+  struct spool *sp = spool_open(dir, policy, seg, st);
+  if (sp)
+    spool_batch(sp, loop);
+  return sp;
+}
+
 static void test_batch(const char *top)
 {
   char dir[300];
-  snprintf(dir, sizeof(dir), "%s/batch", top);
   struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
   enum vt_status st;
-  struct spool *sp = spool_open(dir, PROBE_FSYNC_ALWAYS, 40, &st);
-  spool_batch(sp, loop);
+  struct spool *sp =
+      open_batched(top, "batch", PROBE_FSYNC_ALWAYS, 40, loop, dir, &st);
   for (int i = 0; i < 7; i++) {
     char rec[32];
     int n = snprintf(rec, sizeof(rec), "{\"b\":%d}", i); /* 7 bytes + \n */
@@ -242,9 +254,114 @@ static void test_batch(const char *top)
   ev_loop_destroy(loop);
 }
 
+/* Coalescing ("interval", "never"): held over loop iterations until
+ * SPOOL_HOLD_S or SPOOL_HOLD_BYTES. */
+struct hold_watch {
+  const char *dir;
+  int want;
+  ev_tstamp done_at;
+};
+
+static void hold_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct hold_watch *hw = w->data;
+  (void)revents;
+  if (count_segment(hw->dir, 0) >= hw->want) {
+    hw->done_at = ev_time();
+    ev_break(loop, EVBREAK_ALL);
+  }
+}
+
+static void hold_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  (void)w;
+  (void)revents;
+  ev_break(loop, EVBREAK_ALL);
+}
+
+static void test_coalesce(const char *top)
+{
+  char dir[300];
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  enum vt_status st;
+  struct spool *sp =
+      open_batched(top, "hold", PROBE_FSYNC_INTERVAL, 0, loop, dir, &st);
+  ev_now_update(loop); /* the timer counts from the loop's time */
+  ev_tstamp t0 = ev_time();
+  for (int i = 0; i < 3; i++)
+    st |= spool_append(sp, "{\"h\":1}", 7);
+  ev_run(loop, EVRUN_NOWAIT);
+  ev_run(loop, EVRUN_NOWAIT);
+  tap_ok(st == VT_OK && spool_next_record(sp) == 3 &&
+             count_segment(dir, 0) == 0,
+         "hold: three records held over loop iterations");
+  /* The timer alone does not keep the loop running. */
+  ev_run(loop, 0);
+  tap_ok(count_segment(dir, 0) == 0, "hold: the timer keeps no loop alive");
+  struct hold_watch hw = {.dir = dir, .want = 3};
+  ev_timer tick, guard;
+  ev_timer_init(&tick, hold_tick_cb, 0.002, 0.002);
+  tick.data = &hw;
+  ev_timer_init(&guard, hold_guard_cb, 2., 0.);
+  ev_timer_start(loop, &tick);
+  ev_timer_start(loop, &guard);
+  ev_run(loop, 0);
+  double age = hw.done_at - t0;
+  tap_ok(hw.done_at > 0 && age >= SPOOL_HOLD_S * 0.9 && age < 1.5,
+         "hold: written when the oldest is %.0f ms old (%.0f ms)",
+         1000 * SPOOL_HOLD_S, 1000 * age);
+
+  /* The size: written at once when the batch reaches SPOOL_HOLD_BYTES. */
+  char rec[1000];
+  memset(rec, 'r', sizeof(rec));
+  size_t below = (SPOOL_HOLD_BYTES - 1) / (sizeof(rec) + 1);
+  for (size_t i = 0; i < below; i++)
+    st |= spool_append(sp, rec, sizeof(rec));
+  int held = count_segment(dir, 0);
+  st |= spool_append(sp, rec, sizeof(rec));
+  tap_ok(st == VT_OK && held == 3 &&
+             count_segment(dir, 0) == 3 + (int)below + 1,
+         "hold: %zu records (%zu bytes) held, one more and all are written",
+         below, below * (sizeof(rec) + 1));
+
+  /* A following reader sees held records (written before it reads). */
+  for (int i = 0; i < 2; i++)
+    st |= spool_append(sp, "{\"h\":2}", 7);
+  struct spool_reader *rd = spool_reader_open(dir, &st);
+  struct vt_buf out = {0};
+  uint64_t from = 3 + below + 1;
+  struct spool_batch b = {
+      .from = from, .max_records = 100, .max_bytes = 1 << 20};
+  enum vt_status rst = spool_read(rd, NULL, &b, &out);
+  tap_ok(rst == VT_OK && b.count == 0,
+         "hold: a reader of the files alone does not see held records");
+  spool_reader_follow(rd, sp);
+  b = (struct spool_batch){
+      .from = from, .max_records = 100, .max_bytes = 1 << 20};
+  rst = spool_read(rd, NULL, &b, &out);
+  tap_ok(rst == VT_OK && b.first == from && b.count == 2 && out.len == 16 &&
+             memcmp(out.data, "{\"h\":2}\n", 8) == 0,
+         "hold: a following reader sees every record appended");
+  vt_buf_cleanup(&out);
+  spool_reader_close(rd);
+
+  /* Closing writes what is held. */
+  st |= spool_append(sp, "{\"h\":3}", 7);
+  uint64_t next = spool_next_record(sp);
+  spool_close(sp);
+  sp = spool_open(dir, PROBE_FSYNC_NEVER, 0, &st);
+  tap_ok(sp && spool_next_record(sp) == next &&
+             count_segment(dir, 0) == (int)next,
+         "hold: close writes what is held");
+  spool_close(sp);
+  ev_timer_stop(loop, &tick);
+  ev_timer_stop(loop, &guard);
+  ev_loop_destroy(loop);
+}
+
 int main(void)
 {
-  tap_plan(38);
+  tap_plan(45);
   vt_log_init("test_spool", VT_LOG_ERR);
   char dir[] = "test-spool.XXXXXX";
   if (!mkdtemp(dir)) {
@@ -388,6 +505,7 @@ int main(void)
   tap_ok(count_lines(qpath) == 2, "quarantine: two lines");
 
   test_segment_names();
+  test_coalesce(dir);
   test_reader(dir);
   test_batch(dir);
 
