@@ -231,6 +231,7 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
                               size_t n, const char *out_dir,
                               const char *prev_dir, int workers,
                               graph_job_alt_fn alt, void *alt_arg,
+                              graph_jobs_meanwhile_fn meanwhile, void *mw_arg,
                               struct graph_jobs_stats *stats)
 {
   *stats = (struct graph_jobs_stats){0};
@@ -274,7 +275,10 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
     free(todo);
     return VT_ENOMEM;
   }
+  enum vt_status mw = VT_OK;
   if (workers == 1) {
+    if (meanwhile)
+      mw = meanwhile(mw_arg);
     graph_jobs_worker(g, jobs, todo, n_todo, out_dir, alt, alt_arg, sh);
   } else {
     pid_t pids[GRAPH_JOBS_MAX_WORKERS];
@@ -303,8 +307,12 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
       }
       pids[started++] = pid;
     }
-    if (!started) /* no worker at all: draw here */
-      graph_jobs_worker(g, jobs, todo, n_todo, out_dir, alt, alt_arg, sh);
+    if (meanwhile)
+      mw = meanwhile(mw_arg);
+    /* Then this process takes jobs from the same counter as the workers
+     * (all of them when no worker could start): the build does not wait
+     * with a core idle for the slowest worker's last graph. */
+    graph_jobs_worker(g, jobs, todo, n_todo, out_dir, alt, alt_arg, sh);
     for (int w = 0; w < started; w++) {
       int status;
       while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
@@ -325,5 +333,6 @@ enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
   }
   munmap(sh, shared_len);
   free(todo);
-  return graph_jobs_manifest(jobs, n, out_dir);
+  enum vt_status st = graph_jobs_manifest(jobs, n, out_dir);
+  return mw != VT_OK ? mw : st;
 }

@@ -43,16 +43,24 @@ struct graph_jobs_stats {
   size_t rendered, reused, workers;
 };
 
+/* Work of the caller's own that needs no image (called in the parent while
+ * the workers draw). */
+typedef enum vt_status (*graph_jobs_meanwhile_fn)(void *arg);
+
 /* Renders jobs[0..n) into out_dir (which exists), reusing the image of
  * prev_dir (a previous output folder, may be NULL or missing) when its
  * manifest has the same name and fingerprint. workers: processes to use
- * (0 = one per online core). Writes out_dir/.manifest. Returns VT_ENOMEM
- * or VT_EIO (the folder cannot be written); a graph that cannot be drawn
- * is only its job's state. */
+ * (0 = one per online core). meanwhile (may be NULL) runs in the calling
+ * process while the workers draw; then that process draws too, until no
+ * job is left, so no core idles while the caller works. Writes
+ * out_dir/.manifest. Returns VT_ENOMEM or VT_EIO (the folder cannot be
+ * written), or what meanwhile returned; a graph that cannot be drawn is
+ * only its job's state. */
 enum vt_status graph_jobs_run(struct gr_ctx *g, struct graph_job *jobs,
                               size_t n, const char *out_dir,
                               const char *prev_dir, int workers,
                               graph_job_alt_fn alt, void *alt_arg,
+                              graph_jobs_meanwhile_fn meanwhile, void *mw_arg,
                               struct graph_jobs_stats *stats)
     __attribute__((warn_unused_result));
 

@@ -223,6 +223,15 @@ static void status_page_add_jobs(struct status_page_jobs *js,
   }
 }
 
+/* graph_jobs_meanwhile_fn: the reports, while the workers draw. */
+static enum vt_status status_page_reports(void *arg)
+{
+  struct status_page_ctx *x = arg;
+  enum vt_status st = status_page_load_reports(x);
+  x->t_reports = vt_time_mono() - x->t_jobs;
+  return st;
+}
+
 /* Renders every service's graphs (2 kinds x 4 ranges, and the probes view
  * of each address over one range; each wide and narrow) into tmp/graphs,
  * in parallel, redrawing only those whose fingerprint changed since the
@@ -274,8 +283,10 @@ static enum vt_status status_page_graphs(struct status_page_ctx *x)
           GRAPH_PROBES, s->pg[p].ip, base, s->drawn[0]);
     }
   }
+  x->t_jobs = vt_time_mono();
   st = graph_jobs_run(x->g, js.jobs, js.n, gdir, prev, x->workers,
-                      status_page_job_alt, &js, &x->gstats);
+                      status_page_job_alt, &js, status_page_reports, x,
+                      &x->gstats);
   if (st != VT_OK)
     goto out;
   for (size_t i = 0; i < js.n; i++) {
@@ -418,6 +429,7 @@ enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir_arg,
   enum vt_status st = status_page_load(&x);
   if (st != VT_OK)
     goto out;
+  double t_load = vt_time_mono();
 
   char parent[PATH_MAX];
   const char *base;
@@ -434,19 +446,25 @@ enum vt_status status_page_build_jobs(struct gr_ctx *g, const char *dir_arg,
     st = VT_EIO;
     goto out;
   }
+  double t_graphs = 0, t_pages = 0;
   if ((st = status_page_graphs(&x)) != VT_OK ||
-      (st = status_page_write_all(&x)) != VT_OK ||
-      (st = status_page_swap(dir, x.tmp, x.now)) != VT_OK) {
+      (t_graphs = vt_time_mono(), (st = status_page_write_all(&x)) != VT_OK) ||
+      (t_pages = vt_time_mono(),
+       (st = status_page_swap(dir, x.tmp, x.now)) != VT_OK)) {
     status_page_rmtree(x.tmp);
     goto out;
   }
+  double t_end = vt_time_mono();
   vt_info("status page: %s: %zu service%s, %zu incident%s, %zu "
           "announcement%s, built in %.2fs; graphs: %zu drawn by %zu "
           "worker%s, %zu unchanged",
           dir, x.n, x.n == 1 ? "" : "s", x.n_inc, x.n_inc == 1 ? "" : "s",
-          x.n_ann, x.n_ann == 1 ? "" : "s", vt_time_mono() - t0,
-          x.gstats.rendered, x.gstats.workers, x.gstats.workers == 1 ? "" : "s",
-          x.gstats.reused);
+          x.n_ann, x.n_ann == 1 ? "" : "s", t_end - t0, x.gstats.rendered,
+          x.gstats.workers, x.gstats.workers == 1 ? "" : "s", x.gstats.reused);
+  vt_debug("status page: %s: data %.2fs, graphs %.2fs (the reports %.2fs "
+           "of it, beside the workers), pages %.2fs, publishing %.2fs",
+           dir, t_load - t0, t_graphs - x.t_jobs, x.t_reports,
+           t_pages - t_graphs, t_end - t_pages);
 out:
   /* Other failures were logged where they happened, with their cause. */
   if (st == VT_ENOMEM)

@@ -229,6 +229,7 @@ struct status_page_ctx {
   const char *dir; /* the output folder (the previous build, if any) */
   int workers;     /* graph worker processes; 0 = one per core */
   struct graph_jobs_stats gstats;
+  double t_jobs, t_reports; /* when the graph jobs started; the reports' time */
 };
 
 /* Pages are built with many small appends; the first failure sticks and is
@@ -260,6 +261,11 @@ enum vt_status status_page_ann_collect(struct status_page_ctx *x);
 long status_page_svc_index(const struct status_page_ctx *x, const char *target);
 void status_page_ctx_free(struct status_page_ctx *x);
 enum vt_status status_page_load(struct status_page_ctx *x);
+
+/* The availability reports of every period (x->rep, each service's rt[]):
+ * only the pages need them, so they are computed while the graphs are
+ * drawn. */
+enum vt_status status_page_load_reports(struct status_page_ctx *x);
 
 /* status_page_publish.c */
 enum vt_status status_page_write_file(const char *dir, const char *rel,

@@ -540,8 +540,12 @@ enum vt_status status_page_load(struct status_page_ctx *x)
       return st;
     x->svc[i].state = status_page_state_of(x, i);
   }
-  if ((st = status_page_incidents(x)) != VT_OK)
-    return st;
+  return status_page_incidents(x);
+}
+
+enum vt_status status_page_load_reports(struct status_page_ctx *x)
+{
+  enum vt_status st;
   for (size_t p = 0; p < STATUS_PAGE_N_PERIODS; p++) {
     /* The first second of a month has an empty "current month". */
     if (x->period[p][1] <= x->period[p][0])
