@@ -65,7 +65,8 @@ struct budget_addr {
   char ip[VT_IP_STRLEN];
   int in_flight;
   struct sched_slot *blk_head, *blk_tail;
-  struct budget_addr *next; /* hash chain */
+  struct budget_addr *next; /* hash chain, or the free list */
+  bool in_tab;              /* in the hash table (false: on the free list) */
 };
 
 /* A result buffer of the pool. */
@@ -360,6 +361,7 @@ static struct budget_addr *budget_addr_get(struct sched_budget *b,
   size_t k = budget_hash(ip) & (b->tab_cap - 1);
   a->next = b->tab[k];
   b->tab[k] = a;
+  a->in_tab = true;
   b->tab_n++;
   return a;
 }
@@ -368,12 +370,15 @@ static struct budget_addr *budget_addr_get(struct sched_budget *b,
 static void budget_addr_maybe_free(struct sched_budget *b,
                                    struct budget_addr *a)
 {
-  if (a->in_flight > 0 || a->blk_head)
+  /* Already freed: slot_release hands its entry to the waiters it starts,
+   * and a start that fails frees the entry before slot_release does. */
+  if (!a->in_tab || a->in_flight > 0 || a->blk_head)
     return;
   struct budget_addr **pp = &b->tab[budget_hash(a->ip) & (b->tab_cap - 1)];
   while (*pp != a)
     pp = &(*pp)->next;
   *pp = a->next;
+  a->in_tab = false;
   b->tab_n--;
   /* Kept for the next address (an entry lives for one run, typically):
    * at most as many as were ever held or waited for at once. */

@@ -25,8 +25,10 @@
 #define MAX_KEYS 16
 
 static struct {
-  double run_s;  /* how long a fake connection run takes */
-  bool fail_all; /* fake connection runs fail (connect_refused) */
+  double run_s;    /* how long a fake connection run takes */
+  bool fail_all;   /* fake connection runs fail (connect_refused) */
+  int refuse_from; /* > 0: connection starts from this one on fail */
+  int attempts;    /* connection starts asked for */
   int creates, destroys, destroyed_running;
   int starts, cancels, finishes;
   int in_flight, max_in_flight;
@@ -175,6 +177,8 @@ static enum vt_status fake_start(void *state, struct vt_result *res,
   struct fake_state *f = state;
   if (check_run_going(&f->run))
     return VT_EBUSY;
+  if (f->conn && fk.refuse_from > 0 && ++fk.attempts >= fk.refuse_from)
+    return VT_EIO;
   check_run_begin(&f->run, res, done, arg);
   if (f->conn) {
     fk.starts++;
@@ -442,6 +446,32 @@ static void test_per_address(void)
   pass_free(&p);
 }
 
+/* A run that waited for its address and then cannot start: the address's
+ * entry is freed by the failed start, and must not be freed again by the
+ * run that made room (it used to walk a hash chain without it). */
+static void test_waiter_cannot_start(void)
+{
+  struct pass p;
+  fk_reset(0.05);
+  fk.refuse_from = 2;
+  bool ok = pass_init(&p, "max_in_flight = 16; max_per_address = 1;",
+                      "{ name = \"w\"; host = \"one.test\"; checks = ("
+                      " { type = \"tcp\"; name = \"p1\"; port = 1; },"
+                      " { type = \"tcp\"; name = \"p2\"; port = 2; } ); }");
+  tap_ok(ok, "waiter cannot start: scheduler built");
+  if (!ok)
+    return;
+  sched_start(p.s, true, on_idle, p.loop);
+  pass_run(&p, 5.0);
+  tap_ok(got.idle && fk.starts == 1 && count(VT_CHECK_TCP, true) == 1,
+         "waiter cannot start: the pass ends, one run went (%d)", fk.starts);
+  tap_ok(failed() == 1,
+         "waiter cannot start: the run that could not start is reported as "
+         "the probe's failure (%d)",
+         failed());
+  pass_free(&p);
+}
+
 static void test_deadline(void)
 {
   struct pass p;
@@ -595,9 +625,10 @@ static void test_check_h(void)
 int main(void)
 {
   vt_log_threshold = VT_LOG_ERR;
-  tap_plan(34);
+  tap_plan(37);
   test_fanout_and_queue();
   test_per_address();
+  test_waiter_cannot_start();
   test_deadline();
   test_busy();
   test_destroy_running();
