@@ -38,22 +38,22 @@ vt_collector_stop
 # probe); what skew is left between them is measured (t1a..t1a_done,
 # t1b_from..t1b) and a partial event that lies within it is the truth, not
 # an effect of the late delivery.
+# all_probes FN: FN (vt_lab_route_loss or _back) for both addresses, on the
+# three probes at once.
+all_probes() {
+	local p jobs_=()
+	for p in p1 p2 p3; do
+		{ "$1" "$p" "$A"; "$1" "$p" "$B"; } &
+		jobs_+=($!)
+	done
+	wait "${jobs_[@]}"
+}
 t1a=$(now)
-jobs_=()
-for p in p1 p2 p3; do
-	{ vt_lab_route_loss "$p" "$A"; vt_lab_route_loss "$p" "$B"; } &
-	jobs_+=($!)
-done
-wait "${jobs_[@]}"
+all_probes vt_lab_route_loss
 t1a_done=$(now)
 sleep 5
 t1b_from=$(now)
-jobs_=()
-for p in p1 p2 p3; do
-	{ vt_lab_route_back "$p" "$A"; vt_lab_route_back "$p" "$B"; } &
-	jobs_+=($!)
-done
-wait "${jobs_[@]}"
+all_probes vt_lab_route_back
 t1b=$(now)
 diag "routes lost in $(python3 -c "print(round($t1a_done - $t1a, 2))") s, back in $(python3 -c "print(round($t1b - $t1b_from, 2))") s"
 sleep 8 # long enough for the uploaders' backoff to reach its cap (1+2+4 s)
